@@ -1,0 +1,191 @@
+#pragma once
+
+// Messages of the worker <-> submitter stream. Each frame's payload is the
+// msgpack array `[type: uint, body: map]`; bodies are named maps with a
+// `version` key. Limits are in docs/protocol.md.
+
+#include "wire/bytes.hpp"
+#include "wire/codec.hpp"
+#include "wire/error.hpp"
+
+#include <msgpack.hpp>
+
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace swarm::wire {
+
+enum class MsgType : std::uint16_t {
+    kHello = 1,
+    kRequestWork = 2,
+    kAssign = 3,
+    kNeedBlobs = 4,
+    kBlobChunk = 5,
+    kProgress = 6,
+    kResult = 7,
+    kCancel = 8,
+    kBye = 9,
+    kError = 10,
+};
+
+const char* msgTypeName(MsgType type) noexcept;
+
+using RawDigest = std::array<std::uint8_t, 32>;
+
+/// First message from the worker: proves it holds the offer it answers.
+struct Hello {
+    static constexpr MsgType kType = MsgType::kHello;
+    std::uint32_t version = 1;
+    std::array<std::uint8_t, 16> token{}; ///< the offer's one-time token
+    std::string software;
+    std::uint32_t slots = 0;
+    MSGPACK_DEFINE_MAP(version, token, software, slots)
+};
+
+/// Worker asks for up to `slots` more units.
+struct RequestWork {
+    static constexpr MsgType kType = MsgType::kRequestWork;
+    std::uint32_t version = 1;
+    std::uint32_t slots = 1;
+    MSGPACK_DEFINE_MAP(version, slots)
+};
+
+struct FileRef {
+    std::string name; ///< relative path inside the unit's work dir
+    RawDigest digest{};
+    std::uint64_t size = 0;
+    MSGPACK_DEFINE_MAP(name, digest, size)
+};
+
+/// Submitter gives one replica of a unit to the worker under a lease.
+struct Assign {
+    static constexpr MsgType kType = MsgType::kAssign;
+    std::uint32_t version = 1;
+    std::string unitId;
+    std::uint32_t replica = 0;
+    std::string image;          ///< reference, or "" when imageArchive is set
+    RawDigest imageArchive{};   ///< shipped image archive blob (all zero: none)
+    std::vector<std::string> command;
+    std::map<std::string, std::string> env;
+    std::vector<FileRef> inputs;
+    std::vector<std::string> outputs; ///< paths to collect, relative to work dir
+    std::int64_t timeoutMs = 0;
+    std::uint64_t memoryBytes = 0;
+    double cpus = 0;
+    std::int64_t leaseExpiresMs = 0;
+    MSGPACK_DEFINE_MAP(version, unitId, replica, image, imageArchive, command, env, inputs,
+                       outputs, timeoutMs, memoryBytes, cpus, leaseExpiresMs)
+};
+
+/// Either side asks the other for blobs it lacks.
+struct NeedBlobs {
+    static constexpr MsgType kType = MsgType::kNeedBlobs;
+    std::uint32_t version = 1;
+    std::vector<RawDigest> digests;
+    MSGPACK_DEFINE_MAP(version, digests)
+};
+
+/// One piece of a content-addressed blob; the receiver verifies the whole.
+struct BlobChunk {
+    static constexpr MsgType kType = MsgType::kBlobChunk;
+    std::uint32_t version = 1;
+    RawDigest digest{};
+    std::uint64_t offset = 0;
+    std::uint64_t total = 0;
+    Bytes data;
+    MSGPACK_DEFINE_MAP(version, digest, offset, total, data)
+};
+
+struct Progress {
+    static constexpr MsgType kType = MsgType::kProgress;
+    std::uint32_t version = 1;
+    std::string unitId;
+    std::uint32_t replica = 0;
+    std::string state; ///< "fetching", "running", "uploading"
+    std::int64_t elapsedMs = 0;
+    MSGPACK_DEFINE_MAP(version, unitId, replica, state, elapsedMs)
+};
+
+/// Outcome of one replica. Output blobs follow as BlobChunks on request.
+struct Result {
+    static constexpr MsgType kType = MsgType::kResult;
+    std::uint32_t version = 1;
+    std::string unitId;
+    std::uint32_t replica = 0;
+    std::int32_t exitCode = -1;
+    bool timedOut = false;
+    bool oomKilled = false;
+    std::int64_t wallMs = 0;
+    std::vector<FileRef> outputs; ///< includes "stdout" and "stderr"
+    std::string error;            ///< non-empty if the worker could not run it
+    MSGPACK_DEFINE_MAP(version, unitId, replica, exitCode, timedOut, oomKilled, wallMs, outputs,
+                       error)
+};
+
+struct Cancel {
+    static constexpr MsgType kType = MsgType::kCancel;
+    std::uint32_t version = 1;
+    std::string unitId;
+    std::uint32_t replica = 0;
+    std::string reason;
+    MSGPACK_DEFINE_MAP(version, unitId, replica, reason)
+};
+
+/// Clean goodbye; a worker lists the replicas it gives back.
+struct Bye {
+    static constexpr MsgType kType = MsgType::kBye;
+    std::uint32_t version = 1;
+    std::string reason;
+    std::vector<std::string> givenBack; ///< "unitId/replica"
+    MSGPACK_DEFINE_MAP(version, reason, givenBack)
+};
+
+struct ErrorMsg {
+    static constexpr MsgType kType = MsgType::kError;
+    std::uint32_t version = 1;
+    std::uint32_t code = 0;
+    std::string message;
+    MSGPACK_DEFINE_MAP(version, code, message)
+};
+
+/// Encodes `[type, body]` (no frame header).
+template <typename T>
+Bytes encodeMessage(const T& msg) {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(2);
+    pk.pack(static_cast<std::uint16_t>(T::kType));
+    pk.pack(msg);
+    auto* p = reinterpret_cast<const std::uint8_t*>(buf.data());
+    return Bytes(p, p + buf.size());
+}
+
+/// A decoded frame payload: its type and the still-typed body.
+struct RawMessage {
+    MsgType type{};
+    msgpack::object_handle handle; ///< owns the memory `body` points into
+    msgpack::object body;
+};
+
+/// Parses `[type, body]` with the given limits. kUnknownType for a type we
+/// do not know; kMalformed for anything else wrong. Never throws.
+std::expected<RawMessage, Error> decodeMessage(ByteView payload, const UnpackLimits& limits = {});
+
+/// The body as T, after checking the type tag and schema version.
+template <typename T>
+std::expected<T, Error> bodyAs(const RawMessage& raw) {
+    if (raw.type != T::kType)
+        return std::unexpected(Error(Error::Code::kMalformed,
+                                     std::string("expected ") + msgTypeName(T::kType) + ", got " +
+                                         msgTypeName(raw.type)));
+    auto value = convertAs<T>(raw.body, msgTypeName(T::kType));
+    if (value && value->version == 0)
+        return std::unexpected(Error(Error::Code::kUnknownType, "schema version 0"));
+    return value;
+}
+
+} // namespace swarm::wire
