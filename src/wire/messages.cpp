@@ -1,0 +1,51 @@
+#include "wire/messages.hpp"
+
+namespace swarm::wire {
+
+const char* msgTypeName(MsgType type) noexcept {
+    switch (type) {
+    case MsgType::kHello:
+        return "hello";
+    case MsgType::kRequestWork:
+        return "request-work";
+    case MsgType::kAssign:
+        return "assign";
+    case MsgType::kNeedBlobs:
+        return "need-blobs";
+    case MsgType::kBlobChunk:
+        return "blob-chunk";
+    case MsgType::kProgress:
+        return "progress";
+    case MsgType::kResult:
+        return "result";
+    case MsgType::kCancel:
+        return "cancel";
+    case MsgType::kBye:
+        return "bye";
+    case MsgType::kError:
+        return "error";
+    }
+    return "unknown";
+}
+
+std::expected<RawMessage, Error> decodeMessage(ByteView payload, const UnpackLimits& limits) {
+    auto handle = unpackBounded(payload, limits);
+    if (!handle)
+        return std::unexpected(handle.error());
+    const msgpack::object& o = handle->get();
+    if (o.type != msgpack::type::ARRAY || o.via.array.size != 2)
+        return std::unexpected(Error(Error::Code::kMalformed, "message must be [type, body]"));
+    const msgpack::object& t = o.via.array.ptr[0];
+    if (t.type != msgpack::type::POSITIVE_INTEGER || t.via.u64 < 1 ||
+        t.via.u64 > static_cast<std::uint64_t>(MsgType::kError))
+        return std::unexpected(Error(Error::Code::kUnknownType, "unknown message type"));
+    if (o.via.array.ptr[1].type != msgpack::type::MAP)
+        return std::unexpected(Error(Error::Code::kMalformed, "message body must be a map"));
+    RawMessage raw;
+    raw.type = static_cast<MsgType>(t.via.u64);
+    raw.body = o.via.array.ptr[1];
+    raw.handle = std::move(*handle);
+    return raw;
+}
+
+} // namespace swarm::wire
