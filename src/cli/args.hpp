@@ -30,7 +30,8 @@ public:
     /// take() parsed as a non-negative integer; UsageError if not one.
     std::optional<std::uint64_t> takeNumber(std::string_view name);
 
-    /// Positional words (before "--"), in order, removed from the list.
+    /// Positional words (before "--"), in order, removed from the list. Take
+    /// the options first: a word after an unknown option reads as positional.
     std::vector<std::string> positionals();
     /// Words after "--" (empty if there was none).
     const std::vector<std::string>& rest() const noexcept { return rest_; }

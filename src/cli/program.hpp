@@ -11,9 +11,9 @@ namespace swarm::cli {
 
 /// What every subcommand gets: the options common to all programs.
 struct Globals {
-    std::string_view program;    ///< "swarm-worker" or "swarm-submit"
-    std::filesystem::path home;  ///< resolved swarm home (--home, env)
-    bool json = false;           ///< --json was given
+    std::string_view program;   ///< "swarm-worker" or "swarm-submit"
+    std::filesystem::path home; ///< resolved swarm home (--home, env)
+    bool json = false;          ///< --json was given
 };
 
 struct Command {

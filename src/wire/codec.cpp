@@ -16,9 +16,9 @@ std::expected<msgpack::object_handle, Error> unpackBounded(ByteView data,
         auto handle = msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(),
                                       offset, nullptr, nullptr, limit);
         if (offset != data.size())
-            return std::unexpected(Error(Error::Code::kMalformed,
-                                         std::to_string(data.size() - offset) +
-                                             " trailing bytes after the message"));
+            return std::unexpected(
+                Error(Error::Code::kMalformed,
+                      std::to_string(data.size() - offset) + " trailing bytes after the message"));
         return handle;
     } catch (const msgpack::insufficient_bytes&) {
         return std::unexpected(Error(Error::Code::kTruncated, "message is truncated"));
@@ -49,8 +49,8 @@ Bytes encodeFrame(ByteView payload, std::size_t maxFrame) {
 
 namespace {
 std::size_t frameLength(const Bytes& buf) {
-    return (std::size_t{buf[0]} << 24) | (std::size_t{buf[1]} << 16) |
-           (std::size_t{buf[2]} << 8) | std::size_t{buf[3]};
+    return (std::size_t{buf[0]} << 24) | (std::size_t{buf[1]} << 16) | (std::size_t{buf[2]} << 8) |
+           std::size_t{buf[3]};
 }
 } // namespace
 
@@ -65,9 +65,9 @@ std::expected<void, Error> FrameReader::push(ByteView data) {
         std::size_t len = (std::size_t{buf_[pos]} << 24) | (std::size_t{buf_[pos + 1]} << 16) |
                           (std::size_t{buf_[pos + 2]} << 8) | std::size_t{buf_[pos + 3]};
         if (len > maxFrame_) {
-            poisoned_ = Error(Error::Code::kTooLarge,
-                              "frame of " + std::to_string(len) + " bytes is over the limit of " +
-                                  std::to_string(maxFrame_));
+            poisoned_ = Error(Error::Code::kTooLarge, "frame of " + std::to_string(len) +
+                                                          " bytes is over the limit of " +
+                                                          std::to_string(maxFrame_));
             buf_.clear();
             buf_.shrink_to_fit();
             return std::unexpected(*poisoned_);

@@ -38,14 +38,13 @@ std::expected<T, Error> convertAs(const msgpack::object& obj, const char* what) 
         obj.convert(value);
         return value;
     } catch (const std::exception& e) {
-        return std::unexpected(Error(Error::Code::kMalformed,
-                                     std::string(what) + ": wrong shape (" + e.what() + ")"));
+        return std::unexpected(
+            Error(Error::Code::kMalformed, std::string(what) + ": wrong shape (" + e.what() + ")"));
     }
 }
 
 /// msgpack of `value` as bytes.
-template <typename T>
-Bytes pack(const T& value) {
+template <typename T> Bytes pack(const T& value) {
     msgpack::sbuffer buf;
     msgpack::pack(buf, value);
     auto* p = reinterpret_cast<const std::uint8_t*>(buf.data());

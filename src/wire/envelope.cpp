@@ -84,11 +84,11 @@ Bytes signEnvelope(const Identity& id, Envelope env) {
 
 std::expected<Envelope, Error> openEnvelope(ByteView bytes, const VerifyPolicy& policy) {
     if (bytes.size() > kMaxEnvelopeBytes)
-        return std::unexpected(Error(Error::Code::kTooLarge,
-                                     "envelope of " + std::to_string(bytes.size()) +
-                                         " bytes is over the limit"));
-    UnpackLimits outerLimits{.array = 2, .map = 0, .str = 0, .bin = kMaxEnvelopeBytes, .ext = 0,
-                             .depth = 2};
+        return std::unexpected(
+            Error(Error::Code::kTooLarge,
+                  "envelope of " + std::to_string(bytes.size()) + " bytes is over the limit"));
+    UnpackLimits outerLimits{
+        .array = 2, .map = 0, .str = 0, .bin = kMaxEnvelopeBytes, .ext = 0, .depth = 2};
     auto outer = unpackBounded(bytes, outerLimits);
     if (!outer)
         return std::unexpected(outer.error());
@@ -101,8 +101,8 @@ std::expected<Envelope, Error> openEnvelope(ByteView bytes, const VerifyPolicy& 
     Signature sig;
     std::memcpy(sig.data(), o.via.array.ptr[1].via.bin.ptr, sig.size());
 
-    UnpackLimits bodyLimits{.array = 8, .map = 0, .str = kMaxDomain, .bin = kMaxEnvelopeBytes,
-                            .ext = 0, .depth = 2};
+    UnpackLimits bodyLimits{
+        .array = 8, .map = 0, .str = kMaxDomain, .bin = kMaxEnvelopeBytes, .ext = 0, .depth = 2};
     auto inner = unpackBounded(body, bodyLimits);
     if (!inner)
         return std::unexpected(inner.error());
@@ -136,10 +136,10 @@ std::expected<Envelope, Error> openEnvelope(ByteView bytes, const VerifyPolicy& 
     if (f[7].type != msgpack::type::BIN)
         return std::unexpected(malformed("payload must be bytes"));
     if (f[7].via.bin.size > policy.maxPayload)
-        return std::unexpected(Error(Error::Code::kTooLarge,
-                                     "payload of " + std::to_string(f[7].via.bin.size) +
-                                         " bytes is over the limit of " +
-                                         std::to_string(policy.maxPayload)));
+        return std::unexpected(
+            Error(Error::Code::kTooLarge, "payload of " + std::to_string(f[7].via.bin.size) +
+                                              " bytes is over the limit of " +
+                                              std::to_string(policy.maxPayload)));
 
     if (!verifySignature(env.signer, signingInput(body), sig))
         return std::unexpected(Error(Error::Code::kBadSignature, "envelope signature is invalid"));
@@ -149,8 +149,8 @@ std::expected<Envelope, Error> openEnvelope(ByteView bytes, const VerifyPolicy& 
                                      "envelope is for domain '" + env.domain.substr(0, 64) +
                                          "', expected '" + std::string(policy.domain) + "'"));
     if (env.type != policy.type)
-        return std::unexpected(Error(Error::Code::kUnknownType,
-                                     "unexpected envelope type " + std::to_string(*type)));
+        return std::unexpected(
+            Error(Error::Code::kUnknownType, "unexpected envelope type " + std::to_string(*type)));
     if (env.version == 0 || env.version > policy.maxVersion)
         return std::unexpected(Error(Error::Code::kUnknownType,
                                      "unsupported payload version " + std::to_string(*version)));

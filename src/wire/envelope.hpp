@@ -27,14 +27,14 @@ using Nonce = std::array<std::uint8_t, 16>;
 /// and the Ed25519 signature covers "swarm-envelope-v1\0" || body, the body
 /// bytes exactly as sent (never a re-serialisation).
 struct Envelope {
-    std::string domain;         ///< context, e.g. "swarm/v1/default"
-    EnvelopeType type{};        ///< what the payload is
-    std::uint16_t version = 1;  ///< payload schema version
-    PublicKey signer;           ///< who signed it
+    std::string domain;        ///< context, e.g. "swarm/v1/default"
+    EnvelopeType type{};       ///< what the payload is
+    std::uint16_t version = 1; ///< payload schema version
+    PublicKey signer;          ///< who signed it
     std::int64_t issuedAtMs = 0;
     std::int64_t expiresAtMs = 0;
     Nonce nonce{};
-    Bytes payload;              ///< msgpack of the typed record
+    Bytes payload; ///< msgpack of the typed record
 };
 
 /// The hard ceiling on any envelope's encoded size.
@@ -46,12 +46,12 @@ Bytes signEnvelope(const Identity& id, Envelope env);
 
 /// What a receiver accepts.
 struct VerifyPolicy {
-    std::string_view domain;          ///< must match exactly
-    EnvelopeType type{};              ///< must match exactly
-    std::uint16_t maxVersion = 1;     ///< newer payload schemas are refused
-    std::int64_t nowMs = 0;           ///< the receiver's clock
-    std::int64_t maxSkewMs = 60'000;  ///< allowed issued-in-the-future
-    std::size_t maxPayload = 4096;    ///< payload byte limit
+    std::string_view domain;                       ///< must match exactly
+    EnvelopeType type{};                           ///< must match exactly
+    std::uint16_t maxVersion = 1;                  ///< newer payload schemas are refused
+    std::int64_t nowMs = 0;                        ///< the receiver's clock
+    std::int64_t maxSkewMs = 60'000;               ///< allowed issued-in-the-future
+    std::size_t maxPayload = 4096;                 ///< payload byte limit
     std::int64_t maxLifetimeMs = 24 * 3600 * 1000; ///< expires - issued bound
 };
 

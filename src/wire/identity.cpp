@@ -94,8 +94,8 @@ std::expected<void, Error> saveIdentity(const std::filesystem::path& path, const
                                         bool overwrite) {
     std::error_code ec;
     if (!overwrite && std::filesystem::exists(path, ec))
-        return std::unexpected(Error(Error::Code::kExists,
-                                     path.string() + " already exists (use --force to replace it)"));
+        return std::unexpected(Error(
+            Error::Code::kExists, path.string() + " already exists (use --force to replace it)"));
     std::string data(kMagic);
     auto seed = id.seed();
     data.append(reinterpret_cast<const char*>(seed.data()), seed.size());
@@ -119,7 +119,7 @@ std::expected<Identity, Error> loadIdentity(const std::filesystem::path& path) {
                                          "no identity at " + name + " (run the 'init' command)"));
         return std::unexpected(Error(Error::Code::kIo, name + ": " + std::strerror(errno)));
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0) {
         int err = errno;
         ::close(fd);

@@ -27,20 +27,16 @@ class Logger {
 public:
     constexpr explicit Logger(std::string_view domain) : domain_(domain) {}
 
-    template <typename... Args>
-    void debug(fmt::format_string<Args...> f, Args&&... args) const {
+    template <typename... Args> void debug(fmt::format_string<Args...> f, Args&&... args) const {
         write(LogLevel::kDebug, f, std::forward<Args>(args)...);
     }
-    template <typename... Args>
-    void info(fmt::format_string<Args...> f, Args&&... args) const {
+    template <typename... Args> void info(fmt::format_string<Args...> f, Args&&... args) const {
         write(LogLevel::kInfo, f, std::forward<Args>(args)...);
     }
-    template <typename... Args>
-    void warn(fmt::format_string<Args...> f, Args&&... args) const {
+    template <typename... Args> void warn(fmt::format_string<Args...> f, Args&&... args) const {
         write(LogLevel::kWarn, f, std::forward<Args>(args)...);
     }
-    template <typename... Args>
-    void error(fmt::format_string<Args...> f, Args&&... args) const {
+    template <typename... Args> void error(fmt::format_string<Args...> f, Args&&... args) const {
         write(LogLevel::kError, f, std::forward<Args>(args)...);
     }
 

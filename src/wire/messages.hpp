@@ -67,8 +67,8 @@ struct Assign {
     std::uint32_t version = 1;
     std::string unitId;
     std::uint32_t replica = 0;
-    std::string image;          ///< reference, or "" when imageArchive is set
-    RawDigest imageArchive{};   ///< shipped image archive blob (all zero: none)
+    std::string image;        ///< reference, or "" when imageArchive is set
+    RawDigest imageArchive{}; ///< shipped image archive blob (all zero: none)
     std::vector<std::string> command;
     std::map<std::string, std::string> env;
     std::vector<FileRef> inputs;
@@ -77,8 +77,8 @@ struct Assign {
     std::uint64_t memoryBytes = 0;
     double cpus = 0;
     std::int64_t leaseExpiresMs = 0;
-    MSGPACK_DEFINE_MAP(version, unitId, replica, image, imageArchive, command, env, inputs,
-                       outputs, timeoutMs, memoryBytes, cpus, leaseExpiresMs)
+    MSGPACK_DEFINE_MAP(version, unitId, replica, image, imageArchive, command, env, inputs, outputs,
+                       timeoutMs, memoryBytes, cpus, leaseExpiresMs)
 };
 
 /// Either side asks the other for blobs it lacks.
@@ -153,8 +153,7 @@ struct ErrorMsg {
 };
 
 /// Encodes `[type, body]` (no frame header).
-template <typename T>
-Bytes encodeMessage(const T& msg) {
+template <typename T> Bytes encodeMessage(const T& msg) {
     msgpack::sbuffer buf;
     msgpack::packer<msgpack::sbuffer> pk(buf);
     pk.pack_array(2);
@@ -176,12 +175,11 @@ struct RawMessage {
 std::expected<RawMessage, Error> decodeMessage(ByteView payload, const UnpackLimits& limits = {});
 
 /// The body as T, after checking the type tag and schema version.
-template <typename T>
-std::expected<T, Error> bodyAs(const RawMessage& raw) {
+template <typename T> std::expected<T, Error> bodyAs(const RawMessage& raw) {
     if (raw.type != T::kType)
-        return std::unexpected(Error(Error::Code::kMalformed,
-                                     std::string("expected ") + msgTypeName(T::kType) + ", got " +
-                                         msgTypeName(raw.type)));
+        return std::unexpected(Error(Error::Code::kMalformed, std::string("expected ") +
+                                                                  msgTypeName(T::kType) + ", got " +
+                                                                  msgTypeName(raw.type)));
     auto value = convertAs<T>(raw.body, msgTypeName(T::kType));
     if (value && value->version == 0)
         return std::unexpected(Error(Error::Code::kUnknownType, "schema version 0"));

@@ -21,8 +21,7 @@ std::expected<PeerId, Error> PeerId::parse(std::string_view text) {
         return !((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'));
     });
     if (badChar != body.end())
-        return bad(std::string("character '") + *badChar +
-                   "' is not in the alphabet a-z 2-7");
+        return bad(std::string("character '") + *badChar + "' is not in the alphabet a-z 2-7");
     auto raw = fromBase32(body);
     if (!raw || raw->size() != 32)
         return bad("last character is not canonical");

@@ -29,20 +29,20 @@ struct Isolation {
 /// reply stays under ~600 bytes.
 struct CapacityRecord {
     std::uint32_t version = 1;
-    std::string peerId;            ///< must equal the envelope's signer
-    std::uint64_t sequence = 0;    ///< newest per peer wins
+    std::string peerId;         ///< must equal the envelope's signer
+    std::uint64_t sequence = 0; ///< newest per peer wins
     std::uint32_t cores = 0;
     std::uint64_t memoryBytes = 0;
     std::uint32_t slots = 0;
     std::uint32_t freeSlots = 0;
-    std::string arch;              ///< e.g. "x86_64"
-    std::string os;                ///< e.g. "linux"
+    std::string arch; ///< e.g. "x86_64"
+    std::string os;   ///< e.g. "linux"
     std::vector<std::string> labels;
-    std::string podman;            ///< Podman version, "" if none
+    std::string podman; ///< Podman version, "" if none
     bool rootless = false;
     Isolation isolation;
-    std::string software;          ///< swarm version
-    bool withdrawn = false;        ///< a tombstone put on clean shutdown
+    std::string software;   ///< swarm version
+    bool withdrawn = false; ///< a tombstone put on clean shutdown
     MSGPACK_DEFINE_MAP(version, peerId, sequence, cores, memoryBytes, slots, freeSlots, arch, os,
                        labels, podman, rootless, isolation, software, withdrawn)
 };
@@ -52,12 +52,12 @@ struct CapacityRecord {
 /// and presents `token` in its hello.
 struct Offer {
     std::uint32_t version = 1;
-    std::string submitterId;            ///< must equal the envelope's signer
-    std::string workerId;               ///< the worker it is meant for
-    std::string swarm;                  ///< swarm name
-    std::vector<std::string> endpoints; ///< "host:port"
+    std::string submitterId;              ///< must equal the envelope's signer
+    std::string workerId;                 ///< the worker it is meant for
+    std::string swarm;                    ///< swarm name
+    std::vector<std::string> endpoints;   ///< "host:port"
     std::array<std::uint8_t, 16> token{}; ///< one-time, checked by the submitter
-    std::string jobId;                  ///< informational
+    std::string jobId;                    ///< informational
     MSGPACK_DEFINE_MAP(version, submitterId, workerId, swarm, endpoints, token, jobId)
 };
 

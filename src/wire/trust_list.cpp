@@ -88,9 +88,9 @@ std::expected<TrustList, Error> TrustList::parse(std::string_view text, std::str
             } else if (key.str() == "name") {
                 auto s = value.value<std::string>();
                 if (!s || !(s->empty() || validAlias(*s)))
-                    return std::unexpected(malformed(
-                        source, value.source(),
-                        "'name' must be a string of letters, digits, '-', '_' or '.'"));
+                    return std::unexpected(
+                        malformed(source, value.source(),
+                                  "'name' must be a string of letters, digits, '-', '_' or '.'"));
                 entry.name = *s;
             } else {
                 return std::unexpected(malformed(source, value.source(),
@@ -135,9 +135,9 @@ std::expected<void, Error> TrustList::add(const PeerId& id, std::string name, co
         return std::unexpected(Error(Error::Code::kExists, id.str() + " is already trusted"));
     if (!name.empty()) {
         if (!validAlias(name))
-            return std::unexpected(Error(Error::Code::kInvalidArgument,
-                                         "name '" + name +
-                                             "' must be 1-64 letters, digits, '-', '_' or '.'"));
+            return std::unexpected(
+                Error(Error::Code::kInvalidArgument,
+                      "name '" + name + "' must be 1-64 letters, digits, '-', '_' or '.'"));
         if (std::any_of(entries_.begin(), entries_.end(),
                         [&](const TrustEntry& e) { return e.name == name; }))
             return std::unexpected(
@@ -152,9 +152,9 @@ std::expected<TrustEntry, Error> TrustList::remove(std::string_view idOrName) {
         return (!e.name.empty() && e.name == idOrName) || e.id.str() == idOrName;
     });
     if (it == entries_.end())
-        return std::unexpected(Error(Error::Code::kNotFound,
-                                     "no trusted peer with id or name '" +
-                                         std::string(idOrName.substr(0, 64)) + "'"));
+        return std::unexpected(
+            Error(Error::Code::kNotFound,
+                  "no trusted peer with id or name '" + std::string(idOrName.substr(0, 64)) + "'"));
     TrustEntry removed = *it;
     entries_.erase(it);
     return removed;

@@ -1,0 +1,10 @@
+// swarm-submit: push a batch of work units through the swarm.
+
+#include "cli/program.hpp"
+
+int main(int argc, char** argv) {
+    using namespace swarm;
+    std::vector<cli::Command> commands = cli::identityCommands();
+    return cli::runProgram("swarm-submit", "run a batch of work units on trusted workers", argc,
+                           argv, commands);
+}
