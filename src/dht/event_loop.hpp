@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace swarm::dht {
+
+/// One thread that runs posted tasks and timers in order. OpenDHT calls us
+/// back on its own thread; everything in this room re-posts those callbacks
+/// here, so our logic never runs on OpenDHT's thread and never blocks it.
+///
+/// Thread-safe: post()/postAfter() may be called from any thread. A task
+/// that throws is logged and dropped; the loop keeps running. Tasks still
+/// queued when stop() runs are dropped without running.
+class EventLoop {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    EventLoop();
+    /// Stops and joins the thread.
+    ~EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    /// Runs `task` on the loop thread as soon as possible.
+    void post(std::function<void()> task);
+    /// Runs `task` on the loop thread once `delay` has passed.
+    void postAfter(std::chrono::milliseconds delay, std::function<void()> task);
+    /// Runs `task` on the loop thread and waits for it (bounded by
+    /// `timeout`). Returns false if it did not run in time or the loop is
+    /// stopped. Must not be called from the loop thread itself.
+    bool runSync(std::function<void()> task,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// True when called from the loop thread.
+    bool inLoop() const noexcept { return std::this_thread::get_id() == thread_.get_id(); }
+    /// Drops pending work and joins the thread. Idempotent. Must not be
+    /// called from the loop thread.
+    void stop();
+
+private:
+    void run();
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    // Keyed by (due time, sequence) so equal times keep posting order.
+    std::map<std::pair<Clock::time_point, std::uint64_t>, std::function<void()>> tasks_;
+    std::uint64_t nextSeq_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+} // namespace swarm::dht
