@@ -61,7 +61,7 @@ std::expected<void, Error> FrameReader::push(ByteView data) {
     // Check every complete header in the buffer now, so that an oversized
     // announcement fails before its body is ever buffered.
     std::size_t pos = 0;
-    while (buf_.size() - pos >= kFrameHeader) {
+    while (pos + kFrameHeader <= buf_.size()) {
         std::size_t len = (std::size_t{buf_[pos]} << 24) | (std::size_t{buf_[pos + 1]} << 16) |
                           (std::size_t{buf_[pos + 2]} << 8) | std::size_t{buf_[pos + 3]};
         if (len > maxFrame_) {

@@ -88,7 +88,7 @@ std::expected<Envelope, Error> openEnvelope(ByteView bytes, const VerifyPolicy& 
             Error(Error::Code::kTooLarge,
                   "envelope of " + std::to_string(bytes.size()) + " bytes is over the limit"));
     UnpackLimits outerLimits{
-        .array = 2, .map = 0, .str = 0, .bin = kMaxEnvelopeBytes, .ext = 0, .depth = 2};
+        .array = 2, .map = 0, .str = kMaxDomain, .bin = kMaxEnvelopeBytes, .ext = 0, .depth = 2};
     auto outer = unpackBounded(bytes, outerLimits);
     if (!outer)
         return std::unexpected(outer.error());

@@ -1,0 +1,111 @@
+#include "wire/messages.hpp"
+#include "wire/peer_id.hpp"
+#include "wire/records.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace swarm::wire;
+
+BOOST_AUTO_TEST_SUITE(messages)
+
+BOOST_AUTO_TEST_CASE(assign_round_trip) {
+    Assign a;
+    a.unitId = "u-001";
+    a.replica = 2;
+    a.image = "localhost/swarm-test:latest";
+    a.command = {"sh", "-c", "wc -l input.txt > out/count"};
+    a.env = {{"LANG", "C"}};
+    a.inputs = {FileRef{"input.txt", RawDigest{1, 2, 3}, 42}};
+    a.outputs = {"out"};
+    a.timeoutMs = 30'000;
+    auto raw = decodeMessage(encodeMessage(a));
+    BOOST_REQUIRE(raw);
+    BOOST_TEST((raw->type == MsgType::kAssign));
+    auto back = bodyAs<Assign>(*raw);
+    BOOST_REQUIRE(back);
+    BOOST_TEST(back->unitId == "u-001");
+    BOOST_TEST(back->command.size() == 3u);
+    BOOST_TEST(back->inputs.at(0).size == 42u);
+    BOOST_TEST((back->inputs.at(0).digest == a.inputs[0].digest));
+}
+
+BOOST_AUTO_TEST_CASE(every_type_round_trips) {
+    auto check = [](const auto& msg) {
+        using T = std::decay_t<decltype(msg)>;
+        auto raw = decodeMessage(encodeMessage(msg));
+        BOOST_REQUIRE(raw);
+        BOOST_TEST((raw->type == T::kType));
+        BOOST_TEST(bodyAs<T>(*raw).has_value());
+    };
+    check(Hello{});
+    check(RequestWork{});
+    check(Assign{});
+    check(NeedBlobs{.digests = {RawDigest{}}});
+    check(BlobChunk{.data = Bytes(100, 1)});
+    check(Progress{});
+    check(Result{.outputs = {FileRef{"stdout", {}, 0}}});
+    check(Cancel{});
+    check(Bye{.givenBack = {"u1/0"}});
+    check(ErrorMsg{});
+}
+
+BOOST_AUTO_TEST_CASE(wrong_type_and_shapes_are_errors) {
+    auto raw = decodeMessage(encodeMessage(Hello{}));
+    BOOST_REQUIRE(raw);
+    BOOST_TEST(!bodyAs<Result>(*raw).has_value());
+
+    // Unknown type number.
+    auto unknown = pack(std::make_tuple(99, std::map<std::string, int>{}));
+    BOOST_TEST((decodeMessage(unknown).error().code == Error::Code::kUnknownType));
+    // Body not a map.
+    auto notMap = pack(std::make_tuple(1, 5));
+    BOOST_TEST((decodeMessage(notMap).error().code == Error::Code::kMalformed));
+    // Field of the wrong type: unitId as an integer.
+    auto badField =
+        pack(std::make_tuple(static_cast<int>(MsgType::kResult), std::map<std::string, int>{
+                                                                     {"version", 1},
+                                                                     {"unitId", 5},
+                                                                 }));
+    auto r = decodeMessage(badField);
+    BOOST_REQUIRE(r);
+    BOOST_TEST(!bodyAs<Result>(*r).has_value());
+    // A token longer than its fixed size.
+    auto badToken = pack(std::make_tuple(static_cast<int>(MsgType::kHello),
+                                         std::map<std::string, Bytes>{{"token", Bytes(17, 1)}}));
+    auto h = decodeMessage(badToken);
+    BOOST_REQUIRE(h);
+    BOOST_TEST(!bodyAs<Hello>(*h).has_value());
+    // Version 0 is not a schema we speak.
+    auto v0 = pack(std::make_tuple(static_cast<int>(MsgType::kBye),
+                                   std::map<std::string, int>{{"version", 0}}));
+    auto b = decodeMessage(v0);
+    BOOST_REQUIRE(b);
+    BOOST_TEST((bodyAs<Bye>(*b).error().code == Error::Code::kUnknownType));
+}
+
+BOOST_AUTO_TEST_CASE(missing_and_extra_fields_are_tolerated) {
+    // Named maps let a newer peer add fields and an older one omit them.
+    auto raw = pack(std::make_tuple(static_cast<int>(MsgType::kRequestWork),
+                                    std::map<std::string, int>{{"version", 1}, {"future", 7}}));
+    auto r = decodeMessage(raw);
+    BOOST_REQUIRE(r);
+    auto w = bodyAs<RequestWork>(*r);
+    BOOST_REQUIRE(w);
+    BOOST_TEST(w->slots == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(capacity_record_is_small) {
+    CapacityRecord rec;
+    rec.peerId = PeerId(Identity::generate().publicKey()).str();
+    rec.cores = 64;
+    rec.memoryBytes = 256ull << 30;
+    rec.slots = 64;
+    rec.arch = "x86_64";
+    rec.os = "linux";
+    rec.labels = {"gpu", "bigmem"};
+    rec.podman = "4.3.1";
+    rec.software = "0.1.0";
+    BOOST_TEST(pack(rec).size() < 400u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
