@@ -1,0 +1,387 @@
+#include "net/session.hpp"
+
+#include "net/credentials.hpp"
+#include "net/tls_internal.hpp"
+#include "wire/log.hpp"
+
+#include <gnutls/abstract.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace swarm::net {
+
+namespace {
+
+const wire::Logger kLog("net");
+
+struct SessionDeleter {
+    void operator()(gnutls_session_t s) const noexcept { gnutls_deinit(s); }
+};
+using SessionHandle = std::unique_ptr<std::remove_pointer_t<gnutls_session_t>, SessionDeleter>;
+
+struct PubkeyDeleter {
+    void operator()(gnutls_pubkey_t k) const noexcept { gnutls_pubkey_deinit(k); }
+};
+
+} // namespace
+
+struct Session::Impl {
+    Fd fd;
+    std::shared_ptr<Credentials::Impl> credentials; // outlives the GnuTLS session
+    SessionHandle tls;
+    SessionLimits limits;
+    PeerCheck check;
+    std::string address;
+    wire::PublicKey peer;
+    std::optional<Error> rejection; // why the verifier refused the peer
+
+    // Absolute deadlines the transport callbacks obey. The read side and
+    // the write side are used by at most one thread each.
+    Deadline readDeadline{};
+    Deadline writeDeadline{};
+    bool readTimedOut = false;
+    bool writeTimedOut = false;
+
+    wire::FrameReader reader;
+    std::atomic<std::size_t> buffered{0};
+    std::atomic<std::int64_t>* bufferedTotal = nullptr;
+    std::atomic<bool> broken{false};
+    std::once_flag closed;
+
+    explicit Impl(const SessionLimits& l) : limits(l), reader(l.maxFrame) {}
+
+    void setBuffered(std::size_t n) noexcept {
+        std::size_t old = buffered.exchange(n);
+        if (bufferedTotal != nullptr)
+            bufferedTotal->fetch_add(static_cast<std::int64_t>(n) - static_cast<std::int64_t>(old));
+    }
+};
+
+namespace {
+
+// Transport callbacks: plain C, never throw. They wait with poll() until the
+// side's absolute deadline, so a peer dribbling one byte at a time cannot
+// stretch a handshake or a frame past its bound.
+ssize_t pullFn(gnutls_transport_ptr_t ptr, void* data, size_t size) noexcept {
+    auto* impl = static_cast<Session::Impl*>(ptr);
+    for (;;) {
+        ssize_t n = ::recv(impl->fd.get(), data, size, 0);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            gnutls_transport_set_errno(impl->tls.get(), errno);
+            return -1;
+        }
+        int ms = millisUntil(impl->readDeadline);
+        if (ms <= 0) {
+            impl->readTimedOut = true;
+            gnutls_transport_set_errno(impl->tls.get(), ETIMEDOUT);
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        pollfd pfd{impl->fd.get(), POLLIN, 0};
+        if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
+            gnutls_transport_set_errno(impl->tls.get(), errno);
+            return -1;
+        }
+    }
+}
+
+ssize_t pushFn(gnutls_transport_ptr_t ptr, const void* data, size_t size) noexcept {
+    auto* impl = static_cast<Session::Impl*>(ptr);
+    for (;;) {
+        ssize_t n = ::send(impl->fd.get(), data, size, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            gnutls_transport_set_errno(impl->tls.get(), errno);
+            return -1;
+        }
+        int ms = millisUntil(impl->writeDeadline);
+        if (ms <= 0) {
+            impl->writeTimedOut = true;
+            gnutls_transport_set_errno(impl->tls.get(), ETIMEDOUT);
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        pollfd pfd{impl->fd.get(), POLLOUT, 0};
+        if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
+            gnutls_transport_set_errno(impl->tls.get(), errno);
+            return -1;
+        }
+    }
+}
+
+// The peer's raw public key must be an Ed25519 key accepted by the session's
+// PeerCheck. Runs inside the handshake, before any application data.
+int verifyFn(gnutls_session_t tls) noexcept {
+    auto* impl = static_cast<Session::Impl*>(gnutls_session_get_ptr(tls));
+    auto reject = [impl](std::string why) {
+        impl->rejection = Error(Error::Code::kUntrusted, std::move(why));
+        return GNUTLS_E_CERTIFICATE_ERROR;
+    };
+    try {
+        if (gnutls_certificate_type_get2(tls, GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_RAWPK)
+            return reject("peer did not present a raw public key");
+        unsigned count = 0;
+        const gnutls_datum_t* certs = gnutls_certificate_get_peers(tls, &count);
+        if (certs == nullptr || count != 1)
+            return reject("peer presented no key");
+        gnutls_pubkey_t raw = nullptr;
+        if (gnutls_pubkey_init(&raw) < 0)
+            return reject("out of memory");
+        std::unique_ptr<std::remove_pointer_t<gnutls_pubkey_t>, PubkeyDeleter> key(raw);
+        if (gnutls_pubkey_import(key.get(), &certs[0], GNUTLS_X509_FMT_DER) < 0)
+            return reject("peer key does not parse");
+        if (gnutls_pubkey_get_pk_algorithm(key.get(), nullptr) != GNUTLS_PK_EDDSA_ED25519)
+            return reject("peer key is not Ed25519");
+        gnutls_ecc_curve_t curve{};
+        gnutls_datum_t x{};
+        gnutls_datum_t y{};
+        if (gnutls_pubkey_export_ecc_raw(key.get(), &curve, &x, &y) < 0)
+            return reject("peer key does not export");
+        bool ok = curve == GNUTLS_ECC_CURVE_ED25519 && x.size == 32;
+        if (ok)
+            std::memcpy(impl->peer.bytes.data(), x.data, 32);
+        gnutls_free(x.data);
+        gnutls_free(y.data);
+        if (!ok)
+            return reject("peer key is not a 32-byte Ed25519 key");
+        if (!impl->check)
+            return reject("no peer check configured");
+        if (auto verdict = impl->check(impl->peer); !verdict) {
+            impl->rejection = verdict.error();
+            return GNUTLS_E_CERTIFICATE_ERROR;
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        return reject(std::string("peer check failed: ") + e.what());
+    } catch (...) {
+        return reject("peer check failed");
+    }
+}
+
+Error tlsError(Session::Impl& impl, int rc, bool reading) {
+    if (reading ? impl.readTimedOut : impl.writeTimedOut)
+        return Error(Error::Code::kTimeout,
+                     reading ? "read deadline passed" : "write deadline passed");
+    return Error(Error::Code::kTls, gnutls_strerror(rc));
+}
+
+} // namespace
+
+std::expected<std::unique_ptr<Session>, Error>
+Session::handshake(Fd socket, const Credentials& credentials, Role role, PeerCheck check,
+                   const SessionLimits& limits, Deadline deadline,
+                   std::atomic<std::int64_t>* bufferedTotal) {
+    prepareSocket(socket.get());
+    auto impl = std::make_unique<Impl>(limits);
+    impl->address = net::peerAddress(socket.get());
+    impl->fd = std::move(socket);
+    impl->credentials = credentials.impl();
+    impl->check = std::move(check);
+    impl->bufferedTotal = bufferedTotal;
+
+    unsigned flags = (role == Role::kServer ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_ENABLE_RAWPK |
+                     GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL;
+    gnutls_session_t raw = nullptr;
+    if (int rc = gnutls_init(&raw, flags); rc < 0)
+        return std::unexpected(Error(Error::Code::kTls, gnutls_strerror(rc)));
+    impl->tls.reset(raw);
+    gnutls_session_t tls = impl->tls.get();
+    if (int rc = gnutls_priority_set(tls, impl->credentials->priority.get()); rc < 0)
+        return std::unexpected(Error(Error::Code::kTls, gnutls_strerror(rc)));
+    if (int rc = gnutls_credentials_set(tls, GNUTLS_CRD_CERTIFICATE,
+                                        impl->credentials->credentials.get());
+        rc < 0)
+        return std::unexpected(Error(Error::Code::kTls, gnutls_strerror(rc)));
+    if (role == Role::kServer)
+        gnutls_certificate_server_set_request(tls, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_ptr(tls, impl.get());
+    gnutls_session_set_verify_function(tls, &verifyFn);
+    gnutls_transport_set_ptr(tls, impl.get());
+    gnutls_transport_set_pull_function(tls, &pullFn);
+    gnutls_transport_set_push_function(tls, &pushFn);
+    gnutls_handshake_set_timeout(tls, GNUTLS_INDEFINITE_TIMEOUT);
+
+    impl->readDeadline = deadline;
+    impl->writeDeadline = deadline;
+    int rc;
+    do {
+        rc = gnutls_handshake(tls);
+    } while (rc < 0 && gnutls_error_is_fatal(rc) == 0);
+    if (rc < 0) {
+        if (impl->rejection)
+            return std::unexpected(*impl->rejection);
+        if (impl->readTimedOut || impl->writeTimedOut)
+            return std::unexpected(Error(Error::Code::kTimeout, "handshake deadline passed"));
+        return std::unexpected(
+            Error(Error::Code::kTls, std::string("handshake failed: ") + gnutls_strerror(rc)));
+    }
+    // The verifier must have run and accepted: never trust a handshake that
+    // skipped it.
+    if (gnutls_certificate_get_peers(tls, nullptr) == nullptr || impl->rejection)
+        return std::unexpected(Error(Error::Code::kUntrusted, "peer key was not verified"));
+    return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Session::~Session() {
+    close();
+    impl_->setBuffered(0);
+}
+
+const wire::PublicKey& Session::peer() const noexcept {
+    return impl_->peer;
+}
+const std::string& Session::peerAddress() const noexcept {
+    return impl_->address;
+}
+const SessionLimits& Session::limits() const noexcept {
+    return impl_->limits;
+}
+bool Session::broken() const noexcept {
+    return impl_->broken.load();
+}
+std::size_t Session::bufferedBytes() const noexcept {
+    return impl_->buffered.load();
+}
+
+void Session::markBroken() noexcept {
+    impl_->broken = true;
+}
+
+std::expected<void, Error> Session::writeRaw(wire::ByteView bytes) {
+    if (impl_->broken)
+        return std::unexpected(Error(Error::Code::kClosed, "session is closed"));
+    impl_->writeDeadline = SteadyClock::now() + impl_->limits.write;
+    impl_->writeTimedOut = false;
+    std::size_t off = 0;
+    while (off < bytes.size()) {
+        ssize_t n = gnutls_record_send(impl_->tls.get(), bytes.data() + off, bytes.size() - off);
+        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+            continue;
+        if (n < 0) {
+            markBroken();
+            return std::unexpected(tlsError(*impl_, static_cast<int>(n), false));
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+std::expected<void, Error> Session::sendPayload(wire::ByteView payload) {
+    if (payload.size() > impl_->limits.maxFrame)
+        return std::unexpected(
+            Error(Error::Code::kTooLarge,
+                  "message of " + std::to_string(payload.size()) + " bytes is over the frame cap"));
+    auto frame = wire::encodeFrame(payload, impl_->limits.maxFrame);
+    return writeRaw(frame);
+}
+
+std::expected<wire::RawMessage, Error> Session::receive(std::chrono::milliseconds idle) {
+    return receiveImpl(SteadyClock::now() + idle, true, Deadline::max());
+}
+
+std::expected<wire::RawMessage, Error> Session::receiveBy(Deadline deadline) {
+    return receiveImpl(deadline, false, deadline);
+}
+
+std::expected<wire::RawMessage, Error>
+Session::receiveImpl(Deadline idleDeadline, bool frameBounded, Deadline hardDeadline) {
+    Impl& impl = *impl_;
+    if (impl.broken)
+        return std::unexpected(Error(Error::Code::kClosed, "session is closed"));
+    auto fail = [this](Error e) -> std::expected<wire::RawMessage, Error> {
+        markBroken();
+        impl_->setBuffered(0);
+        return std::unexpected(std::move(e));
+    };
+    auto deliver = [&](wire::Bytes frame) -> std::expected<wire::RawMessage, Error> {
+        // Reads ask for at most what the current frame still needs, so a
+        // delivered frame leaves nothing buffered.
+        impl.setBuffered(0);
+        auto msg = wire::decodeMessage(frame, impl.limits.unpack);
+        if (!msg)
+            return fail(fromWire(msg.error()));
+        return std::move(*msg);
+    };
+    if (auto frame = impl.reader.next())
+        return deliver(std::move(*frame));
+
+    // Between frames, wait for the first byte without arming the frame
+    // deadline: an idle timeout here is harmless and leaves the session
+    // usable.
+    if (!impl.reader.midFrame() && gnutls_record_check_pending(impl.tls.get()) == 0) {
+        pollfd pfd{impl.fd.get(), POLLIN, 0};
+        for (;;) {
+            int n = ::poll(&pfd, 1, millisUntil(idleDeadline));
+            if (n > 0)
+                break;
+            if (n == 0)
+                return std::unexpected(Error(Error::Code::kTimeout, "no message before deadline"));
+            if (errno != EINTR)
+                return fail(Error(Error::Code::kIo, std::strerror(errno)));
+        }
+    }
+    impl.readDeadline = frameBounded ? SteadyClock::now() + impl.limits.frame : hardDeadline;
+    impl.readTimedOut = false;
+
+    std::array<std::uint8_t, 16 * 1024> buf;
+    for (;;) {
+        std::size_t want = std::min(std::max<std::size_t>(impl.reader.wanted(), 1), buf.size());
+        ssize_t n = gnutls_record_recv(impl.tls.get(), buf.data(), want);
+        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+            continue;
+        if (n == 0) {
+            if (impl.reader.midFrame())
+                return fail(Error(Error::Code::kTruncated, "peer closed the stream mid-frame"));
+            return fail(Error(Error::Code::kClosed, "peer closed the stream"));
+        }
+        if (n < 0) {
+            if (n == GNUTLS_E_PREMATURE_TERMINATION && !impl.reader.midFrame() &&
+                !impl.readTimedOut)
+                return fail(Error(Error::Code::kClosed, "peer closed the connection"));
+            if (n == GNUTLS_E_PREMATURE_TERMINATION)
+                return fail(Error(Error::Code::kTruncated, "peer closed the stream mid-frame"));
+            return fail(tlsError(impl, static_cast<int>(n), true));
+        }
+        if (auto pushed = impl.reader.push({buf.data(), static_cast<std::size_t>(n)}); !pushed)
+            return fail(fromWire(pushed.error()));
+        impl.setBuffered(impl.buffered.load() + static_cast<std::size_t>(n));
+        if (auto frame = impl.reader.next())
+            return deliver(std::move(*frame));
+    }
+}
+
+void Session::close() noexcept {
+    std::call_once(impl_->closed, [this] {
+        Impl& impl = *impl_;
+        if (!impl.broken) {
+            impl.writeDeadline =
+                SteadyClock::now() + std::min(impl.limits.write, std::chrono::milliseconds(1000));
+            gnutls_bye(impl.tls.get(), GNUTLS_SHUT_WR);
+        }
+        impl.broken = true;
+        ::shutdown(impl.fd.get(), SHUT_RDWR);
+    });
+}
+
+void Session::abort() noexcept {
+    impl_->broken = true;
+    ::shutdown(impl_->fd.get(), SHUT_RDWR);
+}
+
+} // namespace swarm::net

@@ -1,0 +1,72 @@
+#pragma once
+
+#include "net/error.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace swarm::net {
+
+using SteadyClock = std::chrono::steady_clock;
+using Deadline = SteadyClock::time_point;
+
+/// Milliseconds left until `deadline`, clamped to [0, INT_MAX].
+int millisUntil(Deadline deadline) noexcept;
+
+/// Owns one file descriptor; closes it on destruction. Move-only.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) noexcept : fd_(fd) {}
+    Fd(Fd&& other) noexcept : fd_(other.release()) {}
+    Fd& operator=(Fd&& other) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    int release() noexcept;
+    void reset() noexcept;
+
+private:
+    int fd_ = -1;
+};
+
+/// "host:port" or "[v6addr]:port".
+struct Endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+
+    /// Parses the text form; kProtocol naming what is wrong.
+    static std::expected<Endpoint, Error> parse(std::string_view text);
+    std::string str() const;
+};
+
+/// A non-blocking listening TCP socket bound to `host:port` (port 0 picks
+/// one). Throws std::system_error on failure.
+Fd listenTcp(const std::string& host, std::uint16_t port, int backlog = 128);
+
+/// The local port a socket is bound to. Throws std::system_error.
+std::uint16_t localPort(int fd);
+
+/// Connects a non-blocking TCP socket (TCP_NODELAY set), waiting at most
+/// until `deadline`. The host is resolved with getaddrinfo (may block on DNS).
+/// kRefused / kTimeout on failure.
+std::expected<Fd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline);
+
+/// Sets O_NONBLOCK and TCP_NODELAY (where applicable) on an accepted socket.
+void prepareSocket(int fd) noexcept;
+
+/// The peer address of a connected socket as "ip:port", for logs.
+std::string peerAddress(int fd);
+
+/// Blocking-style helpers over a non-blocking fd with a deadline, for plain
+/// TCP (benchmarks, tests). kTimeout / kClosed / kIo.
+std::expected<void, Error> writeAll(int fd, const void* data, std::size_t size, Deadline deadline);
+std::expected<void, Error> readAll(int fd, void* data, std::size_t size, Deadline deadline);
+
+} // namespace swarm::net
