@@ -33,7 +33,7 @@ struct AnnouncerOptions {
 
 /// The largest packed DHT value a capacity record may produce. OpenDHT sends
 /// values inline only while a reply stays under 600 bytes.
-inline constexpr std::size_t kMaxRecordValueBytes = 540;
+inline constexpr std::size_t kMaxRecordValueBytes = 560;
 
 /// Signs a capacity record into an envelope for `swarm` (domain
 /// "swarm/v1/<swarm>", type kCapacity). `record.peerId` is set to `id`'s.
