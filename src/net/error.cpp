@@ -1,5 +1,7 @@
 #include "net/error.hpp"
 
+#include <ostream>
+
 namespace swarm::net {
 
 const char* codeName(Error::Code code) noexcept {
@@ -28,6 +30,10 @@ const char* codeName(Error::Code code) noexcept {
         return "io";
     }
     return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& out, Error::Code code) {
+    return out << codeName(code);
 }
 
 std::string describe(const Error& error) {

@@ -2,6 +2,7 @@
 
 #include "wire/error.hpp"
 
+#include <iosfwd>
 #include <string>
 #include <utility>
 
@@ -32,6 +33,9 @@ struct Error {
 
 /// Stable lower-case name of a code, e.g. "timeout".
 const char* codeName(Error::Code code) noexcept;
+
+/// Writes codeName(code) (for test output).
+std::ostream& operator<<(std::ostream& out, Error::Code code);
 
 /// "timeout: <what>".
 std::string describe(const Error& error);
