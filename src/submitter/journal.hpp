@@ -1,0 +1,73 @@
+#pragma once
+
+#include "submitter/job_spec.hpp"
+#include "submitter/scheduler_store.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace swarm::submitter {
+
+/// The job directory's durable state: `DIR/journal.sqlite` (SQLite, WAL,
+/// synchronous=FULL). It holds the job spec snapshot (jobSpecToToml), the
+/// units, every replica (worker, state, lease, digest, exit code, reason),
+/// the outputs each successful replica reported, and the accepted result of
+/// each valid unit.
+///
+/// Design: the journal *is* the scheduler's store. The Scheduler keeps its
+/// working state in memory but hands every event's changes to commit()
+/// (SchedulerStore) as one batch before it returns; commit() runs one
+/// transaction. A crash therefore loses at most the event being processed,
+/// whose effects were never acted on. On restart, load() returns a Snapshot
+/// and Scheduler::restore() rebuilds from it: valid units stay valid (their
+/// results are rewritten from blobs if needed, never recomputed), replicas
+/// that were in flight become "abandoned" (they count against
+/// max_total_results, not max_errors) and are reissued.
+///
+/// While a read-write Journal is open it holds an exclusive lock on
+/// `DIR/journal.lock`, so two submitters cannot drive one job directory.
+/// Throws std::system_error for I/O and SQLite failures. Not thread-safe:
+/// one event loop owns it.
+class Journal final : public SchedulerStore {
+public:
+    enum class Access { kReadWrite, kReadOnly };
+
+    static std::filesystem::path path(const std::filesystem::path& jobDir) {
+        return jobDir / "journal.sqlite";
+    }
+    /// True when `jobDir` already holds a journal (resume it, don't create).
+    static bool exists(const std::filesystem::path& jobDir);
+
+    /// Creates the job directory (if needed) and a new journal with the job
+    /// snapshot and every unit pending. Throws std::system_error (EEXIST)
+    /// if a journal is already there.
+    static Journal create(const std::filesystem::path& jobDir, const JobSpec& job);
+
+    /// Opens an existing journal. kReadOnly takes no lock (for `status`).
+    /// Throws std::system_error (ENOENT) if there is none, (EBUSY) if
+    /// another process holds the directory.
+    static Journal open(const std::filesystem::path& jobDir, Access access = Access::kReadWrite);
+
+    Journal(Journal&&) noexcept;
+    Journal& operator=(Journal&&) noexcept;
+    ~Journal() override;
+
+    /// The stored job spec, as TOML text (jobSpecToToml form).
+    std::string specToml() const;
+    /// The stored job spec parsed back (input files must still exist).
+    std::expected<JobSpec, wire::Error> job() const;
+
+    /// Every unit (job order) and replica (unit order, replica number).
+    Snapshot load() const;
+
+    /// Commits the batch in one transaction (SchedulerStore).
+    void commit(const StateBatch& batch) override;
+
+private:
+    struct Impl;
+    explicit Journal(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace swarm::submitter

@@ -1,0 +1,145 @@
+#include "submitter/progress.hpp"
+
+#include "submitter/json_object.hpp"
+
+#include <fmt/format.h>
+
+namespace swarm::submitter {
+
+std::optional<std::int64_t> etaMs(const ProgressState& p) {
+    const std::size_t decided = p.valid + p.failed;
+    if (decided >= p.total)
+        return 0;
+    if (decided <= p.decidedAtStart || p.nowMs <= p.startedMs)
+        return std::nullopt;
+    const double perUnit = static_cast<double>(p.nowMs - p.startedMs) /
+                           static_cast<double>(decided - p.decidedAtStart);
+    return static_cast<std::int64_t>(perUnit * static_cast<double>(p.total - decided) + 0.5);
+}
+
+std::string formatDuration(std::int64_t ms) {
+    if (ms < 0)
+        ms = 0;
+    const std::int64_t s = (ms + 999) / 1000;
+    if (s >= 3600)
+        return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+    if (s >= 60)
+        return fmt::format("{}m{:02}s", s / 60, s % 60);
+    return fmt::format("{}s", s);
+}
+
+std::string progressLine(const ProgressState& p, std::size_t width) {
+    const std::size_t decided = p.valid + p.failed;
+    const auto eta = etaMs(p);
+    std::string text = fmt::format("{}/{} done  {} running  {} failed  {} worker{}  ETA {}",
+                                   p.valid, p.total, p.running, p.failed, p.workers,
+                                   p.workers == 1 ? "" : "s", eta ? formatDuration(*eta) : "--");
+    constexpr std::size_t kBar = 20;
+    if (text.size() + kBar + 4 <= width) {
+        const std::size_t filled = p.total ? decided * kBar / p.total : kBar;
+        text = "[" + std::string(filled, '#') + std::string(kBar - filled, '.') + "]  " + text;
+    }
+    if (text.size() > width)
+        text.resize(width);
+    return text;
+}
+
+namespace event {
+
+namespace {
+JsonObject base(std::string_view name, std::int64_t timeMs) {
+    JsonObject o;
+    o.add("event", name).add("time_ms", timeMs);
+    return o;
+}
+std::uint64_t u64(std::size_t v) {
+    return static_cast<std::uint64_t>(v);
+}
+} // namespace
+
+std::string jobStarted(std::int64_t timeMs, std::string_view job, std::size_t units,
+                       const ReplicationPolicy& policy, bool resumed) {
+    return base("job-started", timeMs)
+        .add("job", job)
+        .add("units", u64(units))
+        .add("replicas", u64(policy.replicas))
+        .add("quorum", u64(policy.quorum))
+        .add("resumed", resumed)
+        .str();
+}
+
+std::string workerConnected(std::int64_t timeMs, const WorkerId& worker) {
+    return base("worker-connected", timeMs).add("worker", worker).str();
+}
+
+std::string workerDisconnected(std::int64_t timeMs, const WorkerId& worker,
+                               std::string_view reason) {
+    return base("worker-disconnected", timeMs).add("worker", worker).add("reason", reason).str();
+}
+
+std::string replicaAssigned(std::int64_t timeMs, const Assignment& a) {
+    return base("replica-assigned", timeMs)
+        .add("unit", a.unitId)
+        .add("replica", u64(a.replica))
+        .add("worker", a.worker)
+        .add("lease_expires_ms", a.leaseExpiresMs)
+        .str();
+}
+
+std::string replicaEnded(std::int64_t timeMs, const ReplicaRecord& r) {
+    auto o = base("replica-ended", timeMs);
+    o.add("unit", r.unitId)
+        .add("replica", u64(r.replica))
+        .add("worker", r.worker)
+        .add("state", stateName(r.state));
+    if (r.state == ReplicaState::kSucceeded || r.state == ReplicaState::kErrored)
+        o.add("exit_code", static_cast<std::int64_t>(r.exitCode));
+    if (r.digest)
+        o.add("digest", r.digest->str());
+    if (!r.reason.empty())
+        o.add("reason", r.reason);
+    return o.str();
+}
+
+std::string unitValid(std::int64_t timeMs, const UnitRecord& u) {
+    auto o = base("unit-valid", timeMs);
+    o.add("unit", u.id);
+    if (u.digest)
+        o.add("digest", u.digest->str());
+    else
+        o.addNull("digest");
+    return o.add("agreed", u.agreed).str();
+}
+
+std::string unitFailed(std::int64_t timeMs, const UnitRecord& u) {
+    return base("unit-failed", timeMs).add("unit", u.id).add("reason", u.reason).str();
+}
+
+std::string progress(const ProgressState& p) {
+    auto o = base("progress", p.nowMs);
+    o.add("total", u64(p.total))
+        .add("valid", u64(p.valid))
+        .add("failed", u64(p.failed))
+        .add("running", u64(p.running))
+        .add("workers", u64(p.workers));
+    if (auto eta = etaMs(p))
+        o.add("eta_ms", *eta);
+    else
+        o.addNull("eta_ms");
+    return o.str();
+}
+
+std::string jobFinished(std::int64_t timeMs, std::size_t total, std::size_t valid,
+                        std::size_t failed, std::string_view resultsDir) {
+    return base("job-finished", timeMs)
+        .add("total", u64(total))
+        .add("valid", u64(valid))
+        .add("failed", u64(failed))
+        .add("results", resultsDir)
+        .add("ok", valid == total)
+        .str();
+}
+
+} // namespace event
+
+} // namespace swarm::submitter

@@ -1,0 +1,244 @@
+#include "submitter/result_store.hpp"
+
+#include "submitter/job_spec.hpp"
+#include "submitter/json_object.hpp"
+#include "wire/home.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <fstream>
+#include <set>
+#include <system_error>
+#include <unordered_map>
+
+namespace swarm::submitter {
+
+namespace fs = std::filesystem;
+using wire::Error;
+
+namespace {
+
+std::unexpected<Error> invalid(std::string what) {
+    return std::unexpected(Error(Error::Code::kInvalidArgument, std::move(what)));
+}
+
+// fsync a file or directory; throws on failure.
+void syncPath(const fs::path& path, bool directory) {
+    const int fd =
+        ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0)
+        throw std::system_error(errno, std::generic_category(), "open " + path.string());
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0)
+        throw std::system_error(err, std::generic_category(), "fsync " + path.string());
+}
+
+wire::Digest hashFile(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw std::system_error(errno, std::generic_category(), "open " + path.string());
+    wire::Sha256 h;
+    std::vector<std::uint8_t> buf(1 << 16);
+    while (in) {
+        in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+        const auto n = in.gcount();
+        if (n > 0)
+            h.update(wire::ByteView(buf.data(), static_cast<std::size_t>(n)));
+    }
+    if (in.bad())
+        throw std::system_error(EIO, std::generic_category(), "read " + path.string());
+    return h.finish();
+}
+
+} // namespace
+
+std::expected<fs::path, Error> safeRelativePath(std::string_view name) {
+    if (name.empty())
+        return invalid("empty file name");
+    if (name.size() > kMaxOutputName)
+        return invalid(fmt::format("file name longer than {} bytes", kMaxOutputName));
+    if (name.front() == '/')
+        return invalid("absolute file name '" + std::string(name) + "'");
+    for (char c : name) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u == 0)
+            return invalid("file name contains NUL");
+        if (u < 0x20 || u == 0x7F)
+            return invalid("file name contains a control character");
+        if (c == '\\')
+            return invalid("file name contains a backslash");
+    }
+    fs::path out;
+    std::size_t start = 0;
+    while (start <= name.size()) {
+        const auto slash = name.find('/', start);
+        const auto end = slash == std::string_view::npos ? name.size() : slash;
+        const auto part = name.substr(start, end - start);
+        if (part.empty())
+            return invalid("file name '" + std::string(name) + "' has an empty component");
+        if (part == "." || part == "..")
+            return invalid("file name '" + std::string(name) + "' has a '" + std::string(part) +
+                           "' component");
+        if (part.size() > kMaxNameComponent)
+            return invalid(
+                fmt::format("file name component longer than {} bytes", kMaxNameComponent));
+        out /= fs::path(std::string(part));
+        if (slash == std::string_view::npos)
+            break;
+        start = slash + 1;
+    }
+    return out;
+}
+
+std::expected<void, Error> checkOutputNames(const std::vector<OutputFile>& outputs) {
+    std::set<std::string> names;
+    for (const auto& o : outputs) {
+        if (auto p = safeRelativePath(o.name); !p)
+            return std::unexpected(p.error());
+        if (!names.insert(o.name).second)
+            return invalid("output '" + o.name + "' listed twice");
+    }
+    for (const auto& name : names) {
+        for (auto slash = name.find('/'); slash != std::string::npos;
+             slash = name.find('/', slash + 1)) {
+            if (names.contains(name.substr(0, slash)))
+                return invalid("output '" + name.substr(0, slash) +
+                               "' is both a file and a directory");
+        }
+    }
+    return {};
+}
+
+ResultStore::ResultStore(fs::path jobDir) : dir_(std::move(jobDir)) {
+    fs::create_directories(dir_ / "results");
+    fs::create_directories(dir_ / "blobs");
+}
+
+fs::path ResultStore::blobPath(const wire::Digest& digest) const {
+    return dir_ / "blobs" / wire::toHex(digest.bytes);
+}
+
+bool ResultStore::hasBlob(const wire::Digest& digest) const {
+    return fs::is_regular_file(blobPath(digest));
+}
+
+std::expected<void, Error> ResultStore::putBlob(const wire::Digest& digest, wire::ByteView data) {
+    if (wire::sha256(data) != digest)
+        return std::unexpected(Error(Error::Code::kMalformed, "blob does not match its digest"));
+    wire::writeFileAtomic(blobPath(digest),
+                          std::string_view(reinterpret_cast<const char*>(data.data()), data.size()),
+                          0644);
+    return {};
+}
+
+std::expected<void, Error> ResultStore::importBlobFile(const wire::Digest& digest,
+                                                       const fs::path& file) {
+    if (hashFile(file) != digest) {
+        fs::remove(file);
+        return std::unexpected(Error(Error::Code::kMalformed, "blob does not match its digest"));
+    }
+    syncPath(file, false);
+    fs::rename(file, blobPath(digest));
+    syncPath(dir_ / "blobs", true);
+    return {};
+}
+
+fs::path ResultStore::unitDir(std::string_view unitId) const {
+    return dir_ / "results" / std::string(unitId);
+}
+
+std::expected<void, Error> ResultStore::writeUnit(std::string_view unitId,
+                                                  const std::vector<OutputFile>& outputs) {
+    if (!isSafeUnitId(unitId))
+        return invalid("unsafe unit id '" + std::string(unitId) + "'");
+    if (auto ok = checkOutputNames(outputs); !ok)
+        return ok;
+    for (const auto& o : outputs) {
+        if (!hasBlob(o.digest))
+            return std::unexpected(
+                Error(Error::Code::kNotFound, "missing blob for output '" + o.name + "'"));
+    }
+    const fs::path results = dir_ / "results";
+    const fs::path final = unitDir(unitId);
+    const fs::path tmp = results / (".tmp-" + std::string(unitId));
+    const fs::path old = results / (".old-" + std::string(unitId));
+    fs::remove_all(tmp);
+    fs::remove_all(old); // left by a crash between the two renames below
+    fs::create_directory(tmp);
+    for (const auto& o : outputs) {
+        const fs::path target = tmp / *safeRelativePath(o.name);
+        fs::create_directories(target.parent_path());
+        fs::copy_file(blobPath(o.digest), target, fs::copy_options::overwrite_existing);
+        syncPath(target, false);
+    }
+    syncPath(tmp, true);
+    if (fs::exists(final))
+        fs::rename(final, old);
+    fs::rename(tmp, final);
+    syncPath(results, true);
+    fs::remove_all(old);
+    return {};
+}
+
+void ResultStore::writeSummary(std::string_view jobName, const Snapshot& state) const {
+    wire::writeFileAtomic(dir_ / "summary.json", summaryJson(jobName, state) + "\n", 0644);
+}
+
+std::string summaryJson(std::string_view jobName, const Snapshot& state) {
+    std::vector<std::string> units;
+    std::uint64_t valid = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t pending = 0;
+    std::unordered_map<std::string_view, std::vector<const ReplicaRecord*>> byUnit;
+    for (const auto& r : state.replicas)
+        byUnit[r.unitId].push_back(&r);
+    for (const auto& u : state.units) {
+        valid += u.state == UnitState::kValid;
+        failed += u.state == UnitState::kFailed;
+        pending += u.state == UnitState::kPending;
+        std::vector<std::string> replicas;
+        std::uint64_t attempts = 0;
+        for (const ReplicaRecord* rp : byUnit[u.id]) {
+            const auto& r = *rp;
+            attempts += countsAsIssued(r.state);
+            JsonObject o;
+            o.add("replica", static_cast<std::uint64_t>(r.replica))
+                .add("worker", r.worker)
+                .add("state", stateName(r.state));
+            if (r.state == ReplicaState::kSucceeded || r.state == ReplicaState::kErrored)
+                o.add("exit_code", static_cast<std::int64_t>(r.exitCode));
+            if (r.digest)
+                o.add("digest", r.digest->str());
+            if (!r.reason.empty())
+                o.add("reason", r.reason);
+            replicas.push_back(o.str());
+        }
+        JsonObject o;
+        o.add("id", u.id).add("state", stateName(u.state));
+        if (u.digest)
+            o.add("digest", u.digest->str());
+        else
+            o.addNull("digest");
+        o.add("agreed", u.agreed).add("attempts", attempts);
+        if (!u.reason.empty())
+            o.add("reason", u.reason);
+        o.addRaw("replicas", jsonArray(replicas));
+        units.push_back(o.str());
+    }
+    JsonObject counts;
+    counts.add("total", static_cast<std::uint64_t>(state.units.size()))
+        .add("valid", valid)
+        .add("failed", failed)
+        .add("pending", pending);
+    JsonObject doc;
+    doc.add("job", jobName).addRaw("counts", counts.str()).addRaw("units", jsonArray(units));
+    return doc.str();
+}
+
+} // namespace swarm::submitter

@@ -1,0 +1,444 @@
+#include "submitter/scheduler.hpp"
+
+#include "wire/clock.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+
+namespace swarm::submitter {
+
+namespace {
+
+struct Votes {
+    std::size_t results = 0; // successful results received
+    std::size_t best = 0;    // size of the largest agreeing group
+    std::optional<wire::Digest> bestDigest;
+    std::map<wire::Digest, std::size_t> groups;
+};
+
+Votes countVotes(const std::vector<ReplicaRecord>& replicas) {
+    Votes v;
+    for (const auto& r : replicas) {
+        if (r.state != ReplicaState::kSucceeded || !r.digest)
+            continue;
+        ++v.results;
+        ++v.groups[*r.digest];
+    }
+    for (const auto& [digest, n] : v.groups) {
+        if (n > v.best) {
+            v.best = n;
+            v.bestDigest = digest;
+        }
+    }
+    return v;
+}
+
+std::string shortDigest(const wire::Digest& d) {
+    return d.str().substr(7, 12);
+}
+
+std::string describeVotes(const Votes& v) {
+    if (v.groups.empty())
+        return "no successful results";
+    std::string out;
+    for (const auto& [digest, n] : v.groups) {
+        if (!out.empty())
+            out += ", ";
+        out += fmt::format("{}x{}", shortDigest(digest), n);
+    }
+    return "results " + out;
+}
+
+} // namespace
+
+Scheduler::Scheduler(ReplicationPolicy policy, std::vector<std::string> unitIds,
+                     const wire::Clock& clock, SchedulerStore& store)
+    : policy_(policy), clock_(clock), store_(store) {
+    assert(policy_.quorum >= 1 && policy_.quorum <= policy_.replicas);
+    assert(policy_.replicas <= policy_.maxTotalResults);
+    units_.reserve(unitIds.size());
+    for (auto& id : unitIds) {
+        assert(!index_.contains(id));
+        index_.emplace(id, units_.size());
+        Slot slot;
+        slot.rec.id = std::move(id);
+        units_.push_back(std::move(slot));
+    }
+    for (std::size_t i = 0; i < units_.size(); ++i)
+        refreshNeed(i);
+}
+
+Effects Scheduler::restore(const Snapshot& snapshot) {
+    StateBatch batch;
+    Effects effects;
+    for (const auto& rec : snapshot.units) {
+        auto it = index_.find(rec.id);
+        if (it == index_.end())
+            continue;
+        auto& slot = units_[it->second];
+        if (slot.rec.state == UnitState::kPending && rec.state != UnitState::kPending)
+            ++decided_;
+        slot.rec = rec;
+    }
+    for (const auto& rec : snapshot.replicas) {
+        auto it = index_.find(rec.unitId);
+        if (it == index_.end())
+            continue;
+        auto& list = units_[it->second].replicas;
+        if (rec.replica >= list.size())
+            list.resize(rec.replica + 1);
+        list[rec.replica] = rec;
+    }
+    for (std::size_t i = 0; i < units_.size(); ++i) {
+        auto& slot = units_[i];
+        for (std::uint32_t n = 0; n < slot.replicas.size(); ++n) {
+            auto& r = slot.replicas[n];
+            if (r.unitId.empty()) { // a gap: a number that was never committed
+                r.unitId = slot.rec.id;
+                r.replica = n;
+                r.state = ReplicaState::kAbandoned;
+                r.reason = "missing from the journal";
+                batch.replicas.push_back(r);
+            } else if (r.state == ReplicaState::kInFlight) {
+                r.state = ReplicaState::kAbandoned;
+                r.reason = "in flight when the submitter stopped";
+                batch.replicas.push_back(r);
+            }
+        }
+        if (slot.rec.state == UnitState::kPending)
+            settle(i, batch, effects);
+        refreshNeed(i);
+    }
+    commit(batch);
+    return effects;
+}
+
+void Scheduler::workerConnected(const WorkerId& worker) {
+    connected_.insert(worker);
+}
+
+std::uint32_t Scheduler::initialReplicas(const Slot&) const {
+    return policy_.replicas;
+}
+
+bool Scheduler::eligible(const Slot& slot, const WorkerId& worker) const {
+    return std::none_of(slot.replicas.begin(), slot.replicas.end(), [&](const ReplicaRecord& r) {
+        return r.worker == worker && r.state != ReplicaState::kAbandoned;
+    });
+}
+
+std::uint32_t Scheduler::wantedNew(const Slot& slot) const {
+    if (slot.rec.state != UnitState::kPending)
+        return 0;
+    const Votes v = countVotes(slot.replicas);
+    std::size_t inFlight = 0;
+    std::size_t issued = 0;
+    for (const auto& r : slot.replicas) {
+        inFlight += r.state == ReplicaState::kInFlight;
+        issued += countsAsIssued(r.state);
+    }
+    // Fewest further agreeing results that could make the best group valid:
+    // b + k >= Q and 2(b + k) > n + k.
+    const std::size_t q = policy_.quorum;
+    std::size_t needed = 0;
+    if (v.best < q)
+        needed = q - v.best;
+    if (v.results + 1 > 2 * v.best)
+        needed = std::max(needed, v.results + 1 - 2 * v.best);
+    const std::size_t r = initialReplicas(slot);
+    const std::size_t wanted = std::max(r > v.results ? r - v.results : 0, needed);
+    if (wanted <= inFlight)
+        return 0;
+    const std::size_t budget =
+        policy_.maxTotalResults > issued ? policy_.maxTotalResults - issued : 0;
+    return static_cast<std::uint32_t>(std::min(wanted - inFlight, budget));
+}
+
+void Scheduler::refreshNeed(std::size_t unit) {
+    if (wantedNew(units_[unit]) > 0)
+        needy_.insert(unit);
+    else
+        needy_.erase(unit);
+}
+
+std::vector<Assignment> Scheduler::requestWork(const WorkerId& worker, std::uint32_t slots) {
+    connected_.insert(worker);
+    std::vector<Assignment> out;
+    StateBatch batch;
+    const std::int64_t now = clock_.nowMs();
+    for (auto it = needy_.begin(); it != needy_.end() && out.size() < slots;) {
+        const std::size_t u = *it++; // refreshNeed(u) below may erase u
+        auto& slot = units_[u];
+        if (!eligible(slot, worker))
+            continue;
+        ReplicaRecord r;
+        r.unitId = slot.rec.id;
+        r.replica = static_cast<std::uint32_t>(slot.replicas.size());
+        r.worker = worker;
+        r.state = ReplicaState::kInFlight;
+        r.issuedMs = now;
+        r.leaseExpiresMs = now + policy_.leaseMs;
+        slot.replicas.push_back(r);
+        leases_.emplace(r.leaseExpiresMs, u, r.replica);
+        held_[worker].emplace(u, r.replica);
+        out.push_back({r.unitId, r.replica, worker, r.leaseExpiresMs});
+        batch.replicas.push_back(std::move(r));
+        refreshNeed(u);
+    }
+    commit(batch);
+    return out;
+}
+
+void Scheduler::endReplica(std::size_t unit, std::uint32_t replica, ReplicaState state,
+                           std::string reason, StateBatch& batch, Effects& effects) {
+    auto& r = units_[unit].replicas[replica];
+    assert(r.state == ReplicaState::kInFlight);
+    leases_.erase(std::make_tuple(r.leaseExpiresMs, unit, replica));
+    if (auto h = held_.find(r.worker); h != held_.end()) {
+        h->second.erase(std::make_pair(unit, replica));
+        if (h->second.empty())
+            held_.erase(h);
+    }
+    r.state = state;
+    r.reason = std::move(reason);
+    batch.replicas.push_back(r);
+    if (countsAsError(state))
+        effects.ended.push_back(r);
+}
+
+void Scheduler::settle(std::size_t unit, StateBatch& batch, Effects& effects) {
+    auto& slot = units_[unit];
+    if (slot.rec.state != UnitState::kPending)
+        return;
+    const Votes v = countVotes(slot.replicas);
+    std::size_t errors = 0;
+    std::size_t issued = 0;
+    std::size_t inFlight = 0;
+    for (const auto& r : slot.replicas) {
+        errors += countsAsError(r.state);
+        issued += countsAsIssued(r.state);
+        inFlight += r.state == ReplicaState::kInFlight;
+    }
+
+    auto decide = [&](UnitState state) {
+        slot.rec.state = state;
+        ++decided_;
+        for (const auto& r : slot.replicas) {
+            if (r.state == ReplicaState::kInFlight) {
+                effects.cancelled.push_back({r.unitId, r.replica, r.worker, r.leaseExpiresMs});
+                endReplica(unit, r.replica, ReplicaState::kCancelled, "unit already decided", batch,
+                           effects);
+            }
+        }
+        batch.units.push_back(slot.rec);
+        (state == UnitState::kValid ? effects.validated : effects.failed).push_back(slot.rec.id);
+    };
+
+    if (v.best >= policy_.quorum && 2 * v.best > v.results) {
+        slot.rec.digest = v.bestDigest;
+        slot.rec.agreed.clear();
+        slot.rec.acceptedReplica.reset();
+        for (const auto& r : slot.replicas) {
+            if (r.state == ReplicaState::kSucceeded && r.digest == v.bestDigest) {
+                if (!slot.rec.acceptedReplica)
+                    slot.rec.acceptedReplica = r.replica;
+                slot.rec.agreed.push_back(r.worker);
+            }
+        }
+        slot.rec.reason.clear();
+        decide(UnitState::kValid);
+    } else if (errors > policy_.maxErrors) {
+        std::string why;
+        for (const auto& r : slot.replicas) {
+            if (countsAsError(r.state))
+                why += fmt::format("; replica {} on {}: {}", r.replica, r.worker.substr(0, 12),
+                                   r.reason);
+        }
+        slot.rec.reason =
+            fmt::format("too many errors ({} > max_errors {}){}", errors, policy_.maxErrors, why);
+        decide(UnitState::kFailed);
+    } else if (inFlight == 0 && issued >= policy_.maxTotalResults) {
+        slot.rec.reason =
+            fmt::format("max_total_results ({}) reached without a valid result: {}, {} errors",
+                        policy_.maxTotalResults, describeVotes(v), errors);
+        decide(UnitState::kFailed);
+    }
+    refreshNeed(unit);
+}
+
+Effects Scheduler::reportResult(const WorkerId& worker, std::string_view unitId,
+                                std::uint32_t replica, const ReplicaReport& report) {
+    Effects effects;
+    auto it = index_.find(std::string(unitId));
+    if (it == index_.end()) {
+        effects.ignored = "unknown unit";
+        return effects;
+    }
+    const std::size_t u = it->second;
+    auto& slot = units_[u];
+    if (replica >= slot.replicas.size() || slot.replicas[replica].worker != worker) {
+        effects.ignored = "replica not assigned to this worker";
+        return effects;
+    }
+    auto& r = slot.replicas[replica];
+    if (r.state != ReplicaState::kInFlight) {
+        effects.ignored = fmt::format("replica already ended ({})", stateName(r.state));
+        return effects;
+    }
+    StateBatch batch;
+    if (!report.error.empty() || !report.digest) {
+        r.exitCode = report.exitCode;
+        endReplica(u, replica, ReplicaState::kErrored,
+                   report.error.empty() ? "no digest" : report.error, batch, effects);
+    } else {
+        r.exitCode = report.exitCode;
+        r.digest = report.digest;
+        r.outputs = report.outputs;
+        endReplica(u, replica, ReplicaState::kSucceeded, "", batch, effects);
+    }
+    settle(u, batch, effects);
+    commit(batch);
+    return effects;
+}
+
+Effects Scheduler::workerBye(const WorkerId& worker,
+                             const std::vector<std::pair<std::string, std::uint32_t>>& givenBack) {
+    Effects effects;
+    StateBatch batch;
+    std::set<std::pair<std::size_t, std::uint32_t>> back;
+    for (const auto& [id, n] : givenBack) {
+        if (auto it = index_.find(id); it != index_.end())
+            back.emplace(it->second, n);
+    }
+    if (auto h = held_.find(worker); h != held_.end()) {
+        const auto held = h->second; // endReplica edits held_
+        std::set<std::size_t> touched;
+        for (const auto& [u, n] : held) {
+            if (back.contains({u, n}))
+                endReplica(u, n, ReplicaState::kGivenBack, "given back", batch, effects);
+            else
+                endReplica(u, n, ReplicaState::kLost, "worker left without giving it back", batch,
+                           effects);
+            touched.insert(u);
+        }
+        for (auto u : touched)
+            settle(u, batch, effects);
+    }
+    connected_.erase(worker);
+    commit(batch);
+    return effects;
+}
+
+Effects Scheduler::workerDisconnected(const WorkerId& worker) {
+    Effects effects;
+    StateBatch batch;
+    if (auto h = held_.find(worker); h != held_.end()) {
+        const auto held = h->second;
+        std::set<std::size_t> touched;
+        for (const auto& [u, n] : held) {
+            endReplica(u, n, ReplicaState::kLost, "worker disconnected", batch, effects);
+            touched.insert(u);
+        }
+        for (auto u : touched)
+            settle(u, batch, effects);
+    }
+    connected_.erase(worker);
+    commit(batch);
+    return effects;
+}
+
+Effects Scheduler::expireLeases() {
+    Effects effects;
+    StateBatch batch;
+    const std::int64_t now = clock_.nowMs();
+    std::set<std::size_t> touched;
+    while (!leases_.empty() && std::get<0>(*leases_.begin()) <= now) {
+        const auto [at, u, n] = *leases_.begin();
+        endReplica(u, n, ReplicaState::kExpired, "lease expired", batch, effects);
+        touched.insert(u);
+    }
+    for (auto u : touched)
+        settle(u, batch, effects);
+    commit(batch);
+    return effects;
+}
+
+std::optional<std::int64_t> Scheduler::nextLeaseExpiry() const {
+    if (leases_.empty())
+        return std::nullopt;
+    return std::get<0>(*leases_.begin());
+}
+
+SchedulerCounts Scheduler::counts() const {
+    SchedulerCounts c;
+    c.total = units_.size();
+    for (const auto& slot : units_) {
+        c.valid += slot.rec.state == UnitState::kValid;
+        c.failed += slot.rec.state == UnitState::kFailed;
+    }
+    std::set<std::size_t> running;
+    for (const auto& [at, u, n] : leases_) {
+        ++c.inFlightReplicas;
+        running.insert(u);
+    }
+    c.running = running.size();
+    c.workersConnected = connected_.size();
+    return c;
+}
+
+const UnitRecord* Scheduler::unit(std::string_view unitId) const {
+    auto it = index_.find(std::string(unitId));
+    return it == index_.end() ? nullptr : &units_[it->second].rec;
+}
+
+const std::vector<ReplicaRecord>& Scheduler::replicas(std::string_view unitId) const {
+    static const std::vector<ReplicaRecord> kNone;
+    auto it = index_.find(std::string(unitId));
+    return it == index_.end() ? kNone : units_[it->second].replicas;
+}
+
+std::vector<std::string> Scheduler::unitIds() const {
+    std::vector<std::string> ids;
+    ids.reserve(units_.size());
+    for (const auto& slot : units_)
+        ids.push_back(slot.rec.id);
+    return ids;
+}
+
+Snapshot Scheduler::snapshot() const {
+    Snapshot snap;
+    snap.units.reserve(units_.size());
+    for (const auto& slot : units_) {
+        snap.units.push_back(slot.rec);
+        snap.replicas.insert(snap.replicas.end(), slot.replicas.begin(), slot.replicas.end());
+    }
+    return snap;
+}
+
+void Scheduler::commit(StateBatch& batch) {
+    if (!batch.empty())
+        store_.commit(batch);
+}
+
+std::vector<std::pair<std::string, std::uint32_t>>
+parseGivenBack(const std::vector<std::string>& entries) {
+    std::vector<std::pair<std::string, std::uint32_t>> out;
+    for (const auto& e : entries) {
+        const auto slash = e.rfind('/');
+        if (slash == std::string::npos || slash == 0 || slash + 1 == e.size())
+            continue;
+        std::uint32_t n = 0;
+        const char* first = e.data() + slash + 1;
+        const char* last = e.data() + e.size();
+        auto [p, ec] = std::from_chars(first, last, n);
+        if (ec != std::errc{} || p != last)
+            continue;
+        out.emplace_back(e.substr(0, slash), n);
+    }
+    return out;
+}
+
+} // namespace swarm::submitter

@@ -1,0 +1,367 @@
+#include "submitter/scheduler.hpp"
+#include "wire/clock.hpp"
+#include "wire/messages.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+
+using namespace swarm::submitter;
+using swarm::wire::ManualClock;
+
+namespace {
+
+// Remembers every committed batch, in order.
+class RecordingStore final : public SchedulerStore {
+public:
+    void commit(const StateBatch& batch) override { batches.push_back(batch); }
+    std::vector<StateBatch> batches;
+};
+
+swarm::wire::Digest digestOf(std::string_view text) {
+    return swarm::wire::sha256(swarm::wire::asBytes(text));
+}
+
+ReplicaReport vote(std::string_view content, std::int32_t exitCode = 0) {
+    return ReplicaReport::success(
+        exitCode, {{"stdout", digestOf(content), content.size()}, {"stderr", digestOf("log"), 3}});
+}
+
+ReplicationPolicy policy(std::uint32_t r, std::uint32_t q, std::uint32_t maxErrors = 3,
+                         std::uint32_t maxTotal = 10) {
+    ReplicationPolicy p;
+    p.replicas = r;
+    p.quorum = q;
+    p.maxErrors = maxErrors;
+    p.maxTotalResults = maxTotal;
+    p.leaseMs = 60'000;
+    return p;
+}
+
+struct Fixture {
+    ManualClock clock;
+    RecordingStore store;
+};
+
+std::vector<std::string> unitsOf(const std::vector<Assignment>& as) {
+    std::vector<std::string> out;
+    for (const auto& a : as)
+        out.push_back(a.unitId);
+    return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(scheduler)
+
+BOOST_FIXTURE_TEST_CASE(replicas_go_to_distinct_workers, Fixture) {
+    Scheduler s(policy(2, 2), {"u1", "u2", "u3"}, clock, store);
+    auto a1 = s.requestWork("w1", 10);
+    BOOST_TEST(unitsOf(a1) == (std::vector<std::string>{"u1", "u2", "u3"}));
+    BOOST_TEST(s.requestWork("w1", 10).empty()); // never two replicas of a unit
+    auto a2 = s.requestWork("w2", 2);
+    BOOST_TEST(unitsOf(a2) == (std::vector<std::string>{"u1", "u2"}));
+    auto a2b = s.requestWork("w2", 5);
+    BOOST_TEST(unitsOf(a2b) == std::vector<std::string>{"u3"});
+    BOOST_TEST(s.requestWork("w3", 5).empty()); // R replicas already in flight
+    BOOST_TEST(a1[0].leaseExpiresMs == clock.nowMs() + 60'000);
+    BOOST_TEST(a2[0].replica == 1u);
+    // Committed before returned: the last batch holds the assignment.
+    BOOST_REQUIRE(!store.batches.empty());
+    const auto& last = store.batches.back().replicas;
+    BOOST_REQUIRE(last.size() == 1u);
+    BOOST_TEST(last[0].unitId == "u3");
+    BOOST_TEST(last[0].worker == "w2");
+    BOOST_TEST((last[0].state == ReplicaState::kInFlight));
+    auto c = s.counts();
+    BOOST_TEST(c.total == 3u);
+    BOOST_TEST(c.running == 3u);
+    BOOST_TEST(c.inFlightReplicas == 6u);
+    BOOST_TEST(c.workersConnected == 3u); // asking for work implies connected
+}
+
+BOOST_FIXTURE_TEST_CASE(quorum_agreement_validates, Fixture) {
+    Scheduler s(policy(2, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    auto b = s.requestWork("w2", 1);
+    auto e1 = s.reportResult("w1", "u1", a[0].replica, vote("42\n"));
+    BOOST_TEST(e1.validated.empty());
+    BOOST_TEST(!s.finished());
+    auto e2 = s.reportResult("w2", "u1", b[0].replica, vote("42\n"));
+    BOOST_TEST(e2.validated == std::vector<std::string>{"u1"});
+    BOOST_TEST(s.finished());
+    const auto* u = s.unit("u1");
+    BOOST_TEST((u->state == UnitState::kValid));
+    BOOST_TEST(u->agreed == (std::vector<WorkerId>{"w1", "w2"}));
+    BOOST_TEST(*u->acceptedReplica == 0u);
+    BOOST_TEST((*u->digest == *vote("42\n").digest));
+    // The unit row was committed in the same batch as the deciding replica.
+    BOOST_TEST(store.batches.back().units.size() == 1u);
+    BOOST_TEST(store.batches.back().replicas.size() == 1u);
+    // A late duplicate is ignored.
+    auto e3 = s.reportResult("w2", "u1", b[0].replica, vote("42\n"));
+    BOOST_TEST(!e3.ignored.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(stderr_does_not_vote_but_exit_code_does, Fixture) {
+    auto x =
+        ReplicaReport::success(0, {{"stdout", digestOf("a"), 1}, {"stderr", digestOf("t=1"), 3}});
+    auto y =
+        ReplicaReport::success(0, {{"stderr", digestOf("t=2"), 3}, {"stdout", digestOf("a"), 1}});
+    auto z = ReplicaReport::success(1, {{"stdout", digestOf("a"), 1}});
+    BOOST_TEST((*x.digest == *y.digest));
+    BOOST_TEST((*x.digest != *z.digest));
+}
+
+BOOST_FIXTURE_TEST_CASE(lease_expiry_reissues_to_another_worker, Fixture) {
+    Scheduler s(policy(2, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    clock.advance(10'000);
+    auto b = s.requestWork("w2", 1);
+    BOOST_TEST(*s.nextLeaseExpiry() == a[0].leaseExpiresMs);
+    clock.advance(49'999);
+    BOOST_TEST(s.expireLeases().ended.empty());
+    clock.advance(1);
+    auto e = s.expireLeases();
+    BOOST_REQUIRE(e.ended.size() == 1u);
+    BOOST_TEST(e.ended[0].worker == "w1");
+    BOOST_TEST((e.ended[0].state == ReplicaState::kExpired));
+    BOOST_TEST(*s.nextLeaseExpiry() == b[0].leaseExpiresMs);
+    BOOST_TEST(s.requestWork("w1", 1).empty()); // w1 already had u1
+    BOOST_TEST(s.requestWork("w2", 1).empty());
+    auto c = s.requestWork("w3", 1);
+    BOOST_REQUIRE(c.size() == 1u);
+    BOOST_TEST(c[0].replica == 2u);
+    // The expired replica's late result does not count.
+    BOOST_TEST(!s.reportResult("w1", "u1", a[0].replica, vote("x")).ignored.empty());
+    s.reportResult("w2", "u1", b[0].replica, vote("x"));
+    auto done = s.reportResult("w3", "u1", c[0].replica, vote("x"));
+    BOOST_TEST(done.validated == std::vector<std::string>{"u1"});
+    BOOST_TEST(s.unit("u1")->agreed == (std::vector<WorkerId>{"w2", "w3"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(disconnect_reissues, Fixture) {
+    Scheduler s(policy(2, 2), {"u1", "u2"}, clock, store);
+    s.workerConnected("w1");
+    s.workerConnected("w2");
+    s.requestWork("w1", 2);
+    s.requestWork("w2", 2);
+    auto e = s.workerDisconnected("w1");
+    BOOST_TEST(e.ended.size() == 2u);
+    BOOST_TEST((e.ended[0].state == ReplicaState::kLost));
+    BOOST_TEST(s.counts().workersConnected == 1u);
+    BOOST_TEST(s.requestWork("w1", 2).empty()); // reconnected: still not the same units
+    auto c = s.requestWork("w3", 2);
+    BOOST_TEST(unitsOf(c) == (std::vector<std::string>{"u1", "u2"}));
+    const auto& reps = s.replicas("u1");
+    BOOST_REQUIRE(reps.size() == 3u);
+    BOOST_TEST((reps[0].state == ReplicaState::kLost));
+}
+
+BOOST_FIXTURE_TEST_CASE(disagreement_issues_more_and_needs_majority, Fixture) {
+    Scheduler s(policy(2, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    auto b = s.requestWork("w2", 1);
+    s.reportResult("w1", "u1", a[0].replica, vote("A"));
+    auto e = s.reportResult("w2", "u1", b[0].replica, vote("B"));
+    BOOST_TEST(e.validated.empty());
+    // One more replica can break the tie.
+    auto c = s.requestWork("w3", 5);
+    BOOST_REQUIRE(c.size() == 1u);
+    BOOST_TEST(s.requestWork("w4", 5).empty());
+    // A third opinion: now two more are needed (A,B,C: best 1 of 3).
+    s.reportResult("w3", "u1", c[0].replica, vote("C"));
+    auto d = s.requestWork("w4", 1);
+    auto f = s.requestWork("w5", 1);
+    BOOST_REQUIRE(d.size() == 1u);
+    BOOST_REQUIRE(f.size() == 1u);
+    BOOST_TEST(s.requestWork("w6", 1).empty());
+    s.reportResult("w4", "u1", d[0].replica, vote("A")); // A,B,C,A: 2 of 4 is no majority
+    BOOST_TEST((s.unit("u1")->state == UnitState::kPending));
+    auto g = s.reportResult("w5", "u1", f[0].replica, vote("A")); // 3 of 5
+    BOOST_TEST(g.validated == std::vector<std::string>{"u1"});
+    BOOST_TEST(s.unit("u1")->agreed == (std::vector<WorkerId>{"w1", "w4", "w5"}));
+    BOOST_TEST(*s.unit("u1")->acceptedReplica == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(quorum_without_majority_waits, Fixture) {
+    // R=5, Q=2: two agreeing results are not enough while they are no majority.
+    Scheduler s(policy(5, 2), {"u1"}, clock, store);
+    std::vector<Assignment> as;
+    for (int i = 1; i <= 5; ++i)
+        as.push_back(s.requestWork("w" + std::to_string(i), 1).at(0));
+    s.reportResult("w1", "u1", as[0].replica, vote("A"));
+    s.reportResult("w2", "u1", as[1].replica, vote("B"));
+    s.reportResult("w3", "u1", as[2].replica, vote("C"));
+    auto e = s.reportResult("w4", "u1", as[3].replica, vote("A"));
+    BOOST_TEST(e.validated.empty());
+    auto f = s.reportResult("w5", "u1", as[4].replica, vote("B"));
+    BOOST_TEST(f.validated.empty()); // A2 B2 C1 of 5
+    // Needs two more: one more vote for A or B is 3 of 6, no majority either.
+    auto x = s.requestWork("w6", 1);
+    auto y = s.requestWork("w7", 1);
+    BOOST_REQUIRE(x.size() == 1u);
+    BOOST_REQUIRE(y.size() == 1u);
+    s.reportResult("w6", "u1", x[0].replica, vote("B"));
+    auto g = s.reportResult("w7", "u1", y[0].replica, vote("B")); // B4 of 7
+    BOOST_TEST(g.validated == std::vector<std::string>{"u1"});
+    BOOST_TEST(s.unit("u1")->agreed.size() == 4u);
+}
+
+BOOST_FIXTURE_TEST_CASE(early_quorum_cancels_the_rest, Fixture) {
+    Scheduler s(policy(3, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    auto b = s.requestWork("w2", 1);
+    auto c = s.requestWork("w3", 1);
+    s.reportResult("w1", "u1", a[0].replica, vote("A"));
+    auto e = s.reportResult("w2", "u1", b[0].replica, vote("A"));
+    BOOST_TEST(e.validated == std::vector<std::string>{"u1"});
+    BOOST_REQUIRE(e.cancelled.size() == 1u);
+    BOOST_TEST(e.cancelled[0].worker == "w3");
+    BOOST_TEST((s.replicas("u1")[2].state == ReplicaState::kCancelled));
+    BOOST_TEST(!s.reportResult("w3", "u1", c[0].replica, vote("A")).ignored.empty());
+    BOOST_TEST(!s.nextLeaseExpiry());
+}
+
+BOOST_FIXTURE_TEST_CASE(error_budget_fails_with_reasons, Fixture) {
+    Scheduler s(policy(2, 2, /*maxErrors=*/1), {"u1", "u2"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    auto b = s.requestWork("w2", 1);
+    auto e1 = s.reportResult("w1", "u1", a[0].replica, ReplicaReport::failure("timed out"));
+    BOOST_TEST(e1.failed.empty());
+    BOOST_REQUIRE(e1.ended.size() == 1u);
+    auto c = s.requestWork("w3", 1);
+    BOOST_REQUIRE(c.size() == 1u);
+    BOOST_TEST(c[0].unitId == "u1");
+    auto e2 = s.reportResult("w3", "u1", c[0].replica,
+                             ReplicaReport::failure("worker error: image not found"));
+    BOOST_TEST(e2.failed == std::vector<std::string>{"u1"});
+    BOOST_REQUIRE(e2.cancelled.size() == 1u); // w2's replica is no longer wanted
+    BOOST_TEST(e2.cancelled[0].worker == "w2");
+    const auto& reason = s.unit("u1")->reason;
+    BOOST_TEST(reason.find("too many errors (2 > max_errors 1)") != std::string::npos, reason);
+    BOOST_TEST(reason.find("timed out") != std::string::npos, reason);
+    BOOST_TEST(reason.find("image not found") != std::string::npos, reason);
+    BOOST_TEST(!s.finished()); // u2 still pending
+    BOOST_TEST(s.counts().failed == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(total_budget_fails, Fixture) {
+    Scheduler s(policy(2, 2, 3, /*maxTotal=*/3), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    auto b = s.requestWork("w2", 1);
+    s.reportResult("w1", "u1", a[0].replica, vote("A"));
+    s.reportResult("w2", "u1", b[0].replica, vote("B"));
+    auto c = s.requestWork("w3", 5);
+    BOOST_REQUIRE(c.size() == 1u);
+    auto e = s.reportResult("w3", "u1", c[0].replica, vote("C"));
+    BOOST_TEST(e.failed == std::vector<std::string>{"u1"});
+    BOOST_TEST(s.requestWork("w4", 5).empty());
+    const auto& reason = s.unit("u1")->reason;
+    BOOST_TEST(reason.starts_with("max_total_results (3) reached without a valid result"), reason);
+    BOOST_TEST(s.finished());
+}
+
+BOOST_FIXTURE_TEST_CASE(total_budget_caps_reissues, Fixture) {
+    // Expiries count against the total too: no more than maxTotal replicas ever.
+    Scheduler s(policy(1, 1, /*maxErrors=*/10, /*maxTotal=*/3), {"u1"}, clock, store);
+    for (int i = 0; i < 3; ++i) {
+        BOOST_REQUIRE(s.requestWork("w" + std::to_string(i), 1).size() == 1u);
+        clock.advance(60'000);
+        s.expireLeases();
+    }
+    BOOST_TEST(s.requestWork("w9", 1).empty());
+    BOOST_TEST((s.unit("u1")->state == UnitState::kFailed));
+    BOOST_TEST(s.replicas("u1").size() == 3u);
+}
+
+BOOST_FIXTURE_TEST_CASE(give_back_is_not_an_error, Fixture) {
+    Scheduler s(policy(1, 1, /*maxErrors=*/0, /*maxTotal=*/1), {"u1", "u2"}, clock, store);
+    auto a = s.requestWork("w1", 2);
+    BOOST_REQUIRE(a.size() == 2u);
+    auto e = s.workerBye("w1", parseGivenBack({"u1/0", "u2/0", "garbage", "u3/x"}));
+    BOOST_TEST(e.ended.empty());
+    BOOST_TEST(e.failed.empty());
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kGivenBack));
+    // Reissued although max_errors = 0 and max_total_results = 1.
+    auto b = s.requestWork("w2", 2);
+    BOOST_TEST(unitsOf(b) == (std::vector<std::string>{"u1", "u2"}));
+    BOOST_TEST(s.counts().workersConnected == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(bye_without_give_back_is_lost, Fixture) {
+    Scheduler s(policy(1, 1, /*maxErrors=*/0), {"u1", "u2"}, clock, store);
+    s.requestWork("w1", 2);
+    auto e = s.workerBye("w1", parseGivenBack({"u1/0"}));
+    BOOST_REQUIRE(e.ended.size() == 1u);
+    BOOST_TEST(e.ended[0].unitId == "u2");
+    BOOST_TEST((e.ended[0].state == ReplicaState::kLost));
+    BOOST_TEST(e.failed == std::vector<std::string>{"u2"}); // max_errors = 0
+}
+
+BOOST_FIXTURE_TEST_CASE(results_from_the_wrong_worker_are_ignored, Fixture) {
+    Scheduler s(policy(2, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    BOOST_TEST(s.reportResult("w2", "u1", a[0].replica, vote("A")).ignored ==
+               "replica not assigned to this worker");
+    BOOST_TEST(s.reportResult("w1", "nope", 0, vote("A")).ignored == "unknown unit");
+    BOOST_TEST(s.reportResult("w1", "u1", 7, vote("A")).ignored ==
+               "replica not assigned to this worker");
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kInFlight));
+}
+
+BOOST_FIXTURE_TEST_CASE(many_units_many_workers_complete, Fixture) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 50; ++i)
+        ids.push_back("u" + std::to_string(i));
+    Scheduler s(policy(2, 2), ids, clock, store);
+    const std::vector<WorkerId> workers{"w1", "w2", "w3"};
+    for (int round = 0; round < 200 && !s.finished(); ++round) {
+        for (const auto& w : workers) {
+            for (const auto& a : s.requestWork(w, 2))
+                s.reportResult(w, a.unitId, a.replica, vote(a.unitId));
+        }
+    }
+    BOOST_TEST(s.finished());
+    BOOST_TEST(s.counts().valid == 50u);
+    for (const auto& id : ids)
+        BOOST_TEST(s.replicas(id).size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(report_from_wire_result) {
+    swarm::wire::Result r;
+    r.exitCode = 0;
+    r.outputs.push_back({"stdout", digestOf("x").bytes, 1});
+    r.outputs.push_back({"out/a", digestOf("y").bytes, 1});
+    auto ok = reportFromResult(r);
+    BOOST_TEST(ok.error.empty());
+    BOOST_REQUIRE(ok.digest);
+    BOOST_TEST(ok.outputs.size() == 2u);
+
+    auto t = r;
+    t.timedOut = true;
+    BOOST_TEST(reportFromResult(t).error == "timed out");
+    auto o = r;
+    o.oomKilled = true;
+    BOOST_TEST(reportFromResult(o).error == "killed: out of memory");
+    auto w = r;
+    w.error = "no such image";
+    BOOST_TEST(reportFromResult(w).error == "worker error: no such image");
+    auto esc = r;
+    esc.outputs.push_back({"../../etc/passwd", digestOf("z").bytes, 1});
+    BOOST_TEST(reportFromResult(esc).error.starts_with("bad result: "));
+    auto dup = r;
+    dup.outputs.push_back({"stdout", digestOf("z").bytes, 1});
+    BOOST_TEST(reportFromResult(dup).error == "bad result: output 'stdout' listed twice");
+}
+
+BOOST_AUTO_TEST_CASE(given_back_parsing) {
+    auto g = parseGivenBack({"u1/0", "a.txt/12", "/3", "u1/", "u1", "u1/-1", "u1/2x"});
+    BOOST_REQUIRE(g.size() == 2u);
+    BOOST_TEST(g[0].first == "u1");
+    BOOST_TEST(g[0].second == 0u);
+    BOOST_TEST(g[1].first == "a.txt");
+    BOOST_TEST(g[1].second == 12u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
