@@ -1,0 +1,416 @@
+#include "sandbox/podman_runtime.hpp"
+
+#include "sandbox/log_demuxer.hpp"
+#include "sandbox/podman_client.hpp"
+#include "sandbox/tar_reader.hpp"
+#include "sandbox/tar_writer.hpp"
+#include "wire/bytes.hpp"
+#include "wire/log.hpp"
+
+#include <json/json.h>
+
+#include <array>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace swarm::sandbox {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+const wire::Logger kLog("sandbox");
+
+Json::Value parseJson(const std::string& text) {
+    Json::CharReaderBuilder b;
+    Json::Value v;
+    std::string errs;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    if (!r->parse(text.data(), text.data() + text.size(), &v, &errs))
+        throw std::runtime_error("podman: unparsable JSON reply: " + errs);
+    return v;
+}
+
+std::string errorText(const HttpResponse& r) {
+    try {
+        auto v = parseJson(r.body);
+        if (v.isObject() && v.isMember("message"))
+            return v["message"].asString();
+    } catch (...) {
+    }
+    return r.body.substr(0, 300);
+}
+
+PodmanClient::Request req(std::string_view method, std::string path,
+                          std::chrono::milliseconds timeout = 30s) {
+    PodmanClient::Request r;
+    r.method = method;
+    r.path = std::move(path);
+    r.timeout = timeout;
+    return r;
+}
+
+wire::Bytes readFile(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in)
+        throw std::system_error(errno, std::generic_category(), "open " + p.string());
+    return wire::Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+wire::Bytes inputArchive(const UnitSpec& spec) {
+    auto [uid, gid] = parseUser(spec.user);
+    TarWriter tar;
+    // Inputs are root-owned and read-only for the unit; out/ belongs to it.
+    tar.addDirectory("in", 0555);
+    std::set<std::string> dirs;
+    for (const auto& in : spec.inputs) {
+        std::string rel = "in/" + in.name;
+        for (auto slash = rel.find('/', 3); slash != std::string::npos;
+             slash = rel.find('/', slash + 1)) {
+            std::string d = rel.substr(0, slash);
+            if (dirs.insert(d).second)
+                tar.addDirectory(d, 0555);
+        }
+        auto data = readFile(in.source);
+        tar.addFile(rel, data, 0444);
+    }
+    tar.addDirectory("out", 0755, {uid, gid});
+    return tar.finish();
+}
+
+// Removes everything below `dir` (outputs that were refused half-way).
+void emptyDirectory(const std::filesystem::path& dir) {
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(dir, ec))
+        std::filesystem::remove_all(e.path(), ec);
+}
+
+std::string randomSuffix() {
+    std::array<std::uint8_t, 4> b{};
+    wire::randomBytes(b);
+    return wire::toHex(b);
+}
+
+// Deletes the container and its volume whatever happens to the run.
+class Cleanup {
+public:
+    Cleanup(PodmanClient& client, const ContainerNames& names) : client_(client), names_(names) {}
+    ~Cleanup() {
+        try {
+            if (container_) {
+                // Removal sometimes fails once with "shm: device or resource
+                // busy" right after exit; a short retry clears it.
+                for (int attempt = 0; attempt < 4; ++attempt) {
+                    auto r = client_.call(req("DELETE", "/containers/" + names_.container +
+                                                            "?force=true&v=true&t=0"));
+                    if (r.status == 200 || r.status == 204 || r.status == 404)
+                        break;
+                    if (attempt == 3)
+                        kLog.warn("removing container {}: HTTP {} {}", names_.container, r.status,
+                                  errorText(r));
+                    std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+                }
+            }
+            if (volume_) {
+                auto r = client_.call(req("DELETE", "/volumes/" + names_.volume + "?force=true"));
+                if (r.status != 204 && r.status != 404)
+                    kLog.warn("removing volume {}: HTTP {} {}", names_.volume, r.status,
+                              errorText(r));
+            }
+        } catch (const std::exception& e) {
+            kLog.warn("cleanup of {} failed: {} (cleanupLeftovers removes it later)",
+                      names_.container, e.what());
+        }
+    }
+    bool container_ = false;
+    bool volume_ = false;
+
+private:
+    PodmanClient& client_;
+    const ContainerNames& names_;
+};
+
+// Streams the container's stdout/stderr from before start to exit, so that
+// every byte is counted even when conmon truncates its log file. Joined on
+// destruction; must be destroyed after the container is removed (removal ends
+// the stream if nothing else did).
+class Attach {
+public:
+    explicit Attach(std::uint64_t cap) : logs_(cap) {}
+    ~Attach() { join(); }
+
+    void begin(const std::filesystem::path& socket, const std::string& container,
+               std::chrono::milliseconds timeout) {
+        thread_ = std::thread([this, socket, container, timeout] {
+            try {
+                PodmanClient c(socket);
+                auto r = req("POST",
+                             "/containers/" + container +
+                                 "/attach?stream=true&stdout=true&stderr=true&logs=false",
+                             timeout);
+                r.onHeaders = [this](long status) {
+                    std::lock_guard g(m_);
+                    status_ = status;
+                    ready_ = true;
+                    cv_.notify_all();
+                };
+                c.stream(r, [this](std::string_view chunk) {
+                    logs_.feed(chunk);
+                    return true;
+                });
+            } catch (...) {
+                error_ = std::current_exception();
+            }
+            std::lock_guard g(m_);
+            ready_ = true;
+            cv_.notify_all();
+        });
+    }
+    /// True once Podman answered the attach with 200 (within `timeout`).
+    bool attached(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(m_);
+        cv_.wait_for(lock, timeout, [this] { return ready_; });
+        return ready_ && status_ == 200;
+    }
+    void join() {
+        if (thread_.joinable())
+            thread_.join();
+    }
+    /// The captured logs, or nullptr when the attach stream failed.
+    const LogDemuxer* logs() const {
+        return (status_ == 200 && !error_ && !logs_.malformed()) ? &logs_ : nullptr;
+    }
+
+private:
+    std::thread thread_;
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool ready_ = false;
+    long status_ = 0;
+    std::exception_ptr error_;
+    LogDemuxer logs_;
+};
+
+} // namespace
+
+PodmanRuntime::PodmanRuntime(std::filesystem::path socket, HostProfile host)
+    : socket_(std::move(socket)), host_(std::move(host)) {}
+
+UnitResult PodmanRuntime::run(const UnitSpec& spec) {
+    if (auto ok = validateSpec(spec); !ok) {
+        UnitResult r;
+        r.error = ok.error().what;
+        return r;
+    }
+    PodmanClient client(socket_);
+    auto names = containerNames(spec.unitId, randomSuffix());
+    return runIn(client, spec, names);
+}
+
+UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
+                                const ContainerNames& names) {
+    const Limits& l = spec.limits;
+    UnitResult result;
+    Attach attach(l.maxLogBytes); // declared first: joined after the cleanup below
+    Cleanup cleanup(client, names);
+
+    // Volume first (labelled, so that leftovers can be found), then the container.
+    std::string volBody = buildVolumeBody(spec, names);
+    auto vr = client.call([&] {
+        auto r = req("POST", "/volumes/create");
+        r.body = volBody;
+        return r;
+    }());
+    if (vr.status != 201 && vr.status != 200)
+        throw std::runtime_error("podman: volume create: HTTP " + std::to_string(vr.status) + " " +
+                                 errorText(vr));
+    cleanup.volume_ = true;
+
+    std::string body = buildCreateBody(spec, host_, names);
+    auto cr = client.call([&] {
+        auto r = req("POST", "/containers/create");
+        r.body = body;
+        return r;
+    }());
+    if (cr.status != 201) {
+        result.error =
+            "container create failed: HTTP " + std::to_string(cr.status) + " " + errorText(cr);
+        return result; // e.g. image missing: the unit's problem, reported
+    }
+    cleanup.container_ = true;
+
+    auto archive = inputArchive(spec);
+    auto pr = client.call([&] {
+        auto r = req("PUT", "/containers/" + names.container + "/archive?path=/work", 120s);
+        r.body = std::string_view(reinterpret_cast<const char*>(archive.data()), archive.size());
+        r.contentType = "application/x-tar";
+        return r;
+    }());
+    if (pr.status != 200)
+        throw std::runtime_error("podman: copying inputs: HTTP " + std::to_string(pr.status) + " " +
+                                 errorText(pr));
+
+    attach.begin(socket_, names.container, l.timeout + 60s);
+    if (!attach.attached(10s))
+        kLog.warn("attach to {} failed; reading logs afterwards instead", names.container);
+
+    auto started = Clock::now();
+    auto sr = client.call(req("POST", "/containers/" + names.container + "/start"));
+    if (sr.status != 204 && sr.status != 304) {
+        result.error =
+            "container start failed: HTTP " + std::to_string(sr.status) + " " + errorText(sr);
+        return result;
+    }
+    result.started = true;
+
+    // Wait for exit, bounded by the unit's timeout; then kill and wait again.
+    auto waitPath = "/containers/" + names.container + "/wait?condition=exited&interval=10ms";
+    try {
+        auto wr = client.call(req("POST", waitPath, l.timeout));
+        if (wr.status != 200)
+            throw std::runtime_error("podman: wait: HTTP " + std::to_string(wr.status) + " " +
+                                     errorText(wr));
+    } catch (const TimeoutError&) {
+        result.timedOut = true;
+        auto kr = client.call(req("POST", "/containers/" + names.container + "/kill?signal=KILL"));
+        if (kr.status != 204 && kr.status != 409) // 409: it exited meanwhile
+            kLog.warn("kill {}: HTTP {} {}", names.container, kr.status, errorText(kr));
+        auto wr = client.call(req("POST", waitPath, 30s));
+        if (wr.status != 200)
+            throw std::runtime_error("podman: wait after kill: HTTP " + std::to_string(wr.status));
+    }
+    result.wallTime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+
+    auto ir = client.call(req("GET", "/containers/" + names.container + "/json"));
+    if (ir.status != 200)
+        throw std::runtime_error("podman: inspect: HTTP " + std::to_string(ir.status));
+    auto state = parseJson(ir.body)["State"];
+    result.exitCode = state["ExitCode"].asInt();
+    // State.OOMKilled is not reliable (it read false for real kills on cgroup
+    // v1): a SIGKILL we did not send, with the memory limit enforced, is the
+    // OOM killer.
+    bool memoryLimited = host_.cgroupLimits && host_.memoryEnforced;
+    result.oomKilled = state["OOMKilled"].asBool() ||
+                       (!result.timedOut && result.exitCode == 137 && memoryLimited);
+
+    // Logs: from the attach stream (exact truncation flag), else from the
+    // log file, which conmon keeps bounded.
+    attach.join();
+    if (const LogDemuxer* captured = attach.logs()) {
+        result.stdoutText = captured->out();
+        result.stderrText = captured->err();
+        result.logsTruncated = captured->truncated();
+    } else {
+        LogDemuxer logs(l.maxLogBytes);
+        client.stream(
+            req("GET", "/containers/" + names.container + "/logs?stdout=true&stderr=true", 60s),
+            [&](std::string_view chunk) { return logs.feed(chunk) && !logs.truncated(); });
+        result.stdoutText = logs.out();
+        result.stderrText = logs.err();
+        result.logsTruncated = logs.truncated();
+    }
+
+    // Outputs: the archive of /work/out, capped while it streams.
+    std::uint64_t cap =
+        l.maxOutputBytes + (std::uint64_t(l.maxOutputFiles) + 16) * 2048 + (1u << 20);
+    std::string tarBytes;
+    bool overCap = false;
+    long status = client.stream(
+        req("GET", "/containers/" + names.container + "/archive?path=/work/out", 120s),
+        [&](std::string_view chunk) {
+            if (tarBytes.size() + chunk.size() > cap) {
+                overCap = true;
+                return false;
+            }
+            tarBytes.append(chunk);
+            return true;
+        });
+    if (overCap) {
+        result.outputsRejected = true;
+        result.error = "outputs exceed " + std::to_string(l.maxOutputBytes) + " bytes";
+    } else if (status == 404) {
+        result.outputsRejected = true;
+        result.error = "the unit removed /work/out";
+    } else if (status != 200) {
+        throw std::runtime_error("podman: copying outputs: HTTP " + std::to_string(status));
+    } else {
+        ExtractOptions opt;
+        opt.stripComponent = "out";
+        opt.maxBytes = l.maxOutputBytes;
+        opt.maxEntries = l.maxOutputFiles;
+        auto files = extractTar(wire::asBytes(tarBytes), spec.outputDir, opt);
+        if (!files) {
+            emptyDirectory(spec.outputDir);
+            result.outputsRejected = true;
+            result.error = "outputs refused: " + files.error().what;
+        } else {
+            result.outputs = std::move(*files);
+        }
+    }
+    if (result.error.empty()) {
+        if (result.timedOut)
+            result.error = "timed out after " + std::to_string(l.timeout.count()) + " ms";
+        else if (result.oomKilled)
+            result.error = "killed: out of memory";
+    }
+    return result;
+}
+
+std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
+    PodmanClient client(socket_);
+    std::string filter = R"({"label":["swarm=1","swarm.worker=)" + std::string(workerId) + R"("]})";
+    std::size_t removed = 0;
+    auto cr = client.call(
+        req("GET", "/containers/json?all=true&filters=" + PodmanClient::escape(filter)));
+    if (cr.status != 200)
+        throw std::runtime_error("podman: list containers: HTTP " + std::to_string(cr.status));
+    for (const auto& c : parseJson(cr.body)) {
+        auto id = c["Id"].asString();
+        auto r = client.call(req("DELETE", "/containers/" + id + "?force=true&v=true&t=0"));
+        if (r.status == 200 || r.status == 204)
+            ++removed;
+    }
+    auto vr = client.call(req("GET", "/volumes/json?filters=" + PodmanClient::escape(filter)));
+    if (vr.status != 200)
+        throw std::runtime_error("podman: list volumes: HTTP " + std::to_string(vr.status));
+    for (const auto& v : parseJson(vr.body)) {
+        auto r = client.call(req("DELETE", "/volumes/" + v["Name"].asString() + "?force=true"));
+        if (r.status == 204)
+            ++removed;
+    }
+    if (removed)
+        kLog.info("removed {} leftover containers/volumes of worker {}", removed, workerId);
+    return removed;
+}
+
+PodmanInfo queryInfo(PodmanClient& client) {
+    auto r = client.call(req("GET", "/info"));
+    if (r.status != 200)
+        throw std::runtime_error("podman: info: HTTP " + std::to_string(r.status));
+    auto v = parseJson(r.body);
+    PodmanInfo info;
+    info.version = v["version"]["Version"].asString();
+    info.rootless = v["host"]["security"]["rootless"].asBool();
+    info.cgroupVersion = v["host"]["cgroupVersion"].asString();
+    info.runtime = v["host"]["ociRuntime"]["name"].asString();
+    info.storageDriver = v["store"]["graphDriverName"].asString();
+    info.cgroupManager = v["host"]["cgroupManager"].asString();
+    return info;
+}
+
+HostProfile profileFromInfo(const PodmanInfo& info,
+                            std::optional<std::filesystem::path> seccompProfile) {
+    HostProfile p;
+    p.rootless = info.rootless;
+    p.cgroupLimits = !(info.rootless && info.cgroupVersion == "v1");
+    p.usernsAuto = !info.rootless;
+    p.memoryEnforced = p.cgroupLimits;
+    p.pidsEnforced = p.cgroupLimits;
+    p.seccompProfile = std::move(seccompProfile);
+    return p;
+}
+
+} // namespace swarm::sandbox

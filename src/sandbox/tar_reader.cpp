@@ -1,0 +1,459 @@
+#include "sandbox/tar_reader.hpp"
+
+#include "sandbox/tar_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <set>
+#include <system_error>
+
+namespace swarm::sandbox {
+
+namespace {
+
+constexpr std::size_t kBlock = 512;
+using Err = wire::Error;
+using Code = wire::Error::Code;
+
+std::unexpected<Err> fail(Code code, std::string what) {
+    return std::unexpected(Err(code, "tar: " + std::move(what)));
+}
+
+std::string field(const std::uint8_t* p, std::size_t width) {
+    std::size_t n = 0;
+    while (n < width && p[n] != 0)
+        ++n;
+    return std::string(reinterpret_cast<const char*>(p), n);
+}
+
+std::optional<std::uint64_t> number(const std::uint8_t* p, std::size_t width) {
+    if (p[0] & 0x80) { // base-256 (GNU) for large values
+        if (p[0] != 0x80)
+            return std::nullopt; // negative or absurdly large
+        std::uint64_t v = 0;
+        for (std::size_t i = 1; i < width; ++i) {
+            if (v >> 56)
+                return std::nullopt;
+            v = (v << 8) | p[i];
+        }
+        return v;
+    }
+    std::uint64_t v = 0;
+    std::size_t i = 0;
+    while (i < width && p[i] == ' ')
+        ++i;
+    bool any = false;
+    for (; i < width && p[i] >= '0' && p[i] <= '7'; ++i) {
+        if (v >> 60)
+            return std::nullopt;
+        v = v * 8 + (p[i] - '0');
+        any = true;
+    }
+    for (; i < width; ++i)
+        if (p[i] != ' ' && p[i] != 0)
+            return std::nullopt;
+    if (!any)
+        return 0;
+    return v;
+}
+
+bool checksumOk(const std::uint8_t* h) {
+    auto stored = number(h + 148, 8);
+    if (!stored)
+        return false;
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < kBlock; ++i)
+        sum += (i >= 148 && i < 156) ? ' ' : h[i];
+    return sum == *stored;
+}
+
+bool allZero(const std::uint8_t* p) {
+    return std::all_of(p, p + kBlock, [](std::uint8_t b) { return b == 0; });
+}
+
+// Parses pax extended header records "len key=value\n".
+std::optional<std::map<std::string, std::string>> parsePax(std::string_view data) {
+    std::map<std::string, std::string> out;
+    while (!data.empty()) {
+        auto sp = data.find(' ');
+        if (sp == std::string_view::npos || sp == 0 || sp > 20)
+            return std::nullopt;
+        std::size_t len = 0;
+        for (char c : data.substr(0, sp)) {
+            if (c < '0' || c > '9')
+                return std::nullopt;
+            len = len * 10 + static_cast<std::size_t>(c - '0');
+        }
+        if (len <= sp + 1 || len > data.size() || data[len - 1] != '\n')
+            return std::nullopt;
+        auto record = data.substr(sp + 1, len - sp - 2);
+        auto eq = record.find('=');
+        if (eq == std::string_view::npos)
+            return std::nullopt;
+        out[std::string(record.substr(0, eq))] = std::string(record.substr(eq + 1));
+        data.remove_prefix(len);
+    }
+    return out;
+}
+
+// Normalises an archive path: drops "./" prefixes and a trailing '/'.
+// Returns nullopt when it is absolute or has "..", "." or empty parts.
+std::optional<std::string> normalise(std::string path) {
+    while (path.starts_with("./"))
+        path.erase(0, 2);
+    while (!path.empty() && path.back() == '/')
+        path.pop_back();
+    if (path.empty() || path == ".")
+        return std::string();
+    if (!isSafeRelativePath(path))
+        return std::nullopt;
+    return path;
+}
+
+std::string parentOf(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+// Resolves a relative symlink target against the link's directory without
+// touching the file system; nullopt if it climbs above the root.
+std::optional<std::string> resolveInside(const std::string& linkDir, std::string_view target) {
+    std::vector<std::string> parts;
+    auto push = [&](std::string_view p) -> bool {
+        if (p.empty() || p == ".")
+            return true;
+        if (p == "..") {
+            if (parts.empty())
+                return false;
+            parts.pop_back();
+            return true;
+        }
+        parts.emplace_back(p);
+        return true;
+    };
+    auto walk = [&](std::string_view s) -> bool {
+        std::size_t start = 0;
+        while (start <= s.size()) {
+            auto end = s.find('/', start);
+            if (end == std::string_view::npos)
+                end = s.size();
+            if (!push(s.substr(start, end - start)))
+                return false;
+            start = end + 1;
+        }
+        return true;
+    };
+    if (!walk(linkDir) || !walk(target))
+        return std::nullopt;
+    std::string out;
+    for (auto& p : parts)
+        out += (out.empty() ? "" : "/") + p;
+    return out;
+}
+
+class Fd {
+public:
+    explicit Fd(int fd = -1) noexcept : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    Fd& operator=(Fd&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    ~Fd() { reset(); }
+    int get() const noexcept { return fd_; }
+    void reset() noexcept {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_;
+};
+
+[[noreturn]] void throwErrno(const std::string& what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+// Opens (creating if asked) the directory `rel` below `root`, one component
+// at a time with O_NOFOLLOW, so a symlink anywhere on the way fails.
+Fd openDirBelow(int root, const std::string& rel, bool create) {
+    Fd cur(::dup(root));
+    if (cur.get() < 0)
+        throwErrno("dup");
+    std::size_t start = 0;
+    while (start < rel.size()) {
+        auto end = rel.find('/', start);
+        if (end == std::string::npos)
+            end = rel.size();
+        std::string part = rel.substr(start, end - start);
+        if (create && ::mkdirat(cur.get(), part.c_str(), 0755) != 0 && errno != EEXIST)
+            throwErrno("mkdirat " + rel);
+        Fd next(::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (next.get() < 0)
+            throwErrno("openat " + rel);
+        cur = std::move(next);
+        start = end + 1;
+    }
+    return cur;
+}
+
+std::string baseOf(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+} // namespace
+
+std::expected<std::vector<TarEntry>, wire::Error> listTar(wire::ByteView archive,
+                                                          std::uint32_t maxEntries) {
+    std::vector<TarEntry> entries;
+    std::optional<std::string> longName, longLink;
+    std::map<std::string, std::string> pax;
+    std::size_t pos = 0;
+    std::size_t metaBlocks = 0;
+    while (true) {
+        if (pos == archive.size())
+            break; // tolerate a missing end marker at a block boundary
+        if (archive.size() - pos < kBlock)
+            return fail(Code::kTruncated, "archive ends inside a header");
+        const std::uint8_t* h = archive.data() + pos;
+        if (allZero(h))
+            break;
+        if (!checksumOk(h))
+            return fail(Code::kMalformed, "bad header checksum");
+        auto size = number(h + 124, 12);
+        auto mode = number(h + 100, 8);
+        if (!size || !mode)
+            return fail(Code::kMalformed, "bad numeric field");
+        std::size_t dataOffset = pos + kBlock;
+        if (*size > archive.size() - dataOffset)
+            return fail(Code::kTruncated, "member data runs past the end");
+        std::uint64_t padded = (*size + kBlock - 1) / kBlock * kBlock;
+        pos = dataOffset + std::min<std::uint64_t>(padded, archive.size() - dataOffset);
+        char type = static_cast<char>(h[156]);
+        std::string_view data(reinterpret_cast<const char*>(archive.data() + dataOffset), *size);
+        if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
+            if (++metaBlocks > 4ull * maxEntries + 16)
+                return fail(Code::kTooLarge, "too many metadata headers");
+            if (*size > (1u << 20))
+                return fail(Code::kTooLarge, "metadata header over 1 MiB");
+            if (type == 'x') {
+                auto parsed = parsePax(data);
+                if (!parsed)
+                    return fail(Code::kMalformed, "bad pax header");
+                pax = std::move(*parsed);
+            } else if (type == 'L') {
+                longName = std::string(data.substr(0, data.find('\0')));
+            } else if (type == 'K') {
+                longLink = std::string(data.substr(0, data.find('\0')));
+            } // 'g' (global pax) carries nothing we use
+            continue;
+        }
+        TarEntry e;
+        std::string name = field(h, 100);
+        std::string prefix = field(h + 345, 155);
+        bool ustar = std::memcmp(h + 257, "ustar", 5) == 0;
+        e.path = (ustar && !prefix.empty()) ? prefix + "/" + name : name;
+        e.linkTarget = field(h + 157, 100);
+        if (longName)
+            e.path = *longName;
+        if (longLink)
+            e.linkTarget = *longLink;
+        if (auto it = pax.find("path"); it != pax.end())
+            e.path = it->second;
+        if (auto it = pax.find("linkpath"); it != pax.end())
+            e.linkTarget = it->second;
+        if (auto it = pax.find("size"); it != pax.end())
+            return fail(Code::kMalformed, "pax size override not supported");
+        longName.reset();
+        longLink.reset();
+        pax.clear();
+        if (e.path.find('\0') != std::string::npos || e.linkTarget.find('\0') != std::string::npos)
+            return fail(Code::kMalformed, "NUL in a path");
+        e.type = type == 0 ? '0' : type;
+        e.size = *size;
+        e.mode = static_cast<std::uint32_t>(*mode & 07777);
+        e.dataOffset = dataOffset;
+        if (entries.size() >= maxEntries)
+            return fail(Code::kTooLarge, "more than " + std::to_string(maxEntries) + " entries");
+        entries.push_back(std::move(e));
+    }
+    return entries;
+}
+
+std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView archive,
+                                                               const std::filesystem::path& dest,
+                                                               const ExtractOptions& options) {
+    auto listed = listTar(archive, options.maxEntries);
+    if (!listed)
+        return std::unexpected(listed.error());
+
+    // Phase 1: judge every entry; nothing is written unless all pass.
+    struct Planned {
+        std::string path; // relative to dest
+        char type;
+        std::string linkTarget; // symlink text, or hard-link source (relative to dest)
+        const TarEntry* entry;
+    };
+    std::vector<Planned> plan;
+    std::set<std::string> dirs{""}, files, links, seen;
+    std::uint64_t total = 0;
+    auto isDirOrNew = [&](const std::string& p) {
+        return !files.contains(p) && !links.contains(p);
+    };
+    for (const auto& e : *listed) {
+        auto norm = normalise(e.path);
+        if (!norm)
+            return fail(Code::kInvalidArgument, "unsafe path '" + e.path + "'");
+        std::string rel = *norm;
+        if (!options.stripComponent.empty()) {
+            if (rel == options.stripComponent) {
+                if (e.type != '5')
+                    return fail(Code::kInvalidArgument, "'" + rel + "' is not a directory");
+                continue;
+            }
+            if (!rel.starts_with(options.stripComponent + "/"))
+                return fail(Code::kInvalidArgument,
+                            "entry '" + e.path + "' outside '" + options.stripComponent + "'");
+            rel = rel.substr(options.stripComponent.size() + 1);
+        }
+        if (rel.empty()) {
+            if (e.type != '5')
+                return fail(Code::kInvalidArgument, "root entry is not a directory");
+            continue;
+        }
+        // Every ancestor must be (or become) a real directory, never a link or file.
+        for (std::string up = parentOf(rel); !up.empty(); up = parentOf(up)) {
+            if (!isDirOrNew(up))
+                return fail(Code::kInvalidArgument, "entry '" + e.path + "' below a non-directory");
+        }
+        for (std::string up = parentOf(rel); !up.empty(); up = parentOf(up))
+            dirs.insert(up);
+        if (e.type != '5' && (seen.contains(rel) || dirs.contains(rel)))
+            return fail(Code::kInvalidArgument, "duplicate entry '" + e.path + "'");
+        if (e.type == '5' && (files.contains(rel) || links.contains(rel)))
+            return fail(Code::kInvalidArgument, "duplicate entry '" + e.path + "'");
+        seen.insert(rel);
+        Planned p{rel, e.type, {}, &e};
+        switch (e.type) {
+        case '0':
+        case '7':
+            p.type = '0';
+            total += e.size;
+            if (total > options.maxBytes)
+                return fail(Code::kTooLarge,
+                            "outputs over " + std::to_string(options.maxBytes) + " bytes");
+            files.insert(rel);
+            break;
+        case '5':
+            if (dirs.contains(rel))
+                continue;
+            for (std::string up = rel; !up.empty(); up = parentOf(up))
+                dirs.insert(up);
+            break;
+        case '2': {
+            if (e.linkTarget.empty() || e.linkTarget.front() == '/')
+                return fail(Code::kInvalidArgument,
+                            "symlink '" + e.path + "' -> '" + e.linkTarget + "' is absolute");
+            if (!resolveInside(parentOf(rel), e.linkTarget))
+                return fail(Code::kInvalidArgument,
+                            "symlink '" + e.path + "' -> '" + e.linkTarget + "' leaves the output");
+            p.linkTarget = e.linkTarget;
+            links.insert(rel);
+            break;
+        }
+        case '1': {
+            auto src = normalise(e.linkTarget);
+            std::string srcRel = src ? *src : std::string();
+            if (src && !options.stripComponent.empty()) {
+                srcRel = srcRel.starts_with(options.stripComponent + "/")
+                             ? srcRel.substr(options.stripComponent.size() + 1)
+                             : std::string();
+            }
+            if (!src || srcRel.empty() || !files.contains(srcRel))
+                return fail(Code::kInvalidArgument, "hard link '" + e.path + "' -> '" +
+                                                        e.linkTarget +
+                                                        "' is not an earlier file inside");
+            p.linkTarget = srcRel;
+            files.insert(rel);
+            break;
+        }
+        case '3':
+        case '4':
+            return fail(Code::kInvalidArgument, "device node '" + e.path + "' refused");
+        case '6':
+            return fail(Code::kInvalidArgument, "fifo '" + e.path + "' refused");
+        default:
+            return fail(Code::kInvalidArgument,
+                        std::string("entry type '") + e.type + "' of '" + e.path + "' refused");
+        }
+        plan.push_back(std::move(p));
+    }
+
+    // Phase 2: write, never following a link, never replacing anything.
+    Fd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (root.get() < 0)
+        throwErrno("open " + dest.string());
+    std::map<std::string, OutputFile> out;
+    for (const auto& p : plan) {
+        if (p.type == '5') {
+            openDirBelow(root.get(), p.path, true);
+            continue;
+        }
+        Fd dir = openDirBelow(root.get(), parentOf(p.path), true);
+        std::string base = baseOf(p.path);
+        OutputFile of;
+        of.path = p.path;
+        if (p.type == '2') {
+            if (::symlinkat(p.linkTarget.c_str(), dir.get(), base.c_str()) != 0)
+                throwErrno("symlinkat " + p.path);
+            of.linkTarget = p.linkTarget;
+            of.digest = wire::sha256(wire::asBytes(p.linkTarget));
+        } else if (p.type == '1') {
+            const OutputFile& src = out.at(p.linkTarget);
+            Fd srcDir = openDirBelow(root.get(), parentOf(p.linkTarget), false);
+            if (::linkat(srcDir.get(), baseOf(p.linkTarget).c_str(), dir.get(), base.c_str(), 0) !=
+                0)
+                throwErrno("linkat " + p.path);
+            of.size = src.size;
+            of.digest = src.digest;
+        } else {
+            mode_t mode = (p.entry->mode & 0111) ? 0755 : 0644;
+            Fd f(::openat(dir.get(), base.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+            if (f.get() < 0)
+                throwErrno("create " + p.path);
+            auto data = archive.subspan(p.entry->dataOffset, p.entry->size);
+            std::size_t done = 0;
+            while (done < data.size()) {
+                auto n = ::write(f.get(), data.data() + done, data.size() - done);
+                if (n < 0) {
+                    if (errno == EINTR)
+                        continue;
+                    throwErrno("write " + p.path);
+                }
+                done += static_cast<std::size_t>(n);
+            }
+            of.size = data.size();
+            of.digest = wire::sha256(data);
+        }
+        out.emplace(p.path, std::move(of));
+    }
+    std::vector<OutputFile> result;
+    result.reserve(out.size());
+    for (auto& [path, file] : out)
+        result.push_back(std::move(file));
+    return result;
+}
+
+} // namespace swarm::sandbox

@@ -1,0 +1,149 @@
+#include "sandbox/container_spec.hpp"
+#include "temp_dir.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <json/json.h>
+
+using namespace swarm;
+using namespace swarm::sandbox;
+
+namespace {
+
+Json::Value parse(const std::string& s) {
+    Json::Value v;
+    Json::CharReaderBuilder b;
+    std::string errs;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    BOOST_REQUIRE(r->parse(s.data(), s.data() + s.size(), &v, &errs));
+    return v;
+}
+
+UnitSpec sampleSpec(const std::filesystem::path& out) {
+    UnitSpec s;
+    s.unitId = "job1/unit 7";
+    s.workerId = "sw1abc";
+    s.image = "localhost/swarm-test:latest";
+    s.command = {"/bin/sh", "-c", "true"};
+    s.outputDir = out;
+    s.limits.memoryBytes = 128 << 20;
+    s.limits.cpuMillis = 500;
+    s.limits.pids = 32;
+    s.limits.scratchBytes = 8 << 20;
+    return s;
+}
+
+std::map<std::string, std::uint64_t> rlimits(const Json::Value& body) {
+    std::map<std::string, std::uint64_t> m;
+    for (const auto& r : body["r_limits"])
+        m[r["type"].asString()] = r["hard"].asUInt64();
+    return m;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(container_spec)
+
+BOOST_AUTO_TEST_CASE(names_are_sanitised) {
+    auto n = containerNames("job1/unit 7;rm -rf", "abcd");
+    BOOST_TEST(n.container == "swarm-job1_unit_7_rm_-rf-abcd");
+    BOOST_TEST(n.volume == n.container + "-work");
+    BOOST_TEST(containerNames(std::string(100, 'x'), "s").container.size() == 48u);
+}
+
+BOOST_AUTO_TEST_CASE(rootful_body_has_every_protection) {
+    test::TempDir out;
+    auto spec = sampleSpec(out.path());
+    HostProfile host;
+    host.seccompProfile = "/usr/share/swarm/seccomp.json";
+    auto names = containerNames(spec.unitId, "0001");
+    auto b = parse(buildCreateBody(spec, host, names));
+    BOOST_TEST(b["netns"]["nsmode"].asString() == "none");
+    BOOST_TEST(b["userns"]["nsmode"].asString() == "auto");
+    BOOST_TEST(b["read_only_filesystem"].asBool());
+    BOOST_TEST(b["cap_drop"][0].asString() == "ALL");
+    BOOST_TEST(b["no_new_privileges"].asBool());
+    BOOST_TEST(b["seccomp_profile_path"].asString() == "/usr/share/swarm/seccomp.json");
+    BOOST_TEST(b["user"].asString() == "65534:65534");
+    BOOST_TEST(b["labels"]["swarm"].asString() == "1");
+    BOOST_TEST(b["labels"]["swarm.unit"].asString() == "job1/unit 7");
+    BOOST_TEST(b["labels"]["swarm.worker"].asString() == "sw1abc");
+    BOOST_TEST(b["resource_limits"]["memory"]["limit"].asInt64() == 128 << 20);
+    BOOST_TEST(b["resource_limits"]["memory"]["swap"].asInt64() == 128 << 20);
+    BOOST_TEST(b["resource_limits"]["pids"]["limit"].asInt64() == 32);
+    BOOST_TEST(b["resource_limits"]["cpu"]["quota"].asInt64() == 50000);
+    BOOST_TEST(b["resource_limits"]["cpu"]["period"].asUInt64() == 100000u);
+    BOOST_TEST(b["volumes"][0]["Name"].asString() == names.volume);
+    BOOST_TEST(b["volumes"][0]["Dest"].asString() == "/work");
+    BOOST_TEST(b["mounts"][0]["destination"].asString() == "/tmp");
+    bool sized = false;
+    for (const auto& o : b["mounts"][0]["options"])
+        sized = sized || o.asString() == "size=" + std::to_string(8 << 20);
+    BOOST_TEST(sized);
+    BOOST_TEST(!b.isMember("privileged"));
+    auto r = rlimits(b);
+    BOOST_TEST(r["nproc"] == 32u);
+    BOOST_TEST(r["nofile"] == 1024u);
+    BOOST_TEST(r.count("fsize") == 1u);
+    BOOST_TEST(r.count("as") == 0u); // memory enforced by the cgroup
+    BOOST_TEST(b["env"]["SWARM_OUT"].asString() == "/work/out");
+}
+
+BOOST_AUTO_TEST_CASE(rootless_cgroup_v1_falls_back_to_rlimits) {
+    test::TempDir out;
+    auto spec = sampleSpec(out.path());
+    HostProfile host;
+    host.rootless = true;
+    host.cgroupLimits = false;
+    host.usernsAuto = false;
+    host.memoryEnforced = false;
+    host.pidsEnforced = false;
+    host.cpuEnforced = false;
+    auto b = parse(buildCreateBody(spec, host, containerNames("u", "1")));
+    BOOST_TEST(!b.isMember("resource_limits"));
+    BOOST_TEST(!b.isMember("userns")); // rootless is already a user namespace
+    auto r = rlimits(b);
+    BOOST_TEST(r["as"] == std::uint64_t(128 << 20));
+    BOOST_TEST(r["nproc"] == 32u);
+    BOOST_TEST(r.count("cpu") == 1u);
+    BOOST_TEST(b["read_only_filesystem"].asBool());
+    BOOST_TEST(b["netns"]["nsmode"].asString() == "none");
+}
+
+BOOST_AUTO_TEST_CASE(validation) {
+    test::TempDir out;
+    auto spec = sampleSpec(out.path());
+    BOOST_TEST(validateSpec(spec).has_value());
+    auto bad = spec;
+    bad.user = "0:0";
+    BOOST_TEST(!validateSpec(bad).has_value());
+    bad = spec;
+    bad.user = "nobody";
+    BOOST_TEST(!validateSpec(bad).has_value());
+    bad = spec;
+    bad.command.clear();
+    BOOST_TEST(!validateSpec(bad).has_value());
+    bad = spec;
+    bad.inputs.push_back({"../escape", "/etc/passwd"});
+    BOOST_TEST(!validateSpec(bad).has_value());
+    bad = spec;
+    bad.outputDir = out.path() / "missing";
+    BOOST_TEST(!validateSpec(bad).has_value());
+    bad = spec;
+    bad.limits.pids = 0;
+    BOOST_TEST(!validateSpec(bad).has_value());
+    auto [uid, gid] = parseUser("1000:1001");
+    BOOST_TEST(uid == 1000u);
+    BOOST_TEST(gid == 1001u);
+}
+
+BOOST_AUTO_TEST_CASE(volume_body_is_labelled) {
+    test::TempDir out;
+    auto spec = sampleSpec(out.path());
+    auto names = containerNames(spec.unitId, "x");
+    auto v = parse(buildVolumeBody(spec, names));
+    BOOST_TEST(v["Name"].asString() == names.volume);
+    BOOST_TEST(v["Label"]["swarm.worker"].asString() == "sw1abc");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

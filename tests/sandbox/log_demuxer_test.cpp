@@ -1,0 +1,67 @@
+#include "sandbox/image_store.hpp"
+#include "sandbox/log_demuxer.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace swarm::sandbox;
+
+namespace {
+
+std::string frame(int stream, std::string_view data) {
+    std::string h(8, '\0');
+    h[0] = static_cast<char>(stream);
+    auto n = static_cast<std::uint32_t>(data.size());
+    h[4] = static_cast<char>(n >> 24);
+    h[5] = static_cast<char>(n >> 16);
+    h[6] = static_cast<char>(n >> 8);
+    h[7] = static_cast<char>(n);
+    return h + std::string(data);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(log_demuxer)
+
+BOOST_AUTO_TEST_CASE(splits_streams_across_chunk_boundaries) {
+    std::string s = frame(1, "hello ") + frame(2, "oops\n") + frame(1, "world\n");
+    LogDemuxer d(1000);
+    for (char c : s) // one byte at a time
+        BOOST_REQUIRE(d.feed(std::string_view(&c, 1)));
+    BOOST_TEST(d.out() == "hello world\n");
+    BOOST_TEST(d.err() == "oops\n");
+    BOOST_TEST(!d.truncated());
+}
+
+BOOST_AUTO_TEST_CASE(caps_total_and_flags_truncation) {
+    LogDemuxer d(10);
+    BOOST_TEST(d.feed(frame(1, "12345")));
+    BOOST_TEST(!d.feed(frame(2, "6789012345")));
+    BOOST_TEST(d.out() == "12345");
+    BOOST_TEST(d.err() == "67890");
+    BOOST_TEST(d.truncated());
+}
+
+BOOST_AUTO_TEST_CASE(rejects_bad_headers) {
+    LogDemuxer d(100);
+    BOOST_TEST(!d.feed(std::string("\x07\x00\x00\x00\x00\x00\x00\x01x", 9)));
+    BOOST_TEST(d.malformed());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(image_policy)
+
+BOOST_AUTO_TEST_CASE(pull_policy) {
+    ImagePolicy p;
+    BOOST_TEST(!p.allows("docker.io/library/alpine@sha256:abc"));
+    p.allowPull = {"docker.io/library/", "quay.io/org/tool"};
+    BOOST_TEST(p.allows("docker.io/library/alpine@sha256:abc"));
+    BOOST_TEST(!p.allows("docker.io/library/alpine:3.19")); // digest required
+    BOOST_TEST(p.allows("quay.io/org/tool@sha256:abc"));
+    BOOST_TEST(!p.allows("quay.io/org/toolkit@sha256:abc"));
+    BOOST_TEST(!p.allows("docker.io/evil/alpine@sha256:abc"));
+    p.requireDigestForPull = false;
+    BOOST_TEST(p.allows("quay.io/org/tool:1.0"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

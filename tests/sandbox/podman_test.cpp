@@ -1,0 +1,381 @@
+// Integration tests against real Podman. The same executable runs as root
+// (meson test) and as the unprivileged `swarmtest` user
+// (scripts/test-sandbox-rootless). Needs scripts/setup-podman: a missing
+// Podman or test image is a failure, never a skip.
+#include "sandbox/doctor.hpp"
+#include "sandbox/image_store.hpp"
+#include "sandbox/podman_client.hpp"
+#include "sandbox/podman_runtime.hpp"
+#include "sandbox/podman_service.hpp"
+#include "temp_dir.hpp"
+#include "wire/bytes.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <json/json.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+using namespace swarm;
+using namespace swarm::sandbox;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kImage = "localhost/swarm-test:latest";
+
+fs::path sourceRoot() {
+    const char* s = std::getenv("SWARM_SOURCE_ROOT");
+    BOOST_REQUIRE_MESSAGE(s, "SWARM_SOURCE_ROOT is not set (run through meson test)");
+    return s;
+}
+
+Json::Value parse(const std::string& s) {
+    Json::Value v;
+    Json::CharReaderBuilder b;
+    std::string errs;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    if (!r->parse(s.data(), s.data() + s.size(), &v, &errs))
+        throw std::runtime_error("bad json: " + errs);
+    return v;
+}
+
+// One private Podman service, one doctor run, one runtime for the whole
+// executable: starting them per test would cost seconds each.
+struct Env {
+    std::unique_ptr<PodmanService> service;
+    DoctorReport doctor;
+    std::unique_ptr<PodmanRuntime> runtime;
+    std::string workerId;
+
+    Env() {
+        auto root = sourceRoot();
+        ServiceOptions opt;
+        opt.containersConf = findContainersConf(std::nullopt, wire::processEnv, root);
+        opt.privateOnly = true;
+        service = PodmanService::connect(opt, wire::processEnv);
+        DoctorOptions d;
+        d.seccompProfile = root / "packaging" / "seccomp.json";
+        doctor = runDoctor(service->socket(), d);
+        std::cerr << doctor.text();
+        runtime = std::make_unique<PodmanRuntime>(service->socket(), doctor.profile);
+        std::array<std::uint8_t, 4> b{};
+        wire::randomBytes(b);
+        workerId = "test-" + wire::toHex(b);
+    }
+};
+
+Env& env() {
+    static Env e;
+    return e;
+}
+
+struct Unit {
+    test::TempDir dir;
+    UnitSpec spec;
+    explicit Unit(std::string script, std::string id = "unit") {
+        fs::create_directories(dir.path() / "out");
+        spec.unitId = std::move(id);
+        spec.workerId = env().workerId;
+        spec.image = kImage;
+        spec.command = {"/bin/sh", "-c", std::move(script)};
+        spec.outputDir = dir.path() / "out";
+        spec.limits.timeout = 20s;
+        spec.limits.memoryBytes = 64 << 20;
+        spec.limits.pids = 32;
+        spec.limits.maxOutputBytes = 1 << 20;
+        spec.limits.maxOutputFiles = 50;
+        spec.limits.maxLogBytes = 64 << 10;
+    }
+    void input(const std::string& name, const std::string& content) {
+        auto p = dir.path() / "inputs" / name;
+        fs::create_directories(p.parent_path());
+        std::ofstream(p, std::ios::binary) << content;
+        spec.inputs.push_back({name, p});
+    }
+    UnitResult run() {
+        auto r = env().runtime->run(spec);
+        BOOST_TEST_MESSAGE(spec.unitId << ": exit " << r.exitCode << " timedOut " << r.timedOut
+                                       << " oom " << r.oomKilled << " wall " << r.wallTime.count()
+                                       << "ms error '" << r.error << "' stderr '"
+                                       << r.stderrText.substr(0, 200) << "'");
+        return r;
+    }
+};
+
+std::size_t countLabelled(const std::string& what, const std::string& workerId) {
+    PodmanClient c(env().service->socket());
+    std::string filter = R"({"label":["swarm.worker=)" + workerId + R"("]})";
+    PodmanClient::Request req;
+    req.path = "/" + what + "/json?all=true&filters=" + PodmanClient::escape(filter);
+    auto r = c.call(req);
+    BOOST_REQUIRE_EQUAL(r.status, 200);
+    return parse(r.body).size();
+}
+
+bool cgroupLimitsExpected() {
+    const auto& info = env().doctor.info;
+    return !(info.rootless && info.cgroupVersion == "v1");
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(podman)
+
+BOOST_AUTO_TEST_CASE(doctor_reports_what_holds_here) {
+    const auto& d = env().doctor;
+    BOOST_REQUIRE_MESSAGE(d.reachable, d.text());
+    BOOST_REQUIRE_MESSAGE(d.probed,
+                          "probe containers did not run (scripts/setup-podman?): " << d.text());
+    BOOST_TEST(d.info.runtime == "runc");
+    BOOST_TEST(d.info.rootless == (::geteuid() != 0));
+    BOOST_TEST(d.isolation.network);
+    BOOST_TEST(d.isolation.readOnly);
+    BOOST_TEST(d.isolation.seccomp);
+    BOOST_TEST(d.isolation.userns); // rootful uses userns=auto; rootless is one
+    bool expected = cgroupLimitsExpected();
+    BOOST_TEST(d.isolation.memory == expected);
+    BOOST_TEST(d.isolation.pids == expected);
+    BOOST_TEST(d.isolation.cpu == expected);
+    auto text = d.text();
+    if (!expected) {
+        // The honest report: not enforced, and what replaces it.
+        BOOST_TEST(text.find("memory:     NOT enforced") != std::string::npos);
+        BOOST_TEST(text.find("RLIMIT_AS") != std::string::npos);
+        BOOST_TEST(text.find("RLIMIT_NPROC") != std::string::npos);
+        BOOST_TEST(!d.profile.memoryEnforced);
+    } else {
+        BOOST_TEST(text.find("memory:     enforced") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unit_reads_inputs_and_writes_outputs) {
+    Unit u("cat /work/in/a.txt /work/in/nested/b.bin > /work/out/c.txt && "
+           "mkdir /work/out/sub && echo hi > /work/out/sub/d.txt && "
+           "echo to-stdout && echo to-stderr >&2 && id -u",
+           "happy");
+    u.input("a.txt", "alpha\n");
+    u.input("nested/b.bin", std::string("\0\1\2beta", 7));
+    auto r = u.run();
+    BOOST_TEST(r.ok());
+    BOOST_TEST(r.exitCode == 0);
+    BOOST_TEST(r.stdoutText == "to-stdout\n65534\n");
+    BOOST_TEST(r.stderrText == "to-stderr\n");
+    BOOST_REQUIRE_EQUAL(r.outputs.size(), 2u);
+    BOOST_TEST(r.outputs[0].path == "c.txt");
+    std::string expect = "alpha\n" + std::string("\0\1\2beta", 7);
+    BOOST_TEST(r.outputs[0].digest.str() == wire::sha256(wire::asBytes(expect)).str());
+    BOOST_TEST(r.outputs[0].size == expect.size());
+    BOOST_TEST(r.outputs[1].path == "sub/d.txt");
+    std::ifstream in(u.spec.outputDir / "c.txt", std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    BOOST_TEST(got == expect);
+}
+
+BOOST_AUTO_TEST_CASE(inputs_are_read_only_for_the_unit) {
+    Unit u("echo x > /work/in/a.txt; echo rc=$?; echo y > /work/evil; echo rc2=$?", "ro-inputs");
+    u.input("a.txt", "alpha");
+    auto r = u.run();
+    BOOST_TEST(r.stdoutText.find("rc=0") == std::string::npos);
+    BOOST_TEST(r.stdoutText.find("rc2=0") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_network_access) {
+    // (busybox-static's wget crashes without a network; nc reports cleanly.)
+    Unit u("ls /sys/class/net; nc -w 3 1.1.1.1 80 </dev/null && echo REACHED", "net");
+    auto r = u.run();
+    BOOST_TEST(r.started);
+    BOOST_TEST(r.exitCode != 0);
+    BOOST_TEST(r.stdoutText == "lo\n");
+    BOOST_TEST(r.stdoutText.find("REACHED") == std::string::npos);
+    BOOST_TEST(r.stderrText.find("Network is unreachable") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_write_to_root) {
+    Unit u("touch /evil", "rootfs");
+    auto r = u.run();
+    BOOST_TEST(r.exitCode != 0);
+    BOOST_TEST(r.stderrText.find("Read-only file system") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_new_user_namespace) {
+    Unit u("unshare -U id", "unshare");
+    auto r = u.run();
+    BOOST_TEST(r.exitCode != 0);
+    BOOST_TEST(r.stderrText.find("Operation not permitted") != std::string::npos);
+    Unit m("unshare -m true", "unshare-m");
+    BOOST_TEST(m.run().exitCode != 0);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_fork_bomb) {
+    Unit u("b() { b | b & }; b; sleep 3; echo survived", "forkbomb");
+    u.spec.limits.timeout = 3s;
+    auto start = std::chrono::steady_clock::now();
+    auto r = u.run();
+    BOOST_TEST(!r.ok());
+    BOOST_TEST(r.started);
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 20s));
+    // The host still has room: a normal unit runs right after.
+    Unit after("echo fine", "after-bomb");
+    auto ok = after.run();
+    BOOST_TEST(ok.ok());
+    BOOST_TEST(ok.stdoutText == "fine\n");
+}
+
+BOOST_AUTO_TEST_CASE(hostile_memory_hog) {
+    Unit u("exec dd if=/dev/zero of=/dev/null bs=256M count=1", "memhog");
+    u.spec.command = {"dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"};
+    auto r = u.run();
+    BOOST_TEST(!r.ok());
+    BOOST_TEST(r.exitCode != 0);
+    if (env().doctor.isolation.memory) {
+        BOOST_TEST(r.exitCode == 137);
+        BOOST_TEST(r.oomKilled);
+        BOOST_TEST(r.error.find("out of memory") != std::string::npos);
+    } else {
+        // Not enforced here (rootless cgroup v1): the doctor says so and the
+        // RLIMIT_AS fallback stops the allocation instead.
+        BOOST_TEST(!env().doctor.profile.memoryEnforced);
+        BOOST_TEST(!r.oomKilled);
+        BOOST_TEST(r.stderrText.find("memory") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_sleep_times_out) {
+    Unit u("sleep 1000", "sleeper");
+    u.spec.limits.timeout = 2s;
+    auto start = std::chrono::steady_clock::now();
+    auto r = u.run();
+    auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(r.timedOut);
+    BOOST_TEST(!r.ok());
+    BOOST_TEST(r.exitCode == 137);
+    BOOST_TEST(!r.oomKilled);
+    BOOST_TEST((r.wallTime >= 2s));
+    BOOST_TEST((took < 10s));
+}
+
+BOOST_AUTO_TEST_CASE(hostile_log_flood_is_truncated) {
+    Unit u("yes 0123456789abcdef | head -c 3000000; echo done", "logflood");
+    auto r = u.run();
+    BOOST_TEST(r.logsTruncated);
+    BOOST_TEST(r.stdoutText.size() + r.stderrText.size() <= u.spec.limits.maxLogBytes);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_output_flood_is_refused) {
+    {
+        Unit u("head -c 3000000 /dev/zero > /work/out/big", "bytesflood");
+        auto r = u.run();
+        BOOST_TEST(r.outputsRejected);
+        BOOST_TEST(!r.ok());
+        BOOST_TEST(r.error.find("outputs") != std::string::npos);
+        BOOST_TEST(fs::is_empty(u.spec.outputDir));
+    }
+    {
+        Unit u("i=0; while [ $i -lt 200 ]; do echo $i > /work/out/f$i; i=$((i+1)); done",
+               "filesflood");
+        auto r = u.run();
+        BOOST_TEST(r.outputsRejected);
+        BOOST_TEST(r.error.find("entries") != std::string::npos);
+        BOOST_TEST(fs::is_empty(u.spec.outputDir));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_symlink_escape_in_outputs) {
+    Unit u("ln -s / /work/out/root; ln -s ../../../etc /work/out/up; echo x > /work/out/ok",
+           "symlinks");
+    auto r = u.run();
+    BOOST_TEST(r.exitCode == 0);
+    BOOST_TEST(r.outputsRejected);
+    BOOST_TEST(r.error.find("symlink") != std::string::npos);
+    BOOST_TEST(r.outputs.empty());
+    BOOST_TEST(fs::is_empty(u.spec.outputDir));
+}
+
+BOOST_AUTO_TEST_CASE(missing_image_is_reported_not_thrown) {
+    Unit u("true", "noimage");
+    u.spec.image = "localhost/swarm-no-such-image:latest";
+    auto r = u.run();
+    BOOST_TEST(!r.started);
+    BOOST_TEST(!r.error.empty());
+}
+
+BOOST_AUTO_TEST_CASE(images_by_archive_and_digest) {
+    ImageStore store(env().service->socket(), ImagePolicy{});
+    auto id = store.find(kImage);
+    BOOST_REQUIRE(id.has_value());
+    BOOST_TEST(store.find("sha256:" + *id).has_value());
+    BOOST_TEST(!store.find("localhost/swarm-test@sha256:" + std::string(64, '0')).has_value());
+    auto missing = store.ensure("docker.io/library/nothing@sha256:" + std::string(64, '1'));
+    BOOST_REQUIRE(!missing.has_value());
+
+    // Export the test image through the API, then load it back by digest.
+    test::TempDir dir;
+    auto archive = dir.path() / "image.tar";
+    {
+        PodmanClient c(env().service->socket());
+        std::ofstream out(archive, std::ios::binary);
+        PodmanClient::Request req;
+        req.path = "/images/" + PodmanClient::escape(kImage) + "/get";
+        auto status = c.stream(req, [&](std::string_view chunk) {
+            out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+            return true;
+        });
+        BOOST_REQUIRE_EQUAL(status, 200);
+    }
+    std::ifstream in(archive, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto digest = wire::sha256(wire::asBytes(data));
+    wire::Digest wrong = digest;
+    wrong.bytes[0] ^= 1;
+    auto bad = store.load(archive, wrong);
+    BOOST_REQUIRE(!bad.has_value());
+    BOOST_TEST(int(bad.error().code) == int(wire::Error::Code::kBadSignature));
+    auto loaded = store.load(archive, digest);
+    BOOST_REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().what));
+    BOOST_TEST(*loaded == *id);
+}
+
+BOOST_AUTO_TEST_CASE(cleanup_removes_a_crashed_workers_leftovers) {
+    // Simulate a crash: a labelled volume and container that nobody removed.
+    std::string worker = env().workerId + "-crashed";
+    test::TempDir out;
+    UnitSpec spec;
+    spec.unitId = "orphan";
+    spec.workerId = worker;
+    spec.image = kImage;
+    spec.command = {"true"};
+    spec.outputDir = out.path();
+    auto names = containerNames(spec.unitId, "dead");
+    PodmanClient c(env().service->socket());
+    PodmanClient::Request v;
+    v.method = "POST";
+    v.path = "/volumes/create";
+    std::string vb = buildVolumeBody(spec, names);
+    v.body = vb;
+    BOOST_REQUIRE_EQUAL(c.call(v).status, 201);
+    PodmanClient::Request cr;
+    cr.method = "POST";
+    cr.path = "/containers/create";
+    std::string cb = buildCreateBody(spec, env().runtime->host(), names);
+    cr.body = cb;
+    auto created = c.call(cr);
+    BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
+    BOOST_TEST(countLabelled("containers", worker) == 1u);
+    BOOST_TEST(env().runtime->cleanupLeftovers(worker) == 2u);
+    BOOST_TEST(countLabelled("containers", worker) == 0u);
+    BOOST_TEST(countLabelled("volumes", worker) == 0u);
+}
+
+// Runs last (Boost runs cases in declaration order): nothing may be left.
+BOOST_AUTO_TEST_CASE(nothing_left_behind) {
+    BOOST_TEST(countLabelled("containers", env().workerId) == 0u);
+    BOOST_TEST(countLabelled("volumes", env().workerId) == 0u);
+    BOOST_TEST(countLabelled("containers", "doctor") == 0u);
+    BOOST_TEST(countLabelled("volumes", "doctor") == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
