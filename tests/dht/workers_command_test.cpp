@@ -1,0 +1,151 @@
+// `swarm-submit workers` against a small loopback overlay, run in-process
+// with stdout captured; the --json document is parsed back.
+
+#include "cli/args.hpp"
+#include "cli/program.hpp"
+#include "dht/announcer.hpp"
+#include "dht/discovery.hpp"
+#include "dht/node.hpp"
+#include "process.hpp"
+#include "submitter/workers_command.hpp"
+#include "test_support.hpp"
+#include "wire/clock.hpp"
+#include "wire/home.hpp"
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+using namespace swarm;
+using namespace swarm::dht;
+using namespace swarm::dht::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs `fn` with fd 1 redirected to a file; returns what it printed.
+template <typename Fn>
+std::string captureStdout(const std::filesystem::path& file, Fn fn, int& status) {
+    std::fflush(stdout);
+    int saved = dup(1);
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    BOOST_REQUIRE(fd >= 0 && saved >= 0);
+    dup2(fd, 1);
+    close(fd);
+    try {
+        status = fn();
+    } catch (...) {
+        std::fflush(stdout);
+        dup2(saved, 1);
+        close(saved);
+        throw;
+    }
+    std::fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    std::ifstream in(file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(workers_command)
+
+BOOST_AUTO_TEST_CASE(json_string_escaping) {
+    using submitter::jsonString;
+    BOOST_TEST(jsonString("plain") == "\"plain\"");
+    BOOST_TEST(jsonString("a\"b\\c") == "\"a\\\"b\\\\c\"");
+    BOOST_TEST(jsonString(std::string("\n\x01", 2)) == "\"\\u000a\\u0001\"");
+    BOOST_TEST(jsonString("caf\xc3\xa9") == "\"caf\xc3\xa9\"");
+    BOOST_TEST(jsonString("bad\xff\xc3") == "\"bad\\ufffd\\ufffd\"");
+    BOOST_TEST(jsonString("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");
+}
+
+BOOST_AUTO_TEST_CASE(lists_trusted_workers_as_json) {
+    TempDir home;
+    wire::SystemClock clock;
+    auto trusted = identityN(61);
+    auto other = identityN(62);
+    auto self = identityN(63);
+    wire::TrustList trust;
+    BOOST_REQUIRE(
+        trust.add(wire::PeerId(trusted.publicKey()), "alice", wire::PeerId(self.publicKey())));
+    trust.save(wire::trustPath(home.path()));
+
+    NodeConfig bootCfg;
+    bootCfg.bindAddress = "127.0.15.1";
+    Node boot(bootCfg);
+    NodeConfig wcfg;
+    wcfg.bindAddress = "127.0.15.2";
+    wcfg.bootstrap = {HostPort{"127.0.15.1", boot.port()}};
+    Node workerNode(wcfg);
+    wcfg.bindAddress = "127.0.15.3";
+    Node otherNode(wcfg);
+    BOOST_REQUIRE(workerNode.waitForNodes(1, 10s));
+    BOOST_REQUIRE(otherNode.waitForNodes(1, 10s));
+    Announcer a1(workerNode, trusted, clock);
+    Announcer a2(otherNode, other, clock);
+    auto rec = sampleRecord(6);
+    rec.labels = {"quote\"d", "ctl\x01"};
+    BOOST_REQUIRE(a1.announce(rec));
+    BOOST_REQUIRE(a2.announce(sampleRecord(2)));
+
+    auto cmd = submitter::workersCommand();
+    cli::Args args({"--bootstrap", "127.0.15.1:" + std::to_string(boot.port()), "--bind",
+                    "127.0.15.9", "--timeout", "20"});
+    cli::Globals g{"swarm-submit", home.path(), true};
+    int status = -1;
+    auto out = captureStdout(
+        home.path() / "out.json", [&] { return cmd.run(args, g); }, status);
+    BOOST_TEST_MESSAGE("workers --json: " << out);
+    BOOST_TEST(status == 0);
+
+    boost::property_tree::ptree doc;
+    std::istringstream in(out);
+    BOOST_REQUIRE_NO_THROW(boost::property_tree::read_json(in, doc));
+    BOOST_TEST(doc.get<std::string>("swarm") == "default");
+    BOOST_TEST(doc.get<int>("allow_listed") == 1);
+    BOOST_TEST(doc.get<int>("found") == 1);
+    BOOST_TEST(doc.get<bool>("complete"));
+    auto& workers = doc.get_child("workers");
+    BOOST_REQUIRE(workers.size() == 1u);
+    auto& w = workers.front().second;
+    BOOST_TEST(w.get<std::string>("id") == idOf(trusted));
+    BOOST_TEST(w.get<std::string>("name") == "alice");
+    BOOST_TEST(w.get<int>("cores") == 6);
+    BOOST_TEST(w.get<std::uint64_t>("memory_bytes") == (8ULL << 30));
+    BOOST_TEST(w.get<bool>("rootless"));
+    BOOST_TEST(w.get<bool>("isolation.read_only"));
+    BOOST_TEST(w.get_child("labels").front().second.get_value<std::string>() == "quote\"d");
+    BOOST_TEST(w.get<std::int64_t>("age_ms") >= 0);
+    // The untrusted worker may or may not have been seen before all
+    // allow-listed ones were: it is never listed, at most counted.
+    BOOST_TEST(doc.get<int>("skipped.untrusted") <= 1);
+    BOOST_TEST(doc.get<int>("skipped_total") == doc.get<int>("skipped.untrusted"));
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors) {
+    TempDir home;
+    auto cmd = submitter::workersCommand();
+    cli::Globals g{"swarm-submit", home.path(), false};
+    {
+        cli::Args args({"--swarm", "Bad/Name", "--bootstrap", "127.0.0.1:1"});
+        BOOST_CHECK_THROW(cmd.run(args, g), cli::UsageError);
+    }
+    {
+        cli::Args args({"--bootstrap", "host:notaport"});
+        BOOST_CHECK_THROW(cmd.run(args, g), cli::UsageError);
+    }
+    {
+        cli::Args args({"--bootstrap", "127.0.0.1:1", "--bogus"});
+        BOOST_CHECK_THROW(cmd.run(args, g), cli::UsageError);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
