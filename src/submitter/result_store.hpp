@@ -48,6 +48,11 @@ public:
     explicit ResultStore(std::filesystem::path jobDir);
 
     const std::filesystem::path& jobDir() const noexcept { return dir_; }
+    /// `DIR/blobs`: one file per blob named by the 64 lower-case hex digits
+    /// of its SHA-256, the same layout as net::BlobStore, so a BlobStore
+    /// opened on this directory (with no eviction limit) can receive output
+    /// blobs for writeUnit().
+    std::filesystem::path blobDir() const { return dir_ / "blobs"; }
     std::filesystem::path blobPath(const wire::Digest& digest) const;
     bool hasBlob(const wire::Digest& digest) const;
 

@@ -372,6 +372,16 @@ std::optional<std::int64_t> Scheduler::nextLeaseExpiry() const {
     return std::get<0>(*leases_.begin());
 }
 
+std::size_t Scheduler::blockedUnits() const {
+    std::size_t n = 0;
+    for (auto u : needy_) {
+        const auto& slot = units_[u];
+        n += std::none_of(connected_.begin(), connected_.end(),
+                          [&](const WorkerId& w) { return eligible(slot, w); });
+    }
+    return n;
+}
+
 SchedulerCounts Scheduler::counts() const {
     SchedulerCounts c;
     c.total = units_.size();

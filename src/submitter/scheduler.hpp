@@ -122,6 +122,11 @@ public:
     /// expireLeases() next. nullopt when nothing is in flight.
     std::optional<std::int64_t> nextLeaseExpiry() const;
 
+    /// Pending units that want another replica but that no connected worker
+    /// may take (each already held one): the run cannot finish them until a
+    /// new worker connects. For a "waiting for more workers" hint.
+    std::size_t blockedUnits() const;
+
     /// True when every unit is valid or failed.
     bool finished() const noexcept { return decided_ == units_.size(); }
     SchedulerCounts counts() const;

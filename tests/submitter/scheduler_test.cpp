@@ -150,9 +150,12 @@ BOOST_FIXTURE_TEST_CASE(disconnect_reissues, Fixture) {
     BOOST_TEST(e.ended.size() == 2u);
     BOOST_TEST((e.ended[0].state == ReplicaState::kLost));
     BOOST_TEST(s.counts().workersConnected == 1u);
+    s.workerConnected("w1");
     BOOST_TEST(s.requestWork("w1", 2).empty()); // reconnected: still not the same units
+    BOOST_TEST(s.blockedUnits() == 2u);         // w1 and w2 both held u1 and u2
     auto c = s.requestWork("w3", 2);
     BOOST_TEST(unitsOf(c) == (std::vector<std::string>{"u1", "u2"}));
+    BOOST_TEST(s.blockedUnits() == 0u);
     const auto& reps = s.replicas("u1");
     BOOST_REQUIRE(reps.size() == 3u);
     BOOST_TEST((reps[0].state == ReplicaState::kLost));

@@ -1,0 +1,94 @@
+#include "submitter/input_catalog.hpp"
+
+#include "submitter/scheduler.hpp"
+
+#include <cerrno>
+#include <fstream>
+#include <system_error>
+
+namespace swarm::submitter {
+
+namespace fs = std::filesystem;
+
+wire::FileRef describeFile(const fs::path& path, std::string name) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw std::system_error(errno ? errno : ENOENT, std::generic_category(),
+                                "open " + path.string());
+    wire::Sha256 h;
+    std::vector<std::uint8_t> buf(1 << 16);
+    std::uint64_t size = 0;
+    while (in) {
+        in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+        const auto n = in.gcount();
+        if (n > 0) {
+            h.update(wire::ByteView(buf.data(), static_cast<std::size_t>(n)));
+            size += static_cast<std::uint64_t>(n);
+        }
+    }
+    if (in.bad())
+        throw std::system_error(EIO, std::generic_category(), "read " + path.string());
+    wire::FileRef ref;
+    ref.name = std::move(name);
+    ref.digest = h.finish().bytes;
+    ref.size = size;
+    return ref;
+}
+
+InputCatalog::InputCatalog(const JobSpec& job) {
+    std::map<fs::path, wire::FileRef> byPath; // a file shared by units is hashed once
+    auto add = [&](const fs::path& source, const std::string& name) {
+        const fs::path key = fs::absolute(source);
+        auto it = byPath.find(key);
+        if (it == byPath.end())
+            it = byPath.emplace(key, describeFile(key, "")).first;
+        wire::FileRef ref = it->second;
+        ref.name = name;
+        const wire::Digest d{ref.digest};
+        if (paths_.emplace(d, key).second)
+            totalBytes_ += ref.size;
+        return ref;
+    };
+    for (const auto& unit : job.units) {
+        auto& refs = units_[unit.id];
+        for (const auto& in : unit.inputs)
+            refs.push_back(add(in.source, in.name));
+    }
+    if (job.image.archive)
+        archive_ = add(*job.image.archive, job.image.archive->filename().string());
+}
+
+const std::vector<wire::FileRef>& InputCatalog::inputsOf(const std::string& unitId) const {
+    static const std::vector<wire::FileRef> kNone;
+    auto it = units_.find(unitId);
+    return it == units_.end() ? kNone : it->second;
+}
+
+std::optional<fs::path> InputCatalog::pathOf(const wire::Digest& digest) const {
+    auto it = paths_.find(digest);
+    if (it == paths_.end())
+        return std::nullopt;
+    return it->second;
+}
+
+wire::Assign buildAssign(const JobSpec& job, const UnitSpec& unit, const Assignment& assignment,
+                         const InputCatalog& catalog) {
+    wire::Assign a;
+    a.unitId = assignment.unitId;
+    a.replica = assignment.replica;
+    if (auto archive = catalog.imageArchive())
+        a.imageArchive = archive->digest;
+    else
+        a.image = job.image.reference;
+    a.command = unitCommand(job, unit);
+    a.env = job.env;
+    a.inputs = catalog.inputsOf(unit.id);
+    a.outputs = job.outputs;
+    a.timeoutMs = job.timeoutMs;
+    a.memoryBytes = job.resources.memoryBytes;
+    a.cpus = job.resources.cpus;
+    a.leaseExpiresMs = assignment.leaseExpiresMs;
+    return a;
+}
+
+} // namespace swarm::submitter
