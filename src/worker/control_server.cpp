@@ -1,0 +1,157 @@
+#include "worker/control_server.hpp"
+
+#include "wire/log.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+namespace swarm::worker {
+
+namespace {
+const wire::Logger kLog("worker");
+
+sockaddr_un addressOf(const std::filesystem::path& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const auto& s = path.native();
+    if (s.size() >= sizeof addr.sun_path)
+        throw std::runtime_error("control socket path too long: " + s);
+    std::memcpy(addr.sun_path, s.c_str(), s.size() + 1);
+    return addr;
+}
+
+// Reads one short line within `ms`; empty on timeout or error.
+std::string readLine(int fd, int ms) {
+    std::string line;
+    char c;
+    while (line.size() < 64) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, ms) <= 0)
+            return {};
+        if (::read(fd, &c, 1) != 1)
+            break;
+        if (c == '\n')
+            break;
+        line += c;
+    }
+    return line;
+}
+
+void writeAll(int fd, const std::string& data) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+        ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            return;
+        off += static_cast<std::size_t>(n);
+    }
+}
+} // namespace
+
+ControlServer::ControlServer(std::filesystem::path path, StatusFn status)
+    : path_(std::move(path)), status_(std::move(status)) {
+    auto addr = addressOf(path_);
+    ::unlink(path_.c_str()); // a stale socket of a crashed daemon
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0)
+        throw std::system_error(errno, std::generic_category(), "control socket");
+    // Only the owner may talk to the daemon: create the socket 0600.
+    mode_t old = ::umask(0177);
+    int rc = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::umask(old);
+    if (rc != 0 || ::listen(fd_, 8) != 0) {
+        int err = errno;
+        ::close(fd_);
+        throw std::system_error(err, std::generic_category(), "cannot bind " + path_.string());
+    }
+    if (::pipe2(wake_, O_CLOEXEC) != 0) {
+        int err = errno;
+        ::close(fd_);
+        throw std::system_error(err, std::generic_category(), "pipe");
+    }
+    thread_ = std::thread([this] { loop(); });
+}
+
+ControlServer::~ControlServer() {
+    char c = 'x';
+    (void)!::write(wake_[1], &c, 1);
+    if (thread_.joinable())
+        thread_.join();
+    ::close(fd_);
+    ::close(wake_[0]);
+    ::close(wake_[1]);
+    ::unlink(path_.c_str());
+}
+
+void ControlServer::loop() {
+    for (;;) {
+        pollfd p[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+        if (::poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        if (p[1].revents != 0)
+            return;
+        int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client < 0)
+            continue;
+        std::string request = readLine(client, 1000);
+        if (request == "status") {
+            std::string reply;
+            try {
+                reply = status_();
+            } catch (const std::exception& e) {
+                kLog.error("status failed: {}", e.what());
+                reply = "{\"error\":\"status failed\"}";
+            }
+            writeAll(client, reply + "\n");
+        } else {
+            writeAll(client, "{\"error\":\"unknown request\"}\n");
+        }
+        ::close(client);
+    }
+}
+
+std::string queryStatus(const std::filesystem::path& path) {
+    auto addr = addressOf(path);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        throw std::system_error(errno, std::generic_category(), "socket");
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        throw std::runtime_error("no worker is running with this home (" + path.string() +
+                                 " does not answer)");
+    }
+    writeAll(fd, "status\n");
+    std::string reply;
+    char buf[4096];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 5000) <= 0)
+            break;
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        reply.append(buf, static_cast<std::size_t>(n));
+        if (reply.size() > (1u << 20))
+            break;
+    }
+    ::close(fd);
+    if (reply.empty())
+        throw std::runtime_error("the worker did not answer on " + path.string());
+    while (!reply.empty() && reply.back() == '\n')
+        reply.pop_back();
+    return reply;
+}
+
+} // namespace swarm::worker

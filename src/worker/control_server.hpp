@@ -1,0 +1,44 @@
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace swarm::worker {
+
+/// The daemon's local control socket: a unix socket (mode 0600) in the swarm
+/// home. A client sends one line ("status") and reads one JSON line back.
+/// Serves on its own thread, one short request at a time.
+class ControlServer {
+public:
+    using StatusFn = std::function<std::string()>;
+
+    /// Binds `path` (replacing a stale socket file) and starts serving.
+    /// Throws std::system_error if it cannot bind.
+    ControlServer(std::filesystem::path path, StatusFn status);
+    /// Stops, joins and removes the socket file.
+    ~ControlServer();
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+
+private:
+    void loop();
+
+    std::filesystem::path path_;
+    StatusFn status_;
+    int fd_ = -1;
+    int wake_[2] = {-1, -1};
+    std::thread thread_;
+};
+
+/// Asks a running daemon for its status; the JSON line it answered. Throws
+/// std::runtime_error naming the socket if no daemon answers.
+std::string queryStatus(const std::filesystem::path& path);
+
+/// The control socket's place in a swarm home.
+inline std::filesystem::path controlSocketPath(const std::filesystem::path& home) {
+    return home / "worker.sock";
+}
+
+} // namespace swarm::worker

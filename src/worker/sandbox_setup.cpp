@@ -1,0 +1,51 @@
+#include "worker/sandbox_setup.hpp"
+
+#include "wire/home.hpp"
+#include "wire/log.hpp"
+
+#include <stdexcept>
+
+namespace swarm::worker {
+
+namespace {
+const wire::Logger kLog("worker");
+}
+
+std::optional<std::filesystem::path> findPackagingFile(const std::string& name) {
+    std::vector<std::filesystem::path> dirs;
+    if (auto env = wire::processEnv("SWARM_PACKAGING_DIR"))
+        dirs.emplace_back(*env);
+    dirs.emplace_back("/usr/local/share/swarm");
+    dirs.emplace_back("/usr/share/swarm");
+#ifdef SWARM_SOURCE_DIR
+    dirs.emplace_back(std::filesystem::path(SWARM_SOURCE_DIR) / "packaging");
+#endif
+    for (const auto& d : dirs) {
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(d / name, ec))
+            return std::filesystem::absolute(d / name);
+    }
+    return std::nullopt;
+}
+
+SandboxSetup setUpSandbox(const std::string& probeImage) {
+    SandboxSetup setup;
+    sandbox::ServiceOptions options;
+    options.containersConf = findPackagingFile("containers.conf");
+    if (auto env = wire::processEnv("CONTAINERS_CONF"); env && !options.containersConf)
+        options.containersConf = *env;
+    setup.service = sandbox::PodmanService::connect(options, wire::processEnv);
+    sandbox::DoctorOptions doctor;
+    doctor.probeImage = probeImage;
+    doctor.seccompProfile = findPackagingFile("seccomp.json");
+    if (!doctor.seccompProfile)
+        kLog.warn("packaging/seccomp.json not found: units get Podman's default seccomp profile");
+    setup.report = sandbox::runDoctor(setup.service->socket(), doctor);
+    if (!setup.report.reachable)
+        throw std::runtime_error("Podman is not reachable at " + setup.service->socket().string());
+    setup.runtime =
+        std::make_unique<sandbox::PodmanRuntime>(setup.service->socket(), setup.report.profile);
+    return setup;
+}
+
+} // namespace swarm::worker

@@ -1,0 +1,32 @@
+#pragma once
+
+#include "sandbox/doctor.hpp"
+#include "sandbox/podman_runtime.hpp"
+#include "sandbox/podman_service.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+namespace swarm::worker {
+
+/// The sandbox as this machine offers it: a reachable Podman service (ours
+/// if we had to start one), the doctor's measured report, and a runtime
+/// configured from that report.
+struct SandboxSetup {
+    std::unique_ptr<sandbox::PodmanService> service;
+    sandbox::DoctorReport report;
+    std::unique_ptr<sandbox::PodmanRuntime> runtime;
+};
+
+/// Finds a file the project ships in packaging/ (containers.conf,
+/// seccomp.json): $SWARM_PACKAGING_DIR, the installed share directories, then
+/// the source tree this binary was built from. nullopt if none has it.
+std::optional<std::filesystem::path> findPackagingFile(const std::string& name);
+
+/// Connects to (or starts) Podman, runs the doctor's probes and builds the
+/// runtime. Throws std::runtime_error if Podman cannot be reached. Blocks
+/// for a few seconds (the probes).
+SandboxSetup setUpSandbox(const std::string& probeImage = "localhost/swarm-test:latest");
+
+} // namespace swarm::worker

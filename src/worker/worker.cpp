@@ -1,0 +1,647 @@
+#include "worker/worker.hpp"
+
+#include "dht/announcer.hpp"
+#include "dht/inbox.hpp"
+#include "dht/node.hpp"
+#include "dht/offer_box.hpp"
+#include "net/blob_store.hpp"
+#include "net/blob_transfer.hpp"
+#include "net/credentials.hpp"
+#include "net/dialer.hpp"
+#include "net/peer_check.hpp"
+#include "net/session.hpp"
+#include "sandbox/container_runtime.hpp"
+#include "sandbox/unit_spec.hpp"
+#include "wire/bytes.hpp"
+#include "wire/clock.hpp"
+#include "wire/identity.hpp"
+#include "wire/log.hpp"
+#include "wire/messages.hpp"
+#include "wire/peer_id.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace swarm::worker {
+
+namespace {
+const wire::Logger kLog("worker");
+constexpr const char* kSoftware = "swarm-worker/0.1.0";
+constexpr auto kPoll = std::chrono::milliseconds(200);
+
+std::string jsonString(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\')
+            out += fmt::format("\\{}", c);
+        else if (static_cast<unsigned char>(c) < 0x20)
+            out += fmt::format("\\u{:04x}", c);
+        else
+            out += c;
+    }
+    return out + "\"";
+}
+
+std::string replicaKey(std::string_view unit, std::uint32_t replica) {
+    return fmt::format("{}/{}", unit, replica);
+}
+
+// A copy of a message whose storage outlives the receive that produced it.
+wire::RawMessage cloneMessage(const wire::RawMessage& raw) {
+    wire::RawMessage copy;
+    copy.type = raw.type;
+    copy.handle = msgpack::clone(raw.body);
+    copy.body = copy.handle.get();
+    return copy;
+}
+
+// An output the unit asked to be collected: exact path or under a folder.
+bool wanted(std::string_view name, const std::vector<std::string>& outputs) {
+    if (outputs.empty())
+        return true;
+    for (const auto& o : outputs) {
+        std::string_view p = o;
+        while (p.ends_with('/'))
+            p.remove_suffix(1);
+        if (name == p || (name.starts_with(p) && name.size() > p.size() && name[p.size()] == '/'))
+            return true;
+    }
+    return false;
+}
+} // namespace
+
+class Link;
+
+struct Worker::State {
+    State(WorkerConfig c, WorkerDeps d)
+        : cfg(std::move(c)), deps(std::move(d)),
+          selfId(wire::PeerId(deps.identity.publicKey()).str()) {}
+
+    WorkerConfig cfg;
+    WorkerDeps deps;
+    std::string selfId;
+    std::unique_ptr<net::BlobStore> store;
+
+    mutable std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<dht::ReceivedOffer> offers;
+    std::list<std::shared_ptr<Link>> links;
+    std::uint32_t freeSlots = 0;
+    std::uint64_t done = 0;
+    std::uint64_t failed = 0;
+    bool stopRequested = false;
+    bool stopping = false;
+    std::unique_ptr<dht::Inbox> inbox;
+
+    // Reserves up to `want` slots; returns how many were reserved.
+    std::uint32_t reserve(std::uint32_t want) {
+        std::lock_guard lock(mutex);
+        if (stopping)
+            return 0;
+        std::uint32_t n = std::min(want, freeSlots);
+        freeSlots -= n;
+        return n;
+    }
+    void release(std::uint32_t n) {
+        std::lock_guard lock(mutex);
+        freeSlots += n;
+    }
+};
+
+/// One session with one submitter: the thread that reads it, the threads
+/// that run its units.
+class Link : public std::enable_shared_from_this<Link> {
+public:
+    Link(Worker::State& w, dht::ReceivedOffer offer) : w_(w), offer_(std::move(offer)) {}
+
+    void start() {
+        thread_ = std::thread([self = shared_from_this()] { self->main(); });
+    }
+    const wire::PeerId& submitter() const { return offer_.submitter; }
+    bool finished() const { return finished_; }
+    void stop() { stop_ = true; }
+    void join() {
+        if (thread_.joinable())
+            thread_.join();
+    }
+    bool connected() const { return connected_; }
+    void collect(std::vector<UnitStatus>& out, std::int64_t nowMs) const {
+        std::lock_guard lock(mutex_);
+        for (const auto& [key, started] : running_)
+            out.push_back(UnitStatus{offer_.submitter.str(), key, nowMs - started});
+    }
+
+private:
+    void main();
+    bool dial();
+    void serve();
+    bool dispatch(wire::RawMessage& msg);
+    bool handleAssign(wire::Assign assign);
+    void refuse(const wire::Assign& assign, const std::string& why);
+    void runUnit(wire::Assign assign, std::vector<wire::Digest> pinned);
+    bool sendResult(const wire::Result& result);
+    void requestMore();
+    void giveBack();
+
+    Worker::State& w_;
+    dht::ReceivedOffer offer_;
+    std::thread thread_;
+    std::unique_ptr<net::Session> session_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> finished_{false};
+    std::atomic<bool> connected_{false};
+
+    std::mutex sendMutex_; // one sender at a time; guards closed_
+    bool closed_ = false;
+
+    mutable std::mutex mutex_;                    // guards running_, unitThreads_
+    std::map<std::string, std::int64_t> running_; // "unit/replica" -> start ms
+    std::vector<std::thread> unitThreads_;
+
+    std::uint32_t requested_ = 0; // slots asked for and not yet assigned
+    std::deque<wire::RawMessage> pending_;
+};
+
+void Link::main() {
+    const auto who = offer_.submitter.shortStr();
+    if (dial()) {
+        connected_ = true;
+        kLog.info("connected to submitter {} ({})", who, session_->peerAddress());
+        serve();
+        connected_ = false;
+    }
+    w_.release(requested_);
+    requested_ = 0;
+    {
+        std::lock_guard lock(sendMutex_);
+        closed_ = true;
+        if (session_)
+            session_->close();
+    }
+    std::vector<std::thread> threads;
+    {
+        std::lock_guard lock(mutex_);
+        threads.swap(unitThreads_);
+    }
+    for (auto& t : threads)
+        t.join();
+    kLog.info("session with submitter {} ended", who);
+    finished_ = true;
+    w_.cv.notify_all();
+}
+
+bool Link::dial() {
+    net::Dialer dialer(w_.deps.credentials);
+    wire::Hello hello;
+    hello.token = offer_.offer.token;
+    hello.software = kSoftware;
+    hello.slots = w_.cfg.slots;
+    for (const auto& text : offer_.offer.endpoints) {
+        auto endpoint = net::Endpoint::parse(text);
+        if (!endpoint) {
+            kLog.warn("offer from {}: bad endpoint: {}", offer_.submitter.shortStr(),
+                      net::describe(endpoint.error()));
+            continue;
+        }
+        auto session = dialer.dial(
+            *endpoint, net::allowListAndKey(w_.deps.trust, offer_.submitter.key()), hello);
+        if (session) {
+            session_ = std::move(*session);
+            return true;
+        }
+        kLog.warn("cannot reach submitter {} at {}: {}", offer_.submitter.shortStr(), text,
+                  net::describe(session.error()));
+    }
+    return false;
+}
+
+void Link::serve() {
+    while (!stop_) {
+        while (!pending_.empty() && !stop_) {
+            auto msg = std::move(pending_.front());
+            pending_.pop_front();
+            if (!dispatch(msg))
+                return;
+        }
+        requestMore();
+        auto msg = session_->receive(kPoll);
+        if (!msg) {
+            if (msg.error().code == net::Error::Code::kTimeout && !session_->broken())
+                continue;
+            if (msg.error().code != net::Error::Code::kClosed)
+                kLog.warn("session with {} failed: {}", offer_.submitter.shortStr(),
+                          net::describe(msg.error()));
+            return;
+        }
+        if (!dispatch(*msg))
+            return;
+    }
+    giveBack();
+}
+
+void Link::requestMore() {
+    // Ask for as many units as there are free slots nobody has asked for.
+    std::uint32_t n = w_.reserve(w_.cfg.slots);
+    if (n == 0)
+        return;
+    std::lock_guard lock(sendMutex_);
+    if (session_->send(wire::RequestWork{.slots = n})) {
+        requested_ += n;
+    } else {
+        w_.release(n);
+    }
+}
+
+void Link::giveBack() {
+    wire::Bye bye;
+    bye.reason = "worker stopping";
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [key, started] : running_)
+            bye.givenBack.push_back(key);
+    }
+    std::lock_guard lock(sendMutex_);
+    if (!closed_) {
+        (void)session_->send(bye);
+        closed_ = true; // no result goes out after a give-back
+    }
+    kLog.info("gave back {} unit(s) to {}", bye.givenBack.size(), offer_.submitter.shortStr());
+}
+
+bool Link::dispatch(wire::RawMessage& msg) {
+    switch (msg.type) {
+    case wire::MsgType::kAssign: {
+        auto assign = session_->bodyOrBreak<wire::Assign>(msg);
+        if (!assign)
+            return false;
+        return handleAssign(std::move(*assign));
+    }
+    case wire::MsgType::kCancel: {
+        auto cancel = session_->bodyOrBreak<wire::Cancel>(msg);
+        if (!cancel)
+            return false;
+        // Running containers finish on their own (bounded by their timeout);
+        // their result is simply no longer wanted.
+        kLog.info("submitter cancelled {}/{}: {}", cancel->unitId, cancel->replica, cancel->reason);
+        return true;
+    }
+    case wire::MsgType::kBye: {
+        auto bye = session_->bodyOrBreak<wire::Bye>(msg);
+        kLog.info("submitter {} said bye{}", offer_.submitter.shortStr(),
+                  bye ? ": " + bye->reason : "");
+        return false;
+    }
+    case wire::MsgType::kError: {
+        auto err = session_->bodyOrBreak<wire::ErrorMsg>(msg);
+        kLog.warn("submitter {} reported an error: {}", offer_.submitter.shortStr(),
+                  err ? err->message : "(unreadable)");
+        return false;
+    }
+    default:
+        kLog.warn("submitter {} sent an unexpected {}", offer_.submitter.shortStr(),
+                  wire::msgTypeName(msg.type));
+        return false;
+    }
+}
+
+void Link::refuse(const wire::Assign& assign, const std::string& why) {
+    kLog.warn("refusing {}/{}: {}", assign.unitId, assign.replica, why);
+    wire::Result r;
+    r.unitId = assign.unitId;
+    r.replica = assign.replica;
+    r.error = why;
+    sendResult(r);
+    w_.release(1);
+    std::lock_guard lock(w_.mutex);
+    ++w_.failed;
+}
+
+bool Link::handleAssign(wire::Assign assign) {
+    if (requested_ == 0) {
+        kLog.warn("submitter {} assigned work nobody asked for", offer_.submitter.shortStr());
+        return false;
+    }
+    --requested_;
+    const auto& cfg = w_.cfg;
+    if (assign.imageArchive != wire::RawDigest{}) {
+        refuse(assign, "this worker does not load shipped image archives yet");
+        return true;
+    }
+    if (!imageAllowed(assign.image, cfg.allowedImages)) {
+        refuse(assign, "image '" + assign.image + "' is not allowed by this worker's policy");
+        return true;
+    }
+    if (assign.memoryBytes > cfg.memoryPerSlot) {
+        refuse(assign, fmt::format("needs {} MiB of memory; this worker offers {} MiB per slot",
+                                   assign.memoryBytes >> 20, cfg.memoryPerSlot >> 20));
+        return true;
+    }
+    if (assign.timeoutMs > cfg.maxTimeoutMs) {
+        refuse(assign, fmt::format("timeout {} s is over this worker's limit of {} s",
+                                   assign.timeoutMs / 1000, cfg.maxTimeoutMs / 1000));
+        return true;
+    }
+    if (assign.command.empty()) {
+        refuse(assign, "no command");
+        return true;
+    }
+
+    std::vector<wire::Digest> inputs;
+    for (const auto& in : assign.inputs)
+        inputs.push_back(net::toDigest(in.digest));
+    net::FetchOptions options;
+    options.onOther = [this](const wire::RawMessage& other) {
+        pending_.push_back(cloneMessage(other));
+        return true;
+    };
+    std::expected<void, net::Error> fetched;
+    {
+        // The fetch sends need-blobs: no result may be sent meanwhile.
+        std::lock_guard lock(sendMutex_);
+        fetched = net::fetchBlobs(*session_, *w_.store, inputs, options);
+    }
+    if (!fetched) {
+        if (session_->broken()) {
+            kLog.warn("fetching inputs of {} failed: {}", assign.unitId,
+                      net::describe(fetched.error()));
+            w_.release(1);
+            return false;
+        }
+        refuse(assign, "inputs could not be fetched: " + net::describe(fetched.error()));
+        return true;
+    }
+    std::vector<wire::Digest> pinned;
+    for (const auto& d : inputs)
+        if (w_.store->pin(d))
+            pinned.push_back(d);
+
+    std::lock_guard lock(mutex_);
+    running_[replicaKey(assign.unitId, assign.replica)] = w_.deps.clock.nowMs();
+    unitThreads_.emplace_back(
+        [self = shared_from_this(), a = std::move(assign), p = std::move(pinned)]() mutable {
+            self->runUnit(std::move(a), std::move(p));
+        });
+    return true;
+}
+
+void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned) {
+    const auto& cfg = w_.cfg;
+    const std::string key = replicaKey(assign.unitId, assign.replica);
+    std::array<std::uint8_t, 6> rnd{};
+    wire::randomBytes(rnd);
+    auto outDir = w_.deps.home / "work" /
+                  fmt::format("{}-{}-{}", assign.unitId, assign.replica, wire::toHex(rnd));
+
+    wire::Result r;
+    r.unitId = assign.unitId;
+    r.replica = assign.replica;
+    try {
+        std::filesystem::create_directories(outDir);
+        sandbox::UnitSpec spec;
+        spec.unitId = fmt::format("{}-r{}", assign.unitId, assign.replica);
+        spec.workerId = w_.selfId;
+        spec.image = assign.image;
+        spec.command = assign.command;
+        spec.env = assign.env;
+        for (const auto& in : assign.inputs)
+            spec.inputs.push_back({in.name, w_.store->pathOf(net::toDigest(in.digest))});
+        spec.outputDir = outDir;
+        spec.limits.memoryBytes = assign.memoryBytes ? assign.memoryBytes : cfg.memoryPerSlot;
+        double cpus = assign.cpus > 0 ? std::min(assign.cpus, cfg.cpusPerSlot) : cfg.cpusPerSlot;
+        spec.limits.cpuMillis = static_cast<std::uint32_t>(cpus * 1000);
+        spec.limits.pids = cfg.pidsPerSlot;
+        spec.limits.scratchBytes = cfg.scratchPerSlot;
+        spec.limits.maxOutputBytes = cfg.maxOutputBytes;
+        if (assign.timeoutMs > 0)
+            spec.limits.timeout = std::chrono::milliseconds(assign.timeoutMs);
+
+        auto result = w_.deps.runtime.run(spec);
+        r.exitCode = result.exitCode;
+        r.timedOut = result.timedOut;
+        r.oomKilled = result.oomKilled;
+        r.wallMs = result.wallTime.count();
+        if (!result.started)
+            r.error = "could not start: " + result.error;
+        else if (result.outputsRejected)
+            r.error = "outputs refused: " + result.error;
+        else if (result.timedOut)
+            r.error = "timed out";
+        else if (result.oomKilled)
+            r.error = "killed: out of memory";
+
+        auto add = [&](std::string name, wire::ByteView data) {
+            auto d = w_.store->put(data);
+            if (!d)
+                throw std::runtime_error("cannot cache output " + name + ": " +
+                                         net::describe(d.error()));
+            r.outputs.push_back({std::move(name), net::toRaw(*d), data.size()});
+        };
+        add("stdout", wire::asBytes(result.stdoutText));
+        add("stderr", wire::asBytes(result.stderrText));
+        if (r.error.empty()) {
+            for (const auto& out : result.outputs) {
+                std::string name = "out/" + out.path;
+                if (!out.linkTarget.empty() || !wanted(name, assign.outputs))
+                    continue;
+                auto d = w_.store->putFile(outDir / out.path);
+                if (!d)
+                    throw std::runtime_error("cannot cache output " + name + ": " +
+                                             net::describe(d.error()));
+                r.outputs.push_back({name, net::toRaw(*d), out.size});
+            }
+        }
+    } catch (const std::exception& e) {
+        kLog.error("unit {} failed in the sandbox: {}", key, e.what());
+        r.error = std::string("sandbox failure: ") + e.what();
+        r.outputs.clear();
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(outDir, ec);
+    for (const auto& d : pinned)
+        w_.store->unpin(d);
+
+    bool sent = sendResult(r);
+    {
+        std::lock_guard lock(mutex_);
+        running_.erase(key);
+    }
+    {
+        std::lock_guard lock(w_.mutex);
+        ++(sent && r.error.empty() ? w_.done : w_.failed);
+    }
+    w_.release(1);
+    kLog.info("unit {} done: exit {}{}", key, r.exitCode, r.error.empty() ? "" : ", " + r.error);
+}
+
+bool Link::sendResult(const wire::Result& result) {
+    std::lock_guard lock(sendMutex_);
+    if (closed_ || session_->broken())
+        return false;
+    if (!session_->send(result))
+        return false;
+    // The outputs follow the result, unasked (see docs/protocol.md).
+    for (const auto& out : result.outputs)
+        if (!net::sendBlob(*session_, *w_.store, net::toDigest(out.digest)))
+            return false;
+    return true;
+}
+
+Worker::Worker(WorkerConfig config, WorkerDeps deps)
+    : state_(std::make_shared<State>(std::move(config), std::move(deps))) {
+    if (state_->cfg.slots == 0)
+        state_->cfg.slots = std::max(1u, std::thread::hardware_concurrency());
+}
+
+Worker::~Worker() {
+    requestStop();
+}
+
+void Worker::requestStop() {
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->stopRequested = true;
+    }
+    state_->cv.notify_all();
+}
+
+void Worker::run() {
+    auto& s = *state_;
+    auto& deps = s.deps;
+    if (auto n = deps.runtime.cleanupLeftovers(s.selfId); n > 0)
+        kLog.info("removed {} container(s) and volume(s) left by an earlier run", n);
+    s.store = std::make_unique<net::BlobStore>(
+        deps.home / "cache", net::BlobStoreOptions{.maxBytes = s.cfg.cacheBytes}, deps.clock);
+    s.freeSlots = s.cfg.slots;
+
+    wire::CapacityRecord record;
+    record.cores = std::max(1u, std::thread::hardware_concurrency());
+    record.memoryBytes = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                         static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    record.slots = s.cfg.slots;
+    record.freeSlots = s.cfg.slots;
+    struct utsname u {};
+    if (::uname(&u) == 0)
+        record.arch = u.machine;
+    record.os = "linux";
+    record.labels = s.cfg.labels;
+    record.podman = deps.podmanVersion;
+    record.rootless = deps.rootless;
+    record.isolation = deps.isolation;
+    record.software = kSoftware;
+
+    dht::Announcer announcer(deps.node, deps.identity, deps.clock);
+    if (auto ok = announcer.announce(record); !ok)
+        throw std::runtime_error("cannot announce capacity: " + ok.error().what);
+    kLog.info("announced {} slot(s) in swarm '{}' as {}", s.cfg.slots, s.cfg.swarm, s.selfId);
+
+    s.inbox = std::make_unique<dht::Inbox>(
+        deps.node, deps.identity, deps.trust, deps.clock,
+        [weak = std::weak_ptr<State>(state_)](dht::ReceivedOffer offer) {
+            if (auto st = weak.lock()) {
+                std::lock_guard lock(st->mutex);
+                st->offers.push_back(std::move(offer));
+                st->cv.notify_all();
+            }
+        });
+
+    std::unique_lock lock(s.mutex);
+    while (!s.stopRequested) {
+        s.cv.wait_for(lock, std::chrono::seconds(1));
+        while (!s.offers.empty() && !s.stopRequested) {
+            auto offer = std::move(s.offers.front());
+            s.offers.pop_front();
+            bool live = std::any_of(s.links.begin(), s.links.end(), [&](const auto& l) {
+                return !l->finished() && l->submitter() == offer.submitter;
+            });
+            if (live)
+                continue; // already working for this submitter
+            kLog.info("offer from {}{}", offer.submitter.shortStr(),
+                      offer.submitterName.empty() ? "" : " (" + offer.submitterName + ")");
+            auto link = std::make_shared<Link>(s, std::move(offer));
+            link->start();
+            s.links.push_back(std::move(link));
+        }
+        for (auto it = s.links.begin(); it != s.links.end();) {
+            if ((*it)->finished()) {
+                auto link = *it;
+                it = s.links.erase(it);
+                lock.unlock();
+                link->join();
+                lock.lock();
+            } else {
+                ++it;
+            }
+        }
+    }
+    s.stopping = true;
+    auto links = s.links;
+    lock.unlock();
+
+    kLog.info("stopping: giving back work, withdrawing, cleaning up");
+    s.inbox.reset();
+    for (auto& l : links)
+        l->stop();
+    announcer.withdraw();
+    // Running containers are ours to remove; their units were given back.
+    deps.runtime.cleanupLeftovers(s.selfId);
+    for (auto& l : links)
+        l->join();
+    lock.lock();
+    s.links.clear();
+}
+
+WorkerStatus Worker::status() const {
+    auto& s = *state_;
+    WorkerStatus st;
+    st.peerId = s.selfId;
+    st.slots = s.cfg.slots;
+    auto now = s.deps.clock.nowMs();
+    std::lock_guard lock(s.mutex);
+    for (const auto& l : s.links) {
+        if (l->connected())
+            st.submitters.push_back(l->submitter().str());
+        l->collect(st.running, now);
+    }
+    st.done = s.done;
+    st.failed = s.failed;
+    st.stopping = s.stopping;
+    if (s.store) {
+        st.cacheBytes = s.store->usedBytes();
+        st.cacheLimit = s.store->maxBytes();
+    }
+    if (s.inbox) {
+        st.offersAccepted = s.inbox->accepted();
+        for (auto n : s.inbox->refused())
+            st.offersRefused += n;
+    }
+    return st;
+}
+
+std::string WorkerStatus::json() const {
+    std::string subs;
+    for (const auto& s : submitters)
+        subs += (subs.empty() ? "" : ",") + jsonString(s);
+    std::string units;
+    for (const auto& u : running)
+        units += fmt::format("{}{{\"submitter\":{},\"unit\":{},\"elapsed_ms\":{}}}",
+                             units.empty() ? "" : ",", jsonString(u.submitter), jsonString(u.unit),
+                             u.elapsedMs);
+    return fmt::format("{{\"peer_id\":{},\"slots\":{},\"submitters\":[{}],\"running\":[{}],"
+                       "\"done\":{},\"failed\":{},\"cache_bytes\":{},\"cache_limit\":{},"
+                       "\"offers_accepted\":{},\"offers_refused\":{},\"stopping\":{}}}",
+                       jsonString(peerId), slots, subs, units, done, failed, cacheBytes, cacheLimit,
+                       offersAccepted, offersRefused, stopping ? "true" : "false");
+}
+
+} // namespace swarm::worker

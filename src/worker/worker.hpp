@@ -1,0 +1,96 @@
+#pragma once
+
+#include "wire/records.hpp"
+#include "wire/trust_list.hpp"
+#include "worker/worker_config.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace swarm::wire {
+class Clock;
+class Identity;
+} // namespace swarm::wire
+namespace swarm::sandbox {
+class ContainerRuntime;
+}
+namespace swarm::net {
+class Credentials;
+}
+namespace swarm::dht {
+class Node;
+}
+
+namespace swarm::worker {
+
+/// What the daemon is given by main(): borrowed objects must outlive it.
+struct WorkerDeps {
+    const wire::Identity& identity;
+    wire::TrustList trust; ///< submitters we run work for
+    sandbox::ContainerRuntime& runtime;
+    const net::Credentials& credentials;
+    dht::Node& node;
+    const wire::Clock& clock;
+    std::filesystem::path home; ///< swarm home (cache and scratch live here)
+    wire::Isolation isolation;  ///< measured by the doctor
+    std::string podmanVersion;
+    bool rootless = false;
+};
+
+struct UnitStatus {
+    std::string submitter; ///< peer id
+    std::string unit;      ///< "unitId/replica"
+    std::int64_t elapsedMs = 0;
+};
+
+/// A snapshot for `swarm-worker status`.
+struct WorkerStatus {
+    std::string peerId;
+    std::uint32_t slots = 0;
+    std::vector<std::string> submitters; ///< connected now
+    std::vector<UnitStatus> running;
+    std::uint64_t done = 0;   ///< results delivered
+    std::uint64_t failed = 0; ///< units that could not be run or delivered
+    std::uint64_t cacheBytes = 0;
+    std::uint64_t cacheLimit = 0;
+    std::uint64_t offersAccepted = 0;
+    std::uint64_t offersRefused = 0;
+    bool stopping = false;
+
+    /// One JSON object (stable field names, see docs/user-guide.md).
+    std::string json() const;
+};
+
+/// The volunteer daemon: announces capacity, accepts fresh offers from
+/// trusted submitters in its inbox, dials out to them, and runs the units
+/// they assign in the sandbox — one thread per submitter session and one
+/// per running unit, at most `slots` units at once.
+class Worker {
+public:
+    Worker(WorkerConfig config, WorkerDeps deps);
+    /// Stops (see run()) if still running.
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    /// Removes leftovers of a crashed run, announces, and serves until
+    /// requestStop(). Then: stops taking work, tells each submitter which
+    /// units it gives back, withdraws the DHT record, removes its
+    /// containers, joins every thread. Blocks. Throws std::runtime_error if
+    /// it cannot start (announce refused, cache unusable).
+    void run();
+    /// Asks run() to return. Thread-safe; not async-signal-safe (call it
+    /// from a signal-watching thread).
+    void requestStop();
+    WorkerStatus status() const;
+
+    struct State;
+
+private:
+    std::shared_ptr<State> state_;
+};
+
+} // namespace swarm::worker

@@ -1,0 +1,159 @@
+#include "worker/worker_config.hpp"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+
+namespace swarm::worker {
+
+namespace {
+std::optional<std::uint64_t> parseBytes(std::string_view text) {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || value == 0)
+        return std::nullopt;
+    std::string_view unit(end, text.data() + text.size() - end);
+    std::uint64_t mult = 1;
+    if (unit.empty() || unit == "B")
+        mult = 1;
+    else if (unit == "K" || unit == "KiB")
+        mult = 1ull << 10;
+    else if (unit == "M" || unit == "MiB")
+        mult = 1ull << 20;
+    else if (unit == "G" || unit == "GiB")
+        mult = 1ull << 30;
+    else
+        return std::nullopt;
+    if (value > UINT64_MAX / mult)
+        return std::nullopt;
+    return value * mult;
+}
+
+wire::Error bad(const std::string& file, const toml::node& node, const std::string& why) {
+    return wire::Error(wire::Error::Code::kMalformed,
+                       file + ":" + std::to_string(node.source().begin.line) + ": " + why);
+}
+} // namespace
+
+std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem::path& path,
+                                                          WorkerConfig cfg) {
+    const std::string file = path.string();
+    toml::table doc;
+    try {
+        doc = toml::parse_file(file);
+    } catch (const toml::parse_error& e) {
+        if (e.source().begin.line == 0 && !std::filesystem::exists(path))
+            return std::unexpected(wire::Error(wire::Error::Code::kIo, "cannot read " + file));
+        return std::unexpected(wire::Error(wire::Error::Code::kMalformed,
+                                           file + ":" + std::to_string(e.source().begin.line) +
+                                               ": " + std::string(e.description())));
+    }
+    for (auto&& [key, node] : doc) {
+        const std::string k(key.str());
+        auto str = [&]() -> std::expected<std::string, wire::Error> {
+            if (auto v = node.value<std::string>())
+                return *v;
+            return std::unexpected(bad(file, node, "'" + k + "' must be a string"));
+        };
+        auto integer = [&](std::int64_t lo,
+                           std::int64_t hi) -> std::expected<std::int64_t, wire::Error> {
+            auto v = node.value<std::int64_t>();
+            if (!v || *v < lo || *v > hi)
+                return std::unexpected(bad(file, node,
+                                           "'" + k + "' must be a whole number from " +
+                                               std::to_string(lo) + " to " + std::to_string(hi)));
+            return *v;
+        };
+        auto bytes = [&]() -> std::expected<std::uint64_t, wire::Error> {
+            if (auto v = node.value<std::string>())
+                if (auto b = parseBytes(*v))
+                    return *b;
+            if (auto v = node.value<std::int64_t>(); v && *v > 0)
+                return static_cast<std::uint64_t>(*v);
+            return std::unexpected(
+                bad(file, node, "'" + k + "' must be a size like \"512M\" or \"4G\""));
+        };
+        auto strings = [&]() -> std::expected<std::vector<std::string>, wire::Error> {
+            std::vector<std::string> out;
+            auto* arr = node.as_array();
+            if (arr == nullptr)
+                return std::unexpected(bad(file, node, "'" + k + "' must be a list of strings"));
+            for (auto& item : *arr) {
+                auto v = item.value<std::string>();
+                if (!v)
+                    return std::unexpected(
+                        bad(file, item, "'" + k + "' must be a list of strings"));
+                out.push_back(*v);
+            }
+            return out;
+        };
+#define SWARM_TAKE(expr, target)                                                                   \
+    do {                                                                                           \
+        auto v_ = (expr);                                                                          \
+        if (!v_)                                                                                   \
+            return std::unexpected(v_.error());                                                    \
+        target = static_cast<decltype(target)>(*v_);                                               \
+    } while (0)
+        if (k == "swarm")
+            SWARM_TAKE(str(), cfg.swarm);
+        else if (k == "bootstrap")
+            SWARM_TAKE(strings(), cfg.bootstrap);
+        else if (k == "dht_address")
+            SWARM_TAKE(str(), cfg.dhtAddress);
+        else if (k == "dht_port")
+            SWARM_TAKE(integer(0, 65535), cfg.dhtPort);
+        else if (k == "lan_discovery") {
+            auto v = node.value<bool>();
+            if (!v)
+                return std::unexpected(bad(file, node, "'lan_discovery' must be true or false"));
+            cfg.lanDiscovery = *v;
+        } else if (k == "slots")
+            SWARM_TAKE(integer(1, 1024), cfg.slots);
+        else if (k == "cpus_per_slot") {
+            auto v = node.value<double>();
+            if (!v || *v <= 0 || *v > 1024)
+                return std::unexpected(bad(file, node, "'cpus_per_slot' must be a number > 0"));
+            cfg.cpusPerSlot = *v;
+        } else if (k == "memory_per_slot")
+            SWARM_TAKE(bytes(), cfg.memoryPerSlot);
+        else if (k == "pids_per_slot")
+            SWARM_TAKE(integer(8, 65536), cfg.pidsPerSlot);
+        else if (k == "scratch_per_slot")
+            SWARM_TAKE(bytes(), cfg.scratchPerSlot);
+        else if (k == "cache_limit")
+            SWARM_TAKE(bytes(), cfg.cacheBytes);
+        else if (k == "max_output")
+            SWARM_TAKE(bytes(), cfg.maxOutputBytes);
+        else if (k == "allowed_images")
+            SWARM_TAKE(strings(), cfg.allowedImages);
+        else if (k == "pull_images") {
+            auto v = node.value<bool>();
+            if (!v)
+                return std::unexpected(bad(file, node, "'pull_images' must be true or false"));
+            cfg.pullImages = *v;
+        } else if (k == "labels")
+            SWARM_TAKE(strings(), cfg.labels);
+        else if (k == "max_timeout_seconds") {
+            std::int64_t secs = 0;
+            SWARM_TAKE(integer(1, 7 * 24 * 3600), secs);
+            cfg.maxTimeoutMs = secs * 1000;
+        } else
+            return std::unexpected(bad(file, node, "unknown key '" + k + "'"));
+#undef SWARM_TAKE
+    }
+    return cfg;
+}
+
+bool imageAllowed(std::string_view image, const std::vector<std::string>& patterns) {
+    for (const auto& p : patterns) {
+        if (!p.empty() && p.back() == '*') {
+            if (image.starts_with(std::string_view(p).substr(0, p.size() - 1)))
+                return true;
+        } else if (image == p) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace swarm::worker

@@ -1,0 +1,46 @@
+#pragma once
+
+#include "wire/error.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace swarm::worker {
+
+/// A volunteer's settings: flags override the config file, which overrides
+/// these defaults. Parsed once at start.
+struct WorkerConfig {
+    std::string swarm = "default";
+    std::vector<std::string> bootstrap; ///< "host:port"
+    std::string dhtAddress;             ///< IPv4 to bind the DHT node to; "" = any
+    std::uint16_t dhtPort = 0;          ///< 0 = any free port
+    bool lanDiscovery = false;
+    std::uint32_t slots = 0;  ///< units at once; 0 = one per core
+    double cpusPerSlot = 1.0; ///< CPU quota per unit
+    std::uint64_t memoryPerSlot = 512ull << 20;
+    std::uint32_t pidsPerSlot = 256;
+    std::uint64_t scratchPerSlot = 256ull << 20; ///< tmpfs at /tmp
+    std::uint64_t cacheBytes = 4ull << 30;       ///< input/output blob cache
+    std::uint64_t maxOutputBytes = 256ull << 20; ///< per unit
+    /// Image references this volunteer runs: exact, or a prefix ending in
+    /// '*' ("localhost/*"). Submitters cannot widen it.
+    std::vector<std::string> allowedImages{"localhost/*"};
+    bool pullImages = false; ///< fetch allowed images missing locally
+    std::vector<std::string> labels;
+    std::int64_t maxTimeoutMs = 6 * 3600 * 1000; ///< longest unit accepted
+};
+
+/// Reads a TOML config file over `base`. Unknown keys and wrong types are
+/// errors naming the file and line (kMalformed); a missing file is kIo.
+std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem::path& path,
+                                                          WorkerConfig base = {});
+
+/// True if `image` is allowed by `patterns` (exact match, or prefix match
+/// for a pattern ending in '*').
+bool imageAllowed(std::string_view image, const std::vector<std::string>& patterns);
+
+} // namespace swarm::worker
