@@ -44,6 +44,26 @@ std::string progressLine(const ProgressState& p, std::size_t width) {
     return text;
 }
 
+std::string statusReport(std::string_view job, const Snapshot& state) {
+    std::size_t valid = 0;
+    std::size_t failed = 0;
+    std::size_t inFlight = 0;
+    for (const auto& u : state.units) {
+        valid += u.state == UnitState::kValid;
+        failed += u.state == UnitState::kFailed;
+    }
+    for (const auto& r : state.replicas)
+        inFlight += r.state == ReplicaState::kInFlight;
+    std::string out = fmt::format(
+        "job {}: {} valid, {} failed, {} pending of {} units ({} replicas in flight)\n", job, valid,
+        failed, state.units.size() - valid - failed, state.units.size(), inFlight);
+    for (const auto& u : state.units) {
+        if (u.state == UnitState::kFailed)
+            out += fmt::format("  failed {}: {}\n", u.id, u.reason);
+    }
+    return out;
+}
+
 namespace event {
 
 namespace {

@@ -38,6 +38,12 @@ std::string formatDuration(std::int64_t ms);
 /// The bar is dropped first when space is short.
 std::string progressLine(const ProgressState& p, std::size_t width = 80);
 
+/// The text `swarm-submit status DIR` prints, from a journal snapshot:
+/// "job NAME: V valid, F failed, P pending of N units (I replicas in
+/// flight)", then one line per failed unit with its reason. Ends with a
+/// newline.
+std::string statusReport(std::string_view job, const Snapshot& state);
+
 /// JSON-lines events for --json: one object per line (no newline
 /// included). Every event has "event" (its name) and "time_ms" first; field
 /// names are stable: units are "unit", workers "worker", digests

@@ -90,6 +90,11 @@ BOOST_AUTO_TEST_CASE(create_commit_reopen) {
         s.reportResult("w2", "u0", b[0].replica, vote("zero"));
         s.reportResult("w1", "u1", a[1].replica, ReplicaReport::failure("timed out"));
     }
+    {
+        // `swarm-submit status` after the run ended: read-only, no lock.
+        auto ro = Journal::open(jobDir, Journal::Access::kReadOnly);
+        BOOST_TEST(ro.load().units.size() == 3u);
+    }
     auto j = Journal::open(jobDir);
     auto snap = j.load();
     BOOST_REQUIRE(snap.units.size() == 3u);

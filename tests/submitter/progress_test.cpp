@@ -94,6 +94,22 @@ BOOST_AUTO_TEST_CASE(json_events) {
                R"("results":"/x/results","ok":true})");
 }
 
+BOOST_AUTO_TEST_CASE(status_report) {
+    Snapshot snap;
+    snap.units.resize(3);
+    snap.units[0].id = "a";
+    snap.units[0].state = UnitState::kValid;
+    snap.units[1].id = "b";
+    snap.units[1].state = UnitState::kFailed;
+    snap.units[1].reason = "too many errors";
+    snap.units[2].id = "c";
+    snap.replicas.resize(1);
+    snap.replicas[0].unitId = "c";
+    BOOST_TEST(statusReport("wc", snap) ==
+               "job wc: 1 valid, 1 failed, 1 pending of 3 units (1 replicas in flight)\n"
+               "  failed b: too many errors\n");
+}
+
 BOOST_AUTO_TEST_CASE(json_quoting_is_safe) {
     BOOST_TEST(jsonQuote("a\"b\\c") == R"("a\"b\\c")");
     BOOST_TEST(jsonQuote(std::string("\x01\x7f", 2)) == R"("\u0001\u007f")");
