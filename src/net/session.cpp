@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <mutex>
 #include <optional>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace swarm::net {
 
@@ -49,6 +51,12 @@ struct Session::Impl {
     bool readTimedOut = false;
     bool writeTimedOut = false;
 
+    // Raw bytes read ahead of GnuTLS: one recv() serves several of its
+    // small reads (record header, then body). At most kReadAhead bytes.
+    std::vector<std::uint8_t> readAhead;
+    std::size_t readPos = 0;
+    bool hasReadAhead() const noexcept { return readPos < readAhead.size(); }
+
     wire::FrameReader reader;
     std::atomic<std::size_t> buffered{0};
     std::atomic<std::int64_t>* bufferedTotal = nullptr;
@@ -69,12 +77,25 @@ namespace {
 // Transport callbacks: plain C, never throw. They wait with poll() until the
 // side's absolute deadline, so a peer dribbling one byte at a time cannot
 // stretch a handshake or a frame past its bound.
+constexpr std::size_t kReadAhead = 64 * 1024;
+
 ssize_t pullFn(gnutls_transport_ptr_t ptr, void* data, size_t size) noexcept {
     auto* impl = static_cast<Session::Impl*>(ptr);
     for (;;) {
-        ssize_t n = ::recv(impl->fd.get(), data, size, 0);
-        if (n >= 0)
-            return n;
+        if (impl->hasReadAhead()) {
+            std::size_t n = std::min(size, impl->readAhead.size() - impl->readPos);
+            std::memcpy(data, impl->readAhead.data() + impl->readPos, n);
+            impl->readPos += n;
+            return static_cast<ssize_t>(n);
+        }
+        impl->readAhead.resize(kReadAhead);
+        impl->readPos = 0;
+        ssize_t n = ::recv(impl->fd.get(), impl->readAhead.data(), kReadAhead, 0);
+        impl->readAhead.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+        if (n > 0)
+            continue;
+        if (n == 0)
+            return 0;
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -100,6 +121,38 @@ ssize_t pushFn(gnutls_transport_ptr_t ptr, const void* data, size_t size) noexce
     auto* impl = static_cast<Session::Impl*>(ptr);
     for (;;) {
         ssize_t n = ::send(impl->fd.get(), data, size, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            gnutls_transport_set_errno(impl->tls.get(), errno);
+            return -1;
+        }
+        int ms = millisUntil(impl->writeDeadline);
+        if (ms <= 0) {
+            impl->writeTimedOut = true;
+            gnutls_transport_set_errno(impl->tls.get(), ETIMEDOUT);
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        pollfd pfd{impl->fd.get(), POLLOUT, 0};
+        if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
+            gnutls_transport_set_errno(impl->tls.get(), errno);
+            return -1;
+        }
+    }
+}
+
+// Sends several TLS records with one sendmsg() (used when a corked frame is
+// flushed).
+ssize_t vecPushFn(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) noexcept {
+    auto* impl = static_cast<Session::Impl*>(ptr);
+    msghdr msg{};
+    msg.msg_iov = const_cast<iovec*>(reinterpret_cast<const iovec*>(iov));
+    msg.msg_iovlen = static_cast<std::size_t>(std::min(iovcnt, IOV_MAX));
+    for (;;) {
+        ssize_t n = ::sendmsg(impl->fd.get(), &msg, MSG_NOSIGNAL);
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -213,6 +266,7 @@ Session::handshake(Fd socket, const Credentials& credentials, Role role, PeerChe
     gnutls_transport_set_ptr(tls, impl.get());
     gnutls_transport_set_pull_function(tls, &pullFn);
     gnutls_transport_set_push_function(tls, &pushFn);
+    gnutls_transport_set_vec_push_function(tls, &vecPushFn);
     gnutls_handshake_set_timeout(tls, GNUTLS_INDEFINITE_TIMEOUT);
 
     impl->readDeadline = deadline;
@@ -233,6 +287,11 @@ Session::handshake(Fd socket, const Credentials& credentials, Role role, PeerChe
     // skipped it.
     if (gnutls_certificate_get_peers(tls, nullptr) == nullptr || impl->rejection)
         return std::unexpected(Error(Error::Code::kUntrusted, "peer key was not verified"));
+    if (kLog.enabled(wire::LogLevel::kDebug)) {
+        char* desc = gnutls_session_get_desc(tls);
+        kLog.debug("TLS session with {}: {}", impl->address, desc != nullptr ? desc : "?");
+        gnutls_free(desc);
+    }
     return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -268,9 +327,15 @@ std::expected<void, Error> Session::writeRaw(wire::ByteView bytes) {
         return std::unexpected(Error(Error::Code::kClosed, "session is closed"));
     impl_->writeDeadline = SteadyClock::now() + impl_->limits.write;
     impl_->writeTimedOut = false;
+    gnutls_session_t tls = impl_->tls.get();
+    // Corked, a frame leaves as one sendmsg() of all its records instead of
+    // one send() per 16 KiB record: syscalls are what cost most here.
+    const bool cork = bytes.size() > 16 * 1024;
+    if (cork)
+        gnutls_record_cork(tls);
     std::size_t off = 0;
     while (off < bytes.size()) {
-        ssize_t n = gnutls_record_send(impl_->tls.get(), bytes.data() + off, bytes.size() - off);
+        ssize_t n = gnutls_record_send(tls, bytes.data() + off, bytes.size() - off);
         if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
             continue;
         if (n < 0) {
@@ -278,6 +343,16 @@ std::expected<void, Error> Session::writeRaw(wire::ByteView bytes) {
             return std::unexpected(tlsError(*impl_, static_cast<int>(n), false));
         }
         off += static_cast<std::size_t>(n);
+    }
+    if (cork) {
+        int rc;
+        do {
+            rc = gnutls_record_uncork(tls, GNUTLS_RECORD_WAIT);
+        } while (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED);
+        if (rc < 0) {
+            markBroken();
+            return std::unexpected(tlsError(*impl_, rc, false));
+        }
     }
     return {};
 }
@@ -324,7 +399,8 @@ Session::receiveImpl(Deadline idleDeadline, bool frameBounded, Deadline hardDead
     // Between frames, wait for the first byte without arming the frame
     // deadline: an idle timeout here is harmless and leaves the session
     // usable.
-    if (!impl.reader.midFrame() && gnutls_record_check_pending(impl.tls.get()) == 0) {
+    if (!impl.reader.midFrame() && !impl.hasReadAhead() &&
+        gnutls_record_check_pending(impl.tls.get()) == 0) {
         pollfd pfd{impl.fd.get(), POLLIN, 0};
         for (;;) {
             int n = ::poll(&pfd, 1, millisUntil(idleDeadline));

@@ -1,0 +1,263 @@
+#include "bench/stream_bench.hpp"
+
+#include "net/blob_store.hpp"
+#include "net/blob_transfer.hpp"
+#include "net/credentials.hpp"
+#include "net/dialer.hpp"
+#include "net/listener.hpp"
+#include "net/socket.hpp"
+#include "wire/clock.hpp"
+#include "wire/identity.hpp"
+#include "wire/peer_id.hpp"
+#include "wire/trust_list.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <poll.h>
+#include <random>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <thread>
+
+namespace swarm::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+template <typename T> T orThrow(std::expected<T, net::Error> r, const char* what) {
+    if (!r)
+        throw std::runtime_error(std::string(what) + ": " + net::describe(r.error()));
+    return std::move(*r);
+}
+
+void orThrow(std::expected<void, net::Error> r, const char* what) {
+    if (!r)
+        throw std::runtime_error(std::string(what) + ": " + net::describe(r.error()));
+}
+
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "swarm-bench-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr)
+            throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+/// The floor: the same number of bytes, framed the same way, through a
+/// plain TCP socket on loopback, memory to memory.
+double plainTcp(std::uint64_t total) {
+    net::Fd listenFd = net::listenTcp("127.0.0.1", 0);
+    net::Endpoint ep{"127.0.0.1", net::localPort(listenFd.get())};
+    auto receiver = std::async(std::launch::async, [&]() {
+        pollfd pfd{listenFd.get(), POLLIN, 0};
+        ::poll(&pfd, 1, 5000);
+        net::Fd fd(::accept4(listenFd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        if (!fd)
+            throw std::runtime_error("accept failed");
+        auto deadline = Clock::now() + 120s;
+        std::vector<std::uint8_t> buf(net::kBlobChunkSize + 4);
+        std::uint64_t got = 0;
+        while (got < total) {
+            std::uint8_t header[4];
+            orThrow(net::readAll(fd.get(), header, 4, deadline), "tcp read");
+            std::size_t len = (std::size_t{header[0]} << 24) | (std::size_t{header[1]} << 16) |
+                              (std::size_t{header[2]} << 8) | header[3];
+            orThrow(net::readAll(fd.get(), buf.data(), len, deadline), "tcp read");
+            got += len;
+        }
+        std::uint8_t ack = 1;
+        orThrow(net::writeAll(fd.get(), &ack, 1, deadline), "tcp ack");
+    });
+    auto fd = orThrow(net::connectTcp(ep, Clock::now() + 5s), "tcp connect");
+    std::vector<std::uint8_t> chunk(net::kBlobChunkSize + 4, 0x5a);
+    auto start = Clock::now();
+    auto deadline = start + 120s;
+    std::uint64_t sent = 0;
+    while (sent < total) {
+        auto n =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(net::kBlobChunkSize, total - sent));
+        chunk[0] = static_cast<std::uint8_t>(n >> 24);
+        chunk[1] = static_cast<std::uint8_t>(n >> 16);
+        chunk[2] = static_cast<std::uint8_t>(n >> 8);
+        chunk[3] = static_cast<std::uint8_t>(n);
+        orThrow(net::writeAll(fd.get(), chunk.data(), n + 4, deadline), "tcp write");
+        sent += n;
+    }
+    std::uint8_t ack = 0;
+    orThrow(net::readAll(fd.get(), &ack, 1, deadline), "tcp ack");
+    double s = secondsSince(start);
+    receiver.get();
+    return s;
+}
+
+struct Setup {
+    wire::Identity serverId = wire::Identity::generate();
+    wire::Identity clientId = wire::Identity::generate();
+    net::Credentials serverCreds{serverId};
+    net::Credentials clientCreds{clientId};
+    TempDir dir;
+    wire::SystemClock clock;
+    net::BlobStore source{dir.path() / "source", {.maxBytes = 1ull << 40, .fsync = false}, clock};
+    net::BlobStore sink{dir.path() / "sink", {.maxBytes = 1ull << 40, .fsync = false}, clock};
+    std::unique_ptr<net::Listener> listener;
+    std::uint64_t streamBytes = 0;
+
+    Setup() {
+        net::ListenerConfig config;
+        config.maxConnections = 4;
+        wire::TrustList serverTrust;
+        (void)serverTrust.add(wire::PeerId(clientId.publicKey()), "client",
+                              wire::PeerId(serverId.publicKey()));
+        listener = std::make_unique<net::Listener>(
+            serverCreds, config, net::allowList(serverTrust),
+            [](const wire::PublicKey&, const wire::Hello&) -> std::expected<void, net::Error> {
+                return {};
+            },
+            [this](net::Session& s, const wire::Hello&) { serve(s); });
+    }
+
+    // NeedBlobs: serve from the source store. RequestWork: stream
+    // `streamBytes` of chunk frames from memory (TLS + framing, no disk).
+    void serve(net::Session& s) {
+        for (;;) {
+            auto raw = s.receive(60s);
+            if (!raw)
+                return;
+            if (raw->type == wire::MsgType::kNeedBlobs) {
+                auto need = s.bodyOrBreak<wire::NeedBlobs>(*raw);
+                if (!need || !net::serveBlobs(s, source, *need))
+                    return;
+            } else if (raw->type == wire::MsgType::kRequestWork) {
+                wire::BlobChunk chunk;
+                chunk.total = streamBytes;
+                chunk.data.assign(net::kBlobChunkSize, 0x5a);
+                for (std::uint64_t off = 0; off < streamBytes; off += net::kBlobChunkSize) {
+                    chunk.offset = off;
+                    chunk.data.resize(
+                        std::min<std::uint64_t>(net::kBlobChunkSize, streamBytes - off));
+                    if (!s.send(chunk))
+                        return;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    std::unique_ptr<net::Session> dial() {
+        wire::TrustList trust;
+        (void)trust.add(wire::PeerId(serverId.publicKey()), "server",
+                        wire::PeerId(clientId.publicKey()));
+        net::Dialer dialer(clientCreds);
+        return orThrow(dialer.dial({"127.0.0.1", listener->port()},
+                                   net::allowListAndKey(trust, serverId.publicKey()),
+                                   wire::Hello{}),
+                       "dial");
+    }
+};
+
+double tlsFrames(Setup& setup, net::Session& session, std::uint64_t total) {
+    setup.streamBytes = total;
+    auto start = Clock::now();
+    orThrow(session.send(wire::RequestWork{}), "request");
+    std::uint64_t got = 0;
+    while (got < total) {
+        auto raw = orThrow(session.receive(60s), "receive chunk");
+        auto chunk = orThrow(session.bodyOrBreak<wire::BlobChunk>(raw), "chunk");
+        got += chunk.data.size();
+    }
+    return secondsSince(start);
+}
+
+double tlsBlob(Setup& setup, net::Session& session, const wire::Digest& digest) {
+    setup.sink.remove(digest);
+    auto start = Clock::now();
+    orThrow(net::fetchBlobs(session, setup.sink, std::vector{digest}), "fetch");
+    return secondsSince(start);
+}
+
+int runStream(cli::Args& args, const cli::Globals& globals) {
+    bool quick = args.flag("quick");
+    std::uint64_t mib = args.takeNumber("size").value_or(quick ? 32 : 256);
+    std::uint64_t runs = args.takeNumber("runs").value_or(quick ? 1 : 3);
+    args.finish();
+    if (mib == 0 || runs == 0)
+        throw cli::UsageError("--size and --runs must be positive");
+    const std::uint64_t total = mib << 20;
+
+    Setup setup;
+    // Incompressible content, generated fast.
+    wire::Bytes data(total);
+    std::mt19937_64 rng(42);
+    for (std::size_t i = 0; i + 8 <= data.size(); i += 8) {
+        auto v = rng();
+        std::memcpy(data.data() + i, &v, 8);
+    }
+    auto digest = orThrow(setup.source.put(data), "store blob");
+    data = {};
+
+    auto hsStart = Clock::now();
+    constexpr int kHandshakes = 20;
+    for (int i = 0; i < kHandshakes; ++i)
+        setup.dial()->close();
+    double handshakeMs = secondsSince(hsStart) * 1000.0 / kHandshakes;
+
+    auto session = setup.dial();
+    double tcp = 1e9, frames = 1e9, blob = 1e9;
+    for (std::uint64_t r = 0; r < runs; ++r) {
+        tcp = std::min(tcp, plainTcp(total));
+        frames = std::min(frames, tlsFrames(setup, *session, total));
+        blob = std::min(blob, tlsBlob(setup, *session, digest));
+    }
+    auto rate = [&](double s) { return static_cast<double>(mib) / s; };
+    if (globals.json) {
+        fmt::print("{{\"bench\":\"stream\",\"mib\":{},\"runs\":{},\"tcp_mibps\":{:.0f},"
+                   "\"tls_frames_mibps\":{:.0f},\"tls_blob_mibps\":{:.0f},"
+                   "\"ratio_frames\":{:.3f},\"ratio_blob\":{:.3f},\"handshake_ms\":{:.2f}}}\n",
+                   mib, runs, rate(tcp), rate(frames), rate(blob), tcp / frames, tcp / blob,
+                   handshakeMs);
+        return 0;
+    }
+    fmt::print("swarm-bench stream: {} MiB over loopback, best of {} run(s)\n", mib, runs);
+    fmt::print("  {:<44} {:>8} {:>9}\n", "path", "seconds", "MiB/s");
+    fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", "tcp        plain socket, memory to memory", tcp,
+               rate(tcp));
+    fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", "tls-frames TLS session, chunk frames, memory",
+               frames, rate(frames));
+    fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", "tls-blob   fetchBlobs: file, SHA-256, cache", blob,
+               rate(blob));
+    fmt::print("  ratio tls-frames/tcp {:.2f}, tls-blob/tcp {:.2f}\n", tcp / frames, tcp / blob);
+    fmt::print("  full TLS handshake + hello: {:.2f} ms (mean of {})\n", handshakeMs, kHandshakes);
+    return 0;
+}
+
+} // namespace
+
+cli::Command streamCommand() {
+    return {"stream", "stream [--size MiB] [--runs N] [--quick]  TLS blob throughput vs plain TCP",
+            runStream};
+}
+
+} // namespace swarm::bench
