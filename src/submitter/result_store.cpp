@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <map>
 #include <set>
 #include <system_error>
 #include <unordered_map>
@@ -184,6 +185,29 @@ std::expected<void, Error> ResultStore::writeUnit(std::string_view unitId,
     syncPath(results, true);
     fs::remove_all(old);
     return {};
+}
+
+std::vector<std::pair<std::string, Error>> ResultStore::writeMissingUnits(const Snapshot& state) {
+    std::map<std::pair<std::string_view, std::uint32_t>, const ReplicaRecord*> replicas;
+    for (const auto& r : state.replicas)
+        replicas[{r.unitId, r.replica}] = &r;
+    std::vector<std::pair<std::string, Error>> failures;
+    for (const auto& u : state.units) {
+        if (u.state != UnitState::kValid || !isSafeUnitId(u.id) || fs::exists(unitDir(u.id)))
+            continue;
+        const ReplicaRecord* accepted = nullptr;
+        if (u.acceptedReplica) {
+            if (auto it = replicas.find({u.id, *u.acceptedReplica}); it != replicas.end())
+                accepted = it->second;
+        }
+        if (!accepted) {
+            failures.emplace_back(u.id, Error(Error::Code::kNotFound, "no accepted replica"));
+            continue;
+        }
+        if (auto ok = writeUnit(u.id, accepted->outputs); !ok)
+            failures.emplace_back(u.id, ok.error());
+    }
+    return failures;
 }
 
 void ResultStore::writeSummary(std::string_view jobName, const Snapshot& state) const {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace swarm::submitter {
@@ -73,6 +74,12 @@ public:
     /// output names, kNotFound when a blob is missing.
     std::expected<void, wire::Error> writeUnit(std::string_view unitId,
                                                const std::vector<OutputFile>& outputs);
+
+    /// For a resumed run: writes the result directory of every valid unit in
+    /// `state` that has none yet (the run died between committing the unit
+    /// and writing it), from its accepted replica's outputs. Returns the
+    /// units that could not be written and why (e.g. a blob is missing).
+    std::vector<std::pair<std::string, wire::Error>> writeMissingUnits(const Snapshot& state);
 
     /// Where writeUnit puts a unit's files.
     std::filesystem::path unitDir(std::string_view unitId) const;

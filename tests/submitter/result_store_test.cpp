@@ -121,6 +121,39 @@ BOOST_AUTO_TEST_CASE(escapes_are_refused) {
     BOOST_TEST((missing.error().code == swarm::wire::Error::Code::kNotFound));
 }
 
+BOOST_AUTO_TEST_CASE(missing_units_rewritten_on_resume) {
+    TempDir dir;
+    ResultStore store(dir.path());
+    Snapshot snap;
+    UnitRecord a;
+    a.id = "a";
+    a.state = UnitState::kValid;
+    a.acceptedReplica = 1;
+    UnitRecord b = a;
+    b.id = "b";
+    UnitRecord c;
+    c.id = "c"; // pending: nothing to write
+    snap.units = {a, b, c};
+    ReplicaRecord ra;
+    ra.unitId = "a";
+    ra.replica = 1;
+    ra.state = ReplicaState::kSucceeded;
+    ra.outputs = {put(store, "stdout", "A")};
+    ReplicaRecord rb = ra;
+    rb.unitId = "b";
+    rb.outputs = {{"stdout", digestOf("never received"), 3}};
+    snap.replicas = {ra, rb};
+    auto failures = store.writeMissingUnits(snap);
+    BOOST_TEST(readFile(dir / "results/a/stdout") == "A");
+    BOOST_REQUIRE(failures.size() == 1u);
+    BOOST_TEST(failures[0].first == "b");
+    BOOST_TEST(!fs::exists(dir / "results/c"));
+    // Already written units are left alone.
+    fs::remove(store.blobPath(digestOf("A")));
+    BOOST_TEST(store.writeMissingUnits(snap).size() == 1u);
+    BOOST_TEST(readFile(dir / "results/a/stdout") == "A");
+}
+
 BOOST_AUTO_TEST_CASE(summary) {
     Snapshot snap;
     UnitRecord valid;
