@@ -4,6 +4,7 @@
 
 #include <json/json.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace swarm::sandbox {
@@ -41,6 +42,10 @@ std::optional<std::uint32_t> parseId(std::string_view s) {
 }
 
 } // namespace
+
+std::uint64_t fallbackDataLimit(std::uint64_t memoryBytes) {
+    return std::max(memoryBytes, kMinDataLimit);
+}
 
 ContainerNames containerNames(std::string_view unitId, std::string_view suffix) {
     std::string clean;
@@ -170,7 +175,7 @@ std::string buildCreateBody(const UnitSpec& spec, const HostProfile& host,
     b["r_limits"].append(rlimit("fsize", l.maxFileBytes));
     b["r_limits"].append(rlimit("core", 0));
     if (host.rlimitFallbacks && (!host.cgroupLimits || !host.memoryEnforced))
-        b["r_limits"].append(rlimit("as", l.memoryBytes));
+        b["r_limits"].append(rlimit("data", fallbackDataLimit(l.memoryBytes)));
     if (host.rlimitFallbacks && (!host.cgroupLimits || !host.cpuEnforced)) {
         auto cpuSeconds = (l.timeout.count() * l.cpuMillis / 1000 + 999) / 1000 + 1;
         b["r_limits"].append(rlimit("cpu", static_cast<std::uint64_t>(cpuSeconds)));

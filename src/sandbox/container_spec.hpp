@@ -25,7 +25,7 @@ struct HostProfile {
     bool pidsEnforced = true;
     bool cpuEnforced = true;
     /// Add rlimits as defence in depth and as fallbacks: RLIMIT_NPROC = pids
-    /// always, RLIMIT_AS = memory and RLIMIT_CPU = timeout where the cgroup
+    /// always, RLIMIT_DATA (see fallbackDataLimit) and RLIMIT_CPU where the cgroup
     /// limit is not enforced. Off only for the doctor's probes, which
     /// measure the cgroups alone.
     bool rlimitFallbacks = true;
@@ -54,13 +54,22 @@ std::pair<std::uint32_t, std::uint32_t> parseUser(std::string_view user);
 /// The JSON body for POST /libpod/containers/create (Podman 4.x
 /// SpecGenerator): no network, read-only root, no capabilities,
 /// no-new-privileges, seccomp, cgroup limits when the host applies them,
-/// rlimits always (RLIMIT_AS too when memory is not enforced), tmpfs /tmp,
+/// rlimits always (RLIMIT_DATA too when memory is not enforced), tmpfs /tmp,
 /// the unit volume at /work, labels swarm=1 / swarm.unit / swarm.worker.
 std::string buildCreateBody(const UnitSpec& spec, const HostProfile& host,
                             const ContainerNames& names);
 
 /// The JSON body for POST /libpod/volumes/create with the same labels.
 std::string buildVolumeBody(const UnitSpec& spec, const ContainerNames& names);
+
+/// runc applies a unit's rlimits to its own (Go) init process before it
+/// execs the unit: below ~128 MiB of RLIMIT_DATA runc itself fails to start.
+inline constexpr std::uint64_t kMinDataLimit = 128ull << 20;
+
+/// The RLIMIT_DATA used where the memory cgroup is not enforced:
+/// max(memoryBytes, kMinDataLimit). RLIMIT_AS is not usable at all (runc's
+/// address-space reservations exceed any useful limit).
+std::uint64_t fallbackDataLimit(std::uint64_t memoryBytes);
 
 /// Label keys.
 inline constexpr std::string_view kLabelSwarm = "swarm";

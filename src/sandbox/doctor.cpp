@@ -138,8 +138,10 @@ DoctorReport runDoctor(const std::filesystem::path& socket, const DoctorOptions&
     rep.profile.pidsEnforced = rep.isolation.pids;
     rep.profile.cpuEnforced = rep.isolation.cpu;
     if (!rep.isolation.memory)
-        rep.fallbacks.push_back("memory: RLIMIT_AS = the unit's memory limit, per process "
-                                "(several processes together can exceed it)");
+        rep.fallbacks.push_back(
+            fmt::format("memory: RLIMIT_DATA = max(unit memory limit, {} MiB) per process (several "
+                        "processes together can exceed it; runc needs the floor to start)",
+                        kMinDataLimit >> 20));
     if (!rep.isolation.pids)
         rep.fallbacks.push_back("pids: RLIMIT_NPROC = the unit's pids limit, counted per uid");
     if (!rep.isolation.cpu)

@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(rootful_body_has_every_protection) {
     BOOST_TEST(r["nproc"] == 32u);
     BOOST_TEST(r["nofile"] == 1024u);
     BOOST_TEST(r.count("fsize") == 1u);
-    BOOST_TEST(r.count("as") == 0u); // memory enforced by the cgroup
+    BOOST_TEST(r.count("data") == 0u); // memory enforced by the cgroup
     BOOST_TEST(b["env"]["SWARM_OUT"].asString() == "/work/out");
 }
 
@@ -103,7 +103,13 @@ BOOST_AUTO_TEST_CASE(rootless_cgroup_v1_falls_back_to_rlimits) {
     BOOST_TEST(!b.isMember("resource_limits"));
     BOOST_TEST(!b.isMember("userns")); // rootless is already a user namespace
     auto r = rlimits(b);
-    BOOST_TEST(r["as"] == std::uint64_t(128 << 20));
+    BOOST_TEST(r["data"] == std::uint64_t(128 << 20));
+    spec.limits.memoryBytes = 1ull << 30;
+    BOOST_TEST(rlimits(parse(buildCreateBody(spec, host, containerNames("u", "1"))))["data"] ==
+               (1ull << 30));
+    spec.limits.memoryBytes = 16ull << 20; // below what runc needs: raised to the floor
+    BOOST_TEST(rlimits(parse(buildCreateBody(spec, host, containerNames("u", "1"))))["data"] ==
+               kMinDataLimit);
     BOOST_TEST(r["nproc"] == 32u);
     BOOST_TEST(r.count("cpu") == 1u);
     BOOST_TEST(b["read_only_filesystem"].asBool());

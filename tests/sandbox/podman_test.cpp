@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(doctor_reports_what_holds_here) {
     if (!expected) {
         // The honest report: not enforced, and what replaces it.
         BOOST_TEST(text.find("memory:     NOT enforced") != std::string::npos);
-        BOOST_TEST(text.find("RLIMIT_AS") != std::string::npos);
+        BOOST_TEST(text.find("RLIMIT_DATA") != std::string::npos);
         BOOST_TEST(text.find("RLIMIT_NPROC") != std::string::npos);
         BOOST_TEST(!d.profile.memoryEnforced);
     } else {
@@ -237,7 +237,7 @@ BOOST_AUTO_TEST_CASE(hostile_memory_hog) {
         BOOST_TEST(r.error.find("out of memory") != std::string::npos);
     } else {
         // Not enforced here (rootless cgroup v1): the doctor says so and the
-        // RLIMIT_AS fallback stops the allocation instead.
+        // RLIMIT_DATA fallback stops the allocation instead.
         BOOST_TEST(!env().doctor.profile.memoryEnforced);
         BOOST_TEST(!r.oomKilled);
         BOOST_TEST(r.stderrText.find("memory") != std::string::npos);
