@@ -59,7 +59,7 @@ BlobWriter::BlobWriter(BlobStore& store, const wire::Digest& digest, std::uint64
 
 BlobWriter::BlobWriter(BlobWriter&& other) noexcept
     : store_(other.store_), digest_(other.digest_), size_(other.size_), written_(other.written_),
-      hash_(other.hash_), temp_(std::move(other.temp_)), fd_(std::move(other.fd_)),
+      hash_(std::move(other.hash_)), temp_(std::move(other.temp_)), fd_(std::move(other.fd_)),
       done_(other.done_) {
     other.done_ = true;
 }
@@ -255,7 +255,7 @@ std::expected<void, Error> BlobStore::publish(BlobWriter& writer) {
 }
 
 std::expected<wire::Digest, Error> BlobStore::put(wire::ByteView data) {
-    auto digest = wire::sha256(data);
+    auto digest = fastSha256(data);
     if (contains(digest)) {
         (void)missing(std::span(&digest, 1));
         return digest;
@@ -299,7 +299,7 @@ std::expected<wire::Digest, Error> BlobStore::putFile(const fs::path& path) {
             return std::unexpected(Error(Error::Code::kIo, path.string() + " changed while read"));
         return {};
     };
-    wire::Sha256 hash;
+    Sha256Hasher hash;
     if (auto ok = readAllInto([&](wire::ByteView b) -> std::expected<void, Error> {
             hash.update(b);
             return {};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/error.hpp"
+#include "net/sha256_hasher.hpp"
 #include "net/socket.hpp"
 #include "wire/bytes.hpp"
 #include "wire/clock.hpp"
@@ -60,7 +61,7 @@ private:
     wire::Digest digest_;
     std::uint64_t size_;
     std::uint64_t written_ = 0;
-    wire::Sha256 hash_;
+    Sha256Hasher hash_;
     std::filesystem::path temp_;
     Fd fd_;
     bool done_ = false;
