@@ -117,8 +117,13 @@ void Listener::acceptLoop() {
             if (raw < 0) {
                 if (errno == EINTR || errno == ECONNABORTED)
                     continue;
-                if (errno == EMFILE || errno == ENFILE)
-                    kLog.warn("listener: out of file descriptors");
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                    // The pending connection stays readable: pause instead
+                    // of spinning until descriptors free up.
+                    kLog.warn("listener: cannot accept: {}", std::strerror(errno));
+                    pollfd wake{wakeRead_.get(), POLLIN, 0};
+                    ::poll(&wake, 1, 100);
+                }
                 break; // EAGAIN or a resource error: back to poll
             }
             Fd fd(raw);

@@ -43,6 +43,7 @@ struct Session::Impl {
     std::string address;
     wire::PublicKey peer;
     std::optional<Error> rejection; // why the verifier refused the peer
+    bool verified = false;          // the verifier ran and accepted `peer`
 
     // Absolute deadlines the transport callbacks obey. The read side and
     // the write side are used by at most one thread each.
@@ -217,6 +218,7 @@ int verifyFn(gnutls_session_t tls) noexcept {
             impl->rejection = verdict.error();
             return GNUTLS_E_CERTIFICATE_ERROR;
         }
+        impl->verified = true;
         return 0;
     } catch (const std::exception& e) {
         return reject(std::string("peer check failed: ") + e.what());
@@ -285,7 +287,9 @@ Session::handshake(Fd socket, const Credentials& credentials, Role role, PeerChe
     }
     // The verifier must have run and accepted: never trust a handshake that
     // skipped it.
-    if (gnutls_certificate_get_peers(tls, nullptr) == nullptr || impl->rejection)
+    unsigned peers = 0;
+    if (!impl->verified || impl->rejection ||
+        gnutls_certificate_get_peers(tls, &peers) == nullptr || peers != 1)
         return std::unexpected(Error(Error::Code::kUntrusted, "peer key was not verified"));
     if (kLog.enabled(wire::LogLevel::kDebug)) {
         char* desc = gnutls_session_get_desc(tls);
