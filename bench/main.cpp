@@ -4,10 +4,21 @@
 #include "cli/program.hpp"
 #include "net/credentials.hpp"
 
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
 int main(int argc, char** argv) {
+    std::vector<swarm::cli::Command> commands = {
+        swarm::bench::streamCommand(),
+    };
+    // `--list` prints the harness names, one a line (scripts/test runs each
+    // with --quick).
+    if (argc == 2 && std::string_view(argv[1]) == "--list") {
+        for (const auto& c : commands)
+            std::printf("%.*s\n", static_cast<int>(c.name.size()), c.name.data());
+        return 0;
+    }
     swarm::net::TlsLibrary tls;
-    return swarm::cli::runProgram("swarm-bench", "swarm benchmark harnesses", argc, argv,
-                                  {
-                                      swarm::bench::streamCommand(),
-                                  });
+    return swarm::cli::runProgram("swarm-bench", "swarm benchmark harnesses", argc, argv, commands);
 }
