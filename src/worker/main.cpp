@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
     std::vector<cli::Command> commands = cli::identityCommands();
     commands.push_back(worker::runCommand());
     commands.push_back(worker::statusCommand());
+    commands.push_back(worker::doctorCommand());
     return cli::runProgram("swarm-worker", "run work units for trusted submitters", argc, argv,
                            commands);
 }
