@@ -1,0 +1,438 @@
+#include "submitter/job_runner.hpp"
+
+#include "dht/discovery.hpp"
+#include "dht/inbox.hpp"
+#include "dht/node.hpp"
+#include "net/blob_store.hpp"
+#include "net/blob_transfer.hpp"
+#include "net/credentials.hpp"
+#include "net/listener.hpp"
+#include "net/peer_check.hpp"
+#include "net/session.hpp"
+#include "submitter/input_catalog.hpp"
+#include "submitter/journal.hpp"
+#include "submitter/progress.hpp"
+#include "submitter/replica_report.hpp"
+#include "submitter/result_store.hpp"
+#include "submitter/scheduler.hpp"
+#include "wire/bytes.hpp"
+#include "wire/clock.hpp"
+#include "wire/identity.hpp"
+#include "wire/log.hpp"
+#include "wire/messages.hpp"
+#include "wire/peer_id.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace swarm::submitter {
+
+namespace {
+const wire::Logger kLog("submit");
+constexpr auto kPoll = std::chrono::milliseconds(200);
+// A worker without a session is offered work again after this long.
+constexpr std::int64_t kReofferMs = 20'000;
+constexpr std::int64_t kOfferLifetimeMs = 60'000;
+} // namespace
+
+struct JobRunner::State {
+    State(JobSpec j, Journal& jn, RunOptions o, const wire::Identity& id, wire::TrustList t,
+          const wire::Clock& c, bool r)
+        : job(std::move(j)), journal(jn), options(std::move(o)), identity(id), trust(std::move(t)),
+          clock(c), resumed(r), results(options.jobDir),
+          blobs(results.blobDir(),
+                net::BlobStoreOptions{.maxBytes = std::uint64_t{1} << 62, .fsync = true}, c) {}
+
+    JobSpec job;
+    Journal& journal;
+    RunOptions options;
+    const wire::Identity& identity;
+    wire::TrustList trust;
+    const wire::Clock& clock;
+    bool resumed;
+    ResultStore results;
+    net::BlobStore blobs; // inputs we serve and outputs we receive, one store
+
+    std::mutex mutex; // guards everything below
+    std::unique_ptr<Scheduler> scheduler;
+    std::unique_ptr<InputCatalog> catalog;
+    std::map<std::string, const UnitSpec*> units;
+    struct PendingOffer {
+        wire::PublicKey worker;
+        std::int64_t expiresMs = 0;
+    };
+    std::map<std::array<std::uint8_t, 16>, PendingOffer> tokens;
+    std::map<std::string, std::int64_t> lastOffer; // worker -> when
+    std::set<WorkerId> sessions;
+    std::map<WorkerId, std::vector<wire::Cancel>> cancels;
+    std::mutex outMutex; // stdout lines
+
+    void emit(const std::string& line) {
+        if (!options.json)
+            return;
+        std::lock_guard lock(outMutex);
+        std::fputs(line.c_str(), stdout);
+        std::fputc('\n', stdout);
+        std::fflush(stdout);
+    }
+
+    // Acts on what a scheduler event decided. Called with `mutex` held.
+    void apply(const Effects& fx) {
+        auto now = clock.nowMs();
+        for (const auto& r : fx.ended)
+            emit(event::replicaEnded(now, r));
+        for (const auto& c : fx.cancelled)
+            cancels[c.worker].push_back(
+                wire::Cancel{.unitId = c.unitId, .replica = c.replica, .reason = "not needed"});
+        for (const auto& id : fx.validated) {
+            const UnitRecord* u = scheduler->unit(id);
+            if (u == nullptr || !u->acceptedReplica)
+                continue;
+            const auto& reps = scheduler->replicas(id);
+            auto written = results.writeUnit(id, reps.at(*u->acceptedReplica).outputs);
+            if (!written)
+                kLog.error("cannot write results of {}: {}", id, written.error().what);
+            emit(event::unitValid(now, *u));
+        }
+        for (const auto& id : fx.failed) {
+            if (const UnitRecord* u = scheduler->unit(id)) {
+                kLog.warn("unit {} failed: {}", id, u->reason);
+                emit(event::unitFailed(now, *u));
+            }
+        }
+    }
+
+    wire::Assign assignFor(const Assignment& a) {
+        return buildAssign(job, *units.at(a.unitId), a, *catalog);
+    }
+
+    std::expected<void, net::Error> helloCheck(const wire::PublicKey& key,
+                                               const wire::Hello& hello) {
+        std::lock_guard lock(mutex);
+        auto it = tokens.find(hello.token);
+        if (it == tokens.end())
+            return std::unexpected(net::Error(net::Error::Code::kUntrusted, "unknown token"));
+        if (it->second.worker != key)
+            return std::unexpected(
+                net::Error(net::Error::Code::kUntrusted, "token was offered to another worker"));
+        bool fresh = it->second.expiresMs > clock.nowMs();
+        tokens.erase(it); // one-time, whatever the verdict
+        if (!fresh)
+            return std::unexpected(net::Error(net::Error::Code::kUntrusted, "offer expired"));
+        return {};
+    }
+
+    void serve(net::Session& session, const wire::Hello& hello);
+    bool receiveResult(net::Session& session, const WorkerId& wid, const wire::Result& result);
+};
+
+void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
+    const WorkerId wid = wire::PeerId(session.peer()).str();
+    const std::string who = wid.substr(0, 12);
+    {
+        std::lock_guard lock(mutex);
+        if (sessions.contains(wid)) {
+            kLog.warn("worker {} connected twice; keeping the first session", who);
+            (void)session.send(wire::ErrorMsg{.code = 409, .message = "already connected"});
+            return;
+        }
+        sessions.insert(wid);
+        scheduler->workerConnected(wid);
+    }
+    emit(event::workerConnected(clock.nowMs(), wid));
+    kLog.info("worker {} connected from {} ({}, {} slots)", who, session.peerAddress(),
+              hello.software, hello.slots);
+
+    std::uint32_t demand = 0;
+    bool saidBye = false;
+    std::string reason = "disconnected";
+    for (;;) {
+        std::vector<wire::Assign> assigns;
+        std::vector<wire::Cancel> toCancel;
+        bool finished = false;
+        {
+            std::lock_guard lock(mutex);
+            finished = scheduler->finished();
+            if (!finished && demand > 0) {
+                auto given = scheduler->requestWork(wid, demand);
+                for (const auto& a : given) {
+                    assigns.push_back(assignFor(a));
+                    emit(event::replicaAssigned(clock.nowMs(), a));
+                }
+                demand -= static_cast<std::uint32_t>(given.size());
+            }
+            toCancel.swap(cancels[wid]);
+        }
+        if (finished) {
+            (void)session.send(wire::Bye{.reason = "job finished"});
+            saidBye = true;
+            reason = "job finished";
+            break;
+        }
+        bool ok = true;
+        for (const auto& c : toCancel)
+            ok = ok && session.send(c).has_value();
+        for (const auto& a : assigns)
+            ok = ok && session.send(a).has_value();
+        if (!ok)
+            break;
+
+        auto msg = session.receive(kPoll);
+        if (!msg) {
+            if (msg.error().code == net::Error::Code::kTimeout && !session.broken())
+                continue;
+            reason = net::describe(msg.error());
+            break;
+        }
+        if (msg->type == wire::MsgType::kRequestWork) {
+            auto req = session.bodyOrBreak<wire::RequestWork>(*msg);
+            if (!req)
+                break;
+            demand = std::min<std::uint32_t>(demand + req->slots, 1024);
+        } else if (msg->type == wire::MsgType::kNeedBlobs) {
+            auto req = session.bodyOrBreak<wire::NeedBlobs>(*msg);
+            if (!req || !net::serveBlobs(session, blobs, *req))
+                break;
+        } else if (msg->type == wire::MsgType::kResult) {
+            auto result = session.bodyOrBreak<wire::Result>(*msg);
+            if (!result || !receiveResult(session, wid, *result))
+                break;
+        } else if (msg->type == wire::MsgType::kBye) {
+            auto bye = session.bodyOrBreak<wire::Bye>(*msg);
+            if (!bye)
+                break;
+            std::lock_guard lock(mutex);
+            apply(scheduler->workerBye(wid, parseGivenBack(bye->givenBack)));
+            saidBye = true;
+            reason = "bye: " + bye->reason;
+            break;
+        } else if (msg->type == wire::MsgType::kProgress) {
+            continue;
+        } else {
+            reason = std::string("unexpected ") + wire::msgTypeName(msg->type);
+            break;
+        }
+    }
+    {
+        std::lock_guard lock(mutex);
+        if (!saidBye || reason == "job finished")
+            apply(scheduler->workerDisconnected(wid));
+        sessions.erase(wid);
+        cancels.erase(wid);
+    }
+    kLog.info("worker {} left: {}", who, reason);
+    emit(event::workerDisconnected(clock.nowMs(), wid, reason));
+}
+
+bool JobRunner::State::receiveResult(net::Session& session, const WorkerId& wid,
+                                     const wire::Result& result) {
+    // The outputs follow the result, in order (docs/protocol.md).
+    std::string blobError;
+    for (const auto& out : result.outputs) {
+        auto got = net::receiveBlob(session, blobs, net::toDigest(out.digest), {});
+        if (!got) {
+            if (session.broken())
+                return false;
+            blobError = "output " + out.name + ": " + net::describe(got.error());
+        }
+    }
+    ReplicaReport report =
+        blobError.empty() ? reportFromResult(result) : ReplicaReport::failure(blobError);
+    std::lock_guard lock(mutex);
+    auto fx = scheduler->reportResult(wid, result.unitId, result.replica, report);
+    if (!fx.ignored.empty())
+        kLog.info("result for {}/{} ignored: {}", result.unitId, result.replica, fx.ignored);
+    apply(fx);
+    return true;
+}
+
+JobRunner::JobRunner(JobSpec job, Journal& journal, RunOptions options,
+                     const wire::Identity& identity, wire::TrustList trust,
+                     const wire::Clock& clock, bool resumed)
+    : state_(std::make_shared<State>(std::move(job), journal, std::move(options), identity,
+                                     std::move(trust), clock, resumed)) {}
+
+JobRunner::~JobRunner() = default;
+
+int JobRunner::run(const std::atomic<bool>& interrupted) {
+    auto& s = *state_;
+    const auto& job = s.job;
+    if (job.image.archive)
+        throw std::runtime_error("shipping an image archive is not supported yet: name an image "
+                                 "the workers have (image = \"localhost/...\")");
+
+    // Inputs are hashed once and copied into the blob store the sessions
+    // serve from; units refer to them by digest.
+    s.catalog = std::make_unique<InputCatalog>(job);
+    std::vector<std::string> ids;
+    for (const auto& unit : job.units) {
+        ids.push_back(unit.id);
+        s.units[unit.id] = &unit;
+        for (const auto& in : unit.inputs) {
+            auto d = s.blobs.putFile(in.source);
+            if (!d)
+                throw std::runtime_error("cannot read input " + in.source.string() + ": " +
+                                         net::describe(d.error()));
+        }
+    }
+    s.scheduler = std::make_unique<Scheduler>(job.policy, ids, s.clock, s.journal);
+    {
+        std::lock_guard lock(s.mutex);
+        auto snapshot = s.journal.load();
+        s.apply(s.scheduler->restore(snapshot));
+        // A resumed run rewrites the results of units validated before.
+        for (const auto& u : snapshot.units)
+            if (u.state == UnitState::kValid && u.acceptedReplica)
+                for (const auto& r : snapshot.replicas)
+                    if (r.unitId == u.id && r.replica == *u.acceptedReplica)
+                        (void)s.results.writeUnit(u.id, r.outputs);
+    }
+    const auto startedMs = s.clock.nowMs();
+    const auto decidedAtStart = s.scheduler->counts().valid + s.scheduler->counts().failed;
+    s.emit(event::jobStarted(startedMs, job.name, job.units.size(), job.policy, s.resumed));
+
+    net::Credentials credentials(s.identity);
+    net::ListenerConfig lc;
+    lc.host = s.options.listenHost;
+    lc.port = s.options.listenPort;
+    auto weak = std::weak_ptr<State>(state_);
+    net::Listener listener(
+        credentials, lc, net::allowList(s.trust),
+        [weak](const wire::PublicKey& key,
+               const wire::Hello& hello) -> std::expected<void, net::Error> {
+            if (auto st = weak.lock())
+                return st->helloCheck(key, hello);
+            return std::unexpected(net::Error(net::Error::Code::kRefused, "shutting down"));
+        },
+        [weak](net::Session& session, const wire::Hello& hello) {
+            if (auto st = weak.lock())
+                st->serve(session, hello);
+        });
+    std::vector<std::string> endpoints = s.options.advertise;
+    if (endpoints.empty())
+        endpoints.push_back(fmt::format("{}:{}", s.options.listenHost, listener.port()));
+    kLog.info("listening for workers on {}", endpoints.front());
+
+    dht::NodeConfig nc;
+    nc.bindAddress = s.options.dhtAddress;
+    nc.port = s.options.dhtPort;
+    nc.bootstrap = s.options.bootstrap;
+    nc.lanDiscovery = s.options.lanDiscovery;
+    nc.swarm = s.options.swarm;
+    dht::Node node(nc);
+    dht::Discovery discovery(node, s.trust, s.clock);
+    discovery.start();
+
+    std::int64_t lastProgress = 0;
+    std::string lastLine;
+    auto progressState = [&] {
+        std::lock_guard lock(s.mutex);
+        auto c = s.scheduler->counts();
+        ProgressState p;
+        p.total = c.total;
+        p.valid = c.valid;
+        p.failed = c.failed;
+        p.running = c.running;
+        p.workers = s.sessions.size();
+        p.startedMs = startedMs;
+        p.nowMs = s.clock.nowMs();
+        p.decidedAtStart = decidedAtStart;
+        return p;
+    };
+
+    while (!interrupted) {
+        auto now = s.clock.nowMs();
+        bool finished = false;
+        {
+            std::lock_guard lock(s.mutex);
+            if (auto next = s.scheduler->nextLeaseExpiry(); next && *next <= now)
+                s.apply(s.scheduler->expireLeases());
+            finished = s.scheduler->finished();
+            for (auto it = s.tokens.begin(); it != s.tokens.end();)
+                it = it->second.expiresMs <= now ? s.tokens.erase(it) : std::next(it);
+        }
+        if (finished)
+            break;
+
+        // Offer work to trusted workers we have no session with.
+        for (const auto& w : discovery.snapshot().workers) {
+            const auto wid = w.id.str();
+            std::array<std::uint8_t, 16> token{};
+            {
+                std::lock_guard lock(s.mutex);
+                if (s.sessions.contains(wid))
+                    continue;
+                auto last = s.lastOffer.find(wid);
+                if (last != s.lastOffer.end() && now - last->second < kReofferMs)
+                    continue;
+                s.lastOffer[wid] = now;
+                wire::randomBytes(token);
+                s.tokens[token] = State::PendingOffer{w.id.key(), now + kOfferLifetimeMs};
+            }
+            wire::Offer offer;
+            offer.endpoints = endpoints;
+            offer.token = token;
+            offer.jobId = job.name;
+            kLog.info("offering work to {}", wid.substr(0, 12));
+            dht::postOffer(node, s.identity, w.id, offer, s.clock, kOfferLifetimeMs);
+        }
+
+        auto p = progressState();
+        if (s.options.progress) {
+            auto line = progressLine(p, 100);
+            if (line != lastLine) {
+                std::fprintf(stderr, "\r%s\033[K", line.c_str());
+                lastLine = line;
+            }
+        }
+        if (s.options.json && now - lastProgress >= 2000) {
+            s.emit(event::progress(p));
+            lastProgress = now;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+
+    // Let the workers hear "bye" from their session threads, then stop.
+    for (int i = 0; i < 20; ++i) {
+        {
+            std::lock_guard lock(s.mutex);
+            if (s.sessions.empty())
+                break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    listener.stop();
+    if (s.options.progress) {
+        std::fprintf(stderr, "\r%s\033[K\n", progressLine(progressState(), 100).c_str());
+    }
+
+    Snapshot snapshot;
+    SchedulerCounts counts;
+    bool finished = false;
+    {
+        std::lock_guard lock(s.mutex);
+        snapshot = s.scheduler->snapshot();
+        counts = s.scheduler->counts();
+        finished = s.scheduler->finished();
+    }
+    s.results.writeSummary(job.name, snapshot);
+    auto resultsDir = (s.options.jobDir / "results").string();
+    s.emit(
+        event::jobFinished(s.clock.nowMs(), counts.total, counts.valid, counts.failed, resultsDir));
+    if (!s.options.json) {
+        std::fputs(statusReport(job.name, snapshot).c_str(), stdout);
+        std::printf("results: %s\nsummary: %s\n", resultsDir.c_str(),
+                    (s.options.jobDir / "summary.json").c_str());
+    }
+    node.shutdown();
+    if (!finished)
+        return 130;
+    return counts.valid == counts.total ? 0 : 1;
+}
+
+} // namespace swarm::submitter

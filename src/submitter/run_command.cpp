@@ -1,0 +1,236 @@
+#include "submitter/commands.hpp"
+
+#include "dht/bootstrap.hpp"
+#include "net/credentials.hpp"
+#include "submitter/job_runner.hpp"
+#include "submitter/job_spec.hpp"
+#include "submitter/journal.hpp"
+#include "submitter/progress.hpp"
+#include "wire/clock.hpp"
+#include "wire/home.hpp"
+#include "wire/identity.hpp"
+#include "wire/trust_list.hpp"
+
+#include <fmt/format.h>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+namespace swarm::submitter {
+
+namespace {
+
+struct NetworkFlags {
+    RunOptions options;
+    std::vector<std::string> bootstrapFlags;
+};
+
+// Takes the options shared by run and resume; validates nothing that needs
+// the network.
+NetworkFlags takeNetworkFlags(cli::Args& args, const cli::Globals& g) {
+    NetworkFlags f;
+    auto& o = f.options;
+    if (auto v = args.take("listen")) {
+        auto colon = v->rfind(':');
+        if (colon == std::string::npos || colon == 0)
+            throw cli::UsageError("--listen wants HOST:PORT, e.g. 127.0.0.1:0");
+        o.listenHost = v->substr(0, colon);
+        try {
+            auto port = std::stoul(v->substr(colon + 1));
+            if (port > 65535)
+                throw std::out_of_range("port");
+            o.listenPort = static_cast<std::uint16_t>(port);
+        } catch (const std::exception&) {
+            throw cli::UsageError("--listen: bad port in '" + *v + "'");
+        }
+    }
+    o.advertise = args.takeAll("advertise");
+    if (auto v = args.take("swarm"))
+        o.swarm = *v;
+    f.bootstrapFlags = args.takeAll("bootstrap");
+    if (auto v = args.take("dht-address"))
+        o.dhtAddress = *v;
+    if (auto v = args.takeNumber("dht-port")) {
+        if (*v > 65535)
+            throw cli::UsageError("--dht-port must be at most 65535");
+        o.dhtPort = static_cast<std::uint16_t>(*v);
+    }
+    o.lanDiscovery = args.flag("lan");
+    o.json = g.json;
+    o.progress = !g.json && ::isatty(STDERR_FILENO);
+    return f;
+}
+
+int execute(JobSpec job, const std::filesystem::path& dir, NetworkFlags flags,
+            const cli::Globals& g) {
+    // Everything that can be refused without the network is checked first.
+    auto identity = wire::loadIdentity(wire::identityPath(g.home));
+    if (!identity)
+        throw std::runtime_error(identity.error().what);
+    auto trust = wire::TrustList::load(wire::trustPath(g.home));
+    if (!trust)
+        throw std::runtime_error(trust.error().what);
+    if (trust->empty())
+        throw std::runtime_error("the trust list is empty: no worker would get work (add one "
+                                 "with 'swarm-submit trust add')");
+    auto bootstrap =
+        dht::mergeBootstrap(flags.bootstrapFlags, {}, wire::processEnv("SWARM_BOOTSTRAP"));
+    if (!bootstrap)
+        throw cli::UsageError(bootstrap.error().what);
+    flags.options.bootstrap = *bootstrap;
+    flags.options.jobDir = dir;
+
+    bool resumed = Journal::exists(dir);
+    std::optional<Journal> journal;
+    if (resumed) {
+        journal.emplace(Journal::open(dir));
+        if (journal->specToml() != jobSpecToToml(job))
+            throw std::runtime_error(dir.string() +
+                                     " holds a different job; choose another --out DIR or "
+                                     "'swarm-submit resume " +
+                                     dir.string() + "'");
+    } else {
+        journal.emplace(Journal::create(dir, job));
+    }
+
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::atomic<bool> interrupted{false};
+    std::atomic<bool> done{false};
+    std::thread signalThread([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        if (!done)
+            interrupted = true;
+    });
+
+    net::TlsLibrary tls;
+    wire::SystemClock clock;
+    int rc = 1;
+    try {
+        JobRunner runner(std::move(job), *journal, flags.options, *identity, *trust, clock,
+                         resumed);
+        rc = runner.run(interrupted);
+    } catch (...) {
+        done = true;
+        pthread_kill(signalThread.native_handle(), SIGTERM);
+        signalThread.join();
+        throw;
+    }
+    done = true;
+    pthread_kill(signalThread.native_handle(), SIGTERM);
+    signalThread.join();
+    if (rc == 130)
+        fmt::print(stderr, "interrupted: resume with 'swarm-submit resume {}'\n", dir.string());
+    return rc;
+}
+
+int runJob(cli::Args& args, const cli::Globals& g) {
+    auto out = args.take("out");
+    auto image = args.take("image");
+    auto replicas = args.takeNumber("replicas");
+    auto quorum = args.takeNumber("quorum");
+    auto timeout = args.take("timeout");
+    auto flags = takeNetworkFlags(args, g);
+    auto words = args.positionals();
+    args.finish();
+
+    std::expected<JobSpec, wire::Error> job =
+        std::unexpected(wire::Error(wire::Error::Code::kInvalidArgument, "no job given"));
+    if (image) {
+        if (!words.empty())
+            throw cli::UsageError("give either a job file or --image ... -- CMD ::: FILES");
+        OneLineJob one;
+        one.image = *image;
+        if (replicas)
+            one.replicas = static_cast<std::uint32_t>(*replicas);
+        if (quorum)
+            one.quorum = static_cast<std::uint32_t>(*quorum);
+        else if (replicas)
+            one.quorum = std::min<std::uint32_t>(one.quorum, one.replicas);
+        one.timeout = timeout;
+        bool files = false;
+        for (const auto& w : args.rest()) {
+            if (w == ":::" && !files)
+                files = true;
+            else if (files)
+                one.files.emplace_back(w);
+            else
+                one.command.push_back(w);
+        }
+        if (!files)
+            throw cli::UsageError("the one-line form needs '-- CMD ARGS... ::: FILE...'");
+        job = oneLineJob(one);
+    } else {
+        if (replicas || quorum || timeout)
+            throw cli::UsageError("--replicas, --quorum and --timeout go with --image; a job "
+                                  "file sets them itself");
+        if (words.size() != 1)
+            throw cli::UsageError("usage: run JOB.toml [--out DIR] or run --image IMG -- CMD "
+                                  "::: FILES");
+        job = loadJobFile(words[0]);
+    }
+    if (!job)
+        throw std::runtime_error(job.error().what);
+    std::filesystem::path dir = out ? *out : job->name + ".swarm";
+    return execute(std::move(*job), dir, std::move(flags), g);
+}
+
+int resumeJob(cli::Args& args, const cli::Globals& g) {
+    auto flags = takeNetworkFlags(args, g);
+    auto words = args.positionals();
+    args.finish();
+    if (words.size() != 1)
+        throw cli::UsageError("usage: resume DIR");
+    std::filesystem::path dir = words[0];
+    if (!Journal::exists(dir))
+        throw std::runtime_error("no job journal in " + dir.string());
+    JobSpec job;
+    {
+        auto journal = Journal::open(dir, Journal::Access::kReadOnly);
+        auto stored = journal.job();
+        if (!stored)
+            throw std::runtime_error("cannot resume " + dir.string() + ": " + stored.error().what);
+        job = std::move(*stored);
+    }
+    return execute(std::move(job), dir, std::move(flags), g);
+}
+
+int jobStatus(cli::Args& args, const cli::Globals&) {
+    auto words = args.positionals();
+    args.finish();
+    if (words.size() != 1)
+        throw cli::UsageError("usage: status DIR");
+    auto journal = Journal::open(words[0], Journal::Access::kReadOnly);
+    auto job = journal.job();
+    std::string name = job ? job->name : "job";
+    fmt::print("{}", statusReport(name, journal.load()));
+    return 0;
+}
+} // namespace
+
+cli::Command runCommand() {
+    return {"run",
+            "run JOB.toml | --image IMG [--replicas R] [--quorum Q] [--timeout T] -- CMD ::: "
+            "FILE...  [--out DIR] [--listen H:P] [--bootstrap H:P ...] [--json]   run a batch",
+            runJob};
+}
+
+cli::Command resumeCommand() {
+    return {"resume", "resume DIR [--listen H:P] [--bootstrap H:P ...]   continue a killed run",
+            resumeJob};
+}
+
+cli::Command statusCommand() {
+    return {"status", "status DIR               what a job's journal says", jobStatus};
+}
+
+} // namespace swarm::submitter
