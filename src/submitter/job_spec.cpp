@@ -90,7 +90,8 @@ std::vector<std::string> unitCommand(const JobSpec& job, const UnitSpec& unit) {
     std::vector<std::string> out = job.command;
     if (unit.inputs.empty())
         return out;
-    const std::string& name = unit.inputs.front().name;
+    // Inputs are copied to in/ below the work dir (the container's /work).
+    const std::string name = "in/" + unit.inputs.front().name;
     for (auto& word : out) {
         for (auto pos = word.find("{}"); pos != std::string::npos;
              pos = word.find("{}", pos + name.size()))

@@ -55,7 +55,9 @@ struct JobSpec {
 };
 
 /// The unit's command: the job's command with every "{}" inside a word
-/// replaced by the name of the unit's first input. Parsing guarantees that a
+/// replaced by "in/" and the name of the unit's first input (inputs are
+/// copied to in/ below the work dir, /work in the container; outputs are
+/// collected from out/). Parsing guarantees that a
 /// job whose command contains "{}" gives every unit at least one input.
 std::vector<std::string> unitCommand(const JobSpec& job, const UnitSpec& unit);
 
@@ -106,8 +108,8 @@ struct OneLineJob {
 
 /// Builds a job with one unit per file: the unit id is the file name made
 /// safe (unsafe characters become '_'), the file is shipped under its base
-/// name, and unitCommand() replaces every "{}" in the command words by that
-/// name (a path relative to the work dir, which is the container's working
+/// name, and unitCommand() replaces every "{}" in the command words by
+/// "in/<name>" (relative to the work dir, the container's working
 /// directory). Validates like parseJobToml (no line numbers: messages name
 /// the option).
 std::expected<JobSpec, wire::Error> oneLineJob(const OneLineJob& args);

@@ -47,7 +47,7 @@ memory = "64M"
     BOOST_TEST(msg.replica == 3u);
     BOOST_TEST(msg.image.empty());
     BOOST_TEST((msg.imageArchive == image.bytes));
-    BOOST_TEST(msg.command == (std::vector<std::string>{"wc", "-c", "b.txt"}));
+    BOOST_TEST(msg.command == (std::vector<std::string>{"wc", "-c", "in/b.txt"}));
     BOOST_TEST(msg.env.at("K") == "v");
     BOOST_TEST(msg.inputs.size() == 1u);
     BOOST_TEST(msg.outputs == std::vector<std::string>{"out/n"});

@@ -82,7 +82,7 @@ inputs = ["data/notes.md", { path = "data/a.txt", as = "in/a.txt" }]
     BOOST_TEST(job->units[3].inputs[0].name == "notes.md");
     BOOST_TEST(job->units[3].inputs[1].name == "in/a.txt");
     auto cmd = unitCommand(*job, job->units[1]);
-    BOOST_TEST(cmd[2] == "wc -w b.txt > out/count");
+    BOOST_TEST(cmd[2] == "wc -w in/b.txt > out/count");
 }
 
 BOOST_FIXTURE_TEST_CASE(defaults, Files) {
@@ -264,7 +264,7 @@ BOOST_FIXTURE_TEST_CASE(one_liner, Files) {
     args.replicas = 3;
     args.quorum = 2;
     args.timeout = "30s";
-    args.command = {"sh", "-c", "tr a-z A-Z < {} > out/{}.up"};
+    args.command = {"sh", "-c", "tr a-z A-Z < {} > out/up"};
     args.files = {dir / "data/a.txt", dir / "data/b.txt"};
     auto job = oneLineJob(args);
     BOOST_REQUIRE_MESSAGE(job, (job ? "" : job.error().what));
@@ -274,8 +274,8 @@ BOOST_FIXTURE_TEST_CASE(one_liner, Files) {
     BOOST_REQUIRE(job->units.size() == 2u);
     BOOST_TEST(job->units[1].id == "b.txt");
     BOOST_TEST(job->units[1].inputs[0].name == "b.txt");
-    BOOST_TEST(unitCommand(*job, job->units[1])[2] == "tr a-z A-Z < b.txt > out/b.txt.up");
-    BOOST_TEST(job->command[2] == "tr a-z A-Z < {} > out/{}.up"); // template unchanged
+    BOOST_TEST(unitCommand(*job, job->units[1])[2] == "tr a-z A-Z < in/b.txt > out/up");
+    BOOST_TEST(job->command[2] == "tr a-z A-Z < {} > out/up"); // template unchanged
 
     auto bad = args;
     bad.quorum = 4;
