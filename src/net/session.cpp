@@ -58,13 +58,24 @@ struct Session::Impl {
     std::size_t readPos = 0;
     bool hasReadAhead() const noexcept { return readPos < readAhead.size(); }
 
-    wire::FrameReader reader;
+    // The frame being read: its 4-byte header, then its payload, read
+    // straight into `payload` (no intermediate copies). The length is
+    // checked against the cap before the payload buffer grows, exactly as
+    // wire::FrameReader does. The buffer is reused; it never exceeds the cap.
+    std::array<std::uint8_t, wire::kFrameHeader> header{};
+    std::size_t headerGot = 0;
+    std::unique_ptr<std::uint8_t[]> payload;
+    std::size_t payloadCapacity = 0;
+    std::size_t payloadLength = 0;
+    std::size_t payloadGot = 0;
+    bool inPayload = false;
+    bool midFrame() const noexcept { return headerGot > 0; }
     std::atomic<std::size_t> buffered{0};
     std::atomic<std::int64_t>* bufferedTotal = nullptr;
     std::atomic<bool> broken{false};
     std::once_flag closed;
 
-    explicit Impl(const SessionLimits& l) : limits(l), reader(l.maxFrame) {}
+    explicit Impl(const SessionLimits& l) : limits(l) {}
 
     void setBuffered(std::size_t n) noexcept {
         std::size_t old = buffered.exchange(n);
@@ -326,27 +337,32 @@ void Session::markBroken() noexcept {
     impl_->broken = true;
 }
 
-std::expected<void, Error> Session::writeRaw(wire::ByteView bytes) {
+std::expected<void, Error> Session::writeParts(std::initializer_list<wire::ByteView> parts) {
     if (impl_->broken)
         return std::unexpected(Error(Error::Code::kClosed, "session is closed"));
     impl_->writeDeadline = SteadyClock::now() + impl_->limits.write;
     impl_->writeTimedOut = false;
     gnutls_session_t tls = impl_->tls.get();
+    std::size_t total = 0;
+    for (auto part : parts)
+        total += part.size();
     // Corked, a frame leaves as one sendmsg() of all its records instead of
     // one send() per 16 KiB record: syscalls are what cost most here.
-    const bool cork = bytes.size() > 16 * 1024;
+    const bool cork = parts.size() > 1 || total > 16 * 1024;
     if (cork)
         gnutls_record_cork(tls);
-    std::size_t off = 0;
-    while (off < bytes.size()) {
-        ssize_t n = gnutls_record_send(tls, bytes.data() + off, bytes.size() - off);
-        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-            continue;
-        if (n < 0) {
-            markBroken();
-            return std::unexpected(tlsError(*impl_, static_cast<int>(n), false));
+    for (auto part : parts) {
+        std::size_t off = 0;
+        while (off < part.size()) {
+            ssize_t n = gnutls_record_send(tls, part.data() + off, part.size() - off);
+            if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+                continue;
+            if (n < 0) {
+                markBroken();
+                return std::unexpected(tlsError(*impl_, static_cast<int>(n), false));
+            }
+            off += static_cast<std::size_t>(n);
         }
-        off += static_cast<std::size_t>(n);
     }
     if (cork) {
         int rc;
@@ -361,13 +377,20 @@ std::expected<void, Error> Session::writeRaw(wire::ByteView bytes) {
     return {};
 }
 
+std::expected<void, Error> Session::writeRaw(wire::ByteView bytes) {
+    return writeParts({bytes});
+}
+
 std::expected<void, Error> Session::sendPayload(wire::ByteView payload) {
     if (payload.size() > impl_->limits.maxFrame)
         return std::unexpected(
             Error(Error::Code::kTooLarge,
                   "message of " + std::to_string(payload.size()) + " bytes is over the frame cap"));
-    auto frame = wire::encodeFrame(payload, impl_->limits.maxFrame);
-    return writeRaw(frame);
+    auto n = static_cast<std::uint32_t>(payload.size());
+    const std::uint8_t header[wire::kFrameHeader] = {
+        static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
+        static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+    return writeParts({wire::ByteView(header), payload});
 }
 
 std::expected<wire::RawMessage, Error> Session::receive(std::chrono::milliseconds idle) {
@@ -388,22 +411,11 @@ Session::receiveImpl(Deadline idleDeadline, bool frameBounded, Deadline hardDead
         impl_->setBuffered(0);
         return std::unexpected(std::move(e));
     };
-    auto deliver = [&](wire::Bytes frame) -> std::expected<wire::RawMessage, Error> {
-        // Reads ask for at most what the current frame still needs, so a
-        // delivered frame leaves nothing buffered.
-        impl.setBuffered(0);
-        auto msg = wire::decodeMessage(frame, impl.limits.unpack);
-        if (!msg)
-            return fail(fromWire(msg.error()));
-        return std::move(*msg);
-    };
-    if (auto frame = impl.reader.next())
-        return deliver(std::move(*frame));
 
     // Between frames, wait for the first byte without arming the frame
     // deadline: an idle timeout here is harmless and leaves the session
     // usable.
-    if (!impl.reader.midFrame() && !impl.hasReadAhead() &&
+    if (!impl.midFrame() && !impl.hasReadAhead() &&
         gnutls_record_check_pending(impl.tls.get()) == 0) {
         pollfd pfd{impl.fd.get(), POLLIN, 0};
         for (;;) {
@@ -419,30 +431,65 @@ Session::receiveImpl(Deadline idleDeadline, bool frameBounded, Deadline hardDead
     impl.readDeadline = frameBounded ? SteadyClock::now() + impl.limits.frame : hardDeadline;
     impl.readTimedOut = false;
 
-    std::array<std::uint8_t, 16 * 1024> buf;
     for (;;) {
-        std::size_t want = std::min(std::max<std::size_t>(impl.reader.wanted(), 1), buf.size());
-        ssize_t n = gnutls_record_recv(impl.tls.get(), buf.data(), want);
-        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-            continue;
-        if (n == 0) {
-            if (impl.reader.midFrame())
-                return fail(Error(Error::Code::kTruncated, "peer closed the stream mid-frame"));
-            return fail(Error(Error::Code::kClosed, "peer closed the stream"));
+        std::uint8_t* into;
+        std::size_t want;
+        if (!impl.inPayload) {
+            into = impl.header.data() + impl.headerGot;
+            want = impl.header.size() - impl.headerGot;
+        } else {
+            into = impl.payload.get() + impl.payloadGot;
+            want = impl.payloadLength - impl.payloadGot;
         }
-        if (n < 0) {
-            if (n == GNUTLS_E_PREMATURE_TERMINATION && !impl.reader.midFrame() &&
-                !impl.readTimedOut)
-                return fail(Error(Error::Code::kClosed, "peer closed the connection"));
-            if (n == GNUTLS_E_PREMATURE_TERMINATION)
-                return fail(Error(Error::Code::kTruncated, "peer closed the stream mid-frame"));
-            return fail(tlsError(impl, static_cast<int>(n), true));
+        if (want > 0) {
+            ssize_t n = gnutls_record_recv(impl.tls.get(), into, want);
+            if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+                continue;
+            if (n == 0) {
+                if (impl.midFrame())
+                    return fail(Error(Error::Code::kTruncated, "peer closed the stream mid-frame"));
+                return fail(Error(Error::Code::kClosed, "peer closed the stream"));
+            }
+            if (n < 0) {
+                if (n == GNUTLS_E_PREMATURE_TERMINATION && !impl.midFrame() && !impl.readTimedOut)
+                    return fail(Error(Error::Code::kClosed, "peer closed the connection"));
+                if (n == GNUTLS_E_PREMATURE_TERMINATION)
+                    return fail(Error(Error::Code::kTruncated, "peer closed the stream mid-frame"));
+                return fail(tlsError(impl, static_cast<int>(n), true));
+            }
+            if (!impl.inPayload)
+                impl.headerGot += static_cast<std::size_t>(n);
+            else
+                impl.payloadGot += static_cast<std::size_t>(n);
+            impl.setBuffered(impl.headerGot + impl.payloadGot);
         }
-        if (auto pushed = impl.reader.push({buf.data(), static_cast<std::size_t>(n)}); !pushed)
-            return fail(fromWire(pushed.error()));
-        impl.setBuffered(impl.buffered.load() + static_cast<std::size_t>(n));
-        if (auto frame = impl.reader.next())
-            return deliver(std::move(*frame));
+        if (!impl.inPayload && impl.headerGot == impl.header.size()) {
+            const auto& h = impl.header;
+            std::size_t len = (std::size_t{h[0]} << 24) | (std::size_t{h[1]} << 16) |
+                              (std::size_t{h[2]} << 8) | std::size_t{h[3]};
+            if (len > impl.limits.maxFrame)
+                return fail(
+                    Error(Error::Code::kTooLarge, "frame of " + std::to_string(len) +
+                                                      " bytes is over the limit of " +
+                                                      std::to_string(impl.limits.maxFrame)));
+            if (len > impl.payloadCapacity) {
+                impl.payload = std::make_unique_for_overwrite<std::uint8_t[]>(len);
+                impl.payloadCapacity = len;
+            }
+            impl.payloadLength = len;
+            impl.payloadGot = 0;
+            impl.inPayload = true;
+        }
+        if (impl.inPayload && impl.payloadGot == impl.payloadLength) {
+            impl.headerGot = 0;
+            impl.inPayload = false;
+            impl.setBuffered(0);
+            auto msg = wire::decodeMessage(wire::ByteView(impl.payload.get(), impl.payloadLength),
+                                           impl.limits.unpack);
+            if (!msg)
+                return fail(fromWire(msg.error()));
+            return std::move(*msg);
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <expected>
+#include <initializer_list>
 #include <memory>
 
 namespace swarm::net {
@@ -117,6 +118,7 @@ private:
     std::expected<wire::RawMessage, Error> receiveImpl(Deadline idleDeadline, bool frameBounded,
                                                        Deadline hardDeadline);
     void markBroken() noexcept;
+    std::expected<void, Error> writeParts(std::initializer_list<wire::ByteView> parts);
     std::unique_ptr<Impl> impl_;
 };
 
