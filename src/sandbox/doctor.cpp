@@ -102,6 +102,11 @@ DoctorReport runDoctor(const std::filesystem::path& socket, const DoctorOptions&
     probeProfile.cgroupLimits = !(rep.info.rootless && rep.info.cgroupVersion == "v1");
     probeProfile.rlimitFallbacks = false;
     PodmanRuntime runtime(socket, probeProfile);
+    try {
+        runtime.cleanupLeftovers("doctor"); // probes of an earlier, killed doctor run
+    } catch (const std::exception& e) {
+        rep.problems.push_back(std::string("cleanup of old probes failed: ") + e.what());
+    }
     Limits limits;
     limits.timeout = 20s;
     limits.memoryBytes = 32ull << 20;
