@@ -41,6 +41,10 @@ struct DiscoverySnapshot {
             n += c;
         return n;
     }
+    /// How old a listed worker's record is at nowMs (issued-at to now, >= 0).
+    std::int64_t ageMs(const WorkerEntry& w) const noexcept {
+        return nowMs > w.issuedAtMs ? nowMs - w.issuedAtMs : 0;
+    }
     std::uint64_t skippedFor(SkipReason r) const noexcept {
         return skipped[static_cast<std::size_t>(r)];
     }

@@ -101,7 +101,8 @@ public:
     /// A random value id (never 0, OpenDHT's "no id").
     static std::uint64_t freshValueId();
 
-    /// Stops OpenDHT (bounded wait), joins its thread, then stops the loop.
+    /// Stops OpenDHT (waits at most 0.5 s for it to confirm), joins its
+    /// thread, then stops the loop.
     /// Idempotent. Must not be called from loop().
     void shutdown();
 

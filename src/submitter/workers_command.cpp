@@ -61,7 +61,7 @@ void printTable(std::string_view swarm, const dht::DiscoverySnapshot& snap,
                        w.id.shortStr() + "..", printable(w.name.empty() ? "-" : w.name), r.cores,
                        humanBytes(r.memoryBytes), fmt::format("{}/{}", r.freeSlots, r.slots),
                        printable(r.arch), printable(r.podman.empty() ? "-" : r.podman),
-                       r.rootless ? "yes" : "no", humanAge(snap.nowMs - w.issuedAtMs));
+                       r.rootless ? "yes" : "no", humanAge(snap.ageMs(w)));
         }
     }
     std::string skipped;
@@ -138,7 +138,7 @@ std::string workersJson(std::string_view swarm, const dht::DiscoverySnapshot& sn
             jsonString(r.podman), jsonBool(r.rootless), jsonBool(iso.memory), jsonBool(iso.cpu),
             jsonBool(iso.pids), jsonBool(iso.userns), jsonBool(iso.seccomp), jsonBool(iso.network),
             jsonBool(iso.readOnly), jsonString(r.software), r.sequence, w.issuedAtMs, w.expiresAtMs,
-            std::max<std::int64_t>(0, snap.nowMs - w.issuedAtMs));
+            snap.ageMs(w));
     }
     std::string skipped;
     for (std::size_t i = 0; i < dht::kSkipReasonCount; ++i)
