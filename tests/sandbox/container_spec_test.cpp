@@ -1,9 +1,12 @@
 #include "sandbox/container_spec.hpp"
+#include "sandbox/podman_service.hpp"
 #include "temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <json/json.h>
+
+#include <fstream>
 
 using namespace swarm;
 using namespace swarm::sandbox;
@@ -150,6 +153,28 @@ BOOST_AUTO_TEST_CASE(volume_body_is_labelled) {
     auto v = parse(buildVolumeBody(spec, names));
     BOOST_TEST(v["Name"].asString() == names.volume);
     BOOST_TEST(v["Label"]["swarm.worker"].asString() == "sw1abc");
+}
+
+BOOST_AUTO_TEST_CASE(containers_conf_lookup_order) {
+    test::TempDir dir;
+    auto tree = dir.path() / "tree";
+    std::filesystem::create_directories(tree / "packaging");
+    std::ofstream(tree / "packaging" / "containers.conf") << "[engine]\n";
+    auto explicitFile = dir.path() / "explicit.conf";
+    std::ofstream(explicitFile) << "[engine]\n";
+    std::optional<std::string> envValue;
+    wire::EnvLookup lookup = [&](const char* name) -> std::optional<std::string> {
+        return std::string(name) == "SWARM_CONTAINERS_CONF" ? envValue : std::nullopt;
+    };
+    BOOST_TEST(findContainersConf(explicitFile, lookup, tree).value() == explicitFile);
+    BOOST_TEST(!findContainersConf(dir.path() / "missing", lookup, tree).has_value());
+    envValue = "/etc/swarm/from-env.conf";
+    BOOST_TEST(findContainersConf(std::nullopt, lookup, tree).value() == *envValue);
+    envValue.reset();
+    if (!std::filesystem::exists("/usr/local/share/swarm/containers.conf") &&
+        !std::filesystem::exists("/usr/share/swarm/containers.conf"))
+        BOOST_TEST(findContainersConf(std::nullopt, lookup, tree).value() ==
+                   tree / "packaging" / "containers.conf");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

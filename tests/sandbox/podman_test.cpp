@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <map>
 
 using namespace swarm;
 using namespace swarm::sandbox;
@@ -368,6 +370,47 @@ BOOST_AUTO_TEST_CASE(cleanup_removes_a_crashed_workers_leftovers) {
     BOOST_TEST(env().runtime->cleanupLeftovers(worker) == 2u);
     BOOST_TEST(countLabelled("containers", worker) == 0u);
     BOOST_TEST(countLabelled("volumes", worker) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(service_discovery_prefers_container_host) {
+    std::map<std::string, std::string> vars{
+        {"CONTAINER_HOST", "unix://" + env().service->socket().string()}};
+    wire::EnvLookup lookup = [&](const char* name) -> std::optional<std::string> {
+        auto it = vars.find(name);
+        return it == vars.end() ? std::nullopt : std::optional(it->second);
+    };
+    auto found = PodmanService::connect(ServiceOptions{}, lookup);
+    BOOST_TEST(found->origin() == "CONTAINER_HOST");
+    BOOST_TEST(!found->childPid().has_value()); // found, not started: never stopped by us
+    vars["CONTAINER_HOST"] = "tcp://127.0.0.1:1234";
+    BOOST_CHECK_THROW(PodmanService::connect(ServiceOptions{}, lookup), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(exceptions_never_cross_curl_callbacks) {
+    PodmanClient c(env().service->socket());
+    PodmanClient::Request req;
+    req.path = "/info";
+    BOOST_CHECK_THROW(c.stream(req, [](std::string_view) -> bool { throw std::logic_error("x"); }),
+                      std::logic_error);
+    BOOST_TEST(c.ping(2s)); // the handle is still usable
+    PodmanClient dead(env().service->socket().parent_path() / "nothing.sock");
+    BOOST_TEST(!dead.ping(1s));
+    BOOST_CHECK_THROW(dead.call(req), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(units_run_concurrently) {
+    Unit a("echo a > /work/out/x", "par-a");
+    Unit b("echo b > /work/out/x", "par-b");
+    auto fa = std::async(std::launch::async, [&] { return env().runtime->run(a.spec); });
+    auto fb = std::async(std::launch::async, [&] { return env().runtime->run(b.spec); });
+    auto ra = fa.get();
+    auto rb = fb.get();
+    BOOST_TEST(ra.ok());
+    BOOST_TEST(rb.ok());
+    BOOST_REQUIRE_EQUAL(ra.outputs.size(), 1u);
+    BOOST_REQUIRE_EQUAL(rb.outputs.size(), 1u);
+    BOOST_TEST(ra.outputs[0].digest.str() == wire::sha256(wire::asBytes("a\n")).str());
+    BOOST_TEST(rb.outputs[0].digest.str() == wire::sha256(wire::asBytes("b\n")).str());
 }
 
 // Runs last (Boost runs cases in declaration order): nothing may be left.
