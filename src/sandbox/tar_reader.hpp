@@ -26,7 +26,8 @@ struct ExtractOptions {
 ///
 /// The whole archive is checked before anything is written. Refused, with
 /// nothing written: absolute paths, ".." components, entries outside
-/// `stripComponent`, symlinks whose target is absolute or leaves `dest`,
+/// `stripComponent`, symlinks whose target is absolute or has a ".."
+/// component (so no chain of links can lead out of `dest`),
 /// hard links to anything but an earlier regular file, entries below a
 /// symlink, device nodes, fifos, unknown entry types, duplicates, and
 /// archives over the limits. Extraction walks every path component with
