@@ -532,6 +532,10 @@ std::expected<JobSpec, Error> Parser::run(std::string_view text) {
                     fail(where, fmt::format("outputs: '{}': {}", o, ok.error().what));
                 if (o == "stdout" || o == "stderr")
                     fail(where, fmt::format("outputs: '{}' is always collected; remove it", o));
+                if (o != "out" && !o.starts_with("out/"))
+                    fail(where, fmt::format("outputs: '{}' is not below out/, the only directory "
+                                            "collected from the container",
+                                            o));
                 if (!seen.insert(o).second)
                     fail(where, fmt::format("outputs: '{}' listed twice", o));
             }

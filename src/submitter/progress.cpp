@@ -135,6 +135,10 @@ std::string unitFailed(std::int64_t timeMs, const UnitRecord& u) {
     return base("unit-failed", timeMs).add("unit", u.id).add("reason", u.reason).str();
 }
 
+std::string warning(std::int64_t timeMs, std::string_view message) {
+    return base("warning", timeMs).add("message", message).str();
+}
+
 std::string progress(const ProgressState& p) {
     auto o = base("progress", p.nowMs);
     o.add("total", u64(p.total))

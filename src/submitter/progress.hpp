@@ -67,6 +67,9 @@ std::string replicaEnded(std::int64_t timeMs, const ReplicaRecord& r);
 std::string unitValid(std::int64_t timeMs, const UnitRecord& u);
 /// {"event":"unit-failed","time_ms","unit","reason"}
 std::string unitFailed(std::int64_t timeMs, const UnitRecord& u);
+/// {"event":"warning","time_ms","message"}: something the user should know
+/// that changes no state (a result ignored, a result directory not written).
+std::string warning(std::int64_t timeMs, std::string_view message);
 /// {"event":"progress","time_ms","total","valid","failed","running","workers","eta_ms"|null}
 std::string progress(const ProgressState& p);
 /// {"event":"job-finished","time_ms","total","valid","failed","results","ok"}

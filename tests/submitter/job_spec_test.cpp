@@ -212,6 +212,12 @@ BOOST_FIXTURE_TEST_CASE(values, Files) {
                "job.toml:3: outputs: 'out/../../x': file name 'out/../../x' has a '..' component");
     BOOST_TEST(error(base + "outputs = [\"stdout\"]\n") ==
                "job.toml:3: outputs: 'stdout' is always collected; remove it");
+    BOOST_TEST(error(base + "outputs = [\"out/a\", \"result.txt\"]\n") ==
+               "job.toml:3: outputs: 'result.txt' is not below out/, the only directory "
+               "collected from the container");
+    BOOST_TEST(error(base + "outputs = [\"outside/x\"]\n")
+                   .starts_with("job.toml:3: outputs: 'outside/x' is not below out/"));
+    BOOST_TEST(parse(base + "outputs = [\"out\", \"out/x/y\"]\n").has_value());
     BOOST_TEST(error(base + "replicas = 2\nreplicas = 3\n").starts_with("job.toml:4: "));
 }
 
@@ -243,6 +249,8 @@ memory = "1G"
     BOOST_REQUIRE(job);
     auto again = parseJobToml(jobSpecToToml(*job), "snapshot", "/");
     BOOST_REQUIRE_MESSAGE(again, (again ? "" : again.error().what));
+    // A fixed point: resuming compares the stored text with the re-parsed job's.
+    BOOST_TEST(jobSpecToToml(*again) == jobSpecToToml(*job));
     BOOST_TEST(again->command == job->command);
     BOOST_TEST(again->env == job->env);
     BOOST_TEST(again->outputs == job->outputs);
