@@ -518,8 +518,12 @@ void Worker::requestStop() {
 void Worker::run() {
     auto& s = *state_;
     auto& deps = s.deps;
-    if (auto n = deps.runtime.cleanupLeftovers(s.selfId); n > 0)
-        kLog.info("removed {} container(s) and volume(s) left by an earlier run", n);
+    try {
+        if (auto n = deps.runtime.cleanupLeftovers(s.selfId); n > 0)
+            kLog.info("removed {} container(s) and volume(s) left by an earlier run", n);
+    } catch (const std::exception& e) {
+        kLog.error("cannot remove leftovers of an earlier run: {}", e.what());
+    }
     s.store = std::make_unique<net::BlobStore>(
         deps.home / "cache", net::BlobStoreOptions{.maxBytes = s.cfg.cacheBytes}, deps.clock);
     s.freeSlots = s.cfg.slots;
@@ -594,7 +598,11 @@ void Worker::run() {
         l->stop();
     announcer.withdraw();
     // Running containers are ours to remove; their units were given back.
-    deps.runtime.cleanupLeftovers(s.selfId);
+    try {
+        deps.runtime.cleanupLeftovers(s.selfId);
+    } catch (const std::exception& e) {
+        kLog.error("cleaning up containers failed (the next start retries): {}", e.what());
+    }
     for (auto& l : links)
         l->join();
     lock.lock();
