@@ -1,0 +1,122 @@
+#include "fixtures.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <future>
+
+using namespace swarm;
+using namespace std::chrono_literals;
+using test::Peer;
+
+BOOST_AUTO_TEST_SUITE(session)
+
+BOOST_AUTO_TEST_CASE(partial_frame_memory_is_bounded_and_released) {
+    auto server = Peer::make();
+    auto worker = Peer::make();
+    net::ListenerConfig config;
+    config.limits.handshake = 3s;
+    config.limits.frame = 1500ms;
+    test::TestServer srv(server, {&worker}, config);
+    std::promise<net::Error::Code> outcome;
+    srv.body = [&](net::Session& s, const wire::Hello&) {
+        auto r = s.receive(10s);
+        outcome.set_value(r ? net::Error::Code::kIo : r.error().code);
+    };
+    net::Dialer dialer(worker.creds);
+    auto s = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
+                         test::hello());
+    BOOST_REQUIRE(s);
+    // Announce a 900 KiB frame, send 500 KiB of it, stall.
+    wire::Bytes part(4 + 500 * 1024, 0x42);
+    const std::uint32_t len = 900 * 1024;
+    part[0] = static_cast<std::uint8_t>(len >> 24);
+    part[1] = static_cast<std::uint8_t>(len >> 16);
+    part[2] = static_cast<std::uint8_t>(len >> 8);
+    part[3] = static_cast<std::uint8_t>(len);
+    BOOST_REQUIRE((*s)->writeRaw(part));
+    BOOST_REQUIRE(test::waitUntil(
+        [&] {
+            return srv.listener->stats().bufferedBytes >= static_cast<std::int64_t>(part.size());
+        },
+        3s));
+    BOOST_TEST(srv.listener->stats().bufferedBytes <=
+               static_cast<std::int64_t>(wire::kDefaultMaxFrame + wire::kFrameHeader));
+    auto fut = outcome.get_future();
+    BOOST_REQUIRE((fut.wait_for(5s) == std::future_status::ready));
+    BOOST_TEST((fut.get() == net::Error::Code::kTimeout));
+    BOOST_TEST(test::waitUntil([&] { return srv.listener->stats().bufferedBytes == 0; }, 3s));
+}
+
+BOOST_AUTO_TEST_CASE(one_thread_sends_while_another_receives) {
+    auto server = Peer::make();
+    auto worker = Peer::make();
+    test::TestServer srv(server, {&worker});
+    constexpr std::uint32_t kCount = 200;
+    // The server sends kCount progress messages while reading kCount requests.
+    srv.body = [&](net::Session& s, const wire::Hello&) {
+        auto writer = std::async(std::launch::async, [&] {
+            for (std::uint32_t i = 0; i < kCount; ++i) {
+                wire::Progress p;
+                p.replica = i;
+                if (!s.send(p))
+                    return false;
+            }
+            return true;
+        });
+        std::uint32_t got = 0;
+        while (got < kCount && s.receiveAs<wire::RequestWork>(5s))
+            ++got;
+        bool wrote = writer.get();
+        if (got == kCount && wrote)
+            (void)s.send(wire::Bye{});
+    };
+    net::Dialer dialer(worker.creds);
+    auto s = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
+                         test::hello());
+    BOOST_REQUIRE(s);
+    auto sender = std::async(std::launch::async, [&] {
+        for (std::uint32_t i = 0; i < kCount; ++i)
+            if (!(*s)->send(wire::RequestWork{}))
+                return false;
+        return true;
+    });
+    std::uint32_t next = 0;
+    for (; next < kCount; ++next) {
+        auto p = (*s)->receiveAs<wire::Progress>(5s);
+        BOOST_REQUIRE(p);
+        BOOST_REQUIRE(p->replica == next);
+    }
+    BOOST_TEST(sender.get());
+    auto bye = (*s)->receiveAs<wire::Bye>(5s);
+    BOOST_TEST(bye.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(stop_unblocks_busy_handlers) {
+    auto server = Peer::make();
+    auto worker = Peer::make();
+    auto srv =
+        std::make_unique<test::TestServer>(server, std::initializer_list<const Peer*>{&worker});
+    std::atomic<int> returned{0};
+    srv->body = [&](net::Session& s, const wire::Hello&) {
+        (void)s.receive(60s); // would wait a minute
+        ++returned;
+    };
+    net::Dialer dialer(worker.creds);
+    std::vector<std::unique_ptr<net::Session>> clients;
+    for (int i = 0; i < 3; ++i) {
+        auto s = dialer.dial(srv->endpoint(), net::allowList(test::trusting({&server}, worker)),
+                             test::hello());
+        BOOST_REQUIRE(s);
+        clients.push_back(std::move(*s));
+    }
+    BOOST_REQUIRE(test::waitUntil([&] { return srv->handlerRuns == 3; }));
+    auto start = net::SteadyClock::now();
+    srv->listener->stop();
+    BOOST_TEST((net::SteadyClock::now() - start < 2s));
+    BOOST_TEST(returned == 3);
+    BOOST_TEST(srv->listener->stats().active == 0u);
+    for (auto& c : clients)
+        BOOST_TEST(!c->receive(2s));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
