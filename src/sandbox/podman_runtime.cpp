@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -92,6 +93,39 @@ std::string randomSuffix() {
     std::array<std::uint8_t, 4> b{};
     wire::randomBytes(b);
     return wire::toHex(b);
+}
+
+// Sums the regular files below the volume's host directory without following
+// links. Returns why the unit must be stopped, or nullopt. A directory the
+// unit made unreadable to us counts as a violation: hidden bytes are not
+// bounded bytes.
+std::optional<std::string> volumeOverCap(const std::filesystem::path& dir, std::uint64_t maxBytes,
+                                         std::uint64_t maxEntries) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
+    if (ec)
+        return std::nullopt; // the volume went away: the unit has exited
+    std::uint64_t bytes = 0, entries = 0;
+    for (; it != end; it.increment(ec)) {
+        if (ec)
+            return "cannot inspect /work (" + ec.message() + ")";
+        if (++entries > maxEntries)
+            return "more than " + std::to_string(maxEntries) + " files in /work";
+        auto st = it->symlink_status(ec);
+        if (ec)
+            continue; // removed meanwhile
+        if (fs::is_regular_file(st)) {
+            auto size = it->file_size(ec);
+            if (!ec)
+                bytes += size;
+        }
+        if (bytes > maxBytes)
+            return "more than " + std::to_string(maxBytes) + " bytes written to /work";
+    }
+    if (ec)
+        return "cannot inspect /work (" + ec.message() + ")";
+    return std::nullopt;
 }
 
 // Deletes the container and its volume whatever happens to the run.
@@ -228,6 +262,21 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
         throw std::runtime_error("podman: volume create: HTTP " + std::to_string(vr.status) + " " +
                                  errorText(vr));
     cleanup.volume_ = true;
+    // The volume's host directory, if this process can see it (a local
+    // service run by the same user, or root): used to watch disk use.
+    std::filesystem::path volumeDir;
+    {
+        auto vi = client.call(req("GET", "/volumes/" + names.volume + "/json"));
+        std::error_code ec;
+        if (vi.status == 200) {
+            std::filesystem::path mp = parseJson(vi.body)["Mountpoint"].asString();
+            if (!mp.empty() && std::filesystem::is_directory(mp, ec))
+                volumeDir = mp;
+        }
+        if (volumeDir.empty())
+            kLog.debug("volume {} not visible here: disk use checked only after exit",
+                       names.volume);
+    }
 
     std::string body = buildCreateBody(spec, host_, names);
     auto cr = client.call([&] {
@@ -243,6 +292,7 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
     cleanup.container_ = true;
 
     auto archive = inputArchive(spec);
+    std::uint64_t inputBytes = archive.size();
     auto pr = client.call([&] {
         auto r = req("PUT", "/containers/" + names.container + "/archive?path=/work", 120s);
         r.body = std::string_view(reinterpret_cast<const char*>(archive.data()), archive.size());
@@ -267,16 +317,45 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
     result.started = true;
 
     // Wait for exit, bounded by the unit's timeout; then kill and wait again.
+    // Where the volume is visible to us, wait in short slices and check
+    // between them that the unit does not fill the disk through /work.
     auto waitPath = "/containers/" + names.container + "/wait?condition=exited&interval=10ms";
-    try {
-        auto wr = client.call(req("POST", waitPath, l.timeout));
-        if (wr.status != 200)
-            throw std::runtime_error("podman: wait: HTTP " + std::to_string(wr.status) + " " +
-                                     errorText(wr));
-    } catch (const TimeoutError&) {
-        result.timedOut = true;
+    auto deadline = started + l.timeout;
+    std::uint64_t diskCap = inputBytes + l.maxOutputBytes + (1u << 20);
+    std::uint64_t entryCap = spec.inputs.size() + 2ull * l.maxOutputFiles + 64;
+    std::string killReason;
+    while (killReason.empty()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left <= 0ms) {
+            killReason = "timeout";
+            break;
+        }
+        auto slice = volumeDir.empty() ? left : std::min<std::chrono::milliseconds>(left, 250ms);
+        try {
+            auto wr = client.call(req("POST", waitPath, slice));
+            if (wr.status != 200)
+                throw std::runtime_error("podman: wait: HTTP " + std::to_string(wr.status) + " " +
+                                         errorText(wr));
+            break; // exited
+        } catch (const TimeoutError&) {
+            if (!volumeDir.empty()) {
+                if (auto over = volumeOverCap(volumeDir, diskCap, entryCap))
+                    killReason = *over;
+            }
+        }
+    }
+    if (!killReason.empty()) {
+        if (killReason == "timeout") {
+            result.timedOut = true;
+        } else {
+            result.outputsRejected = true;
+            result.error = "killed: " + killReason;
+        }
         auto kr = client.call(req("POST", "/containers/" + names.container + "/kill?signal=KILL"));
-        if (kr.status != 204 && kr.status != 409) // 409: it exited meanwhile
+        // 409, or 500 "can only kill running containers": it exited meanwhile.
+        bool exited = kr.status == 409 ||
+                      (kr.status == 500 && errorText(kr).find("running") != std::string::npos);
+        if (kr.status != 204 && !exited)
             kLog.warn("kill {}: HTTP {} {}", names.container, kr.status, errorText(kr));
         auto wr = client.call(req("POST", waitPath, 30s));
         if (wr.status != 200)
@@ -284,17 +363,27 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
     }
     result.wallTime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
 
-    auto ir = client.call(req("GET", "/containers/" + names.container + "/json"));
+    // Inspect once answered 404 for a container that existed (under heavy
+    // load); a short bounded retry before giving up.
+    HttpResponse ir;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        ir = client.call(req("GET", "/containers/" + names.container + "/json"));
+        if (ir.status == 200)
+            break;
+        kLog.warn("inspect {}: HTTP {} {}", names.container, ir.status, errorText(ir));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+    }
     if (ir.status != 200)
-        throw std::runtime_error("podman: inspect: HTTP " + std::to_string(ir.status));
+        throw std::runtime_error("podman: inspect " + names.container + ": HTTP " +
+                                 std::to_string(ir.status) + " " + errorText(ir));
     auto state = parseJson(ir.body)["State"];
     result.exitCode = state["ExitCode"].asInt();
     // State.OOMKilled is not reliable (it read false for real kills on cgroup
-    // v1): a SIGKILL we did not send, with the memory limit enforced, is the
-    // OOM killer.
+    // v1): a SIGKILL we did not send (no timeout, no disk kill), with the
+    // memory limit enforced, is the OOM killer.
     bool memoryLimited = host_.cgroupLimits && host_.memoryEnforced;
     result.oomKilled = state["OOMKilled"].asBool() ||
-                       (!result.timedOut && result.exitCode == 137 && memoryLimited);
+                       (killReason.empty() && result.exitCode == 137 && memoryLimited);
 
     // Logs: from the attach stream (exact truncation flag), else from the
     // log file, which conmon keeps bounded.
@@ -328,7 +417,9 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
             tarBytes.append(chunk);
             return true;
         });
-    if (overCap) {
+    if (result.outputsRejected) {
+        // Killed for filling the disk: nothing is copied out.
+    } else if (overCap) {
         result.outputsRejected = true;
         result.error = "outputs exceed " + std::to_string(l.maxOutputBytes) + " bytes";
     } else if (status == 404) {
