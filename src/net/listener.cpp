@@ -183,10 +183,16 @@ void Listener::serve(Connection& conn) {
         raw ? s.bodyOrBreak<wire::Hello>(*raw)
             : std::expected<wire::Hello, Error>(std::unexpected(raw.error()));
     if (hello) {
-        if (auto ok = helloCheck_ ? helloCheck_(s.peer(), *hello)
-                                  : std::expected<void, Error>(std::unexpected(
-                                        Error(Error::Code::kUntrusted, "no hello check")));
-            !ok)
+        std::expected<void, Error> ok =
+            std::unexpected(Error(Error::Code::kUntrusted, "no hello check"));
+        try {
+            if (helloCheck_)
+                ok = helloCheck_(s.peer(), *hello);
+        } catch (const std::exception& e) {
+            ok = std::unexpected(
+                Error(Error::Code::kUntrusted, std::string("hello check failed: ") + e.what()));
+        }
+        if (!ok)
             hello = std::unexpected(ok.error());
     }
     if (!hello) {
