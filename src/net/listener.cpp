@@ -141,9 +141,16 @@ void Listener::acceptLoop() {
             auto conn = std::make_unique<Connection>();
             conn->fd = std::move(fd);
             Connection* c = conn.get();
+            try {
+                c->thread = std::thread([this, c] { serve(*c); });
+            } catch (const std::system_error& e) {
+                // Out of threads: refuse like an over-limit connection.
+                ++refused_;
+                kLog.warn("listener: cannot start a session thread: {}", e.what());
+                continue;
+            }
             ++accepted_;
             connections_.push_back(std::move(conn));
-            c->thread = std::thread([this, c] { serve(*c); });
         }
     }
 }
