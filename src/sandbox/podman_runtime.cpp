@@ -333,6 +333,10 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
         auto slice = volumeDir.empty() ? left : std::min<std::chrono::milliseconds>(left, 250ms);
         try {
             auto wr = client.call(req("POST", waitPath, slice));
+            // 404 shows up transiently right at exit (while conmon's cleanup
+            // runs): treat it as exited and let the inspect below decide.
+            if (wr.status == 404)
+                break;
             if (wr.status != 200)
                 throw std::runtime_error("podman: wait: HTTP " + std::to_string(wr.status) + " " +
                                          errorText(wr));
@@ -358,19 +362,19 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
         if (kr.status != 204 && !exited)
             kLog.warn("kill {}: HTTP {} {}", names.container, kr.status, errorText(kr));
         auto wr = client.call(req("POST", waitPath, 30s));
-        if (wr.status != 200)
+        if (wr.status != 200 && wr.status != 404)
             throw std::runtime_error("podman: wait after kill: HTTP " + std::to_string(wr.status));
     }
     result.wallTime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
 
-    // Inspect once answered 404 for a container that existed (under heavy
-    // load); a short bounded retry before giving up.
+    // Like wait, inspect can answer 404 for a moment right after exit; a
+    // short bounded retry before giving up.
     HttpResponse ir;
     for (int attempt = 0; attempt < 5; ++attempt) {
         ir = client.call(req("GET", "/containers/" + names.container + "/json"));
         if (ir.status == 200)
             break;
-        kLog.warn("inspect {}: HTTP {} {}", names.container, ir.status, errorText(ir));
+        kLog.debug("inspect {}: HTTP {} {}", names.container, ir.status, errorText(ir));
         std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
     }
     if (ir.status != 200)
@@ -452,13 +456,23 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
 
 std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
     PodmanClient client(socket_);
-    std::string filter = R"({"label":["swarm=1","swarm.worker=)" + std::string(workerId) + R"("]})";
+    std::string worker(workerId);
+    // Podman 4.3 ANDs several label filters for containers but ORs them for
+    // volumes ("swarm=1" alone then matches every worker's volumes). Filter
+    // on the worker label only, and check both labels here before removing.
+    std::string filter = R"({"label":["swarm.worker=)" + worker + R"("]})";
+    auto ours = [&](const Json::Value& labels) {
+        return labels.isObject() && labels[std::string(kLabelSwarm)].asString() == "1" &&
+               labels[std::string(kLabelWorker)].asString() == worker;
+    };
     std::size_t removed = 0;
     auto cr = client.call(
         req("GET", "/containers/json?all=true&filters=" + PodmanClient::escape(filter)));
     if (cr.status != 200)
         throw std::runtime_error("podman: list containers: HTTP " + std::to_string(cr.status));
     for (const auto& c : parseJson(cr.body)) {
+        if (!ours(c["Labels"]))
+            continue;
         auto id = c["Id"].asString();
         auto r = client.call(req("DELETE", "/containers/" + id + "?force=true&v=true&t=0"));
         if (r.status == 200 || r.status == 204)
@@ -468,7 +482,10 @@ std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
     if (vr.status != 200)
         throw std::runtime_error("podman: list volumes: HTTP " + std::to_string(vr.status));
     for (const auto& v : parseJson(vr.body)) {
-        auto r = client.call(req("DELETE", "/volumes/" + v["Name"].asString() + "?force=true"));
+        if (!ours(v["Labels"]))
+            continue;
+        // Never force: a volume still in use belongs to a live container.
+        auto r = client.call(req("DELETE", "/volumes/" + v["Name"].asString()));
         if (r.status == 204)
             ++removed;
     }

@@ -19,6 +19,7 @@
 #include <future>
 #include <iostream>
 #include <map>
+#include <thread>
 
 using namespace swarm;
 using namespace swarm::sandbox;
@@ -381,7 +382,15 @@ BOOST_AUTO_TEST_CASE(cleanup_removes_a_crashed_workers_leftovers) {
     auto created = c.call(cr);
     BOOST_REQUIRE_MESSAGE(created.status == 201, created.body);
     BOOST_TEST(countLabelled("containers", worker) == 1u);
+    // Another worker's live unit must survive this cleanup.
+    Unit other("sleep 2; echo alive", "bystander");
+    auto bystander = std::async(std::launch::async, [&] { return env().runtime->run(other.spec); });
+    for (int i = 0; i < 200 && countLabelled("containers", env().workerId) == 0; ++i)
+        std::this_thread::sleep_for(25ms); // bounded poll until the bystander exists
     BOOST_TEST(env().runtime->cleanupLeftovers(worker) == 2u);
+    auto br = bystander.get();
+    BOOST_TEST(br.ok(), br.error);
+    BOOST_TEST(br.stdoutText == "alive\n");
     BOOST_TEST(countLabelled("containers", worker) == 0u);
     BOOST_TEST(countLabelled("volumes", worker) == 0u);
 }
