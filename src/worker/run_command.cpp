@@ -3,6 +3,7 @@
 #include "dht/bootstrap.hpp"
 #include "dht/node.hpp"
 #include "net/credentials.hpp"
+#include "sandbox/container_runtime.hpp"
 #include "wire/clock.hpp"
 #include "wire/home.hpp"
 #include "wire/identity.hpp"
@@ -64,7 +65,7 @@ std::uint64_t parseMemory(const std::string& text) {
     throw cli::UsageError("--memory wants a size per slot, like 512M or 2G");
 }
 
-int runWorker(cli::Args& args, const cli::Globals& g) {
+int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap) {
     // Signals are taken by a dedicated thread: block them before any other
     // thread (OpenDHT, sessions, Podman) exists, so they inherit the mask.
     sigset_t signals;
@@ -126,6 +127,12 @@ int runWorker(cli::Args& args, const cli::Globals& g) {
     auto sandbox = setUpSandbox();
     for (const auto& f : sandbox.report.fallbacks)
         kLog.warn("isolation: {}", f);
+    sandbox::ContainerRuntime* runtime = sandbox.runtime.get();
+    std::unique_ptr<sandbox::ContainerRuntime> wrapped;
+    if (wrap) {
+        wrapped = wrap(*runtime);
+        runtime = wrapped.get();
+    }
 
     dht::NodeConfig nodeConfig;
     nodeConfig.bindAddress = cfg.dhtAddress;
@@ -140,7 +147,7 @@ int runWorker(cli::Args& args, const cli::Globals& g) {
     Worker worker(cfg, WorkerDeps{
                            .identity = *identity,
                            .trust = *trust,
-                           .runtime = *sandbox.runtime,
+                           .runtime = *runtime,
                            .credentials = credentials,
                            .node = node,
                            .clock = clock,
@@ -188,11 +195,11 @@ int runStatus(cli::Args& args, const cli::Globals& g) {
 }
 } // namespace
 
-cli::Command runCommand() {
+cli::Command runCommand(RuntimeWrapper wrap) {
     return {"run",
             "run [--swarm S] [--bootstrap H:P ...] [--dht-address A] [--dht-port P] [--slots N] "
             "[--cpus X] [--memory SIZE] [--config FILE] [--lan]   serve trusted submitters",
-            runWorker};
+            [wrap](cli::Args& args, const cli::Globals& g) { return runWorker(args, g, wrap); }};
 }
 
 cli::Command statusCommand() {

@@ -1,0 +1,271 @@
+// End to end: real worker daemons and submitter runs as separate processes,
+// real OpenDHT (a stock dhtnode as bootstrap), real TLS, real Podman.
+
+#include "swarm_fixture.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace swarm::e2e;
+using namespace std::chrono_literals;
+
+namespace {
+
+// One swarm for the whole suite: starting worker daemons is the slow part.
+std::unique_ptr<Swarm> gSwarm;
+
+Swarm& theSwarm() {
+    if (!gSwarm) {
+        gSwarm = std::make_unique<Swarm>();
+        for (const char* name : {"w1", "w2", "w3"})
+            gSwarm->startWorker(name);
+    }
+    return *gSwarm;
+}
+
+struct TearDown {
+    ~TearDown() { gSwarm.reset(); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(TearDown);
+
+// Writes `n` input files with known word counts; returns count by unit id.
+std::map<std::string, int> makeInputs(const std::filesystem::path& dir, int n) {
+    std::filesystem::create_directories(dir);
+    std::map<std::string, int> words;
+    for (int i = 0; i < n; ++i) {
+        auto name = "part-" + std::to_string(100 + i) + ".txt";
+        std::ofstream out(dir / name);
+        int count = 0;
+        for (int line = 0; line < 5 + i; ++line) {
+            for (int w = 0; w <= line % 7; ++w) {
+                out << "word" << (line * w) % 13 << ' ';
+                ++count;
+            }
+            out << '\n';
+        }
+        words[name] = count;
+    }
+    return words;
+}
+
+std::filesystem::path writeJob(const std::filesystem::path& dir, const std::string& name,
+                               const std::string& command, int replicas, int quorum,
+                               const std::string& extra = "") {
+    auto path = dir / (name + ".toml");
+    std::ofstream(path) << "name = \"" << name << "\"\n"
+                        << "image = \"localhost/swarm-test:latest\"\n"
+                        << "command = [\"sh\", \"-c\", \"" << command << "\"]\n"
+                        << "inputs = \"inputs/*.txt\"\n"
+                        << "outputs = [\"out/words\"]\n"
+                        << "replicas = " << replicas << "\nquorum = " << quorum << "\n"
+                        << "timeout = \"60s\"\n"
+                        << extra;
+    return path;
+}
+
+int wordsIn(const std::filesystem::path& file) {
+    std::istringstream in(readFile(file));
+    int n = -1;
+    in >> n;
+    return n;
+}
+
+// Every unit valid, each exactly once, with the right word count.
+void checkResults(const std::filesystem::path& jobDir, const std::map<std::string, int>& words) {
+    for (const auto& [unit, count] : words)
+        BOOST_TEST(wordsIn(jobDir / "results" / unit / "out/words") == count, unit);
+    auto summary = readFile(jobDir / "summary.json");
+    BOOST_TEST(summary.find("\"failed\":0") != std::string::npos);
+    BOOST_TEST(summary.find("\"valid\":" + std::to_string(words.size())) != std::string::npos);
+}
+
+std::optional<int> waitExit(Child& c, std::chrono::seconds timeout) {
+    auto st = c.wait(timeout);
+    if (!st) {
+        c.signal(SIGKILL);
+        c.wait(10s);
+    }
+    return st;
+}
+
+bool waitForEvents(const std::filesystem::path& file, const std::string& event, std::size_t count,
+                   std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (eventsOf(file, event).size() >= count)
+            return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return false;
+}
+
+const char* kWordCount = "sleep 0.2; wc -w < {} > out/words";
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(end_to_end)
+
+BOOST_AUTO_TEST_CASE(bad_job_files_fail_before_any_network) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "bad";
+    makeInputs(dir / "inputs", 2);
+    struct Case {
+        std::string text;
+        std::string expect;
+    };
+    std::vector<Case> cases{
+        {"command = [\"true\"]\ninputs = \"inputs/*.txt\"\n", "image"},
+        {"image = \"localhost/x\"\ncommand = [\"true\"]\ninputs = \"inputs/*.txt\"\n"
+         "replicas = 1\nquorum = 2\n",
+         "quorum"},
+        {"image = \"localhost/x\"\ncommand = [\"true\"]\ninputs = \"inputs/*.txt\"\n"
+         "replicaz = 2\n",
+         "replicaz"},
+        {"image = \"localhost/x\"\ncommand = [\"true\"]\ninputs = \"nothing/*.dat\"\n",
+         "nothing/*.dat"},
+    };
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        auto job = dir / ("bad" + std::to_string(i) + ".toml");
+        std::ofstream(job) << cases[i].text;
+        auto out = dir / ("out" + std::to_string(i));
+        // An unreachable bootstrap: a run that got past the checks would hang.
+        auto r = runProgram(s.submitBinary,
+                            {"--home", s.submitterHome().string(), "run", job.string(), "--out",
+                             out.string(), "--bootstrap", "127.0.0.1:9"},
+                            20s, s.env());
+        BOOST_TEST_CONTEXT("case " << i << ": " << r.err) {
+            BOOST_TEST(r.status != 0);
+            BOOST_TEST(r.err.find("bad" + std::to_string(i) + ".toml") != std::string::npos);
+            BOOST_TEST(r.err.find(cases[i].expect) != std::string::npos);
+            BOOST_TEST(!std::filesystem::exists(out));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(demo_batch_validates_with_correct_outputs) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "demo";
+    auto words = makeInputs(dir / "inputs", 20);
+    auto job = writeJob(dir, "demo", kWordCount, 2, 2);
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    auto status = waitExit(*submit, 400s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    checkResults(dir / "job", words);
+    BOOST_TEST(eventsOf(events, "unit-valid").size() == words.size());
+}
+
+BOOST_AUTO_TEST_CASE(killed_worker_units_are_reissued_and_restart_leaves_nothing) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "kill-worker";
+    auto words = makeInputs(dir / "inputs", 10);
+    auto job = writeJob(dir, "killw", "sleep 2; wc -w < {} > out/words", 2, 2);
+    auto events = dir / "events.jsonl";
+    auto victim = s.workerId("w3");
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    // Kill w3 once it is running something.
+    bool assigned = false;
+    for (int i = 0; i < 600 && !assigned; ++i) {
+        for (const auto& e : eventsOf(events, "replica-assigned"))
+            assigned = assigned || field(e, "worker") == victim;
+        std::this_thread::sleep_for(100ms);
+    }
+    BOOST_REQUIRE(assigned);
+    std::this_thread::sleep_for(500ms);
+    s.killWorker("w3");
+    auto status = waitExit(*submit, 400s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    checkResults(dir / "job", words);
+    bool lost = false;
+    for (const auto& e : eventsOf(events, "replica-ended"))
+        lost = lost || (field(e, "worker") == victim && field(e, "state") == "lost");
+    BOOST_TEST(lost);
+    // Restarted, the worker removes what the killed one left.
+    s.startWorker("w3");
+    BOOST_TEST(s.containersOf(victim) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(killed_submitter_resumes_without_redoing_validated_units) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "kill-submitter";
+    auto words = makeInputs(dir / "inputs", 10);
+    auto job = writeJob(dir, "kills", "sleep 1; wc -w < {} > out/words", 2, 2);
+    auto first = dir / "events1.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, first);
+    BOOST_REQUIRE(waitForEvents(first, "unit-valid", 3, 300s));
+    submit->signal(SIGKILL);
+    submit->wait(10s);
+    auto validBefore = eventsOf(first, "unit-valid");
+    BOOST_REQUIRE(validBefore.size() < words.size());
+
+    auto second = dir / "events2.jsonl";
+    auto resume = s.startSubmit({"resume", (dir / "job").string()}, second);
+    auto status = waitExit(*resume, 400s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(second.string() + ".log"));
+    checkResults(dir / "job", words);
+
+    // Each unit validated exactly once across both runs.
+    std::multiset<std::string> validated;
+    for (const auto& e : validBefore)
+        validated.insert(field(e, "unit"));
+    for (const auto& e : eventsOf(second, "unit-valid"))
+        validated.insert(field(e, "unit"));
+    for (const auto& [unit, count] : words)
+        BOOST_TEST(validated.count(unit) == 1u, unit);
+    // Budgets held: no unit was issued more than max_total_results (10).
+    auto summary = readFile(dir / "job/summary.json");
+    for (int n = 11; n < 40; ++n)
+        BOOST_TEST(summary.find("\"attempts\":" + std::to_string(n)) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(corrupting_worker_is_never_accepted) {
+    auto& s = theSwarm();
+    auto bad = s.startWorker("corrupt", WorkerOptions{.corrupt = true});
+    auto dir = s.root() / "corrupt";
+    auto words = makeInputs(dir / "inputs", 8);
+    auto job = writeJob(dir, "corr", kWordCount, 2, 2);
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    auto status = waitExit(*submit, 400s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    checkResults(dir / "job", words);
+    bool usedBad = false;
+    for (const auto& e : eventsOf(events, "replica-assigned"))
+        usedBad = usedBad || field(e, "worker") == bad;
+    BOOST_TEST_MESSAGE("the corrupting worker got work: " << usedBad);
+    for (const auto& e : eventsOf(events, "unit-valid"))
+        BOOST_TEST(e.find(bad) == std::string::npos, "accepted a corrupt result: " << e);
+    BOOST_TEST(s.stopWorker("corrupt") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(untrusted_workers_never_run_units) {
+    auto& s = theSwarm();
+    auto stranger = s.startWorker("stranger", WorkerOptions{.trustedBySubmitter = false});
+    auto loner = s.startWorker("loner", WorkerOptions{.trustsSubmitter = false});
+    auto dir = s.root() / "trust";
+    auto words = makeInputs(dir / "inputs", 8);
+    auto job = writeJob(dir, "trust", "sleep 1; wc -w < {} > out/words", 1, 1);
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    auto status = waitExit(*submit, 400s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    checkResults(dir / "job", words);
+    for (const auto& e : eventsOf(events, "replica-assigned")) {
+        BOOST_TEST(field(e, "worker") != stranger);
+        BOOST_TEST(field(e, "worker") != loner);
+    }
+    for (const char* name : {"stranger", "loner"}) {
+        auto st = s.workerStatus(name);
+        BOOST_TEST(st.find("\"done\":0") != std::string::npos, name << ": " << st);
+        BOOST_TEST(st.find("\"submitters\":[]") != std::string::npos, name << ": " << st);
+    }
+    BOOST_TEST(s.stopWorker("stranger") == 0);
+    BOOST_TEST(s.stopWorker("loner") == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,324 @@
+#include "swarm_fixture.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+extern char** environ;
+
+namespace swarm::e2e {
+
+namespace {
+using namespace std::chrono_literals;
+
+std::filesystem::path buildRoot() {
+    const char* b = std::getenv("SWARM_BUILD_ROOT");
+    if (b == nullptr)
+        throw std::runtime_error("SWARM_BUILD_ROOT is not set (run through meson test)");
+    return b;
+}
+
+std::filesystem::path sourceRoot() {
+    const char* s = std::getenv("SWARM_SOURCE_ROOT");
+    if (s == nullptr)
+        throw std::runtime_error("SWARM_SOURCE_ROOT is not set (run through meson test)");
+    return s;
+}
+
+bool unixSocketAnswers(const std::filesystem::path& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+template <typename Pred> bool waitFor(Pred pred, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred())
+            return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return pred();
+}
+
+std::uint16_t freeUdpPort() {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
+    return s;
+}
+} // namespace
+
+Child::Child(const std::string& program, const std::vector<std::string>& args,
+             const std::filesystem::path& out, const std::filesystem::path& err,
+             const std::map<std::string, std::string>& env) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    std::vector<std::string> envStrings;
+    for (char** e = environ; *e != nullptr; ++e) {
+        std::string kv = *e;
+        if (!env.contains(kv.substr(0, kv.find('='))))
+            envStrings.push_back(kv);
+    }
+    for (const auto& [k, v] : env)
+        envStrings.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& s : envStrings)
+        envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(program.c_str()));
+    for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    // A new process group, so that a terminal's ^C reaches only the test.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    int rc = posix_spawn(&pid_, program.c_str(), &fa, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        throw std::system_error(rc, std::generic_category(), "posix_spawn " + program);
+}
+
+Child::~Child() {
+    if (running()) {
+        ::kill(pid_, SIGKILL);
+        wait(10s);
+    }
+}
+
+void Child::signal(int sig) {
+    if (running())
+        ::kill(pid_, sig);
+}
+
+bool Child::running() {
+    if (status_)
+        return false;
+    int st = 0;
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return false;
+    }
+    return r == 0;
+}
+
+std::optional<int> Child::wait(std::chrono::milliseconds timeout) {
+    waitFor([&] { return !running(); }, timeout);
+    return status_;
+}
+
+std::string readFile(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+RunResult runProgram(const std::string& program, const std::vector<std::string>& args,
+                     std::chrono::milliseconds timeout,
+                     const std::map<std::string, std::string>& env) {
+    char tmpl[] = "/tmp/swarm-e2e-run-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr)
+        throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    std::filesystem::path dir = tmpl;
+    RunResult r;
+    {
+        Child c(program, args, dir / "out", dir / "err", env);
+        auto st = c.wait(timeout);
+        if (!st) {
+            c.signal(SIGKILL);
+            c.wait(5s);
+        }
+        r.status = st.value_or(-1);
+    }
+    r.out = readFile(dir / "out");
+    r.err = readFile(dir / "err");
+    std::filesystem::remove_all(dir);
+    return r;
+}
+
+Swarm::Swarm() {
+    char tmpl[] = "/tmp/swarm-e2e-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr)
+        throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    root_ = tmpl;
+    auto build = buildRoot();
+    workerBinary = (build / "src/swarm-worker").string();
+    submitBinary = (build / "src/swarm-submit").string();
+    corruptBinary = (build / "tests/e2e/swarm-worker-corrupt").string();
+    auto conf = sourceRoot() / "packaging/containers.conf";
+
+    // One Podman service for all workers, as on a real machine.
+    auto sock = root_ / "podman.sock";
+    podman_ = std::make_unique<Child>(
+        "/usr/bin/podman",
+        std::vector<std::string>{"system", "service", "--time=0", "unix://" + sock.string()},
+        root_ / "podman.out", root_ / "podman.err",
+        std::map<std::string, std::string>{{"CONTAINERS_CONF", conf.string()}});
+    if (!waitFor([&] { return unixSocketAnswers(sock); }, 30s))
+        throw std::runtime_error("podman system service did not start: " +
+                                 readFile(root_ / "podman.err"));
+    env_ = {{"CONTAINER_HOST", "unix://" + sock.string()},
+            {"CONTAINERS_CONF", conf.string()},
+            {"SWARM_LOG", "info"}};
+
+    // A stock OpenDHT node is the only bootstrap.
+    dhtPort_ = freeUdpPort();
+    dhtnode_ = std::make_unique<Child>(
+        "/usr/bin/dhtnode", std::vector<std::string>{"-s", "-p", std::to_string(dhtPort_)},
+        root_ / "dhtnode.out", root_ / "dhtnode.err", std::map<std::string, std::string>{});
+
+    submitterHome_ = root_ / "submitter";
+    auto init = e2e::runProgram(submitBinary, {"--home", submitterHome_.string(), "init"}, 10s);
+    if (init.status != 0)
+        throw std::runtime_error("swarm-submit init failed: " + init.err);
+    submitterId_ = trim(init.out);
+}
+
+Swarm::~Swarm() {
+    for (auto& [name, w] : workers_) {
+        if (w.process && w.process->running()) {
+            w.process->signal(SIGTERM);
+            w.process->wait(20s);
+        }
+        w.process.reset();
+    }
+    dhtnode_.reset();
+    podman_->signal(SIGTERM);
+    podman_->wait(10s);
+    podman_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+}
+
+std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
+    auto it = workers_.find(name);
+    if (it == workers_.end()) {
+        Worker w;
+        w.home = root_ / name;
+        w.options = options;
+        w.address = "127.0.0." + std::to_string(nextAddress_++);
+        auto init = e2e::runProgram(workerBinary, {"--home", w.home.string(), "init"}, 10s);
+        if (init.status != 0)
+            throw std::runtime_error("worker init failed: " + init.err);
+        w.id = trim(init.out);
+        if (options.trustsSubmitter)
+            e2e::runProgram(workerBinary, {"--home", w.home.string(), "trust", "add", submitterId_},
+                            10s);
+        if (options.trustedBySubmitter)
+            e2e::runProgram(submitBinary, {"--home", submitterHome_.string(), "trust", "add", w.id},
+                            10s);
+        it = workers_.emplace(name, std::move(w)).first;
+    }
+    auto& w = it->second;
+    std::filesystem::remove(w.home / "worker.sock");
+    w.process = std::make_unique<Child>(
+        w.options.corrupt ? corruptBinary : workerBinary,
+        std::vector<std::string>{"--home", w.home.string(), "run", "--dht-address", w.address,
+                                 "--bootstrap", "127.0.0.1:" + std::to_string(dhtPort_), "--slots",
+                                 std::to_string(w.options.slots)},
+        w.home.string() + ".out", w.home.string() + ".log", env_);
+    if (!waitFor([&] { return unixSocketAnswers(w.home / "worker.sock"); }, 90s))
+        throw std::runtime_error("worker " + name +
+                                 " did not start: " + readFile(w.home.string() + ".log"));
+    return w.id;
+}
+
+void Swarm::killWorker(const std::string& name) {
+    auto& w = workers_.at(name);
+    w.process->signal(SIGKILL);
+    w.process->wait(10s);
+}
+
+int Swarm::stopWorker(const std::string& name) {
+    auto& w = workers_.at(name);
+    w.process->signal(SIGTERM);
+    return w.process->wait(60s).value_or(-1);
+}
+
+std::string Swarm::workerId(const std::string& name) const {
+    return workers_.at(name).id;
+}
+
+std::string Swarm::workerStatus(const std::string& name) {
+    return e2e::runProgram(workerBinary, {"--home", workers_.at(name).home.string(), "status"}, 10s)
+        .out;
+}
+
+std::unique_ptr<Child> Swarm::startSubmit(std::vector<std::string> args,
+                                          const std::filesystem::path& events) {
+    std::vector<std::string> full{"--home", submitterHome_.string(), "--json"};
+    full.insert(full.end(), args.begin(), args.end());
+    for (std::string extra :
+         {"--listen", "127.0.0.9:0", "--dht-address", "127.0.0.9", "--bootstrap"})
+        full.push_back(extra);
+    full.push_back("127.0.0.1:" + std::to_string(dhtPort_));
+    return std::make_unique<Child>(submitBinary, full, events, events.string() + ".log", env_);
+}
+
+std::size_t Swarm::containersOf(const std::string& workerId) {
+    auto r = e2e::runProgram("/usr/bin/podman",
+                             {"--url", env_.at("CONTAINER_HOST"), "ps", "-a", "-q", "--filter",
+                              "label=swarm.worker=" + workerId},
+                             30s);
+    std::size_t n = 0;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);)
+        n += !line.empty();
+    return n;
+}
+
+std::vector<std::string> eventsOf(const std::filesystem::path& file, const std::string& event) {
+    std::vector<std::string> out;
+    std::istringstream in(readFile(file));
+    const std::string tag = "\"event\":\"" + event + "\"";
+    for (std::string line; std::getline(in, line);)
+        if (line.find(tag) != std::string::npos)
+            out.push_back(line);
+    return out;
+}
+
+std::string field(const std::string& line, const std::string& key) {
+    const std::string tag = "\"" + key + "\":\"";
+    auto pos = line.find(tag);
+    if (pos == std::string::npos)
+        return {};
+    pos += tag.size();
+    return line.substr(pos, line.find('"', pos) - pos);
+}
+
+} // namespace swarm::e2e

@@ -1,0 +1,122 @@
+#pragma once
+
+// A personal swarm on loopback for the end-to-end tests: one Podman
+// service, a stock dhtnode as bootstrap, worker daemons and submitter runs as
+// separate processes. Every process is started here, ended by its pid and
+// reaped; every wait is bounded.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace swarm::e2e {
+
+/// A child process; stdout and stderr go to files.
+class Child {
+public:
+    Child(const std::string& program, const std::vector<std::string>& args,
+          const std::filesystem::path& out, const std::filesystem::path& err,
+          const std::map<std::string, std::string>& env);
+    /// SIGKILL and reap if still running.
+    ~Child();
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+
+    pid_t pid() const { return pid_; }
+    /// Sends `sig` if still running.
+    void signal(int sig);
+    /// Waits for exit; the exit status (128+signal if killed), or nullopt on
+    /// timeout.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    bool running();
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+};
+
+/// Runs a program to completion (bounded); its exit status and output.
+struct RunResult {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+RunResult runProgram(const std::string& program, const std::vector<std::string>& args,
+                     std::chrono::milliseconds timeout,
+                     const std::map<std::string, std::string>& env = {});
+
+std::string readFile(const std::filesystem::path& path);
+
+struct WorkerOptions {
+    bool trustsSubmitter = true;
+    bool trustedBySubmitter = true;
+    bool corrupt = false; ///< swarm-worker-corrupt instead of swarm-worker
+    int slots = 2;
+};
+
+class Swarm {
+public:
+    Swarm();
+    ~Swarm();
+
+    const std::filesystem::path& root() const { return root_; }
+    const std::string& submitterId() const { return submitterId_; }
+    const std::filesystem::path& submitterHome() const { return submitterHome_; }
+
+    /// Creates the worker's identity and trust (once), and starts it.
+    /// Returns its peer id. Waits until its control socket answers.
+    std::string startWorker(const std::string& name, WorkerOptions options = {});
+    /// kill -9.
+    void killWorker(const std::string& name);
+    /// SIGTERM and wait for a clean exit; its exit status.
+    int stopWorker(const std::string& name);
+    std::string workerId(const std::string& name) const;
+    /// `swarm-worker status` of a running worker.
+    std::string workerStatus(const std::string& name);
+
+    /// Starts `swarm-submit --json ARGS...` with the swarm's network flags
+    /// appended; stdout goes to `events`.
+    std::unique_ptr<Child> startSubmit(std::vector<std::string> args,
+                                       const std::filesystem::path& events);
+    /// Swarm containers (running or not) labelled with this worker id.
+    std::size_t containersOf(const std::string& workerId);
+
+    /// Environment every child gets on top of ours.
+    const std::map<std::string, std::string>& env() const { return env_; }
+
+    std::string workerBinary;
+    std::string corruptBinary;
+    std::string submitBinary;
+
+private:
+    struct Worker {
+        std::filesystem::path home;
+        std::string id;
+        std::string address;
+        WorkerOptions options;
+        std::unique_ptr<Child> process;
+    };
+
+    std::filesystem::path root_;
+    std::filesystem::path submitterHome_;
+    std::string submitterId_;
+    std::unique_ptr<Child> podman_;
+    std::unique_ptr<Child> dhtnode_;
+    std::uint16_t dhtPort_ = 0;
+    std::map<std::string, std::string> env_;
+    std::map<std::string, Worker> workers_;
+    int nextAddress_ = 10;
+};
+
+/// Lines of a JSON-lines file whose "event" is `event`.
+std::vector<std::string> eventsOf(const std::filesystem::path& file, const std::string& event);
+/// The string value of `"key":"..."` in a JSON line ("" if absent).
+std::string field(const std::string& line, const std::string& key);
+
+} // namespace swarm::e2e
