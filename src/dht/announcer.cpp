@@ -49,7 +49,10 @@ struct Announcer::State {
     std::mutex mutex;
     wire::CapacityRecord record;
     std::uint64_t sequence = 0;
-    std::uint64_t valueId = 0; // current put; 0 = none
+    std::uint64_t valueId = 0;   // current put; 0 = none
+    std::uint64_t pendingId = 0; // id drawn for the next put, if any
+    static constexpr std::chrono::milliseconds kFirstRetry{1000};
+    std::chrono::milliseconds retryDelay = kFirstRetry;
     std::uint64_t generation = 0;
     std::size_t lastSize = 0;
     bool announced = false;
@@ -72,11 +75,55 @@ struct Announcer::State {
         sequence = next;
         lastSize = Node::packedValueSize(*bytes);
         auto old = valueId;
-        valueId = Node::freshValueId();
+        valueId = pendingId != 0 ? pendingId : Node::freshValueId();
+        pendingId = 0;
         node.put(key, DhtValue{valueId, std::move(*bytes)}, std::move(onDone));
         if (old != 0)
             node.cancelPut(key, old);
         return {};
+    }
+
+    // Caller holds mutex. putLocked() for a live announcement: if no node
+    // acknowledges the put (common right after joining, while storing
+    // nodes still judge themselves too far from the key), put again with
+    // backoff instead of waiting for the next refresh.
+    std::expected<void, wire::Error> putLive(const std::shared_ptr<State>& self) {
+        std::weak_ptr<State> weak = self;
+        auto r = putLocked([weak, id = valueIdAfterNextPut()](bool ok) {
+            if (auto s = weak.lock())
+                s->onPutDone(s, id, ok);
+        });
+        return r;
+    }
+
+    // The id putLocked() is about to use (it draws it here first).
+    std::uint64_t valueIdAfterNextPut() {
+        pendingId = Node::freshValueId();
+        return pendingId;
+    }
+
+    void onPutDone(const std::shared_ptr<State>& self, std::uint64_t putId, bool ok) {
+        std::lock_guard lock(mutex);
+        if (withdrawn || putId != valueId)
+            return;
+        if (ok) {
+            retryDelay = kFirstRetry;
+            return;
+        }
+        kLog.warn("capacity record not stored by any node; putting it again in {} ms",
+                  retryDelay.count());
+        std::weak_ptr<State> weak = self;
+        node.loop().postAfter(retryDelay, [weak, putId] {
+            auto s = weak.lock();
+            if (!s)
+                return;
+            std::lock_guard lock2(s->mutex);
+            if (s->withdrawn || putId != s->valueId)
+                return;
+            if (auto r = s->putLive(s); !r)
+                kLog.error("capacity put failed: {}", r.error().what);
+        });
+        retryDelay = std::min(retryDelay * 2, options.refresh);
     }
 
     static void scheduleRefresh(const std::shared_ptr<State>& self, std::uint64_t gen) {
@@ -88,7 +135,7 @@ struct Announcer::State {
             std::lock_guard lock(s->mutex);
             if (s->withdrawn || gen != s->generation)
                 return;
-            if (auto r = s->putLocked({}); !r)
+            if (auto r = s->putLive(s); !r)
                 kLog.error("capacity refresh failed: {}", r.error().what);
             scheduleRefresh(s, gen);
         });
@@ -111,7 +158,7 @@ std::expected<void, wire::Error> Announcer::announce(wire::CapacityRecord record
     record.withdrawn = false;
     auto previous = std::move(state_->record);
     state_->record = std::move(record);
-    if (auto r = state_->putLocked({}); !r) {
+    if (auto r = state_->putLive(state_); !r) {
         state_->record = std::move(previous);
         return r;
     }

@@ -1,5 +1,7 @@
 #include "dht/node.hpp"
 
+#include "dht/sim_socket.hpp"
+
 #include "wire/bytes.hpp"
 #include "wire/log.hpp"
 
@@ -107,7 +109,12 @@ Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
     ctx.logger = makeLogger();
 
     try {
-        if (cfg.bindAddress.empty()) {
+        if (cfg.simNetwork) {
+            if (cfg.bindAddress.empty())
+                throw std::runtime_error("dht: a node on a simulated network needs an address");
+            ctx.sock = makeSimSocket(*cfg.simNetwork, cfg.bindAddress, cfg.port);
+            impl_->runner.run(rc, std::move(ctx));
+        } else if (cfg.bindAddress.empty()) {
             impl_->runner.run(cfg.port, rc, std::move(ctx));
         } else {
             sockaddr_in sin{};

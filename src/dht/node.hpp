@@ -13,6 +13,8 @@
 
 namespace swarm::dht {
 
+class SimNetwork;
+
 /// How to run one DHT node. Parsed once by the program, then fixed.
 struct NodeConfig {
     /// IPv4 address to bind ("127.0.0.7"); empty binds the wildcard address
@@ -33,6 +35,10 @@ struct NodeConfig {
     std::int64_t maxPeerRequestsPerSec = 0;
     /// OpenDHT network id; 0 is the one stock nodes (dhtnode) use.
     std::uint32_t networkId = 0;
+    /// When set, the node sends and receives over this in-process network
+    /// (see sim_network.hpp) instead of UDP; bindAddress is then its address
+    /// there (required) and port 0 means 4222. Must outlive the node.
+    std::shared_ptr<SimNetwork> simNetwork;
 };
 
 /// One value under a key, as stored in the DHT: OpenDHT's value id and our

@@ -77,7 +77,10 @@ WorkerTable::Result WorkerTable::ingest(wire::ByteView value, std::int64_t nowMs
         using C = wire::Error::Code;
         switch (env.error().code) {
         case C::kTooLarge:
-            return skip(SkipReason::kTooLarge);
+            // A value smaller than the payload limit cannot really be too
+            // large: a length header in it lies, which is junk.
+            return skip(value.size() <= kMaxPayload ? SkipReason::kMalformed
+                                                    : SkipReason::kTooLarge);
         case C::kBadSignature:
             return skip(SkipReason::kBadSignature);
         case C::kUnknownType:

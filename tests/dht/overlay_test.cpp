@@ -17,8 +17,10 @@
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -92,6 +94,27 @@ BOOST_AUTO_TEST_CASE(finds_exactly_the_trusted_workers_among_22_nodes) {
         20s);
     auto elapsed = msSince(start);
     BOOST_TEST_MESSAGE("3 trusted of 5 workers found in " << elapsed << " ms");
+    if (!found) {
+        auto s = discovery.snapshot();
+        BOOST_TEST_MESSAGE("listed " << s.workers.size() << ", untrusted "
+                                     << s.skippedFor(SkipReason::kUntrusted) << ", skipped "
+                                     << s.skippedTotal() << ", gets " << s.getsDone);
+        for (std::size_t i : {0u, 10u, 21u}) {
+            auto p = std::make_shared<std::promise<std::pair<std::size_t, bool>>>();
+            auto count = std::make_shared<std::size_t>(0);
+            net[i].get(
+                workersKeyText("default"), [count](std::vector<DhtValue> v) { *count += v.size(); },
+                [p, count](bool ok) {
+                    p->set_value({*count, ok});
+                });
+            auto f = p->get_future();
+            if (f.wait_for(10s) == std::future_status::ready) {
+                auto [n, ok] = f.get();
+                BOOST_TEST_MESSAGE("node " << i << " knows " << net[i].knownNodes()
+                                           << " nodes; get found " << n << " values, ok " << ok);
+            }
+        }
+    }
     BOOST_REQUIRE(found);
     BOOST_TEST(elapsed < 20'000);
 
@@ -144,8 +167,10 @@ BOOST_AUTO_TEST_CASE(hostile_values_are_counted_and_skipped) {
     replay.sequence = realSeq - 1;
     putRaw(signRecordAs(worker, replay, "default", now, 300'000));
     // 4. Random bytes.
+    std::mt19937 rng(20260101);
     wire::Bytes junk(200);
-    wire::randomBytes(junk);
+    for (auto& b : junk)
+        b = static_cast<std::uint8_t>(rng());
     putRaw(junk);
     // 5. A valid record from a worker nobody trusts.
     auto own = sampleRecord(128);
@@ -211,7 +236,12 @@ BOOST_AUTO_TEST_CASE(offers_reach_the_worker_and_bad_ones_are_refused) {
     offer.token.fill(0x42);
     offer.jobId = "job-a";
     postOffer(net[5], submitter, workerId, offer, clock);
-    BOOST_REQUIRE(waitFor([&] { return inbox.accepted() == 1; }, 15s));
+    BOOST_REQUIRE(waitFor(
+        [&] {
+            std::lock_guard lock(mutex);
+            return received.size() == 1;
+        },
+        15s));
     BOOST_TEST_MESSAGE("offer delivered in " << msSince(start) << " ms");
     {
         std::lock_guard lock(mutex);

@@ -6,6 +6,8 @@
 #include "test_support.hpp"
 #include "wire/clock.hpp"
 
+#include <random>
+
 #include <boost/test/unit_test.hpp>
 
 using namespace swarm;
@@ -116,6 +118,18 @@ BOOST_FIXTURE_TEST_CASE(counts_each_reason, TableFixture) {
     // Junk.
     wire::Bytes junk{'n', 'o', 't', ' ', 'a', 'n', ' ', 'e', 'n', 'v', 'e', 'l', 'o', 'p', 'e'};
     BOOST_TEST((table.ingest(junk, now).reason == SkipReason::kMalformed));
+    // Junk whose msgpack header claims a huge array: still junk.
+    wire::Bytes liar{0xdd, 0x7f, 0xff, 0xff, 0xff, 0x00};
+    BOOST_TEST((table.ingest(liar, now).reason == SkipReason::kMalformed));
+    // Random bytes, whatever their first byte.
+    std::mt19937 rng(7);
+    for (int i = 0; i < 200; ++i) {
+        wire::Bytes random(1 + rng() % 300);
+        for (auto& b : random)
+            b = static_cast<std::uint8_t>(rng());
+        auto r = table.ingest(random, now);
+        BOOST_TEST((r.outcome == Outcome::kDuplicate || r.reason == SkipReason::kMalformed));
+    }
     // A flipped signature byte.
     auto tampered = record(w1, 53);
     tampered.back() ^= 1;
@@ -123,7 +137,7 @@ BOOST_FIXTURE_TEST_CASE(counts_each_reason, TableFixture) {
 
     for (auto reason : {SkipReason::kUntrusted, SkipReason::kSignerMismatch, SkipReason::kExpired,
                         SkipReason::kStale, SkipReason::kFromFuture, SkipReason::kForeign,
-                        SkipReason::kMalformed, SkipReason::kBadSignature})
+                        SkipReason::kBadSignature})
         BOOST_TEST(table.skipped(reason) == 1u, reasonName(reason));
     auto live = table.live(now);
     BOOST_REQUIRE(live.size() == 1u);
