@@ -1,5 +1,6 @@
 // swarm-bench: the benchmark harnesses, one subcommand each.
 
+#include "bench/discovery_bench.hpp"
 #include "bench/stream_bench.hpp"
 #include "cli/program.hpp"
 #include "net/credentials.hpp"
@@ -11,6 +12,7 @@
 int main(int argc, char** argv) {
     std::vector<swarm::cli::Command> commands = {
         swarm::bench::streamCommand(),
+        swarm::bench::discoveryCommand(),
     };
     // `--list` prints the harness names, one a line (scripts/test runs each
     // with --quick).

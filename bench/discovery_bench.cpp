@@ -1,0 +1,556 @@
+#include "bench/discovery_bench.hpp"
+
+#include "dht/announcer.hpp"
+#include "dht/discovery.hpp"
+#include "dht/keys.hpp"
+#include "dht/node.hpp"
+#include "dht/sim_network.hpp"
+#include "wire/clock.hpp"
+#include "wire/identity.hpp"
+#include "wire/peer_id.hpp"
+#include "wire/records.hpp"
+#include "wire/trust_list.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace swarm::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Steady = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+// OpenDHT 2.4 uses select(): one process aborts once a socket fd passes
+// 1024, around 330 UDP nodes. This harness keeps UDP overlays in one process
+// and refuses more than this many nodes there (sim nodes have no fds).
+constexpr std::uint64_t kMaxUdpNodes = 250;
+
+struct Options {
+    bool sim = false;
+    std::uint64_t nodes = 64;
+    std::uint64_t workers = 10;
+    std::uint64_t trusted = 5;
+    std::uint64_t runs = 5;
+    std::uint64_t probes = 3;
+    double rttMs = 50;
+    double jitterMs = 0;
+    double loss = 0;
+    std::int64_t timeoutMs = 10'000;
+    std::string csv;
+    std::string plot;
+    bool quick = false;
+};
+
+/// One metric's samples (ms) and failures.
+struct Series {
+    std::vector<double> ms;
+    std::uint64_t failures = 0;
+    void add(std::optional<double> v) {
+        if (v)
+            ms.push_back(*v);
+        else
+            ++failures;
+    }
+};
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty())
+        return NAN;
+    std::sort(v.begin(), v.end());
+    auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+    return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
+}
+
+/// The metrics, in report order, with one line of meaning each.
+const std::vector<std::pair<std::string, std::string>>& metricNames() {
+    static const std::vector<std::pair<std::string, std::string>> names = {
+        {"cold-first", "fresh node + Discovery: first trusted worker verified"},
+        {"cold-all", "fresh node + Discovery: all T trusted workers verified"},
+        {"raw-first", "fresh node + plain get: first value"},
+        {"raw-done", "fresh node + plain get: get done"},
+        {"propagation", "announce -> verified by a listening Discovery"},
+    };
+    return names;
+}
+
+struct Results {
+    std::map<std::string, Series> series;
+    std::uint64_t rawValuesSeen = 0;    // values returned by raw gets, summed
+    std::uint64_t rawGets = 0;          // raw gets that finished
+    std::uint64_t untrustedSkipped = 0; // by cold discoveries, summed
+    std::uint64_t coldProbes = 0;
+    std::uint64_t coldPackets = 0; // sim: datagrams sent + received by cold nodes
+    std::uint64_t coldBytes = 0;
+    std::uint64_t rawPackets = 0;
+    std::uint64_t rawBytes = 0;
+};
+
+std::string address(std::uint64_t run, std::uint64_t index) {
+    // 127.<80+run>.b.c on loopback (distinct from the tests' 127.0.x.y);
+    // the same shape, in 10/8, on the simulated network.
+    return fmt::format("127.{}.{}.{}", 80 + run % 150, index / 250, index % 250 + 1);
+}
+
+wire::CapacityRecord sampleRecord(std::uint64_t i) {
+    wire::CapacityRecord r;
+    r.cores = static_cast<std::uint32_t>(2 + i % 6);
+    r.memoryBytes = 8ULL << 30;
+    r.slots = r.cores;
+    r.freeSlots = r.cores;
+    r.arch = "x86_64";
+    r.os = "linux";
+    r.labels = {"bench"};
+    r.podman = "4.3.1";
+    r.rootless = true;
+    r.software = "bench";
+    return r;
+}
+
+std::int64_t wallMs(const wire::Clock& clock) {
+    return clock.nowMs();
+}
+
+/// One overlay: N nodes, K of them announcing, and fresh probe nodes.
+class Overlay {
+public:
+    Overlay(const Options& o, std::uint64_t run) : o_(o), run_(run) {
+        if (o.sim) {
+            dht::SimNetworkOptions so;
+            so.rttMs = o.rttMs;
+            so.jitterMs = o.jitterMs;
+            so.loss = o.loss;
+            so.seed = 1000 + run;
+            sim_ = std::make_shared<dht::SimNetwork>(so);
+        }
+        rng_.seed(run * 7919 + 17);
+        for (std::uint64_t i = 0; i < o.nodes; ++i) {
+            dht::NodeConfig cfg = configFor(i);
+            if (i > 0) {
+                // Join through the first node and a random earlier one.
+                cfg.bootstrap.push_back({address(run_, 0), nodes_[0]->port()});
+                auto j = std::uniform_int_distribution<std::uint64_t>(0, i - 1)(rng_);
+                if (j != 0)
+                    cfg.bootstrap.push_back({address(run_, j), nodes_[j]->port()});
+            }
+            nodes_.push_back(std::make_unique<dht::Node>(cfg));
+        }
+        nextAddress_ = o.nodes;
+        auto deadline = Steady::now() + 30s;
+        std::size_t want = 1;
+        for (auto& n : nodes_) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+            if (!n->waitForNodes(want, std::max(left, 1ms)))
+                ++lonely_;
+        }
+    }
+    ~Overlay() {
+        for (auto& n : nodes_)
+            n->shutdown();
+    }
+
+    dht::NodeConfig configFor(std::uint64_t index) {
+        dht::NodeConfig cfg;
+        cfg.bindAddress = address(run_, index);
+        cfg.simNetwork = sim_;
+        return cfg;
+    }
+
+    /// A fresh node joining through the overlay's first node (the swarm's
+    /// bootstrap node) and a random other one.
+    std::unique_ptr<dht::Node> freshNode(std::string& addr) {
+        auto cfg = configFor(nextAddress_++);
+        addr = cfg.bindAddress;
+        cfg.bootstrap.push_back({address(run_, 0), nodes_[0]->port()});
+        auto j = std::uniform_int_distribution<std::size_t>(1, nodes_.size() - 1)(rng_);
+        cfg.bootstrap.push_back({address(run_, j), nodes_[j]->port()});
+        return std::make_unique<dht::Node>(cfg);
+    }
+
+    dht::Node& node(std::size_t i) { return *nodes_.at(i); }
+    std::size_t lonely() const { return lonely_; }
+    const std::shared_ptr<dht::SimNetwork>& sim() const { return sim_; }
+
+private:
+    const Options& o_;
+    std::uint64_t run_;
+    std::shared_ptr<dht::SimNetwork> sim_;
+    std::vector<std::unique_ptr<dht::Node>> nodes_;
+    std::mt19937_64 rng_;
+    std::uint64_t nextAddress_ = 0;
+    std::size_t lonely_ = 0;
+};
+
+wire::TrustList trustOf(const std::vector<wire::Identity>& ids, std::size_t count,
+                        const wire::Identity& self) {
+    wire::TrustList list;
+    for (std::size_t i = 0; i < count && i < ids.size(); ++i) {
+        auto r = list.add(wire::PeerId(ids[i].publicKey()), fmt::format("w{}", i),
+                          wire::PeerId(self.publicKey()));
+        if (!r)
+            throw std::runtime_error("trust list: " + r.error().what);
+    }
+    return list;
+}
+
+void addTraffic(const Overlay& overlay, const std::string& addr, std::uint64_t& packets,
+                std::uint64_t& bytes) {
+    if (!overlay.sim())
+        return;
+    auto t = overlay.sim()->trafficOf(addr);
+    packets += t.packetsSent + t.packetsReceived;
+    bytes += t.bytesSent + t.bytesReceived;
+}
+
+/// A fresh submitter node bootstraps and runs Discovery for the T trusted.
+void coldProbe(const Options& o, Overlay& overlay, const std::vector<wire::Identity>& ids,
+               const wire::Identity& self, const wire::Clock& clock, Results& out) {
+    std::string addr;
+    auto t0 = wallMs(clock);
+    auto node = overlay.freshNode(addr);
+    std::optional<double> first, all;
+    {
+        dht::Discovery discovery(*node, trustOf(ids, o.trusted, self), clock);
+        discovery.start();
+        bool complete = discovery.waitUntil(
+            [&](const dht::DiscoverySnapshot& s) { return s.workers.size() >= o.trusted; },
+            std::chrono::milliseconds(o.timeoutMs));
+        auto snap = discovery.snapshot();
+        if (!snap.workers.empty()) {
+            std::int64_t lo = INT64_MAX, hi = 0;
+            for (const auto& w : snap.workers) {
+                lo = std::min(lo, w.firstSeenMs);
+                hi = std::max(hi, w.firstSeenMs);
+            }
+            first = static_cast<double>(lo - t0);
+            if (complete)
+                all = static_cast<double>(hi - t0);
+        }
+        out.untrustedSkipped += snap.skippedFor(dht::SkipReason::kUntrusted);
+        if (!complete)
+            fmt::print(stderr,
+                       "  cold probe from {} incomplete: {} of {} trusted, {} values examined, "
+                       "{} gets done, {} nodes known\n",
+                       addr, snap.workers.size(), o.trusted, snap.distinctValues, snap.getsDone,
+                       node->knownNodes());
+    }
+    node->shutdown();
+    addTraffic(overlay, addr, out.coldPackets, out.coldBytes);
+    out.coldProbes++;
+    out.series["cold-first"].add(first);
+    out.series["cold-all"].add(all);
+}
+
+/// A fresh node bootstraps and does one plain get of the workers key.
+void rawProbe(const Options& o, Overlay& overlay, const wire::Clock& clock, Results& out) {
+    struct Shared {
+        std::mutex mutex;
+        std::condition_variable cv;
+        std::optional<std::int64_t> first, done;
+        std::set<std::uint64_t> ids;
+    };
+    auto shared = std::make_shared<Shared>();
+    std::string addr;
+    auto t0 = wallMs(clock);
+    auto node = overlay.freshNode(addr);
+    node->get(
+        dht::workersKeyText(node->swarm()),
+        [shared, &clock](std::vector<dht::DhtValue> values) {
+            std::lock_guard lock(shared->mutex);
+            for (const auto& v : values)
+                shared->ids.insert(v.id);
+            if (!values.empty() && !shared->first)
+                shared->first = wallMs(clock);
+        },
+        [shared, &clock](bool) {
+            std::lock_guard lock(shared->mutex);
+            shared->done = wallMs(clock);
+            shared->cv.notify_all();
+        });
+    std::optional<double> first, done;
+    {
+        std::unique_lock lock(shared->mutex);
+        shared->cv.wait_for(lock, std::chrono::milliseconds(o.timeoutMs),
+                            [&] { return shared->done.has_value(); });
+        if (shared->first)
+            first = static_cast<double>(*shared->first - t0);
+        if (shared->done) {
+            done = static_cast<double>(*shared->done - t0);
+            out.rawGets++;
+            out.rawValuesSeen += shared->ids.size();
+        }
+    }
+    node->shutdown();
+    addTraffic(overlay, addr, out.rawPackets, out.rawBytes);
+    out.series["raw-first"].add(first);
+    out.series["raw-done"].add(done);
+}
+
+void oneRun(const Options& o, std::uint64_t run, Results& out) {
+    wire::SystemClock clock;
+    auto started = Steady::now();
+    Overlay overlay(o, run);
+    std::vector<wire::Identity> ids;
+    for (std::uint64_t i = 0; i < o.workers; ++i)
+        ids.push_back(wire::Identity::generate());
+    auto self = wire::Identity::generate();
+
+    // The listening submitter sits on the last overlay node and trusts every
+    // worker; workers are spread over nodes 1..N-2.
+    dht::Discovery listener(overlay.node(o.nodes - 1), trustOf(ids, ids.size(), self), clock);
+    listener.start();
+    listener.waitUntil([](const dht::DiscoverySnapshot& s) { return s.getsDone >= 1; }, 5s);
+
+    dht::AnnouncerOptions ao;
+    ao.withdrawWait = 300ms;
+    std::vector<std::unique_ptr<dht::Announcer>> announcers;
+    std::vector<std::int64_t> announcedAt;
+    for (std::uint64_t i = 0; i < o.workers; ++i) {
+        auto at = 1 + i * (o.nodes - 2) / std::max<std::uint64_t>(o.workers, 1);
+        announcers.push_back(std::make_unique<dht::Announcer>(overlay.node(at), ids[i], clock, ao));
+        announcedAt.push_back(wallMs(clock));
+        if (auto r = announcers.back()->announce(sampleRecord(i)); !r)
+            throw std::runtime_error("announce: " + r.error().what);
+    }
+    listener.waitUntil(
+        [&](const dht::DiscoverySnapshot& s) { return s.workers.size() >= o.workers; },
+        std::chrono::milliseconds(o.timeoutMs));
+    auto snap = listener.snapshot();
+    std::map<std::string, std::int64_t> seen;
+    for (const auto& w : snap.workers)
+        seen[w.id.str()] = w.firstSeenMs;
+    for (std::uint64_t i = 0; i < o.workers; ++i) {
+        auto it = seen.find(wire::PeerId(ids[i].publicKey()).str());
+        out.series["propagation"].add(
+            it == seen.end() ? std::nullopt
+                             : std::optional<double>(static_cast<double>(
+                                   std::max<std::int64_t>(0, it->second - announcedAt[i]))));
+    }
+
+    // Alternate which probe goes first so neither always meets a warmer overlay.
+    for (std::uint64_t p = 0; p < o.probes; ++p) {
+        if ((p + run) % 2 == 0) {
+            coldProbe(o, overlay, ids, self, clock, out);
+            rawProbe(o, overlay, clock, out);
+        } else {
+            rawProbe(o, overlay, clock, out);
+            coldProbe(o, overlay, ids, self, clock, out);
+        }
+    }
+    fmt::print(stderr, "  run {}: overlay of {} up ({} nodes did not join), {:.1f} s\n", run + 1,
+               o.nodes, overlay.lonely(),
+               std::chrono::duration<double>(Steady::now() - started).count());
+    announcers.clear();
+}
+
+std::string label(const Options& o) {
+    if (!o.sim)
+        return "udp";
+    return fmt::format("sim rtt={}ms jitter={}ms loss={}", o.rttMs, o.jitterMs, o.loss);
+}
+
+void writeCsv(const Options& o, const Results& r, const std::string& path) {
+    bool fresh = !fs::exists(path) || fs::file_size(path) == 0;
+    std::ofstream f(path, std::ios::app);
+    if (!f)
+        throw std::runtime_error("cannot write " + path);
+    if (fresh)
+        f << "net,nodes,workers,trusted,runs,probes,rtt_ms,jitter_ms,loss,metric,samples,"
+             "failures,p50_ms,p90_ms,p99_ms,max_ms\n";
+    for (const auto& [name, meaning] : metricNames()) {
+        auto it = r.series.find(name);
+        if (it == r.series.end())
+            continue;
+        const auto& s = it->second;
+        f << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{:.0f},{:.0f},{:.0f},{:.0f}\n",
+                         o.sim ? "sim" : "udp", o.nodes, o.workers, o.trusted, o.runs, o.probes,
+                         o.sim ? o.rttMs : 0.0, o.sim ? o.jitterMs : 0.0, o.sim ? o.loss : 0.0,
+                         name, s.ms.size(), s.failures, percentile(s.ms, 50), percentile(s.ms, 90),
+                         percentile(s.ms, 99), percentile(s.ms, 100));
+    }
+}
+
+void writePlot(const std::string& csv, const std::string& plot) {
+    auto ext = fs::path(plot).extension().string();
+    std::string term = ext == ".svg" ? "svg size 900,540" : "png size 900,540";
+    auto script = fs::temp_directory_path() / fmt::format("swarm-bench-{}.gp", ::getpid());
+    {
+        std::ofstream g(script);
+        g << "set terminal " << term << "\n"
+          << "set output '" << plot << "'\n"
+          << "set datafile separator ','\n"
+          << "set key top left\n"
+          << "set title 'swarm-bench discovery: p50 latency against overlay size'\n"
+          << "set xlabel 'nodes (N)'\nset ylabel 'p50 latency (ms)'\n"
+          << "set logscale x 2\nset grid\n";
+        g << "plot ";
+        bool firstPlot = true;
+        for (const auto& [name, meaning] : metricNames()) {
+            for (const char* net : {"udp", "sim"}) {
+                if (!firstPlot)
+                    g << ", \\\n     ";
+                firstPlot = false;
+                g << fmt::format("'{}' every ::1 using (strcol(1) eq '{}' && strcol(10) eq '{}' ? "
+                                 "$2 : NaN):13 smooth unique with linespoints title '{} {}'",
+                                 csv, net, name, net, name);
+            }
+        }
+        g << "\n";
+    }
+    auto cmd = fmt::format("gnuplot '{}' 2>/dev/null", script.string());
+    int rc = std::system(cmd.c_str());
+    fs::remove(script);
+    if (rc != 0)
+        throw std::runtime_error("gnuplot failed (is gnuplot-nox installed?)");
+}
+
+int runDiscovery(cli::Args& args, const cli::Globals&) {
+    Options o;
+    o.quick = args.flag("quick");
+    if (o.quick) {
+        o.nodes = 16;
+        o.workers = 4;
+        o.trusted = 2;
+        o.runs = 1;
+        o.probes = 2;
+        o.timeoutMs = 8'000;
+    }
+    if (auto net = args.take("net")) {
+        if (*net != "udp" && *net != "sim")
+            throw cli::UsageError("--net must be udp or sim");
+        o.sim = *net == "sim";
+    }
+    o.nodes = args.takeNumber("nodes").value_or(o.nodes);
+    o.workers = args.takeNumber("workers").value_or(o.workers);
+    o.trusted = args.takeNumber("trusted").value_or(o.trusted);
+    o.runs = args.takeNumber("runs").value_or(o.runs);
+    o.probes = args.takeNumber("probes").value_or(o.probes);
+    o.timeoutMs = static_cast<std::int64_t>(args.takeNumber("timeout").value_or(o.timeoutMs));
+    auto real = [&](const char* name, double fallback) {
+        auto v = args.take(name);
+        if (!v)
+            return fallback;
+        try {
+            return std::stod(*v);
+        } catch (const std::exception&) {
+            throw cli::UsageError(fmt::format("--{} needs a number", name));
+        }
+    };
+    o.rttMs = real("rtt", o.rttMs);
+    o.jitterMs = real("jitter", o.jitterMs);
+    o.loss = real("loss", o.loss);
+    o.csv = args.take("csv").value_or("");
+    o.plot = args.take("plot").value_or("");
+    args.finish();
+    if (o.nodes < 4 || o.workers < 1 || o.trusted < 1 || o.runs < 1 || o.probes < 1)
+        throw cli::UsageError("need --nodes >= 4 and positive --workers, --trusted, --runs");
+    if (o.trusted > o.workers)
+        throw cli::UsageError("--trusted cannot exceed --workers");
+    if (o.workers > o.nodes - 2)
+        throw cli::UsageError("--workers must leave two nodes that are not workers");
+    if (o.rttMs < 0 || o.jitterMs < 0 || o.loss < 0 || o.loss > 1)
+        throw cli::UsageError("--rtt, --jitter must be >= 0 and --loss in [0, 1]");
+    if (!o.sim && o.nodes > kMaxUdpNodes)
+        throw cli::UsageError(fmt::format(
+            "--net udp runs every node in this one process and OpenDHT 2.4's select() aborts "
+            "near 330 sockets: use --nodes <= {} (multi-process overlays are not built yet) "
+            "or --net sim",
+            kMaxUdpNodes));
+
+    fmt::print("swarm-bench discovery: {} nodes ({}), {} workers, {} trusted, {} run(s) x {} "
+               "probe(s), timeout {} ms\n",
+               o.nodes, label(o), o.workers, o.trusted, o.runs, o.probes, o.timeoutMs);
+    if (!o.sim)
+        fmt::print("  one process, distinct 127.x address per node, OpenDHT's default per-IP "
+                   "rate limit; loopback RTT is ~0, so figures are processing + OpenDHT timers\n");
+    std::fflush(stdout);
+
+    Results r;
+    for (std::uint64_t run = 0; run < o.runs; ++run)
+        oneRun(o, run, r);
+
+    auto rtt = [&](double ms) { return o.sim && o.rttMs > 0 ? ms / o.rttMs : NAN; };
+    fmt::print("  {:<12} {:>7} {:>6} {:>8} {:>8} {:>8} {:>8}{}\n", "metric", "samples", "fail%",
+               "p50 ms", "p90 ms", "p99 ms", "max ms", o.sim ? "   p50/p90/p99 in RTT" : "");
+    for (const auto& [name, meaning] : metricNames()) {
+        const auto& s = r.series[name];
+        auto n = s.ms.size() + s.failures;
+        double fail = n ? 100.0 * static_cast<double>(s.failures) / static_cast<double>(n) : 0;
+        auto p50 = percentile(s.ms, 50), p90 = percentile(s.ms, 90), p99 = percentile(s.ms, 99);
+        fmt::print("  {:<12} {:>7} {:>6.1f} {:>8.0f} {:>8.0f} {:>8.0f} {:>8.0f}", name, s.ms.size(),
+                   fail, p50, p90, p99, percentile(s.ms, 100));
+        if (o.sim)
+            fmt::print("   {:.1f}/{:.1f}/{:.1f}", rtt(p50), rtt(p90), rtt(p99));
+        fmt::print("\n");
+    }
+    const auto& all = r.series["cold-all"];
+    fmt::print("  completeness: all {} trusted found within {} ms in {} of {} cold probes\n",
+               o.trusted, o.timeoutMs, all.ms.size(), all.ms.size() + all.failures);
+    if (r.coldProbes)
+        fmt::print("  untrusted records skipped per cold probe: {:.1f} (of {} untrusted)\n",
+                   static_cast<double>(r.untrustedSkipped) / static_cast<double>(r.coldProbes),
+                   o.workers - o.trusted);
+    if (r.rawGets)
+        fmt::print("  raw get completeness: {:.1f} of {} values per finished get\n",
+                   static_cast<double>(r.rawValuesSeen) / static_cast<double>(r.rawGets),
+                   o.workers);
+    if (o.sim && r.coldProbes) {
+        auto per = [](std::uint64_t v, std::uint64_t n) {
+            return static_cast<double>(v) / static_cast<double>(std::max<std::uint64_t>(n, 1));
+        };
+        auto rawN = r.series["raw-done"].ms.size() + r.series["raw-done"].failures;
+        fmt::print("  datagrams per probe (sent+received by the fresh node, whole probe): "
+                   "discovery {:.0f} ({:.0f} KiB), raw get {:.0f} ({:.0f} KiB)\n",
+                   per(r.coldPackets, r.coldProbes), per(r.coldBytes, r.coldProbes) / 1024,
+                   per(r.rawPackets, rawN), per(r.rawBytes, rawN) / 1024);
+    }
+    for (const auto& [name, meaning] : metricNames())
+        fmt::print("    {:<12} {}\n", name, meaning);
+
+    std::string csv = o.csv;
+    std::optional<fs::path> tempCsv;
+    if (csv.empty() && !o.plot.empty()) {
+        tempCsv = fs::temp_directory_path() / fmt::format("swarm-bench-{}.csv", ::getpid());
+        csv = tempCsv->string();
+    }
+    if (!csv.empty())
+        writeCsv(o, r, csv);
+    if (!o.plot.empty())
+        writePlot(csv, o.plot);
+    if (tempCsv)
+        fs::remove(*tempCsv);
+    return 0;
+}
+
+} // namespace
+
+cli::Command discoveryCommand() {
+    return {"discovery",
+            "discovery [--net udp|sim] [--nodes N] [--workers K] [--trusted T] [--runs R] "
+            "[--probes P] [--timeout MS] [--rtt MS] [--jitter MS] [--loss P] [--csv FILE] "
+            "[--plot FILE] [--quick]  discovery latency vs raw OpenDHT",
+            runDiscovery};
+}
+
+} // namespace swarm::bench
