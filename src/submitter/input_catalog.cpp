@@ -86,6 +86,7 @@ wire::Assign buildAssign(const JobSpec& job, const UnitSpec& unit, const Assignm
     a.outputs = job.outputs;
     a.timeoutMs = job.timeoutMs;
     a.memoryBytes = job.resources.memoryBytes;
+    a.pids = job.resources.pids;
     a.cpus = job.resources.cpus;
     a.leaseExpiresMs = assignment.leaseExpiresMs;
     return a;

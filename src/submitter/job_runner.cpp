@@ -84,8 +84,13 @@ struct JobRunner::State {
     // Acts on what a scheduler event decided. Called with `mutex` held.
     void apply(const Effects& fx) {
         auto now = clock.nowMs();
-        for (const auto& r : fx.ended)
+        for (const auto& r : fx.ended) {
             emit(event::replicaEnded(now, r));
+            // A worker whose lease ran out may still be running the replica.
+            if (r.state == ReplicaState::kExpired && sessions.contains(r.worker))
+                cancels[r.worker].push_back(wire::Cancel{
+                    .unitId = r.unitId, .replica = r.replica, .reason = "lease expired"});
+        }
         for (const auto& c : fx.cancelled)
             cancels[c.worker].push_back(
                 wire::Cancel{.unitId = c.unitId, .replica = c.replica, .reason = "not needed"});
@@ -285,12 +290,10 @@ int JobRunner::run(const std::atomic<bool>& interrupted) {
         std::lock_guard lock(s.mutex);
         auto snapshot = s.journal.load();
         s.apply(s.scheduler->restore(snapshot));
-        // A resumed run rewrites the results of units validated before.
-        for (const auto& u : snapshot.units)
-            if (u.state == UnitState::kValid && u.acceptedReplica)
-                for (const auto& r : snapshot.replicas)
-                    if (r.unitId == u.id && r.replica == *u.acceptedReplica)
-                        (void)s.results.writeUnit(u.id, r.outputs);
+        // A resumed run restores results of units validated before, should
+        // the crash have come between the journal and the result files.
+        for (const auto& [unit, err] : s.results.writeMissingUnits(snapshot))
+            kLog.error("cannot restore the results of {}: {}", unit, err.what);
     }
     const auto startedMs = s.clock.nowMs();
     const auto decidedAtStart = s.scheduler->counts().valid + s.scheduler->counts().failed;

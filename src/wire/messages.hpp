@@ -76,9 +76,10 @@ struct Assign {
     std::int64_t timeoutMs = 0;
     std::uint64_t memoryBytes = 0;
     double cpus = 0;
+    std::uint32_t pids = 0; ///< process limit asked for (0: the worker's own)
     std::int64_t leaseExpiresMs = 0;
     MSGPACK_DEFINE_MAP(version, unitId, replica, image, imageArchive, command, env, inputs, outputs,
-                       timeoutMs, memoryBytes, cpus, leaseExpiresMs)
+                       timeoutMs, memoryBytes, cpus, pids, leaseExpiresMs)
 };
 
 /// Either side asks the other for blobs it lacks.

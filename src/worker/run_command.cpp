@@ -4,6 +4,7 @@
 #include "dht/node.hpp"
 #include "net/credentials.hpp"
 #include "sandbox/container_runtime.hpp"
+#include "sandbox/podman_client.hpp"
 #include "wire/clock.hpp"
 #include "wire/home.hpp"
 #include "wire/identity.hpp"
@@ -122,6 +123,7 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
         kLog.warn("the trust list is empty: no submitter's work will be accepted "
                   "(add one with 'swarm-worker trust add')");
 
+    sandbox::CurlGlobal curl; // before any thread uses libcurl
     net::TlsLibrary tls;
     net::Credentials credentials(*identity);
     auto sandbox = setUpSandbox();

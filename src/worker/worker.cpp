@@ -420,7 +420,8 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned) {
         spec.limits.memoryBytes = assign.memoryBytes ? assign.memoryBytes : cfg.memoryPerSlot;
         double cpus = assign.cpus > 0 ? std::min(assign.cpus, cfg.cpusPerSlot) : cfg.cpusPerSlot;
         spec.limits.cpuMillis = static_cast<std::uint32_t>(cpus * 1000);
-        spec.limits.pids = cfg.pidsPerSlot;
+        spec.limits.pids =
+            assign.pids > 0 ? std::min(assign.pids, cfg.pidsPerSlot) : cfg.pidsPerSlot;
         spec.limits.scratchBytes = cfg.scratchPerSlot;
         spec.limits.maxOutputBytes = cfg.maxOutputBytes;
         if (assign.timeoutMs > 0)
