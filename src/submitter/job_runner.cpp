@@ -267,13 +267,16 @@ JobRunner::~JobRunner() = default;
 int JobRunner::run(const std::atomic<bool>& interrupted) {
     auto& s = *state_;
     const auto& job = s.job;
-    if (job.image.archive)
-        throw std::runtime_error("shipping an image archive is not supported yet: name an image "
-                                 "the workers have (image = \"localhost/...\")");
 
     // Inputs are hashed once and copied into the blob store the sessions
     // serve from; units refer to them by digest.
     s.catalog = std::make_unique<InputCatalog>(job);
+    if (job.image.archive) {
+        auto d = s.blobs.putFile(*job.image.archive);
+        if (!d)
+            throw std::runtime_error("cannot read image archive " + job.image.archive->string() +
+                                     ": " + net::describe(d.error()));
+    }
     std::vector<std::string> ids;
     for (const auto& unit : job.units) {
         ids.push_back(unit.id);

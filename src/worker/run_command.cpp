@@ -154,6 +154,7 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
                            .node = node,
                            .clock = clock,
                            .home = g.home,
+                           .podmanSocket = sandbox.service->socket(),
                            .isolation = sandbox.report.isolation,
                            .podmanVersion = sandbox.report.info.version,
                            .rootless = sandbox.report.info.rootless,

@@ -11,6 +11,7 @@
 #include "net/peer_check.hpp"
 #include "net/session.hpp"
 #include "sandbox/container_runtime.hpp"
+#include "sandbox/image_store.hpp"
 #include "sandbox/unit_spec.hpp"
 #include "wire/bytes.hpp"
 #include "wire/clock.hpp"
@@ -334,11 +335,12 @@ bool Link::handleAssign(wire::Assign assign) {
     }
     --requested_;
     const auto& cfg = w_.cfg;
-    if (assign.imageArchive != wire::RawDigest{}) {
-        refuse(assign, "this worker does not load shipped image archives yet");
+    const bool shipped = assign.imageArchive != wire::RawDigest{};
+    if (shipped && !cfg.acceptImageArchives) {
+        refuse(assign, "this worker does not run shipped image archives");
         return true;
     }
-    if (!imageAllowed(assign.image, cfg.allowedImages)) {
+    if (!shipped && !imageAllowed(assign.image, cfg.allowedImages)) {
         refuse(assign, "image '" + assign.image + "' is not allowed by this worker's policy");
         return true;
     }
@@ -360,6 +362,8 @@ bool Link::handleAssign(wire::Assign assign) {
     std::vector<wire::Digest> inputs;
     for (const auto& in : assign.inputs)
         inputs.push_back(net::toDigest(in.digest));
+    if (shipped)
+        inputs.push_back(net::toDigest(assign.imageArchive)); // fetched and cached like an input
     net::FetchOptions options;
     options.onOther = [this](const wire::RawMessage& other) {
         pending_.push_back(cloneMessage(other));
@@ -426,6 +430,22 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned) {
         spec.limits.maxOutputBytes = cfg.maxOutputBytes;
         if (assign.timeoutMs > 0)
             spec.limits.timeout = std::chrono::milliseconds(assign.timeoutMs);
+
+        // The image: a shipped archive (loaded after its digest is checked),
+        // or a reference present locally or pulled as the policy allows.
+        sandbox::ImagePolicy policy;
+        if (cfg.pullImages)
+            for (const auto& p : cfg.allowedImages)
+                policy.allowPull.push_back(p.ends_with('*') ? p.substr(0, p.size() - 1) : p);
+        sandbox::ImageStore images(w_.deps.podmanSocket, policy);
+        std::expected<std::string, wire::Error> image =
+            assign.imageArchive != wire::RawDigest{}
+                ? images.load(w_.store->pathOf(net::toDigest(assign.imageArchive)),
+                              net::toDigest(assign.imageArchive))
+                : images.ensure(assign.image);
+        if (!image)
+            throw std::runtime_error("image not available: " + image.error().what);
+        spec.image = *image;
 
         auto result = w_.deps.runtime.run(spec);
         r.exitCode = result.exitCode;

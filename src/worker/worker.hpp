@@ -34,8 +34,9 @@ struct WorkerDeps {
     const net::Credentials& credentials;
     dht::Node& node;
     const wire::Clock& clock;
-    std::filesystem::path home; ///< swarm home (cache and scratch live here)
-    wire::Isolation isolation;  ///< measured by the doctor
+    std::filesystem::path home;         ///< swarm home (cache and scratch live here)
+    std::filesystem::path podmanSocket; ///< for loading and pulling images
+    wire::Isolation isolation;          ///< measured by the doctor
     std::string podmanVersion;
     bool rootless = false;
 };

@@ -131,6 +131,12 @@ std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem:
             if (!v)
                 return std::unexpected(bad(file, node, "'pull_images' must be true or false"));
             cfg.pullImages = *v;
+        } else if (k == "accept_image_archives") {
+            auto v = node.value<bool>();
+            if (!v)
+                return std::unexpected(
+                    bad(file, node, "'accept_image_archives' must be true or false"));
+            cfg.acceptImageArchives = *v;
         } else if (k == "labels")
             SWARM_TAKE(strings(), cfg.labels);
         else if (k == "max_timeout_seconds") {

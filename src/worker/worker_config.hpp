@@ -29,7 +29,10 @@ struct WorkerConfig {
     /// Image references this volunteer runs: exact, or a prefix ending in
     /// '*' ("localhost/*"). Submitters cannot widen it.
     std::vector<std::string> allowedImages{"localhost/*"};
-    bool pullImages = false; ///< fetch allowed images missing locally
+    bool pullImages = false; ///< fetch allowed images missing locally (by digest)
+    /// Run images that trusted submitters ship as archives (checked
+    /// against their SHA-256 before loading).
+    bool acceptImageArchives = true;
     std::vector<std::string> labels;
     std::int64_t maxTimeoutMs = 6 * 3600 * 1000; ///< longest unit accepted
 };

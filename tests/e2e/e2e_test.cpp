@@ -268,4 +268,29 @@ BOOST_AUTO_TEST_CASE(untrusted_workers_never_run_units) {
     BOOST_TEST(s.stopWorker("loner") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(shipped_image_archive_runs_on_workers) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "archive";
+    auto words = makeInputs(dir / "inputs", 4);
+    auto archive = dir / "image.tar";
+    auto saved =
+        runProgram("/usr/bin/podman",
+                   {"--url", s.env().at("CONTAINER_HOST"), "save", "--format", "docker-archive",
+                    "-o", archive.string(), "localhost/swarm-test:latest"},
+                   120s);
+    BOOST_REQUIRE_MESSAGE(saved.status == 0, saved.err);
+    auto job = dir / "archive.toml";
+    std::ofstream(job) << "name = \"archive\"\n"
+                       << "image_archive = \"image.tar\"\n"
+                       << "command = [\"sh\", \"-c\", \"" << kWordCount << "\"]\n"
+                       << "inputs = \"inputs/*.txt\"\n"
+                       << "outputs = [\"out/words\"]\n"
+                       << "replicas = 2\nquorum = 2\ntimeout = \"60s\"\n";
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    auto status = waitExit(*submit, 400s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    checkResults(dir / "job", words);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
