@@ -160,6 +160,28 @@ BOOST_AUTO_TEST_CASE(demo_batch_validates_with_correct_outputs) {
     BOOST_TEST(eventsOf(events, "unit-valid").size() == words.size());
 }
 
+BOOST_AUTO_TEST_CASE(one_line_form_runs_a_unit_per_file) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "oneline";
+    auto words = makeInputs(dir / "inputs", 4);
+    std::vector<std::string> args{
+        "run",      "--image", "localhost/swarm-test:latest", "--replicas", "2",  "--quorum",
+        "2",        "--out",   (dir / "job").string(),        "--",         "sh", "-c",
+        kWordCount, ":::"};
+    for (const auto& [name, count] : words)
+        args.push_back((dir / "inputs" / name).string());
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit(args, events);
+    auto status = waitExit(*submit, 400s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    checkResults(dir / "job", words);
+    auto report =
+        runProgram(s.submitBinary,
+                   {"--home", s.submitterHome().string(), "status", (dir / "job").string()}, 20s);
+    BOOST_TEST(report.status == 0);
+    BOOST_TEST(report.out.find("4 valid, 0 failed") != std::string::npos, report.out);
+}
+
 BOOST_AUTO_TEST_CASE(killed_worker_units_are_reissued_and_restart_leaves_nothing) {
     auto& s = theSwarm();
     auto dir = s.root() / "kill-worker";

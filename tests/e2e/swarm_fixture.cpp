@@ -281,12 +281,13 @@ std::string Swarm::workerStatus(const std::string& name) {
 
 std::unique_ptr<Child> Swarm::startSubmit(std::vector<std::string> args,
                                           const std::filesystem::path& events) {
-    std::vector<std::string> full{"--home", submitterHome_.string(), "--json"};
-    full.insert(full.end(), args.begin(), args.end());
-    for (std::string extra :
-         {"--listen", "127.0.0.9:0", "--dht-address", "127.0.0.9", "--bootstrap"})
-        full.push_back(extra);
-    full.push_back("127.0.0.1:" + std::to_string(dhtPort_));
+    // The network flags go right after the command word, before any "--".
+    std::vector<std::string> full{"--home",        submitterHome_.string(),
+                                  "--json",        args.at(0),
+                                  "--listen",      "127.0.0.9:0",
+                                  "--dht-address", "127.0.0.9",
+                                  "--bootstrap",   "127.0.0.1:" + std::to_string(dhtPort_)};
+    full.insert(full.end(), args.begin() + 1, args.end());
     return std::make_unique<Child>(submitBinary, full, events, events.string() + ".log", env_);
 }
 

@@ -80,7 +80,7 @@ public:
     /// `swarm-worker status` of a running worker.
     std::string workerStatus(const std::string& name);
 
-    /// Starts `swarm-submit --json ARGS...` with the swarm's network flags
+    /// Starts `swarm-submit --home H --json ARGS[0] <network flags> ARGS[1..]`;
     /// appended; stdout goes to `events`.
     std::unique_ptr<Child> startSubmit(std::vector<std::string> args,
                                        const std::filesystem::path& events);
