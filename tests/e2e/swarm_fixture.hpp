@@ -81,7 +81,7 @@ public:
     std::string workerStatus(const std::string& name);
 
     /// Starts `swarm-submit --home H --json ARGS[0] <network flags> ARGS[1..]`;
-    /// appended; stdout goes to `events`.
+    /// stdout goes to `events`.
     std::unique_ptr<Child> startSubmit(std::vector<std::string> args,
                                        const std::filesystem::path& events);
     /// Swarm containers (running or not) labelled with this worker id.
