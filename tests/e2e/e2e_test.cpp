@@ -212,6 +212,35 @@ BOOST_AUTO_TEST_CASE(killed_worker_units_are_reissued_and_restart_leaves_nothing
     BOOST_TEST(s.containersOf(victim) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(stopped_worker_gives_its_units_back) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "stop-worker";
+    auto words = makeInputs(dir / "inputs", 8);
+    auto job = writeJob(dir, "stopw", "sleep 3; wc -w < {} > out/words", 2, 2);
+    auto events = dir / "events.jsonl";
+    auto leaving = s.workerId("w2");
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    bool assigned = false;
+    for (int i = 0; i < 600 && !assigned; ++i) {
+        for (const auto& e : eventsOf(events, "replica-assigned"))
+            assigned = assigned || field(e, "worker") == leaving;
+        std::this_thread::sleep_for(100ms);
+    }
+    BOOST_REQUIRE(assigned);
+    BOOST_TEST(s.stopWorker("w2") == 0); // SIGTERM: clean exit
+    BOOST_TEST(s.containersOf(leaving) == 0u);
+    auto status = waitExit(*submit, 400s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    checkResults(dir / "job", words);
+    for (const auto& e : eventsOf(events, "replica-ended"))
+        BOOST_TEST(!(field(e, "worker") == leaving && field(e, "state") == "lost"), e);
+    auto summary = readFile(dir / "job/summary.json");
+    BOOST_TEST(summary.find("\"worker\":\"" + leaving + "\",\"state\":\"given-back\"") !=
+                   std::string::npos,
+               summary);
+    s.startWorker("w2");
+}
+
 BOOST_AUTO_TEST_CASE(killed_submitter_resumes_without_redoing_validated_units) {
     auto& s = theSwarm();
     auto dir = s.root() / "kill-submitter";
