@@ -207,9 +207,16 @@ BOOST_AUTO_TEST_CASE(killed_worker_units_are_reissued_and_restart_leaves_nothing
     for (const auto& e : eventsOf(events, "replica-ended"))
         lost = lost || (field(e, "worker") == victim && field(e, "state") == "lost");
     BOOST_TEST(lost);
-    // Restarted, the worker removes what the killed one left.
+    // Restarted, the worker removes what the killed one left (first thing
+    // it does, right after its control socket opens).
     s.startWorker("w3");
-    BOOST_TEST(s.containersOf(victim) == 0u);
+    bool clean = false;
+    for (int i = 0; i < 60 && !clean; ++i) {
+        clean = s.containersOf(victim) == 0;
+        if (!clean)
+            std::this_thread::sleep_for(1s);
+    }
+    BOOST_TEST(clean);
 }
 
 BOOST_AUTO_TEST_CASE(stopped_worker_gives_its_units_back) {
