@@ -1,3 +1,4 @@
+#include "cli/json.hpp"
 #include "cli/program.hpp"
 
 #include "wire/home.hpp"
@@ -24,19 +25,6 @@ wire::TrustList requireTrust(const Globals& g) {
     if (!list)
         throw std::runtime_error(list.error().what);
     return std::move(*list);
-}
-
-std::string jsonString(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            out += fmt::format("\\{}", c);
-        else if (static_cast<unsigned char>(c) < 0x20)
-            out += fmt::format("\\u{:04x}", c);
-        else
-            out += c;
-    }
-    return out + "\"";
 }
 
 int runInit(Args& args, const Globals& g) {

@@ -1,5 +1,6 @@
 #include "submitter/commands.hpp"
 
+#include "cli/signal_watcher.hpp"
 #include "dht/bootstrap.hpp"
 #include "net/credentials.hpp"
 #include "submitter/job_runner.hpp"
@@ -98,36 +99,13 @@ int execute(JobSpec job, const std::filesystem::path& dir, NetworkFlags flags,
         journal.emplace(Journal::create(dir, job));
     }
 
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::atomic<bool> interrupted{false};
-    std::atomic<bool> done{false};
-    std::thread signalThread([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        if (!done)
-            interrupted = true;
-    });
+    cli::SignalWatcher watcher([&](int) { interrupted = true; });
 
     net::TlsLibrary tls;
     wire::SystemClock clock;
-    int rc = 1;
-    try {
-        JobRunner runner(std::move(job), *journal, flags.options, *identity, *trust, clock,
-                         resumed);
-        rc = runner.run(interrupted);
-    } catch (...) {
-        done = true;
-        pthread_kill(signalThread.native_handle(), SIGTERM);
-        signalThread.join();
-        throw;
-    }
-    done = true;
-    pthread_kill(signalThread.native_handle(), SIGTERM);
-    signalThread.join();
+    JobRunner runner(std::move(job), *journal, flags.options, *identity, *trust, clock, resumed);
+    int rc = runner.run(interrupted);
     if (rc == 130)
         fmt::print(stderr, "interrupted: resume with 'swarm-submit resume {}'\n", dir.string());
     return rc;

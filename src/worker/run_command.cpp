@@ -1,5 +1,6 @@
 #include "worker/commands.hpp"
 
+#include "cli/signal_watcher.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/node.hpp"
 #include "net/credentials.hpp"
@@ -67,13 +68,15 @@ std::uint64_t parseMemory(const std::string& text) {
 }
 
 int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap) {
-    // Signals are taken by a dedicated thread: block them before any other
-    // thread (OpenDHT, sessions, Podman) exists, so they inherit the mask.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // Before any thread (OpenDHT, sessions, Podman) exists.
+    std::atomic<Worker*> target{nullptr};
+    std::atomic<bool> signalled{false};
+    cli::SignalWatcher watcher([&](int sig) {
+        kLog.info("got signal {}: stopping", sig);
+        signalled = true;
+        if (Worker* w = target.load())
+            w->requestStop();
+    });
 
     WorkerConfig cfg;
     auto configPath = args.take("config");
@@ -160,28 +163,19 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
                            .rootless = sandbox.report.info.rootless,
                        });
     ControlServer control(controlSocketPath(g.home), [&worker] { return worker.status().json(); });
-
-    std::thread signalThread([&worker, signals] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        if (sig != 0)
-            kLog.info("got signal {}: stopping", sig);
+    target = &worker;
+    if (signalled)
         worker.requestStop();
-    });
+    struct Untarget {
+        std::atomic<Worker*>& t;
+        ~Untarget() { t = nullptr; }
+    } untarget{target};
     fmt::print("swarm-worker {} serving swarm '{}' (DHT {}); status: swarm-worker --home {} "
                "status\n",
                wire::PeerId(identity->publicKey()).str(), cfg.swarm, node.endpoint(),
                g.home.string());
     std::fflush(stdout);
-    try {
-        worker.run();
-    } catch (...) {
-        pthread_kill(signalThread.native_handle(), SIGTERM);
-        signalThread.join();
-        throw;
-    }
-    // run() returned because of a signal, so the thread has finished.
-    signalThread.join();
+    worker.run();
     node.shutdown();
     return 0;
 }

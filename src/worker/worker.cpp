@@ -1,5 +1,6 @@
 #include "worker/worker.hpp"
 
+#include "cli/json.hpp"
 #include "dht/announcer.hpp"
 #include "dht/inbox.hpp"
 #include "dht/node.hpp"
@@ -40,19 +41,6 @@ namespace {
 const wire::Logger kLog("worker");
 constexpr const char* kSoftware = "swarm-worker/0.1.0";
 constexpr auto kPoll = std::chrono::milliseconds(200);
-
-std::string jsonString(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            out += fmt::format("\\{}", c);
-        else if (static_cast<unsigned char>(c) < 0x20)
-            out += fmt::format("\\u{:04x}", c);
-        else
-            out += c;
-    }
-    return out + "\"";
-}
 
 std::string replicaKey(std::string_view unit, std::uint32_t replica) {
     return fmt::format("{}/{}", unit, replica);
@@ -660,17 +648,17 @@ WorkerStatus Worker::status() const {
 std::string WorkerStatus::json() const {
     std::string subs;
     for (const auto& s : submitters)
-        subs += (subs.empty() ? "" : ",") + jsonString(s);
+        subs += (subs.empty() ? "" : ",") + cli::jsonString(s);
     std::string units;
     for (const auto& u : running)
         units += fmt::format("{}{{\"submitter\":{},\"unit\":{},\"elapsed_ms\":{}}}",
-                             units.empty() ? "" : ",", jsonString(u.submitter), jsonString(u.unit),
-                             u.elapsedMs);
+                             units.empty() ? "" : ",", cli::jsonString(u.submitter),
+                             cli::jsonString(u.unit), u.elapsedMs);
     return fmt::format("{{\"peer_id\":{},\"slots\":{},\"submitters\":[{}],\"running\":[{}],"
                        "\"done\":{},\"failed\":{},\"cache_bytes\":{},\"cache_limit\":{},"
                        "\"offers_accepted\":{},\"offers_refused\":{},\"stopping\":{}}}",
-                       jsonString(peerId), slots, subs, units, done, failed, cacheBytes, cacheLimit,
-                       offersAccepted, offersRefused, stopping ? "true" : "false");
+                       cli::jsonString(peerId), slots, subs, units, done, failed, cacheBytes,
+                       cacheLimit, offersAccepted, offersRefused, stopping ? "true" : "false");
 }
 
 } // namespace swarm::worker

@@ -1,6 +1,6 @@
 #include "net/blob_store.hpp"
 #include "net/socket.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,7 +1,7 @@
 #include "fixtures.hpp"
 #include "net/blob_store.hpp"
 #include "net/blob_transfer.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 

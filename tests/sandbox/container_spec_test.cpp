@@ -1,6 +1,6 @@
 #include "sandbox/container_spec.hpp"
 #include "sandbox/podman_service.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -7,7 +7,7 @@
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_runtime.hpp"
 #include "sandbox/podman_service.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "wire/bytes.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -1,6 +1,6 @@
 #include "sandbox/tar_reader.hpp"
 #include "sandbox/tar_writer.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 

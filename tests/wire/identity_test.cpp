@@ -1,7 +1,7 @@
 #include "wire/home.hpp"
 #include "wire/identity.hpp"
 
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,6 +1,6 @@
 #include "wire/trust_list.hpp"
 
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
