@@ -2,6 +2,7 @@
 
 #include "cli/program.hpp"
 #include "submitter/commands.hpp"
+#include "submitter/workers_command.hpp"
 
 int main(int argc, char** argv) {
     using namespace swarm;
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
     commands.push_back(submitter::runCommand());
     commands.push_back(submitter::resumeCommand());
     commands.push_back(submitter::statusCommand());
+    commands.push_back(submitter::workersCommand());
     return cli::runProgram("swarm-submit", "run a batch of work units on trusted workers", argc,
                            argv, commands);
 }
