@@ -326,6 +326,25 @@ BOOST_AUTO_TEST_CASE(untrusted_workers_never_run_units) {
     BOOST_TEST(s.stopWorker("loner") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(image_outside_the_workers_policy_is_refused) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "policy";
+    makeInputs(dir / "inputs", 2);
+    auto job = dir / "policy.toml";
+    std::ofstream(job) << "name = \"policy\"\nimage = \"docker.io/library/alpine:3\"\n"
+                       << "command = [\"true\"]\ninputs = \"inputs/*.txt\"\n"
+                       << "replicas = 1\nquorum = 1\nmax_errors = 1\n";
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    auto status = waitExit(*submit, 300s);
+    BOOST_TEST(status.value_or(-1) == 1); // some unit failed
+    BOOST_TEST(eventsOf(events, "unit-valid").empty());
+    auto failed = eventsOf(events, "unit-failed");
+    BOOST_TEST(failed.size() == 2u);
+    for (const auto& e : failed)
+        BOOST_TEST(e.find("not allowed by this worker") != std::string::npos, e);
+}
+
 BOOST_AUTO_TEST_CASE(shipped_image_archive_runs_on_workers) {
     auto& s = theSwarm();
     auto dir = s.root() / "archive";

@@ -1,0 +1,67 @@
+#include "worker/worker_config.hpp"
+
+#include "support/temp_dir.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <fstream>
+
+using namespace swarm::worker;
+using swarm::test::TempDir;
+
+namespace {
+std::expected<WorkerConfig, swarm::wire::Error> parse(const std::string& text) {
+    static TempDir dir;
+    auto path = dir.path() / "worker.toml";
+    std::ofstream(path) << text;
+    return loadWorkerConfig(path);
+}
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(worker_config)
+
+BOOST_AUTO_TEST_CASE(reads_every_key) {
+    auto cfg = parse("swarm = \"lab\"\nbootstrap = [\"a:1\", \"b:2\"]\nslots = 3\n"
+                     "cpus_per_slot = 0.5\nmemory_per_slot = \"1G\"\ncache_limit = \"2G\"\n"
+                     "allowed_images = [\"localhost/*\", \"quay.io/x/y@sha256:ab\"]\n"
+                     "pull_images = true\naccept_image_archives = false\nlabels = [\"gpu\"]\n"
+                     "max_timeout_seconds = 60\n");
+    BOOST_REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error().what));
+    BOOST_TEST(cfg->swarm == "lab");
+    BOOST_TEST(cfg->bootstrap.size() == 2u);
+    BOOST_TEST(cfg->slots == 3u);
+    BOOST_TEST(cfg->cpusPerSlot == 0.5);
+    BOOST_TEST(cfg->memoryPerSlot == 1ull << 30);
+    BOOST_TEST(cfg->cacheBytes == 2ull << 30);
+    BOOST_TEST(cfg->pullImages);
+    BOOST_TEST(!cfg->acceptImageArchives);
+    BOOST_TEST(cfg->maxTimeoutMs == 60'000);
+}
+
+BOOST_AUTO_TEST_CASE(errors_name_the_line) {
+    auto bad = [](const std::string& text) {
+        auto cfg = parse(text);
+        BOOST_REQUIRE(!cfg);
+        return cfg.error().what;
+    };
+    BOOST_TEST(bad("slots = 2\nslotz = 3\n").find("worker.toml:2: unknown key 'slotz'") !=
+               std::string::npos);
+    BOOST_TEST(bad("slots = 0\n").find(":1: 'slots'") != std::string::npos);
+    BOOST_TEST(bad("\nmemory_per_slot = \"lots\"\n").find(":2:") != std::string::npos);
+    BOOST_TEST(bad("pull_images = \"yes\"\n").find("true or false") != std::string::npos);
+    BOOST_TEST(bad("allowed_images = \"localhost/*\"\n").find("list of strings") !=
+               std::string::npos);
+    BOOST_TEST(bad("slots = [\n").find("worker.toml:") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(image_policy) {
+    std::vector<std::string> allowed{"localhost/*", "quay.io/lab/tool@sha256:ab"};
+    BOOST_TEST(imageAllowed("localhost/swarm-test:latest", allowed));
+    BOOST_TEST(imageAllowed("quay.io/lab/tool@sha256:ab", allowed));
+    BOOST_TEST(!imageAllowed("quay.io/lab/tool:latest", allowed));
+    BOOST_TEST(!imageAllowed("docker.io/library/alpine", allowed));
+    BOOST_TEST(!imageAllowed("localhostile/x", allowed)); // the prefix ends at the slash
+    BOOST_TEST(!imageAllowed("anything", {}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
