@@ -126,9 +126,12 @@ struct Announcer::State {
         retryDelay = std::min(retryDelay * 2, options.refresh);
     }
 
-    static void scheduleRefresh(const std::shared_ptr<State>& self, std::uint64_t gen) {
+    static void scheduleRefresh(const std::shared_ptr<State>& self, std::uint64_t gen,
+                                std::size_t step = 0) {
         std::weak_ptr<State> weak = self;
-        self->node.loop().postAfter(self->options.refresh, [weak, gen] {
+        auto delay = step < self->options.earlyRefresh.size() ? self->options.earlyRefresh[step]
+                                                              : self->options.refresh;
+        self->node.loop().postAfter(delay, [weak, gen, step] {
             auto s = weak.lock();
             if (!s)
                 return;
@@ -137,7 +140,7 @@ struct Announcer::State {
                 return;
             if (auto r = s->putLive(s); !r)
                 kLog.error("capacity refresh failed: {}", r.error().what);
-            scheduleRefresh(s, gen);
+            scheduleRefresh(s, gen, step + 1);
         });
     }
 };

@@ -10,6 +10,7 @@
 #include <expected>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace swarm::wire {
 class Clock;
@@ -27,6 +28,12 @@ struct AnnouncerOptions {
     std::chrono::milliseconds lifetime = std::chrono::minutes(5);
     /// How often a fresh record (new sequence, new value id) is put.
     std::chrono::milliseconds refresh = std::chrono::minutes(2);
+    /// Extra refreshes soon after announce(), before the regular period: a
+    /// node that has just joined sees only part of the overlay, and its
+    /// first put can land on nodes that lookups from elsewhere never ask.
+    /// Each re-put repeats the lookup with a fuller routing table.
+    std::vector<std::chrono::milliseconds> earlyRefresh = {std::chrono::seconds(3),
+                                                           std::chrono::seconds(10)};
     /// How long withdraw() waits for the tombstone put to be acknowledged.
     std::chrono::milliseconds withdrawWait = std::chrono::seconds(3);
 };
