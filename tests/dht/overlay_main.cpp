@@ -17,6 +17,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <string_view>
@@ -91,6 +92,10 @@ int runPeer(int argc, char** argv) {
 int main(int argc, char** argv) {
     if (sodium_init() < 0)
         return 1;
+    // SWARM_LOG=debug|info|... shows our and OpenDHT's logs when debugging.
+    if (const char* level = std::getenv("SWARM_LOG"))
+        if (auto parsed = swarm::wire::parseLogLevel(level))
+            swarm::wire::setLogLevel(*parsed);
     if (argc > 1 && std::string_view(argv[1]) == "--dht-peer")
         return runPeer(argc, argv);
     return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
