@@ -57,6 +57,8 @@ struct Options {
     double jitterMs = 0;
     double loss = 0;
     std::int64_t timeoutMs = 10'000;
+    std::int64_t settleMs = 0;
+    std::uint64_t seed = 0;
     std::string csv;
     std::string plot;
     bool quick = false;
@@ -143,7 +145,7 @@ public:
             so.seed = 1000 + run;
             sim_ = std::make_shared<dht::SimNetwork>(so);
         }
-        rng_.seed(run * 7919 + 17);
+        rng_.seed(o.seed + run * 7919 + 17);
         for (std::uint64_t i = 0; i < o.nodes; ++i) {
             dht::NodeConfig cfg = configFor(i);
             if (i > 0) {
@@ -156,14 +158,55 @@ public:
             nodes_.push_back(std::make_unique<dht::Node>(cfg));
         }
         nextAddress_ = o.nodes;
-        auto deadline = Steady::now() + 30s;
-        std::size_t want = 1;
+        lonely_ = waitAll(1, 30s);
+        warmUp();
+        if (o.settleMs > 0) {
+            // Let the overlay run (routing-table maintenance) before anyone
+            // announces: a real swarm's overlay is not seconds old.
+            std::this_thread::sleep_for(std::chrono::milliseconds(o.settleMs));
+            settledMs_ = static_cast<double>(o.settleMs);
+        }
+        unsettled_ = waitAll(std::min<std::size_t>(o.nodes - 1, 8), 1ms);
+    }
+
+    /// Every node looks up one random key and the overlay waits for those
+    /// lookups (bounded): the walks fill routing tables the way a live
+    /// swarm's traffic does. Without it, nodes of a seconds-old overlay know
+    /// little beyond their bootstrap nodes and lookups often miss values.
+    void warmUp() {
+        struct Count {
+            std::mutex mutex;
+            std::condition_variable cv;
+            std::size_t done = 0;
+        };
+        auto count = std::make_shared<Count>();
+        for (std::size_t i = 0; i < nodes_.size(); ++i)
+            nodes_[i]->get(
+                fmt::format("swarm-bench/warm-up/{}/{}", run_, i),
+                [](std::vector<dht::DhtValue>) {},
+                [count](bool) {
+                    std::lock_guard lock(count->mutex);
+                    count->done++;
+                    count->cv.notify_all();
+                });
+        std::unique_lock lock(count->mutex);
+        count->cv.wait_for(lock, std::chrono::milliseconds(o_.timeoutMs),
+                           [&] { return count->done >= nodes_.size(); });
+        warmed_ = count->done;
+    }
+
+    /// Waits (at most `limit` in all) for every node to know `want` peers;
+    /// returns how many do not.
+    std::size_t waitAll(std::size_t want, std::chrono::milliseconds limit) {
+        auto deadline = Steady::now() + limit;
+        std::size_t missing = 0;
         for (auto& n : nodes_) {
             auto left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
             if (!n->waitForNodes(want, std::max(left, 1ms)))
-                ++lonely_;
+                ++missing;
         }
+        return missing;
     }
     ~Overlay() {
         for (auto& n : nodes_)
@@ -190,6 +233,9 @@ public:
 
     dht::Node& node(std::size_t i) { return *nodes_.at(i); }
     std::size_t lonely() const { return lonely_; }
+    std::size_t unsettled() const { return unsettled_; }
+    std::size_t warmed() const { return warmed_; }
+    double settledMs() const { return settledMs_; }
     const std::shared_ptr<dht::SimNetwork>& sim() const { return sim_; }
 
 private:
@@ -200,6 +246,9 @@ private:
     std::mt19937_64 rng_;
     std::uint64_t nextAddress_ = 0;
     std::size_t lonely_ = 0;
+    std::size_t unsettled_ = 0;
+    std::size_t warmed_ = 0;
+    double settledMs_ = 0;
 };
 
 wire::TrustList trustOf(const std::vector<wire::Identity>& ids, std::size_t count,
@@ -358,9 +407,11 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
             coldProbe(o, overlay, ids, self, clock, out);
         }
     }
-    fmt::print(stderr, "  run {}: overlay of {} up ({} nodes did not join), {:.1f} s\n", run + 1,
-               o.nodes, overlay.lonely(),
-               std::chrono::duration<double>(Steady::now() - started).count());
+    fmt::print(stderr,
+               "  run {}: overlay of {} up ({} nodes did not join; {} warm-up lookups done; "
+               "settle {:.0f} ms; {} nodes know < 8 peers), {:.1f} s\n",
+               run + 1, o.nodes, overlay.lonely(), overlay.warmed(), overlay.settledMs(),
+               overlay.unsettled(), std::chrono::duration<double>(Steady::now() - started).count());
     announcers.clear();
 }
 
@@ -434,7 +485,7 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
         o.trusted = 2;
         o.runs = 1;
         o.probes = 2;
-        o.timeoutMs = 8'000;
+        o.timeoutMs = 5'000;
     }
     if (auto net = args.take("net")) {
         if (*net != "udp" && *net != "sim")
@@ -447,6 +498,8 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
     o.runs = args.takeNumber("runs").value_or(o.runs);
     o.probes = args.takeNumber("probes").value_or(o.probes);
     o.timeoutMs = static_cast<std::int64_t>(args.takeNumber("timeout").value_or(o.timeoutMs));
+    o.settleMs = static_cast<std::int64_t>(args.takeNumber("settle").value_or(o.settleMs));
+    o.seed = args.takeNumber("seed").value_or(o.seed);
     auto real = [&](const char* name, double fallback) {
         auto v = args.take(name);
         if (!v)
@@ -479,8 +532,8 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
             kMaxUdpNodes));
 
     fmt::print("swarm-bench discovery: {} nodes ({}), {} workers, {} trusted, {} run(s) x {} "
-               "probe(s), timeout {} ms\n",
-               o.nodes, label(o), o.workers, o.trusted, o.runs, o.probes, o.timeoutMs);
+               "probe(s), timeout {} ms, settle {} ms\n",
+               o.nodes, label(o), o.workers, o.trusted, o.runs, o.probes, o.timeoutMs, o.settleMs);
     if (!o.sim)
         fmt::print("  one process, distinct 127.x address per node, OpenDHT's default per-IP "
                    "rate limit; loopback RTT is ~0, so figures are processing + OpenDHT timers\n");
@@ -548,7 +601,8 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
 cli::Command discoveryCommand() {
     return {"discovery",
             "discovery [--net udp|sim] [--nodes N] [--workers K] [--trusted T] [--runs R] "
-            "[--probes P] [--timeout MS] [--rtt MS] [--jitter MS] [--loss P] [--csv FILE] "
+            "[--probes P] [--timeout MS] [--settle MS] [--seed S] [--rtt MS] [--jitter MS] [--loss "
+            "P] [--csv FILE] "
             "[--plot FILE] [--quick]  discovery latency vs raw OpenDHT",
             runDiscovery};
 }
