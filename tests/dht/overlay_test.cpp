@@ -37,11 +37,7 @@ std::string addr(int subnet, int host) {
     return "127.0." + std::to_string(subnet) + "." + std::to_string(host);
 }
 
-/// `count` nodes on 127.0.<subnet>.1... Each joins through up to three
-/// earlier nodes (the first, the previous one and one in between), one at
-/// a time, as several bootstrap nodes would be used in practice: a burst of
-/// nodes all joining through one node sometimes leaves late joiners with
-/// a single contact for longer than the tests wait.
+/// `count` nodes on 127.0.<subnet>.1.., all bootstrapped from the first.
 struct Overlay {
     std::vector<std::unique_ptr<Node>> nodes;
 
@@ -49,44 +45,16 @@ struct Overlay {
         NodeConfig first;
         first.bindAddress = addr(subnet, 1);
         nodes.push_back(std::make_unique<Node>(first));
+        HostPort boot{first.bindAddress, nodes[0]->port()};
         for (int i = 1; i < count; ++i) {
             NodeConfig cfg;
             cfg.bindAddress = addr(subnet, i + 1);
-            for (int j : {0, i / 2, i - 1}) {
-                HostPort hp{addr(subnet, j + 1), nodes[static_cast<std::size_t>(j)]->port()};
-                if (std::find(cfg.bootstrap.begin(), cfg.bootstrap.end(), hp) ==
-                    cfg.bootstrap.end())
-                    cfg.bootstrap.push_back(hp);
-            }
+            cfg.bootstrap = {boot};
             nodes.push_back(std::make_unique<Node>(cfg));
-            BOOST_REQUIRE_MESSAGE(nodes.back()->waitForNodes(1, 10s),
-                                  "node " << nodes.back()->endpoint() << " did not join");
         }
-        auto want = static_cast<std::size_t>(std::min(count - 1, 3));
         for (auto& n : nodes)
-            BOOST_REQUIRE_MESSAGE(n->waitForNodes(want, 10s), "node " << n->endpoint() << " knows "
-                                                                      << n->knownNodes()
-                                                                      << " nodes, wanted " << want);
-        mature();
-    }
-
-    /// Lookups of a few random keys from every node fill the routing
-    /// tables, as time does in a long-running overlay. Without it, the
-    /// searches of a seconds-old overlay can settle on different node sets
-    /// for the same key (puts on some, gets on others).
-    void mature() {
-        auto pending = std::make_shared<std::atomic<int>>(0);
-        for (auto& n : nodes)
-            for (int k = 0; k < 4; ++k) {
-                ++*pending;
-                n->get(
-                    "swarm/test/warmup/" + std::to_string(Node::freshValueId()),
-                    [](std::vector<DhtValue>) {}, [pending](bool) { --*pending; });
-            }
-        auto deadline = Steady::now() + 15s;
-        while (*pending > 0 && Steady::now() < deadline)
-            std::this_thread::sleep_for(10ms);
-        BOOST_REQUIRE_MESSAGE(*pending == 0, *pending << " warm-up lookups did not finish");
+            BOOST_REQUIRE_MESSAGE(n->waitForNodes(1, 10s),
+                                  "node " << n->endpoint() << " did not join");
     }
     ~Overlay() {
         for (auto& n : nodes)
