@@ -81,7 +81,11 @@ struct Discovery::State {
                         return;
                     ++s->getsDone;
                     next = s->interval;
-                    s->interval = std::min(s->interval * 2, s->options.maxRegetInterval);
+                    bool searching =
+                        s->table.live(s->clock.nowMs()).size() < s->table.trust().entries().size();
+                    s->interval =
+                        std::min(s->interval * 2, searching ? s->options.searchingRegetInterval
+                                                            : s->options.maxRegetInterval);
                 }
                 s->changed.notify_all();
                 s->node.loop().postAfter(next, [weak] {

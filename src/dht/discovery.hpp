@@ -24,6 +24,10 @@ struct DiscoveryOptions {
     /// repeated gets plus the table (a cache of what was seen) converge.
     std::chrono::milliseconds firstRegetInterval = std::chrono::milliseconds(500);
     std::chrono::milliseconds maxRegetInterval = std::chrono::seconds(30);
+    /// While some allow-listed worker has not been seen, the interval stops
+    /// growing here: a young overlay places records late, and one missed
+    /// get must not cost half a minute.
+    std::chrono::milliseconds searchingRegetInterval = std::chrono::seconds(2);
     /// Allowed clock skew for "issued in the future".
     std::int64_t maxSkewMs = 60'000;
 };
