@@ -1,6 +1,7 @@
 #include "sandbox/image_store.hpp"
 
 #include "sandbox/podman_client.hpp"
+#include "sandbox/podman_json.hpp"
 #include "wire/log.hpp"
 
 #include <json/json.h>
@@ -16,13 +17,7 @@ using Code = wire::Error::Code;
 const wire::Logger kLog("sandbox");
 
 Json::Value parse(const std::string& text) {
-    Json::CharReaderBuilder b;
-    Json::Value v;
-    std::string errs;
-    std::unique_ptr<Json::CharReader> r(b.newCharReader());
-    if (!r->parse(text.data(), text.data() + text.size(), &v, &errs))
-        throw std::runtime_error("podman: unparsable JSON reply: " + errs);
-    return v;
+    return parsePodmanJson(text);
 }
 
 PodmanClient::Request req(std::string_view method, std::string path,

@@ -2,6 +2,7 @@
 
 #include "sandbox/log_demuxer.hpp"
 #include "sandbox/podman_client.hpp"
+#include "sandbox/podman_json.hpp"
 #include "sandbox/tar_reader.hpp"
 #include "sandbox/tar_writer.hpp"
 #include "wire/bytes.hpp"
@@ -26,13 +27,7 @@ using Clock = std::chrono::steady_clock;
 const wire::Logger kLog("sandbox");
 
 Json::Value parseJson(const std::string& text) {
-    Json::CharReaderBuilder b;
-    Json::Value v;
-    std::string errs;
-    std::unique_ptr<Json::CharReader> r(b.newCharReader());
-    if (!r->parse(text.data(), text.data() + text.size(), &v, &errs))
-        throw std::runtime_error("podman: unparsable JSON reply: " + errs);
-    return v;
+    return parsePodmanJson(text);
 }
 
 std::string errorText(const HttpResponse& r) {

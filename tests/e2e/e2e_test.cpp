@@ -104,6 +104,19 @@ bool waitForEvents(const std::filesystem::path& file, const std::string& event, 
     return false;
 }
 
+// Waits until the submitter's events show a replica assigned to `worker`.
+bool waitAssigned(const std::filesystem::path& events, const std::string& worker,
+                  std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        for (const auto& e : eventsOf(events, "replica-assigned"))
+            if (field(e, "worker") == worker)
+                return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return false;
+}
+
 const char* kWordCount = "sleep 0.2; wc -w < {} > out/words";
 
 } // namespace
@@ -191,13 +204,7 @@ BOOST_AUTO_TEST_CASE(killed_worker_units_are_reissued_and_restart_leaves_nothing
     auto victim = s.workerId("w3");
     auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
     // Kill w3 once it is running something.
-    bool assigned = false;
-    for (int i = 0; i < 600 && !assigned; ++i) {
-        for (const auto& e : eventsOf(events, "replica-assigned"))
-            assigned = assigned || field(e, "worker") == victim;
-        std::this_thread::sleep_for(100ms);
-    }
-    BOOST_REQUIRE(assigned);
+    BOOST_REQUIRE(waitAssigned(events, victim, 60s));
     std::this_thread::sleep_for(500ms);
     s.killWorker("w3");
     auto status = waitExit(*submit, 400s);
@@ -227,13 +234,7 @@ BOOST_AUTO_TEST_CASE(stopped_worker_gives_its_units_back) {
     auto events = dir / "events.jsonl";
     auto leaving = s.workerId("w2");
     auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
-    bool assigned = false;
-    for (int i = 0; i < 600 && !assigned; ++i) {
-        for (const auto& e : eventsOf(events, "replica-assigned"))
-            assigned = assigned || field(e, "worker") == leaving;
-        std::this_thread::sleep_for(100ms);
-    }
-    BOOST_REQUIRE(assigned);
+    BOOST_REQUIRE(waitAssigned(events, leaving, 60s));
     BOOST_TEST(s.stopWorker("w2") == 0); // SIGTERM: clean exit
     BOOST_TEST(s.containersOf(leaving) == 0u);
     auto status = waitExit(*submit, 400s);
