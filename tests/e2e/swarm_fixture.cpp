@@ -86,6 +86,10 @@ Child::Child(const std::string& program, const std::vector<std::string>& args,
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    // Children work in the test's directory: Podman's conmon, for one,
+    // leaves an "oom" file in its working directory after an OOM kill.
+    auto cwd = std::filesystem::absolute(out).parent_path();
+    posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
     std::vector<std::string> envStrings;
     for (char** e = environ; *e != nullptr; ++e) {
         std::string kv = *e;

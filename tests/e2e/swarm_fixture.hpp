@@ -17,7 +17,8 @@
 
 namespace swarm::e2e {
 
-/// A child process; stdout and stderr go to files.
+/// A child process; stdout and stderr go to files, and it works in the
+/// directory of its stdout file.
 class Child {
 public:
     Child(const std::string& program, const std::vector<std::string>& args,
