@@ -91,6 +91,25 @@ namespace {
 // stretch a handshake or a frame past its bound.
 constexpr std::size_t kReadAhead = 64 * 1024;
 
+// Waits (bounded by `deadline`) until the socket is ready for `events`.
+// False, with errno set for GnuTLS, when the deadline passed (`timedOut` is
+// then set) or poll() failed.
+bool waitUntilReady(Session::Impl& impl, short events, Deadline deadline, bool& timedOut) noexcept {
+    int ms = millisUntil(deadline);
+    if (ms <= 0) {
+        timedOut = true;
+        gnutls_transport_set_errno(impl.tls.get(), ETIMEDOUT);
+        errno = ETIMEDOUT;
+        return false;
+    }
+    pollfd pfd{impl.fd.get(), events, 0};
+    if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
+        gnutls_transport_set_errno(impl.tls.get(), errno);
+        return false;
+    }
+    return true;
+}
+
 ssize_t pullFn(gnutls_transport_ptr_t ptr, void* data, size_t size) noexcept {
     auto* impl = static_cast<Session::Impl*>(ptr);
     for (;;) {
@@ -114,18 +133,8 @@ ssize_t pullFn(gnutls_transport_ptr_t ptr, void* data, size_t size) noexcept {
             gnutls_transport_set_errno(impl->tls.get(), errno);
             return -1;
         }
-        int ms = millisUntil(impl->readDeadline);
-        if (ms <= 0) {
-            impl->readTimedOut = true;
-            gnutls_transport_set_errno(impl->tls.get(), ETIMEDOUT);
-            errno = ETIMEDOUT;
+        if (!waitUntilReady(*impl, POLLIN, impl->readDeadline, impl->readTimedOut))
             return -1;
-        }
-        pollfd pfd{impl->fd.get(), POLLIN, 0};
-        if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
-            gnutls_transport_set_errno(impl->tls.get(), errno);
-            return -1;
-        }
     }
 }
 
@@ -141,18 +150,8 @@ ssize_t pushFn(gnutls_transport_ptr_t ptr, const void* data, size_t size) noexce
             gnutls_transport_set_errno(impl->tls.get(), errno);
             return -1;
         }
-        int ms = millisUntil(impl->writeDeadline);
-        if (ms <= 0) {
-            impl->writeTimedOut = true;
-            gnutls_transport_set_errno(impl->tls.get(), ETIMEDOUT);
-            errno = ETIMEDOUT;
+        if (!waitUntilReady(*impl, POLLOUT, impl->writeDeadline, impl->writeTimedOut))
             return -1;
-        }
-        pollfd pfd{impl->fd.get(), POLLOUT, 0};
-        if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
-            gnutls_transport_set_errno(impl->tls.get(), errno);
-            return -1;
-        }
     }
 }
 
@@ -173,18 +172,8 @@ ssize_t vecPushFn(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) n
             gnutls_transport_set_errno(impl->tls.get(), errno);
             return -1;
         }
-        int ms = millisUntil(impl->writeDeadline);
-        if (ms <= 0) {
-            impl->writeTimedOut = true;
-            gnutls_transport_set_errno(impl->tls.get(), ETIMEDOUT);
-            errno = ETIMEDOUT;
+        if (!waitUntilReady(*impl, POLLOUT, impl->writeDeadline, impl->writeTimedOut))
             return -1;
-        }
-        pollfd pfd{impl->fd.get(), POLLOUT, 0};
-        if (::poll(&pfd, 1, ms) < 0 && errno != EINTR) {
-            gnutls_transport_set_errno(impl->tls.get(), errno);
-            return -1;
-        }
     }
 }
 

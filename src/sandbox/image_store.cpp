@@ -16,10 +16,6 @@ using namespace std::chrono_literals;
 using Code = wire::Error::Code;
 const wire::Logger kLog("sandbox");
 
-Json::Value parse(const std::string& text) {
-    return parsePodmanJson(text);
-}
-
 PodmanClient::Request req(std::string_view method, std::string path,
                           std::chrono::milliseconds timeout = 30s) {
     PodmanClient::Request r;
@@ -64,7 +60,7 @@ std::optional<std::string> ImageStore::find(std::string_view reference) {
     if (r.status != 200)
         throw std::runtime_error("podman: image inspect " + ref + ": HTTP " +
                                  std::to_string(r.status));
-    auto v = parse(r.body);
+    auto v = parsePodmanJson(r.body);
     if (!wantDigest.empty()) {
         bool match = v["Digest"].asString() == wantDigest;
         for (const auto& d : v["RepoDigests"])
@@ -116,7 +112,7 @@ std::expected<std::string, wire::Error> ImageStore::load(const std::filesystem::
         return std::unexpected(
             wire::Error(Code::kMalformed,
                         "podman refused the image archive: HTTP " + std::to_string(resp.status)));
-    auto v = parse(resp.body);
+    auto v = parsePodmanJson(resp.body);
     const auto& names = v["Names"];
     if (!names.isArray() || names.empty())
         return std::unexpected(wire::Error(Code::kMalformed, "image archive held no image"));

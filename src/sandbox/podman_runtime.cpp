@@ -26,13 +26,9 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 const wire::Logger kLog("sandbox");
 
-Json::Value parseJson(const std::string& text) {
-    return parsePodmanJson(text);
-}
-
 std::string errorText(const HttpResponse& r) {
     try {
-        auto v = parseJson(r.body);
+        auto v = parsePodmanJson(r.body);
         if (v.isObject() && v.isMember("message"))
             return v["message"].asString();
     } catch (...) {
@@ -264,7 +260,7 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
         auto vi = client.call(req("GET", "/volumes/" + names.volume + "/json"));
         std::error_code ec;
         if (vi.status == 200) {
-            std::filesystem::path mp = parseJson(vi.body)["Mountpoint"].asString();
+            std::filesystem::path mp = parsePodmanJson(vi.body)["Mountpoint"].asString();
             if (!mp.empty() && std::filesystem::is_directory(mp, ec))
                 volumeDir = mp;
         }
@@ -375,7 +371,7 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
     if (ir.status != 200)
         throw std::runtime_error("podman: inspect " + names.container + ": HTTP " +
                                  std::to_string(ir.status) + " " + errorText(ir));
-    auto state = parseJson(ir.body)["State"];
+    auto state = parsePodmanJson(ir.body)["State"];
     result.exitCode = state["ExitCode"].asInt();
     // State.OOMKilled is not reliable (it read false for real kills on cgroup
     // v1): a SIGKILL we did not send (no timeout, no disk kill), with the
@@ -465,7 +461,7 @@ std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
         req("GET", "/containers/json?all=true&filters=" + PodmanClient::escape(filter)));
     if (cr.status != 200)
         throw std::runtime_error("podman: list containers: HTTP " + std::to_string(cr.status));
-    for (const auto& c : parseJson(cr.body)) {
+    for (const auto& c : parsePodmanJson(cr.body)) {
         if (!ours(c["Labels"]))
             continue;
         auto id = c["Id"].asString();
@@ -476,7 +472,7 @@ std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
     auto vr = client.call(req("GET", "/volumes/json?filters=" + PodmanClient::escape(filter)));
     if (vr.status != 200)
         throw std::runtime_error("podman: list volumes: HTTP " + std::to_string(vr.status));
-    for (const auto& v : parseJson(vr.body)) {
+    for (const auto& v : parsePodmanJson(vr.body)) {
         if (!ours(v["Labels"]))
             continue;
         // Never force: a volume still in use belongs to a live container.
@@ -493,7 +489,7 @@ PodmanInfo queryInfo(PodmanClient& client) {
     auto r = client.call(req("GET", "/info"));
     if (r.status != 200)
         throw std::runtime_error("podman: info: HTTP " + std::to_string(r.status));
-    auto v = parseJson(r.body);
+    auto v = parsePodmanJson(r.body);
     PodmanInfo info;
     info.version = v["version"]["Version"].asString();
     info.rootless = v["host"]["security"]["rootless"].asBool();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "support/temp_dir.hpp"
+
 // Child processes and temporary directories for the dht integration tests.
 // Every process started here is killed by its own pid and reaped.
 
@@ -26,27 +28,7 @@ extern char** environ;
 
 namespace swarm::dht::test {
 
-/// A private directory under $TMPDIR (or /tmp), removed on destruction.
-class TempDir {
-public:
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/swarm-dht-XXXXXX";
-        if (!mkdtemp(tmpl.data()))
-            throw std::system_error(errno, std::generic_category(), "mkdtemp");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using TempDir = swarm::test::TempDir;
 
 /// A child process with its stdout on a pipe and stderr in a file.
 class Process {
