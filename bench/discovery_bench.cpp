@@ -108,10 +108,15 @@ struct Results {
     std::uint64_t rawBytes = 0;
 };
 
-std::string address(std::uint64_t run, std::uint64_t index) {
-    // 127.<80+run>.b.c on loopback (distinct from the tests' 127.0.x.y);
-    // the same shape, in 10/8, on the simulated network.
-    return fmt::format("127.{}.{}.{}", 80 + run % 150, index / 250, index % 250 + 1);
+// Where node `index` of run `run` lives. On the simulated network each node
+// gets its own 10.<run>.b.c address. Over UDP every node binds 127.0.0.1 (own
+// port) with OpenDHT's per-IP rate limit removed: OpenDHT rewrites a loopback
+// address in a received node list to the sender's address (keeping the port),
+// so nodes on distinct 127.x addresses learn each other at wrong addresses.
+std::string address(bool sim, std::uint64_t run, std::uint64_t index) {
+    if (!sim)
+        return "127.0.0.1";
+    return fmt::format("10.{}.{}.{}", run % 250, index / 250, index % 250 + 1);
 }
 
 wire::CapacityRecord sampleRecord(std::uint64_t i) {
@@ -150,10 +155,10 @@ public:
             dht::NodeConfig cfg = configFor(i);
             if (i > 0) {
                 // Join through the first node and a random earlier one.
-                cfg.bootstrap.push_back({address(run_, 0), nodes_[0]->port()});
+                cfg.bootstrap.push_back({address(o_.sim, run_, 0), nodes_[0]->port()});
                 auto j = std::uniform_int_distribution<std::uint64_t>(0, i - 1)(rng_);
                 if (j != 0)
-                    cfg.bootstrap.push_back({address(run_, j), nodes_[j]->port()});
+                    cfg.bootstrap.push_back({address(o_.sim, run_, j), nodes_[j]->port()});
             }
             nodes_.push_back(std::make_unique<dht::Node>(cfg));
         }
@@ -215,8 +220,10 @@ public:
 
     dht::NodeConfig configFor(std::uint64_t index) {
         dht::NodeConfig cfg;
-        cfg.bindAddress = address(run_, index);
+        cfg.bindAddress = address(o_.sim, run_, index);
         cfg.simNetwork = sim_;
+        if (!o_.sim)
+            cfg.maxPeerRequestsPerSec = -1;
         return cfg;
     }
 
@@ -225,9 +232,9 @@ public:
     std::unique_ptr<dht::Node> freshNode(std::string& addr) {
         auto cfg = configFor(nextAddress_++);
         addr = cfg.bindAddress;
-        cfg.bootstrap.push_back({address(run_, 0), nodes_[0]->port()});
+        cfg.bootstrap.push_back({address(o_.sim, run_, 0), nodes_[0]->port()});
         auto j = std::uniform_int_distribution<std::size_t>(1, nodes_.size() - 1)(rng_);
-        cfg.bootstrap.push_back({address(run_, j), nodes_[j]->port()});
+        cfg.bootstrap.push_back({address(o_.sim, run_, j), nodes_[j]->port()});
         return std::make_unique<dht::Node>(cfg);
     }
 

@@ -124,6 +124,11 @@ Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
                 throw std::runtime_error("dht: bind address '" + cfg.bindAddress +
                                          "' is not an IPv4 address");
             rc.bind4 = ::dht::SockAddr(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
+            if ((ntohl(sin.sin_addr.s_addr) >> 24) == 127 && cfg.bindAddress != "127.0.0.1")
+                kLog.warn("bound to {}: OpenDHT rewrites loopback addresses in node lists to "
+                          "the sender's, so peers learn this node at a wrong address; bind "
+                          "127.0.0.1 (own port) for nodes on one machine",
+                          cfg.bindAddress);
             impl_->runner.run(rc, std::move(ctx));
         }
     } catch (const std::runtime_error&) {

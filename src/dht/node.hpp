@@ -17,9 +17,12 @@ class SimNetwork;
 
 /// How to run one DHT node. Parsed once by the program, then fixed.
 struct NodeConfig {
-    /// IPv4 address to bind ("127.0.0.7"); empty binds the wildcard address
-    /// of both IPv4 and IPv6. Tests give every node its own 127.x address so
-    /// that OpenDHT's per-IP rate limit counts each node separately.
+    /// IPv4 address to bind ("127.0.0.1"); empty binds the wildcard address
+    /// of both IPv4 and IPv6. Nodes of one overlay on one machine must all
+    /// bind 127.0.0.1 (or the wildcard), each on its own port: OpenDHT
+    /// rewrites a loopback address in a received node list to the address
+    /// of the node that sent the list, so nodes on distinct 127.x addresses
+    /// learn each other at wrong addresses (a warning is logged).
     std::string bindAddress;
     /// UDP port; 0 picks a free one (see Node::port()).
     std::uint16_t port = 0;
@@ -30,8 +33,9 @@ struct NodeConfig {
     bool lanDiscovery = false;
     /// The swarm name (see keys.hpp); separates swarms sharing an overlay.
     std::string swarm = "default";
-    /// OpenDHT's per-source-IP request limit: 0 keeps OpenDHT's default,
-    /// -1 removes it. Needed when many nodes share one source address.
+    /// OpenDHT's per-source-IP request limit: 0 keeps OpenDHT's default
+    /// (1024/s), -1 removes it. Many nodes on 127.0.0.1 share one source
+    /// address; tests and benchmarks with dozens of them remove it.
     std::int64_t maxPeerRequestsPerSec = 0;
     /// OpenDHT network id; 0 is the one stock nodes (dhtnode) use.
     std::uint32_t networkId = 0;

@@ -240,7 +240,13 @@ struct SimNetworkAccess {
 
 std::unique_ptr<::dht::net::DatagramSocket>
 makeSimSocket(SimNetwork& network, const std::string& address, std::uint16_t port) {
-    return std::make_unique<SimSocket>(SimNetworkAccess::impl(network), parseIpv4(address),
+    auto addr = parseIpv4(address);
+    // OpenDHT rewrites a loopback address in a received node list to the
+    // sender's address, which would scramble a simulated overlay.
+    if ((addr >> 24) == 127)
+        throw std::runtime_error("sim network: '" + address +
+                                 "' is a loopback address; use e.g. 10.0.0.0/8");
+    return std::make_unique<SimSocket>(SimNetworkAccess::impl(network), addr,
                                        port == 0 ? std::uint16_t{4222} : port);
 }
 

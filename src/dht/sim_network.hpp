@@ -32,8 +32,9 @@ struct SimTraffic {
 /// no sockets, no file descriptors, so thousands of nodes fit in one process,
 /// and round trips, jitter and loss are whatever the options say (this kernel
 /// has no netem). One thread delivers every datagram when it is due.
-/// Addresses are the nodes' bind addresses (any IPv4 text, e.g. "10.0.3.7");
-/// a port of 0 becomes 4222. Thread-safe. Must outlive the nodes using it.
+/// Addresses are the nodes' bind addresses (IPv4 text, e.g. "10.0.3.7", not
+/// 127/8: OpenDHT treats loopback node addresses specially); a port of 0
+/// becomes 4222. Thread-safe. Must outlive the nodes using it.
 class SimNetwork {
 public:
     explicit SimNetwork(SimNetworkOptions options = {});

@@ -79,13 +79,13 @@ BOOST_AUTO_TEST_CASE(lists_trusted_workers_as_json) {
     trust.save(wire::trustPath(home.path()));
 
     NodeConfig bootCfg;
-    bootCfg.bindAddress = "127.0.15.1";
+    bootCfg.bindAddress = "127.0.0.1";
     Node boot(bootCfg);
     NodeConfig wcfg;
-    wcfg.bindAddress = "127.0.15.2";
-    wcfg.bootstrap = {HostPort{"127.0.15.1", boot.port()}};
+    wcfg.bindAddress = "127.0.0.1";
+    wcfg.bootstrap = {HostPort{"127.0.0.1", boot.port()}};
     Node workerNode(wcfg);
-    wcfg.bindAddress = "127.0.15.3";
+    wcfg.bindAddress = "127.0.0.1";
     Node otherNode(wcfg);
     BOOST_REQUIRE(workerNode.waitForNodes(1, 10s));
     BOOST_REQUIRE(otherNode.waitForNodes(1, 10s));
@@ -97,8 +97,8 @@ BOOST_AUTO_TEST_CASE(lists_trusted_workers_as_json) {
     BOOST_REQUIRE(a2.announce(sampleRecord(2)));
 
     auto cmd = submitter::workersCommand();
-    cli::Args args({"--bootstrap", "127.0.15.1:" + std::to_string(boot.port()), "--bind",
-                    "127.0.15.9", "--timeout", "20"});
+    cli::Args args({"--bootstrap", "127.0.0.1:" + std::to_string(boot.port()), "--bind",
+                    "127.0.0.1", "--timeout", "20"});
     cli::Globals g{"swarm-submit", home.path(), true};
     int status = -1;
     auto out = captureStdout(

@@ -235,7 +235,6 @@ std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
         Worker w;
         w.home = root_ / name;
         w.options = options;
-        w.address = "127.0.0." + std::to_string(nextAddress_++);
         auto init = e2e::runProgram(workerBinary, {"--home", w.home.string(), "init"}, 10s);
         if (init.status != 0)
             throw std::runtime_error("worker init failed: " + init.err);
@@ -252,7 +251,8 @@ std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
     std::filesystem::remove(w.home / "worker.sock");
     w.process = std::make_unique<Child>(
         w.options.corrupt ? corruptBinary : workerBinary,
-        std::vector<std::string>{"--home", w.home.string(), "run", "--dht-address", w.address,
+        // Every DHT node of the swarm binds 127.0.0.1 (docs/discovery.md).
+        std::vector<std::string>{"--home", w.home.string(), "run", "--dht-address", "127.0.0.1",
                                  "--bootstrap", "127.0.0.1:" + std::to_string(dhtPort_), "--slots",
                                  std::to_string(w.options.slots)},
         w.home.string() + ".out", w.home.string() + ".log", env_);
@@ -289,7 +289,7 @@ std::unique_ptr<Child> Swarm::startSubmit(std::vector<std::string> args,
     std::vector<std::string> full{"--home",        submitterHome_.string(),
                                   "--json",        args.at(0),
                                   "--listen",      "127.0.0.9:0",
-                                  "--dht-address", "127.0.0.9",
+                                  "--dht-address", "127.0.0.1",
                                   "--bootstrap",   "127.0.0.1:" + std::to_string(dhtPort_)};
     full.insert(full.end(), args.begin() + 1, args.end());
     return std::make_unique<Child>(submitBinary, full, events, events.string() + ".log", env_);

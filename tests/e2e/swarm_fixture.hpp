@@ -99,7 +99,6 @@ private:
     struct Worker {
         std::filesystem::path home;
         std::string id;
-        std::string address;
         WorkerOptions options;
         std::unique_ptr<Child> process;
     };
@@ -112,7 +111,6 @@ private:
     std::uint16_t dhtPort_ = 0;
     std::map<std::string, std::string> env_;
     std::map<std::string, Worker> workers_;
-    int nextAddress_ = 10;
 };
 
 /// Lines of a JSON-lines file whose "event" is `event`.
