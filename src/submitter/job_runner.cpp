@@ -24,7 +24,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -156,6 +158,15 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
     std::uint32_t demand = 0;
     bool saidBye = false;
     std::string reason = "disconnected";
+    // Replicas sent whose inputs the worker has not asked for yet, in the
+    // order sent: a worker fetches the inputs of each assignment in turn, so
+    // the first one sharing a digest with a need-blobs request is the one it
+    // is for (for the inputs-sent event only).
+    struct AwaitingInputs {
+        Assignment assignment;
+        std::vector<wire::RawDigest> digests;
+    };
+    std::deque<AwaitingInputs> awaiting;
     for (;;) {
         std::vector<wire::Assign> assigns;
         std::vector<wire::Cancel> toCancel;
@@ -168,7 +179,16 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
                 for (const auto& a : given) {
                     assigns.push_back(assignFor(a));
                     emit(event::replicaAssigned(clock.nowMs(), a));
+                    AwaitingInputs w{a, {}};
+                    for (const auto& in : assigns.back().inputs)
+                        w.digests.push_back(in.digest);
+                    if (assigns.back().imageArchive != wire::RawDigest{})
+                        w.digests.push_back(assigns.back().imageArchive);
+                    if (options.json && !w.digests.empty())
+                        awaiting.push_back(std::move(w));
                 }
+                while (awaiting.size() > 4096) // a worker with everything cached
+                    awaiting.pop_front();
                 demand -= static_cast<std::uint32_t>(given.size());
             }
             toCancel.swap(cancels[wid]);
@@ -203,6 +223,16 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
             auto req = session.bodyOrBreak<wire::NeedBlobs>(*msg);
             if (!req || !net::serveBlobs(session, blobs, *req))
                 break;
+            auto match = std::find_if(awaiting.begin(), awaiting.end(), [&](const auto& w) {
+                return std::any_of(w.digests.begin(), w.digests.end(), [&](const auto& d) {
+                    return std::find(req->digests.begin(), req->digests.end(), d) !=
+                           req->digests.end();
+                });
+            });
+            if (match != awaiting.end()) {
+                emit(event::inputsSent(clock.nowMs(), match->assignment));
+                awaiting.erase(awaiting.begin(), std::next(match));
+            }
         } else if (msg->type == wire::MsgType::kResult) {
             auto result = session.bodyOrBreak<wire::Result>(*msg);
             if (!result || !receiveResult(session, wid, *result))
@@ -236,6 +266,7 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
 
 bool JobRunner::State::receiveResult(net::Session& session, const WorkerId& wid,
                                      const wire::Result& result) {
+    emit(event::resultReceived(clock.nowMs(), result.unitId, result.replica, wid, result.wallMs));
     // The outputs follow the result, in order (docs/protocol.md).
     std::string blobError;
     for (const auto& out : result.outputs) {
@@ -386,6 +417,7 @@ int JobRunner::run(const std::atomic<bool>& interrupted) {
             offer.jobId = job.name;
             kLog.info("offering work to {}", wid.substr(0, 12));
             dht::postOffer(node, s.identity, w.id, offer, s.clock, kOfferLifetimeMs);
+            s.emit(event::offerPosted(s.clock.nowMs(), wid));
         }
 
         auto p = progressState();

@@ -88,6 +88,10 @@ std::string jobStarted(std::int64_t timeMs, std::string_view job, std::size_t un
         .str();
 }
 
+std::string offerPosted(std::int64_t timeMs, const WorkerId& worker) {
+    return base("offer-posted", timeMs).add("worker", worker).str();
+}
+
 std::string workerConnected(std::int64_t timeMs, const WorkerId& worker) {
     return base("worker-connected", timeMs).add("worker", worker).str();
 }
@@ -103,6 +107,24 @@ std::string replicaAssigned(std::int64_t timeMs, const Assignment& a) {
         .add("replica", u64(a.replica))
         .add("worker", a.worker)
         .add("lease_expires_ms", a.leaseExpiresMs)
+        .str();
+}
+
+std::string inputsSent(std::int64_t timeMs, const Assignment& a) {
+    return base("inputs-sent", timeMs)
+        .add("unit", a.unitId)
+        .add("replica", u64(a.replica))
+        .add("worker", a.worker)
+        .str();
+}
+
+std::string resultReceived(std::int64_t timeMs, std::string_view unit, std::uint32_t replica,
+                           const WorkerId& worker, std::int64_t wallMs) {
+    return base("result-received", timeMs)
+        .add("unit", unit)
+        .add("replica", u64(replica))
+        .add("worker", worker)
+        .add("wall_ms", wallMs)
         .str();
 }
 

@@ -53,6 +53,9 @@ namespace event {
 /// {"event":"job-started","time_ms","job","units","replicas","quorum","resumed"}
 std::string jobStarted(std::int64_t timeMs, std::string_view job, std::size_t units,
                        const ReplicationPolicy& policy, bool resumed);
+/// {"event":"offer-posted","time_ms","worker"}: an offer to dial in was put
+/// into the worker's DHT inbox.
+std::string offerPosted(std::int64_t timeMs, const WorkerId& worker);
 /// {"event":"worker-connected","time_ms","worker"}
 std::string workerConnected(std::int64_t timeMs, const WorkerId& worker);
 /// {"event":"worker-disconnected","time_ms","worker","reason"}
@@ -60,6 +63,15 @@ std::string workerDisconnected(std::int64_t timeMs, const WorkerId& worker,
                                std::string_view reason);
 /// {"event":"replica-assigned","time_ms","unit","replica","worker","lease_expires_ms"}
 std::string replicaAssigned(std::int64_t timeMs, const Assignment& a);
+/// {"event":"inputs-sent","time_ms","unit","replica","worker"}: the worker
+/// asked for the replica's inputs and has been sent them (not emitted when it
+/// had them all cached).
+std::string inputsSent(std::int64_t timeMs, const Assignment& a);
+/// {"event":"result-received","time_ms","unit","replica","worker","wall_ms"}:
+/// a worker's result message arrived, before its outputs; wall_ms is the
+/// worker's own figure for the container, start to exit.
+std::string resultReceived(std::int64_t timeMs, std::string_view unit, std::uint32_t replica,
+                           const WorkerId& worker, std::int64_t wallMs);
 /// {"event":"replica-ended","time_ms","unit","replica","worker","state","exit_code","digest","reason"}
 /// (digest only for succeeded replicas, reason only when non-empty)
 std::string replicaEnded(std::int64_t timeMs, const ReplicaRecord& r);

@@ -62,6 +62,13 @@ BOOST_AUTO_TEST_CASE(json_events) {
     BOOST_TEST(event::replicaAssigned(8, {"u1", 2, "sw1abc", 99}) ==
                R"({"event":"replica-assigned","time_ms":8,"unit":"u1","replica":2,)"
                R"("worker":"sw1abc","lease_expires_ms":99})");
+    BOOST_TEST(event::offerPosted(5, "sw1abc") ==
+               R"({"event":"offer-posted","time_ms":5,"worker":"sw1abc"})");
+    BOOST_TEST(event::inputsSent(8, {"u1", 2, "sw1abc", 99}) ==
+               R"({"event":"inputs-sent","time_ms":8,"unit":"u1","replica":2,"worker":"sw1abc"})");
+    BOOST_TEST(event::resultReceived(9, "u1", 2, "sw1abc", 41) ==
+               R"({"event":"result-received","time_ms":9,"unit":"u1","replica":2,)"
+               R"("worker":"sw1abc","wall_ms":41})");
     ReplicaRecord r;
     r.unitId = "u1";
     r.replica = 1;
