@@ -1,11 +1,13 @@
 #include "bench/discovery_bench.hpp"
 
 #include "dht/announcer.hpp"
+#include "dht/bootstrap.hpp"
 #include "dht/discovery.hpp"
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
 #include "dht/sim_network.hpp"
 #include "wire/clock.hpp"
+#include "wire/envelope.hpp"
 #include "wire/identity.hpp"
 #include "wire/peer_id.hpp"
 #include "wire/records.hpp"
@@ -14,11 +16,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,11 +32,17 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace swarm::bench {
 
@@ -42,16 +53,17 @@ using Steady = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 // OpenDHT 2.4 uses select(): one process aborts once a socket fd passes
-// 1024, around 330 UDP nodes. This harness keeps UDP overlays in one process
-// and refuses more than this many nodes there (sim nodes have no fds).
-constexpr std::uint64_t kMaxUdpNodes = 250;
+// 1024, around 330 UDP nodes. A UDP overlay keeps this many nodes in the
+// measuring process and spreads the rest over child processes of this
+// executable (`--serve-nodes`), as many per child. Sim nodes have no fds.
+constexpr std::uint64_t kUdpNodesPerProcess = 200;
 
 struct Options {
     bool sim = false;
-    std::uint64_t nodes = 64;
+    std::uint64_t nodes = 256;
     std::uint64_t workers = 10;
     std::uint64_t trusted = 5;
-    std::uint64_t runs = 5;
+    std::uint64_t runs = 10;
     std::uint64_t probes = 3;
     double rttMs = 50;
     double jitterMs = 0;
@@ -92,6 +104,7 @@ const std::vector<std::pair<std::string, std::string>>& metricNames() {
         {"raw-first", "fresh node + plain get: first value"},
         {"raw-done", "fresh node + plain get: get done"},
         {"propagation", "announce -> verified by a listening Discovery"},
+        {"raw-listen", "announce -> plain listen notified (same node as the Discovery)"},
     };
     return names;
 }
@@ -138,6 +151,101 @@ std::int64_t wallMs(const wire::Clock& clock) {
     return clock.nowMs();
 }
 
+/// A child process of this executable hosting more UDP nodes of an overlay
+/// (`swarm-bench discovery --serve-nodes COUNT --join 127.0.0.1:PORT`). It
+/// answers "READY <port>..." once its nodes have joined and warmed up, and
+/// exits when its standard input closes (so it never outlives us).
+class NodeHost {
+public:
+    NodeHost(std::uint64_t count, std::uint16_t joinPort, std::uint64_t seed) {
+        int toChild[2], fromChild[2];
+        if (::pipe2(toChild, O_CLOEXEC) != 0)
+            throw std::runtime_error("pipe failed");
+        if (::pipe2(fromChild, O_CLOEXEC) != 0) {
+            ::close(toChild[0]);
+            ::close(toChild[1]);
+            throw std::runtime_error("pipe failed");
+        }
+        std::vector<std::string> args = {"swarm-bench",   "discovery",
+                                         "--serve-nodes", std::to_string(count),
+                                         "--join",        "127.0.0.1:" + std::to_string(joinPort),
+                                         "--seed",        std::to_string(seed)};
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0);
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1);
+        int rc = posix_spawn(&pid_, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        ::close(toChild[0]);
+        ::close(fromChild[1]);
+        toChild_ = toChild[1];
+        fromChild_ = fromChild[0];
+        if (rc != 0) {
+            pid_ = -1;
+            throw std::runtime_error(fmt::format("cannot start a node host: {}", strerror(rc)));
+        }
+    }
+    NodeHost(const NodeHost&) = delete;
+    NodeHost& operator=(const NodeHost&) = delete;
+
+    /// Waits (at most `limit`) for the child's READY line; its nodes' ports.
+    std::vector<std::uint16_t> waitReady(std::chrono::milliseconds limit) {
+        auto deadline = Steady::now() + limit;
+        std::string line;
+        for (;;) {
+            auto nl = line.find('\n');
+            if (nl != std::string::npos) {
+                line.resize(nl);
+                break;
+            }
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
+            pollfd p{fromChild_, POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+                throw std::runtime_error("a node host did not get ready in time");
+            char buf[4096];
+            auto n = ::read(fromChild_, buf, sizeof buf);
+            if (n <= 0)
+                throw std::runtime_error("a node host exited before it was ready");
+            line.append(buf, static_cast<std::size_t>(n));
+        }
+        std::istringstream in(line);
+        std::string word;
+        in >> word;
+        if (word != "READY")
+            throw std::runtime_error("a node host said '" + line + "'");
+        std::vector<std::uint16_t> ports;
+        unsigned port = 0;
+        while (in >> port)
+            ports.push_back(static_cast<std::uint16_t>(port));
+        return ports;
+    }
+
+    ~NodeHost() {
+        ::close(toChild_);
+        ::close(fromChild_);
+        if (pid_ <= 0)
+            return;
+        int status = 0;
+        for (int i = 0; i < 200; ++i) {
+            if (::waitpid(pid_, &status, WNOHANG) == pid_)
+                return;
+            std::this_thread::sleep_for(50ms);
+        }
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+    }
+
+private:
+    pid_t pid_ = -1;
+    int toChild_ = -1;
+    int fromChild_ = -1;
+};
+
 /// One overlay: N nodes, K of them announcing, and fresh probe nodes.
 class Overlay {
 public:
@@ -151,7 +259,8 @@ public:
             sim_ = std::make_shared<dht::SimNetwork>(so);
         }
         rng_.seed(o.seed + run * 7919 + 17);
-        for (std::uint64_t i = 0; i < o.nodes; ++i) {
+        local_ = o.sim ? o.nodes : std::min(o.nodes, kUdpNodesPerProcess);
+        for (std::uint64_t i = 0; i < local_; ++i) {
             dht::NodeConfig cfg = configFor(i);
             if (i > 0) {
                 // Join through the first node and a random earlier one.
@@ -162,7 +271,12 @@ public:
             }
             nodes_.push_back(std::make_unique<dht::Node>(cfg));
         }
-        nextAddress_ = o.nodes;
+        nextAddress_ = local_;
+        // The rest of a UDP overlay joins from child processes, through
+        // this process's first node.
+        for (std::uint64_t placed = local_; placed < o.nodes; placed += kUdpNodesPerProcess)
+            hosts_.push_back(std::make_unique<NodeHost>(
+                std::min(kUdpNodesPerProcess, o.nodes - placed), nodes_[0]->port(), rng_()));
         lonely_ = waitAll(1, 30s);
         warmUp();
         if (o.settleMs > 0) {
@@ -172,6 +286,10 @@ public:
             settledMs_ = static_cast<double>(o.settleMs);
         }
         unsettled_ = waitAll(std::min<std::size_t>(o.nodes - 1, 8), 1ms);
+        for (auto& h : hosts_) {
+            auto ports = h->waitReady(120s);
+            remotePorts_.insert(remotePorts_.end(), ports.begin(), ports.end());
+        }
     }
 
     /// Every node looks up one random key and the overlay waits for those
@@ -233,12 +351,19 @@ public:
         auto cfg = configFor(nextAddress_++);
         addr = cfg.bindAddress;
         cfg.bootstrap.push_back({address(o_.sim, run_, 0), nodes_[0]->port()});
-        auto j = std::uniform_int_distribution<std::size_t>(1, nodes_.size() - 1)(rng_);
-        cfg.bootstrap.push_back({address(o_.sim, run_, j), nodes_[j]->port()});
+        auto j = std::uniform_int_distribution<std::size_t>(1, nodes_.size() + remotePorts_.size() -
+                                                                   1)(rng_);
+        if (j < nodes_.size())
+            cfg.bootstrap.push_back({address(o_.sim, run_, j), nodes_[j]->port()});
+        else
+            cfg.bootstrap.push_back({"127.0.0.1", remotePorts_[j - nodes_.size()]});
         return std::make_unique<dht::Node>(cfg);
     }
 
     dht::Node& node(std::size_t i) { return *nodes_.at(i); }
+    /// Nodes in this process (the others are in node hosts).
+    std::uint64_t localCount() const { return local_; }
+    std::size_t hostProcesses() const { return hosts_.size(); }
     std::size_t lonely() const { return lonely_; }
     std::size_t unsettled() const { return unsettled_; }
     std::size_t warmed() const { return warmed_; }
@@ -250,6 +375,9 @@ private:
     std::uint64_t run_;
     std::shared_ptr<dht::SimNetwork> sim_;
     std::vector<std::unique_ptr<dht::Node>> nodes_;
+    std::uint64_t local_ = 0;
+    std::vector<std::unique_ptr<NodeHost>> hosts_;
+    std::vector<std::uint16_t> remotePorts_;
     std::mt19937_64 rng_;
     std::uint64_t nextAddress_ = 0;
     std::size_t lonely_ = 0;
@@ -363,6 +491,33 @@ void rawProbe(const Options& o, Overlay& overlay, const wire::Clock& clock, Resu
     out.series["raw-done"].add(done);
 }
 
+/// A plain OpenDHT listen on the workers key, the baseline for propagation:
+/// when the first value of each signer arrived. The time is taken before
+/// the value is opened to learn its signer.
+struct RawListen {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::map<std::string, std::int64_t> firstBySigner; // peer id -> wall ms
+
+    static std::uint64_t start(dht::Node& node, const std::shared_ptr<RawListen>& self) {
+        auto domain = dht::swarmDomain(node.swarm());
+        return node.listen(
+            dht::workersKeyText(node.swarm()), [self, domain](std::vector<dht::DhtValue> values) {
+                wire::SystemClock clock;
+                auto now = clock.nowMs();
+                wire::VerifyPolicy policy;
+                policy.domain = domain;
+                policy.type = wire::EnvelopeType::kCapacity;
+                policy.nowMs = now;
+                std::lock_guard lock(self->mutex);
+                for (const auto& v : values)
+                    if (auto env = wire::openEnvelope(v.data, policy))
+                        self->firstBySigner.try_emplace(wire::PeerId(env->signer).str(), now);
+                self->cv.notify_all();
+            });
+    }
+};
+
 void oneRun(const Options& o, std::uint64_t run, Results& out) {
     wire::SystemClock clock;
     auto started = Steady::now();
@@ -374,8 +529,11 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
 
     // The listening submitter sits on the last overlay node and trusts every
     // worker; workers are spread over nodes 1..N-2.
-    dht::Discovery listener(overlay.node(o.nodes - 1), trustOf(ids, ids.size(), self), clock);
+    const auto local = overlay.localCount();
+    dht::Discovery listener(overlay.node(local - 1), trustOf(ids, ids.size(), self), clock);
     listener.start();
+    auto raw = std::make_shared<RawListen>();
+    auto rawToken = RawListen::start(overlay.node(local - 1), raw);
     listener.waitUntil([](const dht::DiscoverySnapshot& s) { return s.getsDone >= 1; }, 5s);
 
     dht::AnnouncerOptions ao;
@@ -383,15 +541,29 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
     std::vector<std::unique_ptr<dht::Announcer>> announcers;
     std::vector<std::int64_t> announcedAt;
     for (std::uint64_t i = 0; i < o.workers; ++i) {
-        auto at = 1 + i * (o.nodes - 2) / std::max<std::uint64_t>(o.workers, 1);
+        auto at = 1 + i * (local - 2) / std::max<std::uint64_t>(o.workers, 1);
         announcers.push_back(std::make_unique<dht::Announcer>(overlay.node(at), ids[i], clock, ao));
         announcedAt.push_back(wallMs(clock));
         if (auto r = announcers.back()->announce(sampleRecord(i)); !r)
             throw std::runtime_error("announce: " + r.error().what);
     }
+    auto waitEnd = Steady::now() + std::chrono::milliseconds(o.timeoutMs);
     listener.waitUntil(
         [&](const dht::DiscoverySnapshot& s) { return s.workers.size() >= o.workers; },
         std::chrono::milliseconds(o.timeoutMs));
+    {
+        std::unique_lock lock(raw->mutex);
+        raw->cv.wait_until(lock, waitEnd, [&] { return raw->firstBySigner.size() >= o.workers; });
+        for (std::uint64_t i = 0; i < o.workers; ++i) {
+            auto it = raw->firstBySigner.find(wire::PeerId(ids[i].publicKey()).str());
+            out.series["raw-listen"].add(
+                it == raw->firstBySigner.end()
+                    ? std::nullopt
+                    : std::optional<double>(static_cast<double>(
+                          std::max<std::int64_t>(0, it->second - announcedAt[i]))));
+        }
+    }
+    overlay.node(local - 1).cancelListen(rawToken);
     auto snap = listener.snapshot();
     std::map<std::string, std::int64_t> seen;
     for (const auto& w : snap.workers)
@@ -415,10 +587,12 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
         }
     }
     fmt::print(stderr,
-               "  run {}: overlay of {} up ({} nodes did not join; {} warm-up lookups done; "
-               "settle {:.0f} ms; {} nodes know < 8 peers), {:.1f} s\n",
-               run + 1, o.nodes, overlay.lonely(), overlay.warmed(), overlay.settledMs(),
-               overlay.unsettled(), std::chrono::duration<double>(Steady::now() - started).count());
+               "  run {}: overlay of {} up ({} here, the rest in {} node host process(es); "
+               "here: {} nodes did not join, {} warm-up lookups done, settle {:.0f} ms, {} nodes "
+               "know < 8 peers), {:.1f} s\n",
+               run + 1, o.nodes, overlay.localCount(), overlay.hostProcesses(), overlay.lonely(),
+               overlay.warmed(), overlay.settledMs(), overlay.unsettled(),
+               std::chrono::duration<double>(Steady::now() - started).count());
     announcers.clear();
 }
 
@@ -483,7 +657,62 @@ void writePlot(const std::string& csv, const std::string& plot) {
         throw std::runtime_error("gnuplot failed (is gnuplot-nox installed?)");
 }
 
+/// The child side of NodeHost: `count` UDP nodes on 127.0.0.1 joining
+/// through `join` and a random earlier node of this process; each looks up
+/// one random key (as the measuring process's nodes do), then "READY" and
+/// the ports go to stdout, and the process lives until stdin closes.
+int serveNodes(std::uint64_t count, const dht::HostPort& join, std::uint64_t seed) {
+    // The parent's sockets (OpenDHT does not mark them close-on-exec) would
+    // push ours past select()'s 1024.
+    ::close_range(3, ~0U, 0);
+    std::mt19937_64 rng(seed);
+    std::vector<std::unique_ptr<dht::Node>> nodes;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        dht::NodeConfig cfg;
+        cfg.bindAddress = "127.0.0.1";
+        cfg.maxPeerRequestsPerSec = -1;
+        cfg.bootstrap.push_back(join);
+        if (i > 0) {
+            auto j = std::uniform_int_distribution<std::uint64_t>(0, i - 1)(rng);
+            cfg.bootstrap.push_back({"127.0.0.1", nodes[j]->port()});
+        }
+        nodes.push_back(std::make_unique<dht::Node>(cfg));
+    }
+    auto deadline = Steady::now() + 30s;
+    for (auto& n : nodes)
+        n->waitForNodes(1, std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        deadline - Steady::now()),
+                                    1ms));
+    auto pending = std::make_shared<std::atomic<std::uint64_t>>(count);
+    for (std::uint64_t i = 0; i < count; ++i)
+        nodes[i]->get(
+            fmt::format("swarm-bench/warm-up/{}/{}", seed, i), [](std::vector<dht::DhtValue>) {},
+            [pending](bool) { pending->fetch_sub(1); });
+    for (int i = 0; i < 200 && pending->load() > 0; ++i)
+        std::this_thread::sleep_for(50ms);
+    std::string line = "READY";
+    for (auto& n : nodes)
+        line += " " + std::to_string(n->port());
+    line += "\n";
+    if (::write(1, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+        return 1;
+    char buf[64];
+    while (::read(0, buf, sizeof buf) > 0) {
+    }
+    // Nothing to hand over: leave without the per-node shutdown handshakes.
+    std::fflush(stderr);
+    std::_Exit(0);
+}
+
 int runDiscovery(cli::Args& args, const cli::Globals&) {
+    if (auto serve = args.takeNumber("serve-nodes")) {
+        auto join = dht::parseHostPort(args.take("join").value_or(""));
+        if (!join)
+            throw cli::UsageError("--serve-nodes needs --join HOST:PORT: " + join.error().what);
+        auto seed = args.takeNumber("seed").value_or(1);
+        args.finish();
+        return serveNodes(*serve, *join, seed);
+    }
     Options o;
     o.quick = args.flag("quick");
     if (o.quick) {
@@ -531,19 +760,19 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
         throw cli::UsageError("--workers must leave two nodes that are not workers");
     if (o.rttMs < 0 || o.jitterMs < 0 || o.loss < 0 || o.loss > 1)
         throw cli::UsageError("--rtt, --jitter must be >= 0 and --loss in [0, 1]");
-    if (!o.sim && o.nodes > kMaxUdpNodes)
-        throw cli::UsageError(fmt::format(
-            "--net udp runs every node in this one process and OpenDHT 2.4's select() aborts "
-            "near 330 sockets: use --nodes <= {} (multi-process overlays are not built yet) "
-            "or --net sim",
-            kMaxUdpNodes));
+    if (!o.sim && o.workers + 2 > kUdpNodesPerProcess)
+        throw cli::UsageError(fmt::format("--net udp: at most {} workers (they and the "
+                                          "measuring nodes share this process)",
+                                          kUdpNodesPerProcess - 2));
 
     fmt::print("swarm-bench discovery: {} nodes ({}), {} workers, {} trusted, {} run(s) x {} "
                "probe(s), timeout {} ms, settle {} ms\n",
                o.nodes, label(o), o.workers, o.trusted, o.runs, o.probes, o.timeoutMs, o.settleMs);
     if (!o.sim)
-        fmt::print("  one process, distinct 127.x address per node, OpenDHT's default per-IP "
-                   "rate limit; loopback RTT is ~0, so figures are processing + OpenDHT timers\n");
+        fmt::print("  every node on 127.0.0.1 (own port), OpenDHT's per-IP rate limit removed; "
+                   "{} node(s) per process ({} process(es)); loopback RTT is ~0, so figures are "
+                   "processing + OpenDHT timers\n",
+                   kUdpNodesPerProcess, (o.nodes + kUdpNodesPerProcess - 1) / kUdpNodesPerProcess);
     std::fflush(stdout);
 
     Results r;
