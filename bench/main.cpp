@@ -1,9 +1,11 @@
 // swarm-bench: the benchmark harnesses, one subcommand each.
 
 #include "bench/discovery_bench.hpp"
+#include "bench/dispatch_bench.hpp"
 #include "bench/stream_bench.hpp"
 #include "cli/program.hpp"
 #include "net/credentials.hpp"
+#include "sandbox/podman_client.hpp"
 
 #include <cstdio>
 #include <string_view>
@@ -13,6 +15,7 @@ int main(int argc, char** argv) {
     std::vector<swarm::cli::Command> commands = {
         swarm::bench::streamCommand(),
         swarm::bench::discoveryCommand(),
+        swarm::bench::dispatchCommand(),
     };
     // `--list` prints the harness names, one a line (scripts/test runs each
     // with --quick).
@@ -22,5 +25,6 @@ int main(int argc, char** argv) {
         return 0;
     }
     swarm::net::TlsLibrary tls;
+    swarm::sandbox::CurlGlobal curl; // before any thread uses libcurl (dispatch)
     return swarm::cli::runProgram("swarm-bench", "swarm benchmark harnesses", argc, argv, commands);
 }

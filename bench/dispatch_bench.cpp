@@ -1,0 +1,1027 @@
+#include "bench/dispatch_bench.hpp"
+
+#include "cli/signal_watcher.hpp"
+#include "dht/node.hpp"
+#include "sandbox/container_spec.hpp"
+#include "sandbox/podman_client.hpp"
+#include "sandbox/podman_runtime.hpp"
+#include "worker/control_server.hpp"
+#include "worker/sandbox_setup.hpp"
+#include "worker/worker_config.hpp"
+
+#include <fmt/format.h>
+#include <json/json.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace swarm::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Ms = std::chrono::milliseconds;
+
+constexpr const char* kImage = "localhost/swarm-test:latest";
+
+struct Options {
+    std::uint64_t units = 200;
+    std::uint64_t workers = 2;
+    std::uint64_t slots = 2;
+    Ms idle{5000};
+    bool quick = false;
+    bool keep = false; ///< leave the temporary directory (logs, events)
+    std::string csv;
+};
+
+// Set from the signal watcher: every wait below gives up when it is set,
+// and the destructors stop what was started.
+std::atomic<bool> gInterrupted{false};
+
+void checkInterrupted() {
+    if (gInterrupted)
+        throw std::runtime_error("interrupted");
+}
+
+// Sleeps up to `d`, in short steps, giving up early when interrupted.
+void nap(Ms d) {
+    auto until = Clock::now() + d;
+    while (Clock::now() < until) {
+        checkInterrupted();
+        std::this_thread::sleep_for(std::min<Clock::duration>(50ms, until - Clock::now()));
+    }
+}
+
+template <typename Pred> bool waitFor(Pred pred, Ms timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        if (pred())
+            return true;
+        nap(50ms);
+    }
+    return pred();
+}
+
+std::int64_t epochMs() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string readFile(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string tail(const std::string& s, std::size_t n = 600) {
+    return s.size() <= n ? s : "..." + s.substr(s.size() - n);
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r'))
+        s.pop_back();
+    return s;
+}
+
+std::optional<fs::path> inPath(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::istringstream dirs(path ? path : "/usr/bin:/bin");
+    for (std::string d; std::getline(dirs, d, ':');) {
+        auto p = fs::path(d.empty() ? "." : d) / name;
+        if (::access(p.c_str(), X_OK) == 0)
+            return p;
+    }
+    return std::nullopt;
+}
+
+// The swarm programs of the build this binary belongs to: <build>/bench/
+// swarm-bench -> <build>/src/; else $SWARM_BUILD_ROOT/src.
+fs::path programDir() {
+    std::error_code ec;
+    auto self = fs::read_symlink("/proc/self/exe", ec);
+    std::vector<fs::path> candidates;
+    if (!ec)
+        candidates.push_back(self.parent_path().parent_path() / "src");
+    if (const char* b = std::getenv("SWARM_BUILD_ROOT"))
+        candidates.push_back(fs::path(b) / "src");
+    for (const auto& c : candidates)
+        if (::access((c / "swarm-worker").c_str(), X_OK) == 0 &&
+            ::access((c / "swarm-submit").c_str(), X_OK) == 0)
+            return c;
+    throw std::runtime_error("swarm-worker and swarm-submit not found next to this build "
+                             "(build them: ninja -C BUILD src/swarm-worker src/swarm-submit, or "
+                             "set SWARM_BUILD_ROOT)");
+}
+
+bool unixSocketAnswers(const fs::path& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+/// A private directory, removed with its content on destruction.
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "swarm-bench-dispatch-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr)
+            throw std::system_error(errno, std::generic_category(), "mkdtemp");
+        path_ = pattern;
+    }
+    ~TempDir() {
+        if (keep_) {
+            std::fprintf(stderr, "dispatch: logs and events kept in %s\n", path_.c_str());
+            return;
+        }
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
+    void keep() { keep_ = true; }
+
+private:
+    fs::path path_;
+    bool keep_ = false;
+};
+
+/// A child process in its own process group, stdout and stderr to files,
+/// working in the directory of `out`, our environment with `env` on top (an
+/// empty value removes a variable), default signal handling whatever our
+/// mask is.
+/// SIGKILLed and reaped on destruction if still running.
+class Child {
+public:
+    Child(const fs::path& program, const std::vector<std::string>& args, const fs::path& out,
+          const fs::path& err, const std::map<std::string, std::string>& env) {
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        // conmon leaves files (an "oom" marker) in its working directory.
+        auto cwd = fs::absolute(out).parent_path();
+        posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
+        std::vector<std::string> envStrings;
+        for (char** e = environ; *e != nullptr; ++e) {
+            std::string kv = *e;
+            if (!env.contains(kv.substr(0, kv.find('='))))
+                envStrings.push_back(std::move(kv));
+        }
+        for (const auto& [k, v] : env)
+            if (!v.empty()) // an empty value removes the variable
+                envStrings.push_back(k + "=" + v);
+        std::vector<char*> envp;
+        for (auto& s : envStrings)
+            envp.push_back(s.data());
+        envp.push_back(nullptr);
+        std::string prog = program.string();
+        std::vector<char*> argv{prog.data()};
+        std::vector<std::string> argsCopy = args;
+        for (auto& a : argsCopy)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        sigset_t none, deflt;
+        sigemptyset(&none);
+        sigemptyset(&deflt);
+        sigaddset(&deflt, SIGINT);
+        sigaddset(&deflt, SIGTERM);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &deflt);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF);
+        int rc = posix_spawn(&pid_, prog.c_str(), &fa, &attr, argv.data(), envp.data());
+        posix_spawnattr_destroy(&attr);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0)
+            throw std::system_error(rc, std::generic_category(), "cannot start " + prog);
+    }
+    ~Child() {
+        if (running()) {
+            ::kill(pid_, SIGKILL);
+            wait(10s);
+        }
+    }
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+
+    pid_t pid() const { return pid_; }
+    void signal(int sig) {
+        if (running())
+            ::kill(pid_, sig);
+    }
+    bool running() {
+        if (status_)
+            return false;
+        int st = 0;
+        pid_t r = ::waitpid(pid_, &st, WNOHANG);
+        if (r == pid_) {
+            status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return false;
+        }
+        return r == 0;
+    }
+    /// The exit status (128+signal if killed), or nullopt on timeout. Not
+    /// cut short by an interrupt: used while cleaning up too.
+    std::optional<int> wait(Ms timeout) {
+        auto deadline = Clock::now() + timeout;
+        while (running() && Clock::now() < deadline)
+            std::this_thread::sleep_for(20ms);
+        running();
+        return status_;
+    }
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+};
+
+struct ToolResult {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+// Runs a program to completion (bounded), output captured through files.
+ToolResult runTool(const fs::path& dir, const fs::path& program,
+                   const std::vector<std::string>& args, Ms timeout) {
+    static std::atomic<int> seq{0};
+    auto base = dir / fmt::format("tool-{}", seq++);
+    ToolResult r;
+    {
+        Child c(program, args, base.string() + ".out", base.string() + ".err", {});
+        auto st = c.wait(timeout);
+        if (!st) {
+            c.signal(SIGKILL);
+            c.wait(5s);
+        }
+        r.status = st.value_or(-1);
+    }
+    r.out = readFile(base.string() + ".out");
+    r.err = readFile(base.string() + ".err");
+    fs::remove(base.string() + ".out");
+    fs::remove(base.string() + ".err");
+    if (r.status != 0)
+        throw std::runtime_error(
+            fmt::format("{} {} failed (status {}): {}", program.filename().string(),
+                        args.size() > 2 ? args[2] : "", r.status, tail(trim(r.err))));
+    return r;
+}
+
+// --- statistics -------------------------------------------------------------
+
+struct Stats {
+    std::size_t n = 0;
+    double p50 = 0, p90 = 0, mean = 0, max = 0;
+};
+
+Stats stats(std::vector<double> v) {
+    Stats s;
+    if (v.empty())
+        return s;
+    std::sort(v.begin(), v.end());
+    auto rank = [&](double q) {
+        auto i = static_cast<std::size_t>(q * static_cast<double>(v.size()) + 0.999999);
+        return v[std::clamp<std::size_t>(i, 1, v.size()) - 1];
+    };
+    s.n = v.size();
+    s.p50 = rank(0.5);
+    s.p90 = rank(0.9);
+    s.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    s.max = v.back();
+    return s;
+}
+
+// --- idle sampling ----------------------------------------------------------
+
+struct ProcSample {
+    double rssMiB = 0;
+    std::uint64_t cpuTicks = 0; // utime + stime
+    bool ok = false;
+};
+
+ProcSample sampleProc(pid_t pid) {
+    ProcSample s;
+    std::istringstream status(readFile(fmt::format("/proc/{}/status", pid)));
+    for (std::string line; std::getline(status, line);) {
+        if (line.starts_with("VmRSS:")) {
+            s.rssMiB = std::stod(line.substr(6)) / 1024.0; // kB
+            s.ok = true;
+        }
+    }
+    auto stat = readFile(fmt::format("/proc/{}/stat", pid));
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos)
+        return ProcSample{};
+    // After "pid (comm)": state is field 3; utime and stime are 14 and 15.
+    std::istringstream rest(stat.substr(paren + 2));
+    std::vector<std::string> f;
+    for (std::string w; rest >> w && f.size() < 13;)
+        f.push_back(w);
+    if (f.size() < 13)
+        return ProcSample{};
+    s.cpuTicks = std::stoull(f[11]) + std::stoull(f[12]);
+    return s;
+}
+
+// Children of `pid` (direct only), from /proc/*/stat.
+std::size_t childCount(pid_t pid) {
+    std::size_t n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc", ec)) {
+        auto name = e.path().filename().string();
+        if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit))
+            continue;
+        auto stat = readFile(e.path() / "stat");
+        auto paren = stat.rfind(')');
+        if (paren == std::string::npos)
+            continue;
+        std::istringstream rest(stat.substr(paren + 2));
+        std::string state, ppid;
+        rest >> state >> ppid;
+        n += ppid == std::to_string(pid);
+    }
+    return n;
+}
+
+struct IdleResult {
+    double seconds = 0;
+    std::vector<double> rssMiB;     // per worker, the largest sample
+    std::vector<double> cpuPercent; // per worker, of one core
+    std::size_t children = 0;       // child processes of all workers
+    double podmanRssMiB = 0;        // the shared service, for context
+};
+
+IdleResult sampleIdle(const std::vector<pid_t>& workers, pid_t podman, Ms window) {
+    IdleResult r;
+    const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    std::vector<ProcSample> first;
+    for (auto pid : workers)
+        first.push_back(sampleProc(pid));
+    r.rssMiB.assign(workers.size(), 0);
+    auto start = Clock::now();
+    while (Clock::now() - start < window) {
+        nap(std::min<Ms>(250ms, window));
+        for (std::size_t i = 0; i < workers.size(); ++i)
+            r.rssMiB[i] = std::max(r.rssMiB[i], sampleProc(workers[i]).rssMiB);
+    }
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+        auto last = sampleProc(workers[i]);
+        if (!first[i].ok || !last.ok)
+            throw std::runtime_error("a worker exited while idle");
+        r.cpuPercent.push_back(static_cast<double>(last.cpuTicks - first[i].cpuTicks) / tick /
+                               r.seconds * 100.0);
+        r.children += childCount(workers[i]);
+    }
+    r.podmanRssMiB = sampleProc(podman).rssMiB;
+    return r;
+}
+
+// --- the floor: the same containers straight through Podman's REST API ------
+
+struct FloorResult {
+    double seconds = 0;
+    std::vector<double> createMs, startMs, waitMs, removeMs, totalMs;
+};
+
+sandbox::PodmanClient::Request request(std::string_view method, std::string path,
+                                       std::string_view body = {}, Ms timeout = 60s) {
+    sandbox::PodmanClient::Request r;
+    r.method = method;
+    r.path = std::move(path);
+    r.body = body;
+    r.timeout = timeout;
+    return r;
+}
+
+void expectStatus(const sandbox::HttpResponse& r, std::initializer_list<long> ok,
+                  const std::string& what) {
+    if (std::find(ok.begin(), ok.end(), r.status) == ok.end())
+        throw std::runtime_error(
+            fmt::format("floor: podman {}: HTTP {} {}", what, r.status, tail(r.body, 300)));
+}
+
+double msBetween(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// U containers, `concurrency` at a time, each: volume + container created
+// with the sandbox's own create body, started, waited for (10 ms polling),
+// container and volume removed. No input or output copies, no log stream,
+// no inspect: the least any sandbox has to do to run the same container.
+FloorResult runFloor(const fs::path& socket, const sandbox::HostProfile& host,
+                     const sandbox::Limits& limits, std::size_t units, std::size_t concurrency,
+                     const std::string& floorId) {
+    FloorResult r;
+    std::mutex m;
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::exception_ptr error;
+    const std::string suffix = fmt::format("{}", ::getpid());
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < concurrency; ++t) {
+        threads.emplace_back([&] {
+            try {
+                sandbox::PodmanClient c(socket);
+                for (;;) {
+                    auto i = next++;
+                    if (i >= units || failed || gInterrupted)
+                        return;
+                    sandbox::UnitSpec spec;
+                    spec.unitId = fmt::format("floor-u-{:04}", i);
+                    spec.workerId = floorId;
+                    spec.image = kImage;
+                    spec.command = {"echo", fmt::format("in/u-{:04}.txt", i)};
+                    spec.limits = limits;
+                    auto names = sandbox::containerNames(spec.unitId, suffix);
+                    auto volBody = sandbox::buildVolumeBody(spec, names);
+                    auto body = sandbox::buildCreateBody(spec, host, names);
+                    auto t0 = Clock::now();
+                    expectStatus(c.call(request("POST", "/volumes/create", volBody)), {200, 201},
+                                 "volume create");
+                    expectStatus(c.call(request("POST", "/containers/create", body)), {201},
+                                 "create");
+                    auto t1 = Clock::now();
+                    expectStatus(
+                        c.call(request("POST", "/containers/" + names.container + "/start")), {204},
+                        "start");
+                    auto t2 = Clock::now();
+                    auto wr = c.call(request("POST",
+                                             "/containers/" + names.container +
+                                                 "/wait?condition=exited&interval=10ms",
+                                             {}, limits.timeout + 30s));
+                    expectStatus(wr, {200}, "wait");
+                    if (trim(wr.body) != "0")
+                        throw std::runtime_error("floor: container exited with " + wr.body);
+                    auto t3 = Clock::now();
+                    // Removal sometimes fails once right after exit ("device or
+                    // resource busy", or a 404 while conmon's cleanup runs); the
+                    // sandbox retries and accepts 404 too.
+                    for (int attempt = 0;; ++attempt) {
+                        auto dr = c.call(request("DELETE", "/containers/" + names.container +
+                                                               "?force=true&v=true&t=0"));
+                        if (dr.status == 200 || dr.status == 204 || dr.status == 404)
+                            break;
+                        if (attempt == 3)
+                            expectStatus(dr, {200, 204}, "remove");
+                        std::this_thread::sleep_for(Ms(50 << attempt));
+                    }
+                    expectStatus(
+                        c.call(request("DELETE", "/volumes/" + names.volume + "?force=true")),
+                        {204}, "volume remove");
+                    auto t4 = Clock::now();
+                    std::lock_guard lock(m);
+                    r.createMs.push_back(msBetween(t0, t1));
+                    r.startMs.push_back(msBetween(t1, t2));
+                    r.waitMs.push_back(msBetween(t2, t3));
+                    r.removeMs.push_back(msBetween(t3, t4));
+                    r.totalMs.push_back(msBetween(t0, t4));
+                }
+            } catch (...) {
+                std::lock_guard lock(m);
+                if (!error)
+                    error = std::current_exception();
+                failed = true;
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (error)
+        std::rethrow_exception(error);
+    checkInterrupted();
+    return r;
+}
+
+// --- the swarm ----------------------------------------------------------------
+
+/// A personal swarm on loopback, as users start one: one Podman service for
+/// the machine, a bootstrap DHT node, W worker daemons (each its own
+/// process, home and 127.x address) trusting one submitter identity, which
+/// trusts them. Everything it started is stopped (by pid) on destruction.
+class Rig {
+public:
+    Rig(const Options& o, const fs::path& programs) : o_(o) {
+        if (o.keep)
+            dir_.keep();
+        workerBin_ = programs / "swarm-worker";
+        submitBin_ = programs / "swarm-submit";
+        auto podmanBin = inPath("podman");
+        if (!podmanBin)
+            throw std::runtime_error("podman not found in PATH: install it (scripts/deps) and "
+                                     "set it up (scripts/setup-podman)");
+        std::optional<fs::path> conf;
+        if (const char* c = std::getenv("CONTAINERS_CONF"))
+            conf = c;
+        else if (const char* src = std::getenv("SWARM_SOURCE_ROOT"))
+            conf = fs::path(src) / "packaging/containers.conf";
+        else
+            conf = worker::findPackagingFile("containers.conf");
+        if (!conf || !fs::exists(*conf))
+            throw std::runtime_error("the project's containers.conf was not found: set "
+                                     "CONTAINERS_CONF=<source>/packaging/containers.conf");
+
+        // One Podman service, shared by the workers and the floor.
+        socket_ = dir_.path() / "podman.sock";
+        env_ = {{"CONTAINER_HOST", "unix://" + socket_.string()},
+                {"CONTAINERS_CONF", fs::absolute(*conf).string()}};
+        podman_ = std::make_unique<Child>(
+            *podmanBin,
+            std::vector<std::string>{"system", "service", "--time=0", "unix://" + socket_.string()},
+            dir_.path() / "podman.out", dir_.path() / "podman.log",
+            std::map<std::string, std::string>{{"CONTAINERS_CONF", env_.at("CONTAINERS_CONF")},
+                                               {"CONTAINER_HOST", ""}});
+        if (!waitFor([&] { return sandbox::PodmanClient(socket_).ping(1s) || !podman_->running(); },
+                     30s) ||
+            !podman_->running())
+            throw std::runtime_error("podman system service did not start: " +
+                                     tail(readFile(dir_.path() / "podman.log")));
+        sandbox::PodmanClient client(socket_);
+        auto img = client.call(
+            request("GET", "/images/" + sandbox::PodmanClient::escape(kImage) + "/json", {}, 30s));
+        if (img.status == 404)
+            throw std::runtime_error(std::string("image ") + kImage +
+                                     " not found: build it with scripts/setup-podman");
+        if (img.status != 200)
+            throw std::runtime_error(fmt::format("podman: image inspect: HTTP {}", img.status));
+        info_ = sandbox::queryInfo(client);
+
+        // The bootstrap node, on loopback only.
+        dht::NodeConfig nc;
+        nc.bindAddress = "127.0.0.1";
+        bootstrap_ = std::make_unique<dht::Node>(nc);
+        bootstrapAt_ = fmt::format("127.0.0.1:{}", bootstrap_->port());
+
+        // Identities and trust, both ways, with the programs' own commands.
+        submitHome_ = dir_.path() / "submitter";
+        submitterId_ = trim(
+            runTool(dir_.path(), submitBin_, {"--home", submitHome_.string(), "init"}, 20s).out);
+        for (std::size_t i = 0; i < o.workers; ++i) {
+            Worker w;
+            w.name = fmt::format("worker{}", i + 1);
+            w.home = dir_.path() / w.name;
+            w.address = fmt::format("127.0.0.{}", 10 + i);
+            w.id = trim(
+                runTool(dir_.path(), workerBin_, {"--home", w.home.string(), "init"}, 20s).out);
+            runTool(
+                dir_.path(), workerBin_,
+                {"--home", w.home.string(), "trust", "add", submitterId_, "--name", "submitter"},
+                20s);
+            runTool(dir_.path(), submitBin_,
+                    {"--home", submitHome_.string(), "trust", "add", w.id, "--name", w.name}, 20s);
+            workers_.push_back(std::move(w));
+        }
+    }
+
+    ~Rig() {
+        // Workers first: they give back, withdraw and remove their
+        // containers through the service, which is stopped last.
+        for (auto& w : workers_)
+            if (w.process)
+                w.process->signal(SIGTERM);
+        for (auto& w : workers_)
+            if (w.process && !w.process->wait(30s))
+                std::fprintf(stderr, "dispatch: %s did not stop in 30 s; killing it\n",
+                             w.name.c_str());
+        for (auto& w : workers_)
+            w.process.reset();
+        try {
+            sandbox::PodmanRuntime runtime(socket_, sandbox::HostProfile{});
+            for (const auto& w : workers_)
+                runtime.cleanupLeftovers(w.id);
+            runtime.cleanupLeftovers(floorId());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "dispatch: removing leftover containers failed: %s\n", e.what());
+        }
+        bootstrap_.reset();
+        if (podman_) {
+            podman_->signal(SIGTERM);
+            podman_->wait(15s);
+        }
+    }
+    Rig(const Rig&) = delete;
+    Rig& operator=(const Rig&) = delete;
+
+    /// Starts the workers and waits (bounded) until each control socket
+    /// answers. Returns the seconds that took.
+    double startWorkers() {
+        auto start = Clock::now();
+        for (auto& w : workers_) {
+            w.process = std::make_unique<Child>(
+                workerBin_,
+                std::vector<std::string>{"--home", w.home.string(), "run", "--dht-address",
+                                         w.address, "--bootstrap", bootstrapAt_, "--slots",
+                                         std::to_string(o_.slots)},
+                dir_.path() / (w.name + ".out"), dir_.path() / (w.name + ".log"), env_);
+        }
+        for (auto& w : workers_) {
+            auto sock = worker::controlSocketPath(w.home);
+            if (!waitFor([&] { return unixSocketAnswers(sock) || !w.process->running(); }, 120s) ||
+                !w.process->running())
+                throw std::runtime_error(
+                    fmt::format("{} did not start: {}", w.name,
+                                tail(readFile(dir_.path() / (w.name + ".log")))));
+        }
+        return std::chrono::duration<double>(Clock::now() - start).count();
+    }
+
+    std::vector<pid_t> workerPids() const {
+        std::vector<pid_t> p;
+        for (const auto& w : workers_)
+            p.push_back(w.process->pid());
+        return p;
+    }
+    pid_t podmanPid() const { return podman_->pid(); }
+    const fs::path& socket() const { return socket_; }
+    const fs::path& dir() const { return dir_.path(); }
+    const sandbox::PodmanInfo& info() const { return info_; }
+    std::string floorId() const { return fmt::format("swarm-bench-floor-{}", ::getpid()); }
+
+    /// Writes the job (U inputs, `echo {}`, R = 1) and runs `swarm-submit
+    /// run` on it to the end; the events file and the epoch ms of its start.
+    struct Batch {
+        fs::path events;
+        std::int64_t startMs = 0;
+        double exitSeconds = 0;
+    };
+    Batch runBatch() {
+        auto jobDir = dir_.path() / "job";
+        fs::create_directories(jobDir / "inputs");
+        for (std::size_t i = 0; i < o_.units; ++i)
+            std::ofstream(jobDir / "inputs" / fmt::format("u-{:04}.txt", i))
+                << "unit " << i << "\n";
+        std::ofstream(jobDir / "job.toml") << "name = \"dispatch\"\n"
+                                           << "image = \"" << kImage << "\"\n"
+                                           << "command = [\"echo\", \"{}\"]\n"
+                                           << "inputs = \"inputs/*.txt\"\n"
+                                           << "replicas = 1\nquorum = 1\n"
+                                           << "timeout = \"60s\"\n";
+        Batch b;
+        b.events = dir_.path() / "events.jsonl";
+        b.startMs = epochMs();
+        auto start = Clock::now();
+        Child submit(submitBin_,
+                     {"--home", submitHome_.string(), "--json", "run",
+                      (jobDir / "job.toml").string(), "--out", (jobDir / "out").string(),
+                      "--listen", "127.0.0.9:0", "--dht-address", "127.0.0.9", "--bootstrap",
+                      bootstrapAt_},
+                     b.events, dir_.path() / "submit.log", env_);
+        auto limit = Ms(120'000 + 3'000 * static_cast<std::int64_t>(o_.units));
+        std::optional<int> status;
+        while (!(status = submit.wait(100ms))) {
+            if (gInterrupted) {
+                submit.signal(SIGINT);
+                submit.wait(10s);
+                checkInterrupted();
+            }
+            if (Clock::now() - start > limit)
+                throw std::runtime_error(fmt::format("swarm-submit did not finish within {} s: {}",
+                                                     limit.count() / 1000,
+                                                     tail(readFile(dir_.path() / "submit.log"))));
+        }
+        b.exitSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+        if (*status != 0)
+            throw std::runtime_error(fmt::format("swarm-submit run exited with {}: {}", *status,
+                                                 tail(readFile(dir_.path() / "submit.log"))));
+        return b;
+    }
+
+private:
+    struct Worker {
+        std::string name;
+        fs::path home;
+        std::string id;
+        std::string address;
+        std::unique_ptr<Child> process;
+    };
+
+    Options o_;
+    TempDir dir_; // removed after everything below has stopped
+    fs::path workerBin_, submitBin_, socket_, submitHome_;
+    std::string submitterId_, bootstrapAt_;
+    std::map<std::string, std::string> env_;
+    std::unique_ptr<Child> podman_;
+    sandbox::PodmanInfo info_;
+    std::unique_ptr<dht::Node> bootstrap_;
+    std::vector<Worker> workers_;
+};
+
+// --- what the submitter's events say --------------------------------------------
+
+struct UnitTimes {
+    std::int64_t assigned = 0, inputs = 0, result = 0, valid = 0, wall = -1;
+    std::string worker;
+    int assignments = 0;
+};
+
+struct Breakdown {
+    std::size_t valid = 0;
+    std::size_t reassigned = 0; // units assigned more than once
+    std::int64_t jobStarted = 0, firstOffer = 0, firstAssigned = 0, lastValid = 0;
+    std::vector<double> offerToConnect; // per worker
+    std::vector<double> transfer, container, wall, rest, resultToValid, total;
+    std::size_t cachedInputs = 0;
+    double slotBusy = 0; // share of W*S slot time with a replica in flight
+};
+
+Breakdown analyse(const fs::path& events, std::size_t slotsTotal) {
+    Breakdown b;
+    std::map<std::string, UnitTimes> units;
+    std::map<std::string, std::int64_t> offered, connected;
+    Json::CharReaderBuilder builder;
+    std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+    std::istringstream in(readFile(events));
+    for (std::string line; std::getline(in, line);) {
+        Json::Value v;
+        std::string errs;
+        if (!reader->parse(line.data(), line.data() + line.size(), &v, &errs) || !v.isObject())
+            continue; // not an event line
+        auto ev = v["event"].asString();
+        auto t = v["time_ms"].asInt64();
+        auto unit = v["unit"].asString();
+        auto worker = v["worker"].asString();
+        if (ev == "job-started") {
+            b.jobStarted = t;
+        } else if (ev == "offer-posted") {
+            offered.emplace(worker, t);
+            if (b.firstOffer == 0)
+                b.firstOffer = t;
+        } else if (ev == "worker-connected") {
+            connected.emplace(worker, t);
+        } else if (ev == "replica-assigned") {
+            auto& u = units[unit];
+            u = UnitTimes{.assigned = t, .worker = worker, .assignments = u.assignments + 1};
+            if (b.firstAssigned == 0)
+                b.firstAssigned = t;
+        } else if (ev == "inputs-sent") {
+            units[unit].inputs = t;
+        } else if (ev == "result-received") {
+            units[unit].result = t;
+            units[unit].wall = v["wall_ms"].asInt64();
+        } else if (ev == "unit-valid") {
+            units[unit].valid = t;
+            b.lastValid = std::max(b.lastValid, t);
+            ++b.valid;
+        }
+    }
+    for (const auto& [w, t] : connected)
+        if (auto o = offered.find(w); o != offered.end())
+            b.offerToConnect.push_back(static_cast<double>(t - o->second));
+    double busy = 0;
+    for (const auto& [id, u] : units) {
+        b.reassigned += u.assignments > 1;
+        if (u.valid == 0 || u.result == 0)
+            continue;
+        auto ready = u.inputs ? u.inputs : u.assigned;
+        if (u.inputs)
+            b.transfer.push_back(static_cast<double>(u.inputs - u.assigned));
+        else
+            ++b.cachedInputs;
+        b.container.push_back(static_cast<double>(u.result - ready));
+        if (u.wall >= 0) {
+            b.wall.push_back(static_cast<double>(u.wall));
+            b.rest.push_back(static_cast<double>(u.result - ready - u.wall));
+        }
+        b.resultToValid.push_back(static_cast<double>(u.valid - u.result));
+        b.total.push_back(static_cast<double>(u.valid - u.assigned));
+        busy += static_cast<double>(u.result - u.assigned);
+    }
+    if (b.lastValid > b.firstAssigned && slotsTotal > 0)
+        b.slotBusy = busy / (static_cast<double>(b.lastValid - b.firstAssigned) *
+                             static_cast<double>(slotsTotal));
+    return b;
+}
+
+double loadAverage() {
+    std::istringstream in(readFile("/proc/loadavg"));
+    double l = 0;
+    in >> l;
+    return l;
+}
+
+std::string statsCell(const Stats& s) {
+    if (s.n == 0)
+        return fmt::format("{:>7} {:>7} {:>7} {:>5}", "-", "-", "-", 0);
+    return fmt::format("{:>7.0f} {:>7.0f} {:>7.0f} {:>5}", s.p50, s.p90, s.mean, s.n);
+}
+
+std::string statsJson(const Stats& s) {
+    if (s.n == 0)
+        return "null";
+    return fmt::format("{{\"p50\":{:.1f},\"p90\":{:.1f},\"mean\":{:.1f},\"n\":{}}}", s.p50, s.p90,
+                       s.mean, s.n);
+}
+
+int runDispatch(cli::Args& args, const cli::Globals& globals) {
+    Options o;
+    o.quick = args.flag("quick");
+    if (o.quick) {
+        o.units = 20;
+        o.idle = 2000ms;
+    }
+    o.units = args.takeNumber("units").value_or(o.units);
+    o.workers = args.takeNumber("workers").value_or(o.workers);
+    o.slots = args.takeNumber("slots").value_or(o.slots);
+    if (auto v = args.takeNumber("idle-ms"))
+        o.idle = Ms(*v);
+    o.csv = args.take("csv").value_or("");
+    o.keep = args.flag("keep");
+    args.finish();
+    if (o.units == 0 || o.units > 10'000)
+        throw cli::UsageError("--units must be from 1 to 10000");
+    if (o.workers == 0 || o.workers > 100)
+        throw cli::UsageError("--workers must be from 1 to 100");
+    if (o.slots == 0 || o.slots > 64)
+        throw cli::UsageError("--slots must be from 1 to 64");
+    if (o.idle < 500ms || o.idle > 600'000ms)
+        throw cli::UsageError("--idle-ms must be from 500 to 600000");
+
+    cli::SignalWatcher watcher([](int) { gInterrupted = true; });
+    auto say = [](std::string line) { std::fprintf(stderr, "dispatch: %s\n", line.c_str()); };
+    auto programs = programDir();
+    const double loadBefore = loadAverage();
+    const std::size_t concurrency = o.workers * o.slots;
+
+    Rig rig(o, programs);
+    say(fmt::format("podman {} ({}, {}, cgroups {}) service up; {} worker(s) x {} slot(s)",
+                    rig.info().version, rig.info().rootless ? "rootless" : "rootful",
+                    rig.info().runtime, rig.info().cgroupVersion, o.workers, o.slots));
+    double startup = rig.startWorkers();
+    say(fmt::format("workers up in {:.1f} s; idle for {:.1f} s", startup,
+                    std::chrono::duration<double>(o.idle).count()));
+    nap(1s); // past the announcement
+    auto idle = sampleIdle(rig.workerPids(), rig.podmanPid(), o.idle);
+
+    // The floor, with the same limits a worker gives this job's units.
+    worker::WorkerConfig cfg;
+    sandbox::Limits limits;
+    limits.memoryBytes = cfg.memoryPerSlot;
+    limits.cpuMillis = static_cast<std::uint32_t>(cfg.cpusPerSlot * 1000);
+    limits.pids = cfg.pidsPerSlot;
+    limits.scratchBytes = cfg.scratchPerSlot;
+    limits.maxOutputBytes = cfg.maxOutputBytes;
+    limits.timeout = 60s;
+    auto host = sandbox::profileFromInfo(rig.info(), worker::findPackagingFile("seccomp.json"));
+    say(fmt::format("floor: {} containers, {} at once", o.units, concurrency));
+    auto floor = runFloor(rig.socket(), host, limits, o.units, concurrency, rig.floorId());
+
+    say(fmt::format("swarm: {} units through swarm-submit run", o.units));
+    auto batch = rig.runBatch();
+    auto b = analyse(batch.events, concurrency);
+    if (b.valid != o.units)
+        throw std::runtime_error(fmt::format("only {} of {} units validated (events in {})",
+                                             b.valid, o.units, batch.events.string()));
+    const double loadAfter = loadAverage();
+
+    const double swarmSeconds = static_cast<double>(b.lastValid - batch.startMs) / 1000.0;
+    const double dispatchSeconds = static_cast<double>(b.lastValid - b.firstAssigned) / 1000.0;
+    const double units = static_cast<double>(o.units);
+    const double swarmRate = units / swarmSeconds;
+    const double dispatchRate = units / dispatchSeconds;
+    const double floorRate = units / floor.seconds;
+    const auto ftotal = stats(floor.totalMs);
+    const auto fcreate = stats(floor.createMs), fstart = stats(floor.startMs),
+               fwait = stats(floor.waitMs), fremove = stats(floor.removeMs);
+    const auto sOffer = stats(b.offerToConnect), sTransfer = stats(b.transfer),
+               sContainer = stats(b.container), sWall = stats(b.wall), sRest = stats(b.rest),
+               sResult = stats(b.resultToValid), sTotal = stats(b.total);
+    const auto sRss = stats(idle.rssMiB), sCpu = stats(idle.cpuPercent);
+
+    if (globals.json) {
+        fmt::print(
+            "{{\"bench\":\"dispatch\",\"units\":{},\"workers\":{},\"slots\":{},"
+            "\"swarm_s\":{:.3f},\"swarm_units_per_s\":{:.3f},\"dispatch_s\":{:.3f},"
+            "\"dispatch_units_per_s\":{:.3f},\"floor_s\":{:.3f},\"floor_units_per_s\":{:.3f},"
+            "\"ratio\":{:.3f},\"ratio_dispatch\":{:.3f},\"submit_to_job_started_ms\":{},"
+            "\"job_started_to_first_offer_ms\":{},\"submit_to_first_assign_ms\":{},"
+            "\"offer_to_connect_ms\":{},\"transfer_ms\":{},\"container_ms\":{},"
+            "\"container_wall_ms\":{},\"container_rest_ms\":{},\"result_to_valid_ms\":{},"
+            "\"assign_to_valid_ms\":{},\"inputs_cached\":{},\"reassigned\":{},"
+            "\"slot_busy\":{:.3f},\"floor_container_ms\":{},\"floor_create_ms\":{},"
+            "\"floor_start_ms\":{},\"floor_wait_ms\":{},\"floor_remove_ms\":{},"
+            "\"idle_seconds\":{:.1f},\"idle_rss_mib_max\":{:.1f},\"idle_cpu_percent_max\":{:.2f},"
+            "\"idle_worker_children\":{},\"podman_service_rss_mib\":{:.1f},"
+            "\"load_before\":{:.2f},\"load_after\":{:.2f}}}\n",
+            o.units, o.workers, o.slots, swarmSeconds, swarmRate, dispatchSeconds, dispatchRate,
+            floor.seconds, floorRate, swarmRate / floorRate, dispatchRate / floorRate,
+            b.jobStarted - batch.startMs, b.firstOffer - b.jobStarted,
+            b.firstAssigned - batch.startMs, statsJson(sOffer), statsJson(sTransfer),
+            statsJson(sContainer), statsJson(sWall), statsJson(sRest), statsJson(sResult),
+            statsJson(sTotal), b.cachedInputs, b.reassigned, b.slotBusy, statsJson(ftotal),
+            statsJson(fcreate), statsJson(fstart), statsJson(fwait), statsJson(fremove),
+            idle.seconds, sRss.max, sCpu.max, idle.children, idle.podmanRssMiB, loadBefore,
+            loadAfter);
+    } else {
+        fmt::print("swarm-bench dispatch: {} units (echo, {}), {} worker(s) x {} slot(s), R=1, "
+                   "podman {} {}; load {:.1f} -> {:.1f}\n",
+                   o.units, kImage, o.workers, o.slots, rig.info().version, rig.info().runtime,
+                   loadBefore, loadAfter);
+        fmt::print("  {:<48} {:>8} {:>8}\n", "", "seconds", "units/s");
+        fmt::print("  {:<48} {:>8.2f} {:>8.2f}\n", "swarm   submit start -> all validated",
+                   swarmSeconds, swarmRate);
+        fmt::print("  {:<48} {:>8.2f} {:>8.2f}\n", "swarm   first assignment -> all validated",
+                   dispatchSeconds, dispatchRate);
+        fmt::print("  {:<48} {:>8.2f} {:>8.2f}\n",
+                   fmt::format("floor   podman REST, {} at once", concurrency), floor.seconds,
+                   floorRate);
+        fmt::print("  ratio swarm/floor {:.2f} (from first assignment {:.2f}); target >= 0.9\n",
+                   swarmRate / floorRate, dispatchRate / floorRate);
+        fmt::print("  startup: submit -> job-started {} ms, -> first offer {} ms, -> first "
+                   "assignment {} ms\n",
+                   b.jobStarted - batch.startMs, b.firstOffer - batch.startMs,
+                   b.firstAssigned - batch.startMs);
+        fmt::print("  {:<48} {:>7} {:>7} {:>7} {:>5}\n", "phase (ms)", "p50", "p90", "mean", "n");
+        fmt::print("  {:<48} {}\n", "offer -> connected (per worker)", statsCell(sOffer));
+        fmt::print("  {:<48} {}\n", "transfer: assigned -> inputs sent", statsCell(sTransfer));
+        fmt::print("  {:<48} {}\n", "container: inputs sent -> result received",
+                   statsCell(sContainer));
+        fmt::print("  {:<48} {}\n", "  of which start -> exit (worker's wall_ms)",
+                   statsCell(sWall));
+        fmt::print("  {:<48} {}\n", "  of which the rest (create, copies, remove)",
+                   statsCell(sRest));
+        fmt::print("  {:<48} {}\n", "result received -> validated", statsCell(sResult));
+        fmt::print("  {:<48} {}\n", "assigned -> validated", statsCell(sTotal));
+        fmt::print("  {:<48} {}\n", "floor: create (volume + container)", statsCell(fcreate));
+        fmt::print("  {:<48} {}\n", "floor: start", statsCell(fstart));
+        fmt::print("  {:<48} {}\n", "floor: wait (interval=10ms)", statsCell(fwait));
+        fmt::print("  {:<48} {}\n", "floor: remove (container + volume)", statsCell(fremove));
+        fmt::print("  {:<48} {}\n", "floor: one container, create -> removed", statsCell(ftotal));
+        fmt::print("  slots busy {:.0f}% of the dispatch time; inputs cached for {} unit(s); "
+                   "{} unit(s) assigned more than once\n",
+                   b.slotBusy * 100, b.cachedInputs, b.reassigned);
+        fmt::print("  idle worker over {:.1f} s: RSS max {:.1f} MiB (target <= 30), CPU max "
+                   "{:.2f}% of one core (target <= 1); worker process only ({} child "
+                   "process(es); the shared podman service: {:.1f} MiB)\n",
+                   idle.seconds, sRss.max, sCpu.max, idle.children, idle.podmanRssMiB);
+    }
+
+    if (!o.csv.empty()) {
+        bool fresh = !fs::exists(o.csv);
+        std::ofstream csv(o.csv, std::ios::app);
+        if (!csv)
+            throw std::runtime_error("cannot write " + o.csv);
+        if (fresh)
+            csv << "units,workers,slots,swarm_s,swarm_ups,dispatch_ups,floor_s,floor_ups,ratio,"
+                   "ratio_dispatch,offer_connect_p50,transfer_p50,container_p50,wall_p50,"
+                   "result_valid_p50,floor_container_p50,slot_busy,idle_rss_mib_max,"
+                   "idle_cpu_pct_max,load_before,load_after\n";
+        csv << fmt::format(
+            "{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.0f},{:.0f},"
+            "{:.0f},{:.0f},{:.0f},{:.0f},{:.3f},{:.1f},{:.2f},{:.2f},{:.2f}\n",
+            o.units, o.workers, o.slots, swarmSeconds, swarmRate, dispatchRate, floor.seconds,
+            floorRate, swarmRate / floorRate, dispatchRate / floorRate, sOffer.p50, sTransfer.p50,
+            sContainer.p50, sWall.p50, sResult.p50, ftotal.p50, b.slotBusy, sRss.max, sCpu.max,
+            loadBefore, loadAfter);
+    }
+    return 0;
+}
+
+} // namespace
+
+cli::Command dispatchCommand() {
+    return {"dispatch",
+            "dispatch [--units U] [--workers W] [--slots S] [--idle-ms MS] [--csv FILE] "
+            "[--keep] [--quick]  a real swarm's units/s vs direct Podman; idle worker RSS/CPU",
+            runDispatch};
+}
+
+} // namespace swarm::bench
