@@ -105,6 +105,8 @@ const std::vector<std::pair<std::string, std::string>>& metricNames() {
         {"raw-done", "fresh node + plain get: get done"},
         {"propagation", "announce -> verified by a listening Discovery"},
         {"raw-listen", "announce -> plain listen notified (same node as the Discovery)"},
+        {"update", "changed record re-announced -> verified by the listening Discovery"},
+        {"raw-update", "changed record re-announced -> plain listen notified"},
     };
     return names;
 }
@@ -492,12 +494,23 @@ void rawProbe(const Options& o, Overlay& overlay, const wire::Clock& clock, Resu
 }
 
 /// A plain OpenDHT listen on the workers key, the baseline for propagation:
-/// when the first value of each signer arrived. The time is taken before
+/// when each new value of each signer arrived. The time is taken before
 /// the value is opened to learn its signer.
 struct RawListen {
     std::mutex mutex;
     std::condition_variable cv;
-    std::map<std::string, std::int64_t> firstBySigner; // peer id -> wall ms
+    std::map<std::string, std::vector<std::int64_t>> arrivals; // peer id -> wall ms
+
+    /// How long after `since` the first value of `peer` arrived (at or
+    /// after `since`).
+    std::optional<double> after(const std::string& peer, std::int64_t since) const {
+        auto it = arrivals.find(peer);
+        if (it != arrivals.end())
+            for (auto t : it->second)
+                if (t >= since)
+                    return static_cast<double>(t - since);
+        return std::nullopt;
+    }
 
     static std::uint64_t start(dht::Node& node, const std::shared_ptr<RawListen>& self) {
         auto domain = dht::swarmDomain(node.swarm());
@@ -512,7 +525,7 @@ struct RawListen {
                 std::lock_guard lock(self->mutex);
                 for (const auto& v : values)
                     if (auto env = wire::openEnvelope(v.data, policy))
-                        self->firstBySigner.try_emplace(wire::PeerId(env->signer).str(), now);
+                        self->arrivals[wire::PeerId(env->signer).str()].push_back(now);
                 self->cv.notify_all();
             });
     }
@@ -553,17 +566,11 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
         std::chrono::milliseconds(o.timeoutMs));
     {
         std::unique_lock lock(raw->mutex);
-        raw->cv.wait_until(lock, waitEnd, [&] { return raw->firstBySigner.size() >= o.workers; });
-        for (std::uint64_t i = 0; i < o.workers; ++i) {
-            auto it = raw->firstBySigner.find(wire::PeerId(ids[i].publicKey()).str());
+        raw->cv.wait_until(lock, waitEnd, [&] { return raw->arrivals.size() >= o.workers; });
+        for (std::uint64_t i = 0; i < o.workers; ++i)
             out.series["raw-listen"].add(
-                it == raw->firstBySigner.end()
-                    ? std::nullopt
-                    : std::optional<double>(static_cast<double>(
-                          std::max<std::int64_t>(0, it->second - announcedAt[i]))));
-        }
+                raw->after(wire::PeerId(ids[i].publicKey()).str(), announcedAt[i]));
     }
-    overlay.node(local - 1).cancelListen(rawToken);
     auto snap = listener.snapshot();
     std::map<std::string, std::int64_t> seen;
     for (const auto& w : snap.workers)
@@ -575,6 +582,49 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
                              : std::optional<double>(static_cast<double>(
                                    std::max<std::int64_t>(0, it->second - announcedAt[i]))));
     }
+
+    // Update: every worker re-announces a changed record (one slot taken)
+    // through its node's search for the key, which its first put left warm.
+    std::vector<std::int64_t> updatedAt;
+    for (std::uint64_t i = 0; i < o.workers; ++i) {
+        auto changed = sampleRecord(i);
+        changed.freeSlots -= 1;
+        updatedAt.push_back(wallMs(clock));
+        if (auto r = announcers[i]->announce(changed); !r)
+            throw std::runtime_error("announce: " + r.error().what);
+    }
+    auto updated = [&](const dht::DiscoverySnapshot& s) {
+        std::size_t n = 0;
+        for (const auto& w : s.workers)
+            n += w.record.freeSlots < w.record.slots;
+        return n >= o.workers;
+    };
+    listener.waitUntil(updated, std::chrono::milliseconds(o.timeoutMs));
+    snap = listener.snapshot();
+    std::map<std::string, std::int64_t> updateSeen;
+    for (const auto& w : snap.workers)
+        if (w.record.freeSlots < w.record.slots)
+            updateSeen[w.id.str()] = w.lastSeenMs;
+    {
+        std::unique_lock lock(raw->mutex);
+        auto id = [&](std::uint64_t i) { return wire::PeerId(ids[i].publicKey()).str(); };
+        raw->cv.wait_until(lock, Steady::now() + std::chrono::milliseconds(o.timeoutMs), [&] {
+            for (std::uint64_t i = 0; i < o.workers; ++i)
+                if (!raw->after(id(i), updatedAt[i]))
+                    return false;
+            return true;
+        });
+        for (std::uint64_t i = 0; i < o.workers; ++i) {
+            out.series["raw-update"].add(raw->after(id(i), updatedAt[i]));
+            auto it = updateSeen.find(id(i));
+            out.series["update"].add(
+                it == updateSeen.end()
+                    ? std::nullopt
+                    : std::optional<double>(static_cast<double>(
+                          std::max<std::int64_t>(0, it->second - updatedAt[i]))));
+        }
+    }
+    overlay.node(local - 1).cancelListen(rawToken);
 
     // Alternate which probe goes first so neither always meets a warmer overlay.
     for (std::uint64_t p = 0; p < o.probes; ++p) {
