@@ -7,6 +7,7 @@
 #include "submitter/job_spec.hpp"
 #include "submitter/journal.hpp"
 #include "submitter/progress.hpp"
+#include "submitter/submit_config.hpp"
 #include "wire/clock.hpp"
 #include "wire/home.hpp"
 #include "wire/identity.hpp"
@@ -29,6 +30,8 @@ namespace {
 struct NetworkFlags {
     RunOptions options;
     std::vector<std::string> bootstrapFlags;
+    bool swarmGiven = false;
+    bool dhtAddressGiven = false;
 };
 
 // Takes the options shared by run and resume; validates nothing that needs
@@ -51,11 +54,15 @@ NetworkFlags takeNetworkFlags(cli::Args& args, const cli::Globals& g) {
         }
     }
     o.advertise = args.takeAll("advertise");
-    if (auto v = args.take("swarm"))
+    if (auto v = args.take("swarm")) {
         o.swarm = *v;
+        f.swarmGiven = true;
+    }
     f.bootstrapFlags = args.takeAll("bootstrap");
-    if (auto v = args.take("dht-address"))
+    if (auto v = args.take("dht-address")) {
         o.dhtAddress = *v;
+        f.dhtAddressGiven = true;
+    }
     if (auto v = args.takeNumber("dht-port")) {
         if (*v > 65535)
             throw cli::UsageError("--dht-port must be at most 65535");
@@ -79,8 +86,16 @@ int execute(JobSpec job, const std::filesystem::path& dir, NetworkFlags flags,
     if (trust->empty())
         throw std::runtime_error("the trust list is empty: no worker would get work (add one "
                                  "with 'swarm-submit trust add')");
-    auto bootstrap =
-        dht::mergeBootstrap(flags.bootstrapFlags, {}, wire::processEnv("SWARM_BOOTSTRAP"));
+    auto config = loadSubmitConfig(submitConfigPath(g.home));
+    if (!config)
+        throw std::runtime_error(config.error().what);
+    if (!flags.swarmGiven && !config->swarm.empty())
+        flags.options.swarm = config->swarm;
+    if (!flags.dhtAddressGiven && !config->dhtAddress.empty())
+        flags.options.dhtAddress = config->dhtAddress;
+    flags.options.lanDiscovery = flags.options.lanDiscovery || config->lanDiscovery;
+    auto bootstrap = dht::mergeBootstrap(flags.bootstrapFlags, config->bootstrap,
+                                         wire::processEnv("SWARM_BOOTSTRAP"));
     if (!bootstrap)
         throw cli::UsageError(bootstrap.error().what);
     flags.options.bootstrap = *bootstrap;

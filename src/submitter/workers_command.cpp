@@ -4,6 +4,7 @@
 #include "dht/discovery.hpp"
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
+#include "submitter/submit_config.hpp"
 #include "wire/clock.hpp"
 #include "wire/home.hpp"
 #include "wire/trust_list.hpp"
@@ -159,12 +160,16 @@ cli::Command workersCommand() {
         "workers [--swarm S] [--bootstrap H:P ...] [--timeout SECONDS] [--bind ADDR] "
         "[--port P] [--lan] [--json]   list trusted workers found in the DHT",
         [](cli::Args& args, const cli::Globals& g) -> int {
-            auto swarm = args.take("swarm").value_or(std::string(dht::kDefaultSwarm));
+            auto config = loadSubmitConfig(submitConfigPath(g.home));
+            if (!config)
+                throw std::runtime_error(config.error().what);
+            auto swarm = args.take("swarm").value_or(
+                config->swarm.empty() ? std::string(dht::kDefaultSwarm) : config->swarm);
             auto flags = args.takeAll("bootstrap");
             auto timeoutS = args.takeNumber("timeout").value_or(kDefaultTimeoutSeconds);
-            auto bind = args.take("bind").value_or("");
+            auto bind = args.take("bind").value_or(config->dhtAddress);
             auto port = args.takeNumber("port").value_or(0);
-            bool lan = args.flag("lan");
+            bool lan = args.flag("lan") || config->lanDiscovery;
             bool json = g.json || args.flag("json");
             args.finish();
             if (!dht::validSwarmName(swarm))
@@ -175,12 +180,14 @@ cli::Command workersCommand() {
                 throw cli::UsageError("--port must be 0..65535");
             if (timeoutS == 0 || timeoutS > 3600)
                 throw cli::UsageError("--timeout must be 1..3600 seconds");
-            auto boot = dht::mergeBootstrap(flags, {}, wire::processEnv("SWARM_BOOTSTRAP"));
+            auto boot =
+                dht::mergeBootstrap(flags, config->bootstrap, wire::processEnv("SWARM_BOOTSTRAP"));
             if (!boot)
                 throw cli::UsageError(boot.error().what);
             if (boot->empty() && !lan)
-                throw cli::UsageError("no bootstrap node: pass --bootstrap HOST:PORT, set "
-                                      "SWARM_BOOTSTRAP, or use --lan");
+                throw cli::UsageError("no bootstrap node: pass --bootstrap HOST:PORT, list "
+                                      "some in submitter.toml, set SWARM_BOOTSTRAP, or use "
+                                      "--lan");
             auto trust = wire::TrustList::load(wire::trustPath(g.home));
             if (!trust) {
                 fmt::print(stderr, "{}: {}\n", g.program, trust.error().what);

@@ -96,9 +96,13 @@ BOOST_AUTO_TEST_CASE(lists_trusted_workers_as_json) {
     BOOST_REQUIRE(a1.announce(rec));
     BOOST_REQUIRE(a2.announce(sampleRecord(2)));
 
+    // The bootstrap node and bind address come from the settings file.
+    {
+        std::ofstream cfg(home.path() / "submitter.toml");
+        cfg << "bootstrap = [\"127.0.0.1:" << boot.port() << "\"]\ndht_address = \"127.0.0.1\"\n";
+    }
     auto cmd = submitter::workersCommand();
-    cli::Args args({"--bootstrap", "127.0.0.1:" + std::to_string(boot.port()), "--bind",
-                    "127.0.0.1", "--timeout", "20"});
+    cli::Args args({"--timeout", "20"});
     cli::Globals g{"swarm-submit", home.path(), true};
     int status = -1;
     auto out = captureStdout(
