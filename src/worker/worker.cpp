@@ -151,14 +151,14 @@ private:
     std::atomic<bool> finished_{false};
     std::atomic<bool> connected_{false};
 
-    std::mutex sendMutex_; // one sender at a time; guards closed_
+    std::mutex sendMutex_; // one sender at a time; guards closed_ and requested_
     bool closed_ = false;
+    std::uint32_t requested_ = 0; // slots asked for and not yet assigned
 
     mutable std::mutex mutex_;                    // guards running_, unitThreads_
     std::map<std::string, std::int64_t> running_; // "unit/replica" -> start ms
     std::vector<std::thread> unitThreads_;
 
-    std::uint32_t requested_ = 0; // slots asked for and not yet assigned
     std::deque<wire::RawMessage> pending_;
 };
 
@@ -170,11 +170,11 @@ void Link::main() {
         serve();
         connected_ = false;
     }
-    w_.release(requested_);
-    requested_ = 0;
     {
         std::lock_guard lock(sendMutex_);
         closed_ = true;
+        w_.release(requested_);
+        requested_ = 0;
         if (session_)
             session_->close();
     }
@@ -241,10 +241,14 @@ void Link::serve() {
 
 void Link::requestMore() {
     // Ask for as many units as there are free slots nobody has asked for.
+    // Called by the session thread between messages and by a unit thread as
+    // its slot frees (so the slot does not wait for the session's next poll).
+    std::lock_guard lock(sendMutex_);
+    if (closed_ || !session_ || session_->broken())
+        return;
     std::uint32_t n = w_.reserve(w_.cfg.slots);
     if (n == 0)
         return;
-    std::lock_guard lock(sendMutex_);
     if (session_->send(wire::RequestWork{.slots = n})) {
         requested_ += n;
     } else {
@@ -317,11 +321,14 @@ void Link::refuse(const wire::Assign& assign, const std::string& why) {
 }
 
 bool Link::handleAssign(wire::Assign assign) {
-    if (requested_ == 0) {
-        kLog.warn("submitter {} assigned work nobody asked for", offer_.submitter.shortStr());
-        return false;
+    {
+        std::lock_guard lock(sendMutex_);
+        if (requested_ == 0) {
+            kLog.warn("submitter {} assigned work nobody asked for", offer_.submitter.shortStr());
+            return false;
+        }
+        --requested_;
     }
-    --requested_;
     const auto& cfg = w_.cfg;
     const bool shipped = assign.imageArchive != wire::RawDigest{};
     if (shipped && !cfg.acceptImageArchives) {
@@ -491,6 +498,7 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned) {
     }
     w_.release(1);
     kLog.info("unit {} done: exit {}{}", key, r.exitCode, r.error.empty() ? "" : ", " + r.error);
+    requestMore();
 }
 
 bool Link::sendResult(const wire::Result& result) {
