@@ -3,6 +3,7 @@
 #include "cli/signal_watcher.hpp"
 #include "dht/node.hpp"
 #include "sandbox/container_spec.hpp"
+#include "sandbox/doctor.hpp"
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_runtime.hpp"
 #include "worker/control_server.hpp"
@@ -332,6 +333,7 @@ Stats stats(std::vector<double> v) {
 
 struct ProcSample {
     double rssMiB = 0;
+    double pssMiB = 0;          // shared pages divided among their users
     std::uint64_t cpuTicks = 0; // utime + stime
     bool ok = false;
 };
@@ -345,6 +347,10 @@ ProcSample sampleProc(pid_t pid) {
             s.ok = true;
         }
     }
+    std::istringstream rollup(readFile(fmt::format("/proc/{}/smaps_rollup", pid)));
+    for (std::string line; std::getline(rollup, line);)
+        if (line.starts_with("Pss:"))
+            s.pssMiB = std::stod(line.substr(4)) / 1024.0; // kB
     auto stat = readFile(fmt::format("/proc/{}/stat", pid));
     auto paren = stat.rfind(')');
     if (paren == std::string::npos)
@@ -383,6 +389,7 @@ std::size_t childCount(pid_t pid) {
 struct IdleResult {
     double seconds = 0;
     std::vector<double> rssMiB;     // per worker, the largest sample
+    std::vector<double> pssMiB;     // per worker, the largest sample
     std::vector<double> cpuPercent; // per worker, of one core
     std::size_t children = 0;       // child processes of all workers
     double podmanRssMiB = 0;        // the shared service, for context
@@ -395,11 +402,15 @@ IdleResult sampleIdle(const std::vector<pid_t>& workers, pid_t podman, Ms window
     for (auto pid : workers)
         first.push_back(sampleProc(pid));
     r.rssMiB.assign(workers.size(), 0);
+    r.pssMiB.assign(workers.size(), 0);
     auto start = Clock::now();
     while (Clock::now() - start < window) {
         nap(std::min<Ms>(250ms, window));
-        for (std::size_t i = 0; i < workers.size(); ++i)
-            r.rssMiB[i] = std::max(r.rssMiB[i], sampleProc(workers[i]).rssMiB);
+        for (std::size_t i = 0; i < workers.size(); ++i) {
+            auto p = sampleProc(workers[i]);
+            r.rssMiB[i] = std::max(r.rssMiB[i], p.rssMiB);
+            r.pssMiB[i] = std::max(r.pssMiB[i], p.pssMiB);
+        }
     }
     r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     for (std::size_t i = 0; i < workers.size(); ++i) {
@@ -532,6 +543,77 @@ FloorResult runFloor(const fs::path& socket, const sandbox::HostProfile& host,
     return r;
 }
 
+// --- the sandbox alone: the worker's container code, no swarm ----------------
+
+struct SandboxResult {
+    double seconds = 0;
+    std::vector<double> totalMs, wallMs;
+};
+
+// The same units through sandbox::PodmanRuntime::run() (what a worker calls
+// per unit: volume, create, inputs copied in, log stream, start, wait,
+// inspect, outputs copied out, removal), `concurrency` at a time, in this
+// process: the swarm's container cost without discovery, TLS, scheduling or
+// the journal.
+SandboxResult runSandbox(const fs::path& socket, const sandbox::HostProfile& host,
+                         const sandbox::Limits& limits, std::size_t units, std::size_t concurrency,
+                         const std::string& workerId, const fs::path& dir) {
+    fs::create_directories(dir / "in");
+    for (std::size_t i = 0; i < units; ++i)
+        std::ofstream(dir / "in" / fmt::format("u-{:04}.txt", i)) << "unit " << i << "\n";
+    sandbox::PodmanRuntime runtime(socket, host);
+    SandboxResult r;
+    std::mutex m;
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::exception_ptr error;
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < concurrency; ++t) {
+        threads.emplace_back([&] {
+            try {
+                for (;;) {
+                    auto i = next++;
+                    if (i >= units || failed || gInterrupted)
+                        return;
+                    auto name = fmt::format("u-{:04}.txt", i);
+                    sandbox::UnitSpec spec;
+                    spec.unitId = fmt::format("sandbox-u-{:04}", i);
+                    spec.workerId = workerId;
+                    spec.image = kImage;
+                    spec.command = {"echo", "in/" + name};
+                    spec.inputs.push_back({name, dir / "in" / name});
+                    spec.outputDir = dir / "out" / spec.unitId;
+                    fs::create_directories(spec.outputDir);
+                    spec.limits = limits;
+                    auto t0 = Clock::now();
+                    auto res = runtime.run(spec);
+                    auto t1 = Clock::now();
+                    if (!res.ok() || res.stdoutText != "in/" + name + "\n")
+                        throw std::runtime_error(
+                            fmt::format("sandbox: unit {} failed (exit {}): {} {}", spec.unitId,
+                                        res.exitCode, res.error, tail(res.stderrText, 200)));
+                    std::lock_guard lock(m);
+                    r.totalMs.push_back(msBetween(t0, t1));
+                    r.wallMs.push_back(static_cast<double>(res.wallTime.count()));
+                }
+            } catch (...) {
+                std::lock_guard lock(m);
+                if (!error)
+                    error = std::current_exception();
+                failed = true;
+            }
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (error)
+        std::rethrow_exception(error);
+    checkInterrupted();
+    return r;
+}
+
 // --- the swarm ----------------------------------------------------------------
 
 /// A personal swarm on loopback, as users start one: one Podman service for
@@ -629,6 +711,7 @@ public:
             for (const auto& w : workers_)
                 runtime.cleanupLeftovers(w.id);
             runtime.cleanupLeftovers(floorId());
+            runtime.cleanupLeftovers(sandboxId());
         } catch (const std::exception& e) {
             std::fprintf(stderr, "dispatch: removing leftover containers failed: %s\n", e.what());
         }
@@ -641,10 +724,8 @@ public:
     Rig(const Rig&) = delete;
     Rig& operator=(const Rig&) = delete;
 
-    /// Starts the workers and waits (bounded) until each control socket
-    /// answers. Returns the seconds that took.
-    double startWorkers() {
-        auto start = Clock::now();
+    /// Starts the worker processes (see waitForWorkers()).
+    void startWorkers() {
         for (auto& w : workers_) {
             w.process = std::make_unique<Child>(
                 workerBin_,
@@ -653,6 +734,10 @@ public:
                                          std::to_string(o_.slots)},
                 dir_.path() / (w.name + ".out"), dir_.path() / (w.name + ".log"), env_);
         }
+    }
+
+    /// Waits (bounded) until each worker's control socket answers.
+    void waitForWorkers() {
         for (auto& w : workers_) {
             auto sock = worker::controlSocketPath(w.home);
             if (!waitFor([&] { return unixSocketAnswers(sock) || !w.process->running(); }, 120s) ||
@@ -661,7 +746,6 @@ public:
                     fmt::format("{} did not start: {}", w.name,
                                 tail(readFile(dir_.path() / (w.name + ".log")))));
         }
-        return std::chrono::duration<double>(Clock::now() - start).count();
     }
 
     std::vector<pid_t> workerPids() const {
@@ -675,6 +759,7 @@ public:
     const fs::path& dir() const { return dir_.path(); }
     const sandbox::PodmanInfo& info() const { return info_; }
     std::string floorId() const { return fmt::format("swarm-bench-floor-{}", ::getpid()); }
+    std::string sandboxId() const { return fmt::format("swarm-bench-sandbox-{}", ::getpid()); }
 
     /// Writes the job (U inputs, `echo {}`, R = 1) and runs `swarm-submit
     /// run` on it to the end; the events file and the epoch ms of its start.
@@ -855,7 +940,7 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     Options o;
     o.quick = args.flag("quick");
     if (o.quick) {
-        o.units = 20;
+        o.units = 8;
         o.idle = 2000ms;
     }
     o.units = args.takeNumber("units").value_or(o.units);
@@ -885,13 +970,24 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     say(fmt::format("podman {} ({}, {}, cgroups {}) service up; {} worker(s) x {} slot(s)",
                     rig.info().version, rig.info().rootless ? "rootless" : "rootful",
                     rig.info().runtime, rig.info().cgroupVersion, o.workers, o.slots));
-    double startup = rig.startWorkers();
-    say(fmt::format("workers up in {:.1f} s; idle for {:.1f} s", startup,
+    auto t0 = Clock::now();
+    rig.startWorkers();
+    // Meanwhile, what the workers measure too: which protections hold here,
+    // so that the floor and the sandbox run get the workers' container spec.
+    sandbox::DoctorOptions doctorOptions;
+    doctorOptions.probeImage = kImage;
+    doctorOptions.seccompProfile = worker::findPackagingFile("seccomp.json");
+    auto doctor = sandbox::runDoctor(rig.socket(), doctorOptions);
+    auto host = doctor.probed ? doctor.profile
+                              : sandbox::profileFromInfo(rig.info(), doctorOptions.seccompProfile);
+    rig.waitForWorkers();
+    say(fmt::format("workers up in {:.1f} s; idle for {:.1f} s",
+                    std::chrono::duration<double>(Clock::now() - t0).count(),
                     std::chrono::duration<double>(o.idle).count()));
     nap(1s); // past the announcement
     auto idle = sampleIdle(rig.workerPids(), rig.podmanPid(), o.idle);
 
-    // The floor, with the same limits a worker gives this job's units.
+    // The same limits a worker gives this job's units.
     worker::WorkerConfig cfg;
     sandbox::Limits limits;
     limits.memoryBytes = cfg.memoryPerSlot;
@@ -900,9 +996,12 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     limits.scratchBytes = cfg.scratchPerSlot;
     limits.maxOutputBytes = cfg.maxOutputBytes;
     limits.timeout = 60s;
-    auto host = sandbox::profileFromInfo(rig.info(), worker::findPackagingFile("seccomp.json"));
     say(fmt::format("floor: {} containers, {} at once", o.units, concurrency));
     auto floor = runFloor(rig.socket(), host, limits, o.units, concurrency, rig.floorId());
+    say(fmt::format("sandbox: {} units through PodmanRuntime::run, {} at once", o.units,
+                    concurrency));
+    auto sbox = runSandbox(rig.socket(), host, limits, o.units, concurrency, rig.sandboxId(),
+                           rig.dir() / "sandbox");
 
     say(fmt::format("swarm: {} units through swarm-submit run", o.units));
     auto batch = rig.runBatch();
@@ -912,86 +1011,104 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                                              b.valid, o.units, batch.events.string()));
     const double loadAfter = loadAverage();
 
+    const double units = static_cast<double>(o.units);
     const double swarmSeconds = static_cast<double>(b.lastValid - batch.startMs) / 1000.0;
     const double dispatchSeconds = static_cast<double>(b.lastValid - b.firstAssigned) / 1000.0;
-    const double units = static_cast<double>(o.units);
     const double swarmRate = units / swarmSeconds;
     const double dispatchRate = units / dispatchSeconds;
+    const double sandboxRate = units / sbox.seconds;
     const double floorRate = units / floor.seconds;
-    const auto ftotal = stats(floor.totalMs);
-    const auto fcreate = stats(floor.createMs), fstart = stats(floor.startMs),
-               fwait = stats(floor.waitMs), fremove = stats(floor.removeMs);
+    const auto ftotal = stats(floor.totalMs), fcreate = stats(floor.createMs),
+               fstart = stats(floor.startMs), fwait = stats(floor.waitMs),
+               fremove = stats(floor.removeMs);
+    const auto xtotal = stats(sbox.totalMs), xwall = stats(sbox.wallMs);
     const auto sOffer = stats(b.offerToConnect), sTransfer = stats(b.transfer),
                sContainer = stats(b.container), sWall = stats(b.wall), sRest = stats(b.rest),
                sResult = stats(b.resultToValid), sTotal = stats(b.total);
-    const auto sRss = stats(idle.rssMiB), sCpu = stats(idle.cpuPercent);
+    const auto sRss = stats(idle.rssMiB), sPss = stats(idle.pssMiB), sCpu = stats(idle.cpuPercent);
 
     if (globals.json) {
-        fmt::print(
-            "{{\"bench\":\"dispatch\",\"units\":{},\"workers\":{},\"slots\":{},"
-            "\"swarm_s\":{:.3f},\"swarm_units_per_s\":{:.3f},\"dispatch_s\":{:.3f},"
-            "\"dispatch_units_per_s\":{:.3f},\"floor_s\":{:.3f},\"floor_units_per_s\":{:.3f},"
-            "\"ratio\":{:.3f},\"ratio_dispatch\":{:.3f},\"submit_to_job_started_ms\":{},"
-            "\"job_started_to_first_offer_ms\":{},\"submit_to_first_assign_ms\":{},"
-            "\"offer_to_connect_ms\":{},\"transfer_ms\":{},\"container_ms\":{},"
-            "\"container_wall_ms\":{},\"container_rest_ms\":{},\"result_to_valid_ms\":{},"
-            "\"assign_to_valid_ms\":{},\"inputs_cached\":{},\"reassigned\":{},"
-            "\"slot_busy\":{:.3f},\"floor_container_ms\":{},\"floor_create_ms\":{},"
-            "\"floor_start_ms\":{},\"floor_wait_ms\":{},\"floor_remove_ms\":{},"
-            "\"idle_seconds\":{:.1f},\"idle_rss_mib_max\":{:.1f},\"idle_cpu_percent_max\":{:.2f},"
-            "\"idle_worker_children\":{},\"podman_service_rss_mib\":{:.1f},"
-            "\"load_before\":{:.2f},\"load_after\":{:.2f}}}\n",
-            o.units, o.workers, o.slots, swarmSeconds, swarmRate, dispatchSeconds, dispatchRate,
-            floor.seconds, floorRate, swarmRate / floorRate, dispatchRate / floorRate,
-            b.jobStarted - batch.startMs, b.firstOffer - b.jobStarted,
-            b.firstAssigned - batch.startMs, statsJson(sOffer), statsJson(sTransfer),
-            statsJson(sContainer), statsJson(sWall), statsJson(sRest), statsJson(sResult),
-            statsJson(sTotal), b.cachedInputs, b.reassigned, b.slotBusy, statsJson(ftotal),
-            statsJson(fcreate), statsJson(fstart), statsJson(fwait), statsJson(fremove),
-            idle.seconds, sRss.max, sCpu.max, idle.children, idle.podmanRssMiB, loadBefore,
-            loadAfter);
+        std::string j =
+            fmt::format("{{\"bench\":\"dispatch\",\"units\":{},\"workers\":{},\"slots\":{},"
+                        "\"podman\":\"{}\",\"load_before\":{:.2f},\"load_after\":{:.2f},",
+                        o.units, o.workers, o.slots, rig.info().version, loadBefore, loadAfter);
+        j += fmt::format("\"swarm_s\":{:.3f},\"swarm_units_per_s\":{:.3f},\"dispatch_s\":{:.3f},"
+                         "\"dispatch_units_per_s\":{:.3f},\"sandbox_s\":{:.3f},"
+                         "\"sandbox_units_per_s\":{:.3f},\"floor_s\":{:.3f},"
+                         "\"floor_units_per_s\":{:.3f},\"ratio\":{:.3f},"
+                         "\"ratio_dispatch\":{:.3f},\"ratio_sandbox\":{:.3f},",
+                         swarmSeconds, swarmRate, dispatchSeconds, dispatchRate, sbox.seconds,
+                         sandboxRate, floor.seconds, floorRate, swarmRate / floorRate,
+                         dispatchRate / floorRate, sandboxRate / floorRate);
+        j += fmt::format("\"submit_to_job_started_ms\":{},\"submit_to_first_offer_ms\":{},"
+                         "\"submit_to_first_assign_ms\":{},\"offer_to_connect_ms\":{},"
+                         "\"transfer_ms\":{},\"container_ms\":{},\"container_wall_ms\":{},"
+                         "\"container_rest_ms\":{},\"result_to_valid_ms\":{},"
+                         "\"assign_to_valid_ms\":{},\"inputs_cached\":{},\"reassigned\":{},"
+                         "\"slot_busy\":{:.3f},",
+                         b.jobStarted - batch.startMs, b.firstOffer - batch.startMs,
+                         b.firstAssigned - batch.startMs, statsJson(sOffer), statsJson(sTransfer),
+                         statsJson(sContainer), statsJson(sWall), statsJson(sRest),
+                         statsJson(sResult), statsJson(sTotal), b.cachedInputs, b.reassigned,
+                         b.slotBusy);
+        j += fmt::format("\"sandbox_unit_ms\":{},\"sandbox_wall_ms\":{},"
+                         "\"floor_container_ms\":{},\"floor_create_ms\":{},\"floor_start_ms\":{},"
+                         "\"floor_wait_ms\":{},\"floor_remove_ms\":{},",
+                         statsJson(xtotal), statsJson(xwall), statsJson(ftotal), statsJson(fcreate),
+                         statsJson(fstart), statsJson(fwait), statsJson(fremove));
+        j += fmt::format("\"idle_seconds\":{:.1f},\"idle_rss_mib_max\":{:.1f},"
+                         "\"idle_pss_mib_max\":{:.1f},\"idle_cpu_percent_max\":{:.2f},"
+                         "\"idle_worker_children\":{},\"podman_service_rss_mib\":{:.1f}}}",
+                         idle.seconds, sRss.max, sPss.max, sCpu.max, idle.children,
+                         idle.podmanRssMiB);
+        fmt::print("{}\n", j);
     } else {
         fmt::print("swarm-bench dispatch: {} units (echo, {}), {} worker(s) x {} slot(s), R=1, "
                    "podman {} {}; load {:.1f} -> {:.1f}\n",
                    o.units, kImage, o.workers, o.slots, rig.info().version, rig.info().runtime,
                    loadBefore, loadAfter);
-        fmt::print("  {:<48} {:>8} {:>8}\n", "", "seconds", "units/s");
-        fmt::print("  {:<48} {:>8.2f} {:>8.2f}\n", "swarm   submit start -> all validated",
-                   swarmSeconds, swarmRate);
-        fmt::print("  {:<48} {:>8.2f} {:>8.2f}\n", "swarm   first assignment -> all validated",
-                   dispatchSeconds, dispatchRate);
-        fmt::print("  {:<48} {:>8.2f} {:>8.2f}\n",
-                   fmt::format("floor   podman REST, {} at once", concurrency), floor.seconds,
-                   floorRate);
-        fmt::print("  ratio swarm/floor {:.2f} (from first assignment {:.2f}); target >= 0.9\n",
-                   swarmRate / floorRate, dispatchRate / floorRate);
-        fmt::print("  startup: submit -> job-started {} ms, -> first offer {} ms, -> first "
+        auto row = [](std::string_view what, double seconds, double rate) {
+            fmt::print("  {:<50} {:>8.2f} {:>8.2f}\n", what, seconds, rate);
+        };
+        fmt::print("  {:<50} {:>8} {:>8}\n", "", "seconds", "units/s");
+        row("swarm    submit start -> all validated", swarmSeconds, swarmRate);
+        row("swarm    first assignment -> all validated", dispatchSeconds, dispatchRate);
+        row(fmt::format("sandbox  PodmanRuntime::run, {} at once", concurrency), sbox.seconds,
+            sandboxRate);
+        row(fmt::format("floor    Podman REST, {} at once", concurrency), floor.seconds, floorRate);
+        fmt::print("  ratio swarm/floor {:.2f} (target >= 0.9); from the first assignment "
+                   "{:.2f}; sandbox/floor {:.2f}; swarm/sandbox {:.2f}\n",
+                   swarmRate / floorRate, dispatchRate / floorRate, sandboxRate / floorRate,
+                   swarmRate / sandboxRate);
+        fmt::print("  swarm startup: submit -> job-started {} ms, -> first offer {} ms, -> first "
                    "assignment {} ms\n",
                    b.jobStarted - batch.startMs, b.firstOffer - batch.startMs,
                    b.firstAssigned - batch.startMs);
-        fmt::print("  {:<48} {:>7} {:>7} {:>7} {:>5}\n", "phase (ms)", "p50", "p90", "mean", "n");
-        fmt::print("  {:<48} {}\n", "offer -> connected (per worker)", statsCell(sOffer));
-        fmt::print("  {:<48} {}\n", "transfer: assigned -> inputs sent", statsCell(sTransfer));
-        fmt::print("  {:<48} {}\n", "container: inputs sent -> result received",
-                   statsCell(sContainer));
-        fmt::print("  {:<48} {}\n", "  of which start -> exit (worker's wall_ms)",
-                   statsCell(sWall));
-        fmt::print("  {:<48} {}\n", "  of which the rest (create, copies, remove)",
-                   statsCell(sRest));
-        fmt::print("  {:<48} {}\n", "result received -> validated", statsCell(sResult));
-        fmt::print("  {:<48} {}\n", "assigned -> validated", statsCell(sTotal));
-        fmt::print("  {:<48} {}\n", "floor: create (volume + container)", statsCell(fcreate));
-        fmt::print("  {:<48} {}\n", "floor: start", statsCell(fstart));
-        fmt::print("  {:<48} {}\n", "floor: wait (interval=10ms)", statsCell(fwait));
-        fmt::print("  {:<48} {}\n", "floor: remove (container + volume)", statsCell(fremove));
-        fmt::print("  {:<48} {}\n", "floor: one container, create -> removed", statsCell(ftotal));
-        fmt::print("  slots busy {:.0f}% of the dispatch time; inputs cached for {} unit(s); "
-                   "{} unit(s) assigned more than once\n",
+        fmt::print("  {:<50} {:>7} {:>7} {:>7} {:>5}\n", "phase (ms)", "p50", "p90", "mean", "n");
+        auto phase = [](std::string_view what, const Stats& st) {
+            fmt::print("  {:<50} {}\n", what, statsCell(st));
+        };
+        phase("swarm: offer -> connected (per worker)", sOffer);
+        phase("swarm: assigned -> inputs sent (transfer)", sTransfer);
+        phase("swarm: inputs sent -> result received (container)", sContainer);
+        phase("  of which start -> exit (the worker's wall_ms)", sWall);
+        phase("  of which the rest (create, copies, removal)", sRest);
+        phase("swarm: result received -> validated", sResult);
+        phase("swarm: assigned -> validated", sTotal);
+        phase("sandbox: one run()", xtotal);
+        phase("  of which start -> exit", xwall);
+        phase("floor: create (volume + container)", fcreate);
+        phase("floor: start", fstart);
+        phase("floor: wait (interval=10ms)", fwait);
+        phase("floor: remove (container + volume)", fremove);
+        phase("floor: one container, create -> removed", ftotal);
+        fmt::print("  swarm slots busy {:.0f}% of the time from the first assignment; inputs "
+                   "cached for {} unit(s); {} unit(s) assigned more than once\n",
                    b.slotBusy * 100, b.cachedInputs, b.reassigned);
-        fmt::print("  idle worker over {:.1f} s: RSS max {:.1f} MiB (target <= 30), CPU max "
-                   "{:.2f}% of one core (target <= 1); worker process only ({} child "
-                   "process(es); the shared podman service: {:.1f} MiB)\n",
-                   idle.seconds, sRss.max, sCpu.max, idle.children, idle.podmanRssMiB);
+        fmt::print("  idle worker over {:.1f} s: RSS max {:.1f} MiB (target <= 30; PSS {:.1f} "
+                   "MiB), CPU max {:.2f}% of one core (target <= 1); the worker process only "
+                   "({} child process(es); the shared podman service: RSS {:.1f} MiB)\n",
+                   idle.seconds, sRss.max, sPss.max, sCpu.max, idle.children, idle.podmanRssMiB);
     }
 
     if (!o.csv.empty()) {
@@ -1000,17 +1117,19 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
         if (!csv)
             throw std::runtime_error("cannot write " + o.csv);
         if (fresh)
-            csv << "units,workers,slots,swarm_s,swarm_ups,dispatch_ups,floor_s,floor_ups,ratio,"
-                   "ratio_dispatch,offer_connect_p50,transfer_p50,container_p50,wall_p50,"
-                   "result_valid_p50,floor_container_p50,slot_busy,idle_rss_mib_max,"
-                   "idle_cpu_pct_max,load_before,load_after\n";
-        csv << fmt::format(
-            "{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.0f},{:.0f},"
-            "{:.0f},{:.0f},{:.0f},{:.0f},{:.3f},{:.1f},{:.2f},{:.2f},{:.2f}\n",
-            o.units, o.workers, o.slots, swarmSeconds, swarmRate, dispatchRate, floor.seconds,
-            floorRate, swarmRate / floorRate, dispatchRate / floorRate, sOffer.p50, sTransfer.p50,
-            sContainer.p50, sWall.p50, sResult.p50, ftotal.p50, b.slotBusy, sRss.max, sCpu.max,
-            loadBefore, loadAfter);
+            csv << "units,workers,slots,swarm_s,swarm_ups,dispatch_ups,sandbox_ups,floor_s,"
+                   "floor_ups,ratio,ratio_dispatch,ratio_sandbox,offer_connect_p50,"
+                   "transfer_p50,container_p50,wall_p50,result_valid_p50,sandbox_unit_p50,"
+                   "floor_container_p50,slot_busy,idle_rss_mib_max,idle_cpu_pct_max,"
+                   "load_before,load_after\n";
+        csv << fmt::format("{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},"
+                           "{:.3f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.3f},"
+                           "{:.1f},{:.2f},{:.2f},{:.2f}\n",
+                           o.units, o.workers, o.slots, swarmSeconds, swarmRate, dispatchRate,
+                           sandboxRate, floor.seconds, floorRate, swarmRate / floorRate,
+                           dispatchRate / floorRate, sandboxRate / floorRate, sOffer.p50,
+                           sTransfer.p50, sContainer.p50, sWall.p50, sResult.p50, xtotal.p50,
+                           ftotal.p50, b.slotBusy, sRss.max, sCpu.max, loadBefore, loadAfter);
     }
     return 0;
 }
