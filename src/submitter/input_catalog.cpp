@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <map>
 #include <system_error>
 
 namespace swarm::submitter {
@@ -33,6 +34,66 @@ wire::FileRef describeFile(const fs::path& path, std::string name) {
     ref.digest = h.finish().bytes;
     ref.size = size;
     return ref;
+}
+
+std::string inputListing(const JobSpec& job, const InputCatalog& catalog) {
+    std::string out;
+    auto line = [&](const std::string& unit, const wire::FileRef& ref) {
+        out += unit + "\t" + ref.name + "\t" + wire::Digest{ref.digest}.str() + "\t" +
+               std::to_string(ref.size) + "\n";
+    };
+    if (auto archive = catalog.imageArchive())
+        line("", *archive);
+    for (const auto& unit : job.units)
+        for (const auto& ref : catalog.inputsOf(unit.id))
+            line(unit.id, ref);
+    return out;
+}
+
+std::optional<std::string> describeInputChange(const std::string& recorded,
+                                               const std::string& current) {
+    if (recorded == current)
+        return std::nullopt;
+    auto lines = [](const std::string& text) {
+        std::map<std::pair<std::string, std::string>, std::string> m; // (unit, name) -> rest
+        std::size_t at = 0;
+        while (at < text.size()) {
+            auto nl = text.find('\n', at);
+            if (nl == std::string::npos)
+                nl = text.size();
+            std::string l = text.substr(at, nl - at);
+            at = nl + 1;
+            auto t1 = l.find('\t');
+            auto t2 = t1 == std::string::npos ? t1 : l.find('\t', t1 + 1);
+            if (t2 == std::string::npos)
+                continue;
+            m[{l.substr(0, t1), l.substr(t1 + 1, t2 - t1 - 1)}] = l.substr(t2 + 1);
+        }
+        return m;
+    };
+    auto was = lines(recorded), now = lines(current);
+    auto what = [](const std::pair<std::string, std::string>& key) {
+        return key.first.empty() ? "the image archive"
+                                 : "input '" + key.second + "' of unit '" + key.first + "'";
+    };
+    auto pretty = [](std::string rest) {
+        auto tab = rest.find('\t');
+        return tab == std::string::npos
+                   ? rest
+                   : rest.substr(0, tab) + ", " + rest.substr(tab + 1) + " bytes";
+    };
+    for (const auto& [key, rest] : was) {
+        auto it = now.find(key);
+        if (it == now.end())
+            return what(key) + " is no longer part of the job";
+        if (it->second != rest)
+            return what(key) + " changed since the job started (was " + pretty(rest) + "; now " +
+                   pretty(it->second) + ")";
+    }
+    for (const auto& [key, rest] : now)
+        if (!was.contains(key))
+            return what(key) + " was not part of the job when it started";
+    return "the job's inputs changed since it started";
 }
 
 InputCatalog::InputCatalog(const JobSpec& job) {

@@ -47,6 +47,15 @@ private:
     std::uint64_t totalBytes_ = 0;
 };
 
+/// The catalog as text, one line per file in job order:
+/// "unit<TAB>name<TAB>sha256:...<TAB>size" (the image archive as unit "").
+std::string inputListing(const JobSpec& job, const InputCatalog& catalog);
+
+/// Compares a recorded listing with the current one: nullopt when they
+/// agree, otherwise what changed, naming the first differing file.
+std::optional<std::string> describeInputChange(const std::string& recorded,
+                                               const std::string& current);
+
 /// SHA-256 and size of a local file. Throws std::system_error on I/O errors.
 wire::FileRef describeFile(const std::filesystem::path& path, std::string name);
 

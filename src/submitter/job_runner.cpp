@@ -302,6 +302,16 @@ int JobRunner::run(const std::atomic<bool>& interrupted) {
     // Inputs are hashed once and copied into the blob store the sessions
     // serve from; units refer to them by digest.
     s.catalog = std::make_unique<InputCatalog>(job);
+    // Results already accepted were computed from the inputs as they were
+    // when the job started: a resumed run refuses to mix in changed files.
+    const auto listing = inputListing(job, *s.catalog);
+    const auto recorded = s.journal.inputListing();
+    if (recorded.empty())
+        s.journal.recordInputListing(listing);
+    else if (auto change = describeInputChange(recorded, listing))
+        throw std::runtime_error(*change +
+                                 ": results so far were computed from the old content; restore "
+                                 "it, or start a new job in another --out directory");
     if (job.image.archive) {
         auto d = s.blobs.putFile(*job.image.archive);
         if (!d)

@@ -357,6 +357,18 @@ std::string Journal::specToml() const {
     return q.text(0);
 }
 
+std::string Journal::inputListing() const {
+    Statement q(impl_->db.get(), "SELECT value FROM meta WHERE key = 'inputs'");
+    return q.step() ? q.text(0) : std::string();
+}
+
+void Journal::recordInputListing(const std::string& listing) {
+    Statement q(impl_->db.get(), "INSERT INTO meta(key, value) VALUES('inputs', ?1) "
+                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    q.bind(1, std::string_view(listing));
+    q.run();
+}
+
 std::expected<JobSpec, wire::Error> Journal::job() const {
     return parseJobToml(specToml(), "journal job spec", "/");
 }

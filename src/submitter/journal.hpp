@@ -58,6 +58,12 @@ public:
     /// The stored job spec parsed back (input files must still exist).
     std::expected<JobSpec, wire::Error> job() const;
 
+    /// The job's inputs as the first run hashed them (JobRunner): one line
+    /// per file, "unit<TAB>name<TAB>sha256:...<TAB>size"; "" until recorded.
+    /// A resumed run compares it with the files as they are now.
+    std::string inputListing() const;
+    void recordInputListing(const std::string& listing);
+
     /// Every unit (job order) and replica (unit order, replica number).
     Snapshot load() const;
 

@@ -262,6 +262,21 @@ BOOST_AUTO_TEST_CASE(killed_submitter_resumes_without_redoing_validated_units) {
     auto validBefore = eventsOf(first, "unit-valid");
     BOOST_REQUIRE(validBefore.size() < words.size());
 
+    // An input edited since the job started: resume refuses rather than
+    // mix results of two versions, and names the file.
+    auto edited = dir / "inputs" / words.begin()->first;
+    auto original = readFile(edited);
+    std::ofstream(edited, std::ios::app) << "one more\n";
+    auto refusedEvents = dir / "events-refused.jsonl";
+    auto refused = s.startSubmit({"resume", (dir / "job").string()}, refusedEvents);
+    auto refusedStatus = waitExit(*refused, 60s);
+    BOOST_TEST((refusedStatus && *refusedStatus != 0));
+    auto why = readFile(refusedEvents.string() + ".log");
+    BOOST_TEST_INFO("resume said: " << why);
+    BOOST_TEST(why.find("input '" + words.begin()->first + "'") != std::string::npos);
+    BOOST_TEST(why.find("changed since the job started") != std::string::npos);
+    std::ofstream(edited, std::ios::trunc) << original;
+
     auto second = dir / "events2.jsonl";
     auto resume = s.startSubmit({"resume", (dir / "job").string()}, second);
     auto status = waitExit(*resume, 400s);

@@ -57,6 +57,34 @@ memory = "64M"
     BOOST_TEST(msg.leaseExpiresMs == 12345);
 }
 
+BOOST_AUTO_TEST_CASE(input_listing_names_what_changed) {
+    TempDir dir;
+    dir.write("data/a.txt", "alpha");
+    dir.write("data/b.txt", "beta");
+    auto job = parseJobToml("image = \"x\"\ncommand = [\"cat\", \"{}\"]\n"
+                            "inputs = \"data/*.txt\"\n",
+                            "job.toml", dir.path());
+    BOOST_REQUIRE_MESSAGE(job, (job ? "" : job.error().what));
+    const auto before = inputListing(*job, InputCatalog(*job));
+    BOOST_TEST(before.find("a.txt\ta.txt\tsha256:") == 0u);
+    BOOST_TEST(!describeInputChange(before, inputListing(*job, InputCatalog(*job))));
+
+    dir.write("data/b.txt", "BETA!");
+    const auto after = inputListing(*job, InputCatalog(*job));
+    auto change = describeInputChange(before, after);
+    BOOST_REQUIRE(change);
+    BOOST_TEST_INFO("change: " << *change);
+    BOOST_TEST(change->find("input 'b.txt' of unit 'b.txt' changed") != std::string::npos);
+    BOOST_TEST(change->find("4 bytes; now sha256:") != std::string::npos);
+    BOOST_TEST(change->find("5 bytes") != std::string::npos);
+
+    auto fewer = *job;
+    fewer.units.pop_back();
+    change = describeInputChange(before, inputListing(fewer, InputCatalog(fewer)));
+    BOOST_REQUIRE(change);
+    BOOST_TEST(change->find("no longer part of the job") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(missing_file_throws) {
     JobSpec job;
     job.image.reference = "x";

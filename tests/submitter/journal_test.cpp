@@ -115,6 +115,12 @@ BOOST_AUTO_TEST_CASE(create_commit_reopen) {
     BOOST_TEST(stored->units.size() == 3u);
     BOOST_TEST(stored->command == job.command);
     BOOST_TEST(stored->units[2].inputs[0].source == job.units[2].inputs[0].source);
+
+    BOOST_TEST(j.inputListing().empty());
+    j.recordInputListing("u0\tin\tsha256:00\t1\n");
+    j.recordInputListing("u0\tin\tsha256:11\t2\n");
+    BOOST_TEST(Journal::open(jobDir, Journal::Access::kReadOnly).inputListing() ==
+               "u0\tin\tsha256:11\t2\n");
 }
 
 BOOST_AUTO_TEST_CASE(kill_and_resume_keeps_valid_units_and_reissues_in_flight) {
