@@ -321,7 +321,14 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
             killReason = "timeout";
             break;
         }
-        auto slice = volumeDir.empty() ? left : std::min<std::chrono::milliseconds>(left, 250ms);
+        if (spec.stop.stop_requested()) {
+            killReason = "cancelled";
+            break;
+        }
+        // Short slices when there is something to check between them.
+        auto slice = volumeDir.empty() && !spec.stop.stop_possible()
+                         ? left
+                         : std::min<std::chrono::milliseconds>(left, 250ms);
         try {
             auto wr = client.call(req("POST", waitPath, slice));
             // 404 shows up transiently right at exit (while conmon's cleanup
@@ -333,7 +340,9 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
                                          errorText(wr));
             break; // exited
         } catch (const TimeoutError&) {
-            if (!volumeDir.empty()) {
+            if (spec.stop.stop_requested())
+                killReason = "cancelled";
+            else if (!volumeDir.empty()) {
                 if (auto over = volumeOverCap(volumeDir, diskCap, entryCap))
                     killReason = *over;
             }

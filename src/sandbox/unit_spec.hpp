@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct UnitSpec {
     /// any image (no passwd entry needed).
     std::string user = "65534:65534";
     Limits limits;
+    /// Asks for the unit to end early (its submitter cancelled it): the
+    /// runtime kills the container within a quarter second and reports
+    /// error "killed: cancelled" with no outputs.
+    std::stop_token stop;
 };
 
 /// One file the unit left in /work/out.

@@ -33,6 +33,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 
 namespace swarm::worker {
@@ -138,7 +139,7 @@ private:
     bool dispatch(wire::RawMessage& msg);
     bool handleAssign(wire::Assign assign);
     void refuse(const wire::Assign& assign, const std::string& why);
-    void runUnit(wire::Assign assign, std::vector<wire::Digest> pinned);
+    void runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::stop_token stop);
     bool sendResult(const wire::Result& result);
     void requestMore();
     void giveBack();
@@ -155,8 +156,9 @@ private:
     bool closed_ = false;
     std::uint32_t requested_ = 0; // slots asked for and not yet assigned
 
-    mutable std::mutex mutex_;                    // guards running_, unitThreads_
-    std::map<std::string, std::int64_t> running_; // "unit/replica" -> start ms
+    mutable std::mutex mutex_;                      // guards running_, stops_, unitThreads_
+    std::map<std::string, std::int64_t> running_;   // "unit/replica" -> start ms
+    std::map<std::string, std::stop_source> stops_; // "unit/replica" -> its cancel switch
     std::vector<std::thread> unitThreads_;
 
     std::deque<wire::RawMessage> pending_;
@@ -284,9 +286,12 @@ bool Link::dispatch(wire::RawMessage& msg) {
         auto cancel = session_->bodyOrBreak<wire::Cancel>(msg);
         if (!cancel)
             return false;
-        // Running containers finish on their own (bounded by their timeout);
-        // their result is simply no longer wanted.
+        // A running container is killed (the runtime checks four times a
+        // second); its result, "killed: cancelled", is no longer wanted.
         kLog.info("submitter cancelled {}/{}: {}", cancel->unitId, cancel->replica, cancel->reason);
+        std::lock_guard lock(mutex_);
+        if (auto it = stops_.find(replicaKey(cancel->unitId, cancel->replica)); it != stops_.end())
+            it->second.request_stop();
         return true;
     }
     case wire::MsgType::kBye: {
@@ -386,15 +391,17 @@ bool Link::handleAssign(wire::Assign assign) {
             pinned.push_back(d);
 
     std::lock_guard lock(mutex_);
-    running_[replicaKey(assign.unitId, assign.replica)] = w_.deps.clock.nowMs();
+    const auto key = replicaKey(assign.unitId, assign.replica);
+    running_[key] = w_.deps.clock.nowMs();
+    auto token = stops_[key].get_token();
     unitThreads_.emplace_back(
-        [self = shared_from_this(), a = std::move(assign), p = std::move(pinned)]() mutable {
-            self->runUnit(std::move(a), std::move(p));
+        [self = shared_from_this(), a = std::move(assign), p = std::move(pinned), token]() mutable {
+            self->runUnit(std::move(a), std::move(p), token);
         });
     return true;
 }
 
-void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned) {
+void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::stop_token stop) {
     const auto& cfg = w_.cfg;
     const std::string key = replicaKey(assign.unitId, assign.replica);
     std::array<std::uint8_t, 6> rnd{};
@@ -416,6 +423,7 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned) {
         for (const auto& in : assign.inputs)
             spec.inputs.push_back({in.name, w_.store->pathOf(net::toDigest(in.digest))});
         spec.outputDir = outDir;
+        spec.stop = stop;
         spec.limits.memoryBytes = assign.memoryBytes ? assign.memoryBytes : cfg.memoryPerSlot;
         double cpus = assign.cpus > 0 ? std::min(assign.cpus, cfg.cpusPerSlot) : cfg.cpusPerSlot;
         spec.limits.cpuMillis = static_cast<std::uint32_t>(cpus * 1000);
@@ -455,6 +463,8 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned) {
             r.error = "timed out";
         else if (result.oomKilled)
             r.error = "killed: out of memory";
+        if (stop.stop_requested())
+            r.error = "cancelled by the submitter";
 
         auto add = [&](std::string name, wire::ByteView data) {
             auto d = w_.store->put(data);
@@ -491,6 +501,7 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned) {
     {
         std::lock_guard lock(mutex_);
         running_.erase(key);
+        stops_.erase(key);
     }
     {
         std::lock_guard lock(w_.mutex);
@@ -576,9 +587,21 @@ void Worker::run() {
             }
         });
 
+    // Free slots are re-announced as they change, at most every 2 s, so
+    // `swarm-submit workers` and submitters see a busy worker as busy.
+    auto announcedAt = std::chrono::steady_clock::now();
     std::unique_lock lock(s.mutex);
     while (!s.stopRequested) {
         s.cv.wait_for(lock, std::chrono::seconds(1));
+        if (s.freeSlots != record.freeSlots &&
+            std::chrono::steady_clock::now() - announcedAt >= std::chrono::seconds(2)) {
+            record.freeSlots = s.freeSlots;
+            announcedAt = std::chrono::steady_clock::now();
+            lock.unlock();
+            if (auto ok = announcer.announce(record); !ok)
+                kLog.warn("cannot re-announce capacity: {}", ok.error().what);
+            lock.lock();
+        }
         while (!s.offers.empty() && !s.stopRequested) {
             auto offer = std::move(s.offers.front());
             s.offers.pop_front();

@@ -235,6 +235,21 @@ BOOST_AUTO_TEST_CASE(stopped_worker_gives_its_units_back) {
     auto leaving = s.workerId("w2");
     auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
     BOOST_REQUIRE(waitAssigned(events, leaving, 60s));
+    // The busy worker re-announces its free slots (within ~3 s): a listing
+    // shows it with fewer free than total.
+    bool busyListed = false;
+    for (int i = 0; i < 8 && !busyListed; ++i) {
+        auto listing = s.listWorkers();
+        auto at = listing.find("\"id\":\"" + leaving + "\"");
+        auto slotsAt = listing.find("\"slots\":", at);
+        auto freeAt = listing.find("\"free_slots\":", at);
+        if (at != std::string::npos && slotsAt != std::string::npos && freeAt != std::string::npos)
+            busyListed =
+                std::stoi(listing.substr(freeAt + 13)) < std::stoi(listing.substr(slotsAt + 8));
+        if (!busyListed)
+            std::this_thread::sleep_for(1s);
+    }
+    BOOST_TEST(busyListed);
     BOOST_TEST(s.stopWorker("w2") == 0); // SIGTERM: clean exit
     BOOST_TEST(s.containersOf(leaving) == 0u);
     auto status = waitExit(*submit, 400s);

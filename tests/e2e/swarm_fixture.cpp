@@ -278,6 +278,15 @@ std::string Swarm::workerId(const std::string& name) const {
     return workers_.at(name).id;
 }
 
+std::string Swarm::listWorkers() {
+    return e2e::runProgram(submitBinary,
+                           {"--home", submitterHome_.string(), "workers", "--json", "--bootstrap",
+                            "127.0.0.1:" + std::to_string(dhtPort_), "--bind", "127.0.0.1",
+                            "--timeout", "10"},
+                           30s)
+        .out;
+}
+
 std::string Swarm::workerStatus(const std::string& name) {
     return e2e::runProgram(workerBinary, {"--home", workers_.at(name).home.string(), "status"}, 10s)
         .out;

@@ -80,6 +80,8 @@ public:
     std::string workerId(const std::string& name) const;
     /// `swarm-worker status` of a running worker.
     std::string workerStatus(const std::string& name);
+    /// `swarm-submit workers --json` from the submitter's home (stdout).
+    std::string listWorkers();
 
     /// Starts `swarm-submit --home H --json ARGS[0] <network flags> ARGS[1..]`;
     /// stdout goes to `events`.

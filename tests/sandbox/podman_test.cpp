@@ -261,6 +261,26 @@ BOOST_AUTO_TEST_CASE(hostile_sleep_times_out) {
     BOOST_TEST((took < 10s));
 }
 
+BOOST_AUTO_TEST_CASE(cancelled_unit_is_killed_early) {
+    Unit u("echo partial > /work/out/x; sleep 1000", "cancelled");
+    u.spec.limits.timeout = 60s;
+    std::stop_source cancel;
+    u.spec.stop = cancel.get_token();
+    std::jthread canceller([&cancel] {
+        std::this_thread::sleep_for(1s);
+        cancel.request_stop();
+    });
+    auto start = std::chrono::steady_clock::now();
+    auto r = u.run();
+    auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(r.started);
+    BOOST_TEST(!r.ok());
+    BOOST_TEST(!r.timedOut);
+    BOOST_TEST(r.error == "killed: cancelled");
+    BOOST_TEST(r.outputs.empty());
+    BOOST_TEST((took < 20s)); // not the 60 s timeout
+}
+
 BOOST_AUTO_TEST_CASE(hostile_log_flood_is_truncated) {
     Unit u("yes 0123456789abcdef | head -c 3000000; echo done", "logflood");
     auto r = u.run();
