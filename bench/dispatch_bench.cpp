@@ -6,6 +6,8 @@
 #include "sandbox/doctor.hpp"
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_runtime.hpp"
+#include "sandbox/tar_writer.hpp"
+#include "wire/bytes.hpp"
 #include "worker/control_server.hpp"
 #include "worker/sandbox_setup.hpp"
 #include "worker/worker_config.hpp"
@@ -28,6 +30,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -58,6 +61,7 @@ struct Options {
     std::uint64_t workers = 2;
     std::uint64_t slots = 2;
     Ms idle{5000};
+    std::uint64_t steps = 5; ///< containers for the one-at-a-time step timing
     bool quick = false;
     bool keep = false; ///< leave the temporary directory (logs, events)
     std::string csv;
@@ -543,6 +547,129 @@ FloorResult runFloor(const fs::path& socket, const sandbox::HostProfile& host,
     return r;
 }
 
+// --- what each Podman request of a sandbox run costs, one at a time ----------
+
+// The sandbox's requests for one unit, in its order, timed one container at
+// a time on an otherwise idle service: where PodmanRuntime::run() spends
+// what the floor does not.
+struct StepTimes {
+    std::vector<std::string> names;
+    std::map<std::string, std::vector<double>> ms;
+};
+
+StepTimes probeSteps(const fs::path& socket, const sandbox::HostProfile& host,
+                     const sandbox::Limits& limits, std::size_t count,
+                     const std::string& workerId) {
+    StepTimes r;
+    sandbox::PodmanClient c(socket);
+    const std::string suffix = fmt::format("{}", ::getpid());
+    for (std::size_t i = 0; i < count; ++i) {
+        checkInterrupted();
+        auto name = fmt::format("u-{:04}.txt", i);
+        sandbox::UnitSpec spec;
+        spec.unitId = fmt::format("steps-u-{:04}", i);
+        spec.workerId = workerId;
+        spec.image = kImage;
+        spec.command = {"echo", "in/" + name};
+        spec.limits = limits;
+        auto names = sandbox::containerNames(spec.unitId, suffix);
+        auto volBody = sandbox::buildVolumeBody(spec, names);
+        auto body = sandbox::buildCreateBody(spec, host, names);
+        sandbox::TarWriter tar;
+        tar.addDirectory("in", 0555);
+        std::string content = fmt::format("unit {}\n", i);
+        tar.addFile("in/" + name, wire::asBytes(content), 0444);
+        tar.addDirectory("out", 0755, {65534, 65534});
+        auto archive = tar.finish();
+        auto last = Clock::now();
+        auto step = [&](const std::string& what) {
+            auto now = Clock::now();
+            if (!r.ms.contains(what))
+                r.names.push_back(what);
+            r.ms[what].push_back(msBetween(last, now));
+            last = now;
+        };
+        expectStatus(c.call(request("POST", "/volumes/create", volBody)), {200, 201},
+                     "volume create");
+        step("volume create");
+        expectStatus(c.call(request("GET", "/volumes/" + names.volume + "/json")), {200},
+                     "volume inspect");
+        step("volume inspect");
+        expectStatus(c.call(request("POST", "/containers/create", body)), {201}, "create");
+        step("container create");
+        auto put = request(
+            "PUT", "/containers/" + names.container + "/archive?path=/work",
+            std::string_view(reinterpret_cast<const char*>(archive.data()), archive.size()));
+        put.contentType = "application/x-tar";
+        expectStatus(c.call(put), {200}, "copy inputs in");
+        step("inputs in (PUT archive)");
+        // The log stream, attached before start as the sandbox does; Podman
+        // initialises the container (runc create) to attach to it.
+        std::promise<long> headers;
+        auto attached = headers.get_future();
+        std::thread attach([&] {
+            try {
+                sandbox::PodmanClient a(socket);
+                auto ar = request("POST",
+                                  "/containers/" + names.container +
+                                      "/attach?stream=true&stdout=true&stderr=true&logs=false",
+                                  {}, limits.timeout + 30s);
+                bool told = false;
+                ar.onHeaders = [&](long status) {
+                    if (!told)
+                        headers.set_value(status);
+                    told = true;
+                };
+                a.stream(ar, [](std::string_view) { return true; });
+                if (!told)
+                    headers.set_value(0);
+            } catch (...) {
+                try {
+                    headers.set_value(-1);
+                } catch (...) {
+                }
+            }
+        });
+        struct Join {
+            std::thread& t;
+            ~Join() { t.join(); }
+        } join{attach};
+        if (attached.wait_for(30s) != std::future_status::ready || attached.get() != 200)
+            throw std::runtime_error("steps: attach failed");
+        step("log stream attached (init)");
+        expectStatus(c.call(request("POST", "/containers/" + names.container + "/start")), {204},
+                     "start");
+        step("start");
+        expectStatus(
+            c.call(request(
+                "POST", "/containers/" + names.container + "/wait?condition=exited&interval=10ms",
+                {}, limits.timeout + 30s)),
+            {200}, "wait");
+        step("wait (interval=10ms)");
+        expectStatus(c.call(request("GET", "/containers/" + names.container + "/json")), {200},
+                     "inspect");
+        step("inspect");
+        auto out =
+            c.call(request("GET", "/containers/" + names.container + "/archive?path=/work/out"));
+        expectStatus(out, {200}, "copy outputs out");
+        step("outputs out (GET archive)");
+        for (int attempt = 0;; ++attempt) {
+            auto dr = c.call(
+                request("DELETE", "/containers/" + names.container + "?force=true&v=true&t=0"));
+            if (dr.status == 200 || dr.status == 204 || dr.status == 404)
+                break;
+            if (attempt == 3)
+                expectStatus(dr, {200, 204}, "remove");
+            std::this_thread::sleep_for(Ms(50 << attempt));
+        }
+        step("container remove");
+        expectStatus(c.call(request("DELETE", "/volumes/" + names.volume + "?force=true")), {204},
+                     "volume remove");
+        step("volume remove");
+    }
+    return r;
+}
+
 // --- the sandbox alone: the worker's container code, no swarm ----------------
 
 struct SandboxResult {
@@ -942,10 +1069,12 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     if (o.quick) {
         o.units = 8;
         o.idle = 2000ms;
+        o.steps = 2;
     }
     o.units = args.takeNumber("units").value_or(o.units);
     o.workers = args.takeNumber("workers").value_or(o.workers);
     o.slots = args.takeNumber("slots").value_or(o.slots);
+    o.steps = args.takeNumber("steps").value_or(o.steps);
     if (auto v = args.takeNumber("idle-ms"))
         o.idle = Ms(*v);
     o.csv = args.take("csv").value_or("");
@@ -957,6 +1086,8 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
         throw cli::UsageError("--workers must be from 1 to 100");
     if (o.slots == 0 || o.slots > 64)
         throw cli::UsageError("--slots must be from 1 to 64");
+    if (o.steps > 100)
+        throw cli::UsageError("--steps must be at most 100");
     if (o.idle < 500ms || o.idle > 600'000ms)
         throw cli::UsageError("--idle-ms must be from 500 to 600000");
 
@@ -996,6 +1127,12 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     limits.scratchBytes = cfg.scratchPerSlot;
     limits.maxOutputBytes = cfg.maxOutputBytes;
     limits.timeout = 60s;
+    StepTimes steps;
+    if (o.steps > 0) {
+        say(fmt::format("steps: the sandbox's requests for {} container(s), one at a time",
+                        o.steps));
+        steps = probeSteps(rig.socket(), host, limits, o.steps, rig.floorId());
+    }
     say(fmt::format("floor: {} containers, {} at once", o.units, concurrency));
     auto floor = runFloor(rig.socket(), host, limits, o.units, concurrency, rig.floorId());
     say(fmt::format("sandbox: {} units through PodmanRuntime::run, {} at once", o.units,
@@ -1056,6 +1193,11 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                          "\"floor_wait_ms\":{},\"floor_remove_ms\":{},",
                          statsJson(xtotal), statsJson(xwall), statsJson(ftotal), statsJson(fcreate),
                          statsJson(fstart), statsJson(fwait), statsJson(fremove));
+        j += "\"steps_ms\":{";
+        for (std::size_t i = 0; i < steps.names.size(); ++i)
+            j += fmt::format("{}\"{}\":{}", i ? "," : "", steps.names[i],
+                             statsJson(stats(steps.ms.at(steps.names[i]))));
+        j += "},";
         j += fmt::format("\"idle_seconds\":{:.1f},\"idle_rss_mib_max\":{:.1f},"
                          "\"idle_pss_mib_max\":{:.1f},\"idle_cpu_percent_max\":{:.2f},"
                          "\"idle_worker_children\":{},\"podman_service_rss_mib\":{:.1f}}}",
@@ -1102,6 +1244,16 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
         phase("floor: wait (interval=10ms)", fwait);
         phase("floor: remove (container + volume)", fremove);
         phase("floor: one container, create -> removed", ftotal);
+        if (!steps.names.empty()) {
+            std::vector<double> sums(o.steps, 0.0);
+            for (const auto& n : steps.names) {
+                const auto& v = steps.ms.at(n);
+                for (std::size_t i = 0; i < v.size() && i < sums.size(); ++i)
+                    sums[i] += v[i];
+                phase("one at a time: " + n, stats(v));
+            }
+            phase("one at a time: all of the above", stats(sums));
+        }
         fmt::print("  swarm slots busy {:.0f}% of the time from the first assignment; inputs "
                    "cached for {} unit(s); {} unit(s) assigned more than once\n",
                    b.slotBusy * 100, b.cachedInputs, b.reassigned);
@@ -1137,10 +1289,11 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
 } // namespace
 
 cli::Command dispatchCommand() {
-    return {"dispatch",
-            "dispatch [--units U] [--workers W] [--slots S] [--idle-ms MS] [--csv FILE] "
-            "[--keep] [--quick]  a real swarm's units/s vs direct Podman; idle worker RSS/CPU",
-            runDispatch};
+    return {
+        "dispatch",
+        "dispatch [--units U] [--workers W] [--slots S] [--idle-ms MS] [--steps N] [--csv FILE] "
+        "[--keep] [--quick]  a real swarm's units/s vs direct Podman; idle worker RSS/CPU",
+        runDispatch};
 }
 
 } // namespace swarm::bench
