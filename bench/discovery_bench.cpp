@@ -686,16 +686,18 @@ void writePlot(const std::string& csv, const std::string& plot) {
           << "set title 'swarm-bench discovery: p50 latency against overlay size'\n"
           << "set xlabel 'nodes (N)'\nset ylabel 'p50 latency (ms)'\n"
           << "set logscale x 2\nset grid\n";
+        // One line per transport and headline metric; rows are picked with
+        // awk so that each line joins only its own points.
         g << "plot ";
         bool firstPlot = true;
-        for (const auto& [name, meaning] : metricNames()) {
+        for (const char* name : {"cold-all", "raw-first", "propagation", "update"}) {
             for (const char* net : {"udp", "sim"}) {
                 if (!firstPlot)
                     g << ", \\\n     ";
                 firstPlot = false;
-                g << fmt::format("'{}' every ::1 using (strcol(1) eq '{}' && strcol(10) eq '{}' ? "
-                                 "$2 : NaN):13 smooth unique with linespoints title '{} {}'",
-                                 csv, net, name, net, name);
+                g << fmt::format("\"< awk -F, '$1==\\\"{}\\\" && $10==\\\"{}\\\"' {}\" using "
+                                 "2:13 smooth unique with linespoints title '{} {}'",
+                                 net, name, csv, net, name);
             }
         }
         g << "\n";
@@ -801,7 +803,15 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
     o.loss = real("loss", o.loss);
     o.csv = args.take("csv").value_or("");
     o.plot = args.take("plot").value_or("");
+    const bool plotOnly = args.flag("plot-only");
     args.finish();
+    if (plotOnly) {
+        // Redraw the plot from a CSV several earlier runs appended to.
+        if (o.csv.empty() || o.plot.empty() || !fs::exists(o.csv))
+            throw cli::UsageError("--plot-only needs an existing --csv FILE and --plot FILE");
+        writePlot(o.csv, o.plot);
+        return 0;
+    }
     if (o.nodes < 4 || o.workers < 1 || o.trusted < 1 || o.runs < 1 || o.probes < 1)
         throw cli::UsageError("need --nodes >= 4 and positive --workers, --trusted, --runs");
     if (o.trusted > o.workers)
@@ -889,7 +899,7 @@ cli::Command discoveryCommand() {
             "discovery [--net udp|sim] [--nodes N] [--workers K] [--trusted T] [--runs R] "
             "[--probes P] [--timeout MS] [--settle MS] [--seed S] [--rtt MS] [--jitter MS] [--loss "
             "P] [--csv FILE] "
-            "[--plot FILE] [--quick]  discovery latency vs raw OpenDHT",
+            "[--plot FILE] [--plot-only] [--quick]  discovery latency vs raw OpenDHT",
             runDiscovery};
 }
 
