@@ -2,6 +2,7 @@
 
 #include "cli/signal_watcher.hpp"
 #include "dht/bootstrap.hpp"
+#include "dht/keys.hpp"
 #include "net/credentials.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/job_spec.hpp"
@@ -94,6 +95,9 @@ int execute(JobSpec job, const std::filesystem::path& dir, NetworkFlags flags,
     if (!flags.dhtAddressGiven && !config->dhtAddress.empty())
         flags.options.dhtAddress = config->dhtAddress;
     flags.options.lanDiscovery = flags.options.lanDiscovery || config->lanDiscovery;
+    if (!dht::validSwarmName(flags.options.swarm))
+        throw cli::UsageError("swarm name '" + flags.options.swarm +
+                              "' is not valid ([a-z0-9._-], 1..64 characters)");
     auto bootstrap = dht::mergeBootstrap(flags.bootstrapFlags, config->bootstrap,
                                          wire::processEnv("SWARM_BOOTSTRAP"));
     if (!bootstrap)

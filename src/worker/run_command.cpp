@@ -2,6 +2,7 @@
 
 #include "cli/signal_watcher.hpp"
 #include "dht/bootstrap.hpp"
+#include "dht/keys.hpp"
 #include "dht/node.hpp"
 #include "net/credentials.hpp"
 #include "sandbox/container_runtime.hpp"
@@ -110,6 +111,9 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
     if (args.flag("lan"))
         cfg.lanDiscovery = true;
     args.finish();
+    if (!dht::validSwarmName(cfg.swarm))
+        throw cli::UsageError("swarm name '" + cfg.swarm +
+                              "' is not valid ([a-z0-9._-], 1..64 characters)");
 
     auto bootstrap =
         dht::mergeBootstrap(bootstrapFlags, cfg.bootstrap, wire::processEnv("SWARM_BOOTSTRAP"));

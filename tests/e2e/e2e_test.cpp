@@ -158,6 +158,18 @@ BOOST_AUTO_TEST_CASE(bad_job_files_fail_before_any_network) {
             BOOST_TEST(!std::filesystem::exists(out));
         }
     }
+    // A bad swarm name is refused before anything is written.
+    auto job = dir / "good.toml";
+    std::ofstream(job) << "image = \"localhost/x\"\ncommand = [\"true\"]\n"
+                          "inputs = \"inputs/*.txt\"\n";
+    auto out = dir / "out-swarm";
+    auto r = runProgram(s.submitBinary,
+                        {"--home", s.submitterHome().string(), "run", job.string(), "--out",
+                         out.string(), "--bootstrap", "127.0.0.1:9", "--swarm", "Bad/Name"},
+                        20s, s.env());
+    BOOST_TEST(r.status != 0);
+    BOOST_TEST(r.err.find("swarm name 'Bad/Name' is not valid") != std::string::npos, r.err);
+    BOOST_TEST(!std::filesystem::exists(out));
 }
 
 BOOST_AUTO_TEST_CASE(demo_batch_validates_with_correct_outputs) {
