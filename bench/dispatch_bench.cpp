@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -227,6 +228,8 @@ public:
         sigemptyset(&deflt);
         sigaddset(&deflt, SIGINT);
         sigaddset(&deflt, SIGTERM);
+        sigaddset(&deflt, SIGPIPE);
+        sigaddset(&deflt, SIGHUP);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &deflt);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
@@ -745,7 +748,7 @@ SandboxResult runSandbox(const fs::path& socket, const sandbox::HostProfile& hos
 
 /// A personal swarm on loopback, as users start one: one Podman service for
 /// the machine, a bootstrap DHT node, W worker daemons (each its own
-/// process, home and 127.x address) trusting one submitter identity, which
+/// process and home, DHT on 127.0.0.1) trusting one submitter identity, which
 /// trusts them. Everything it started is stopped (by pid) on destruction.
 class Rig {
 public:
@@ -808,7 +811,10 @@ public:
             Worker w;
             w.name = fmt::format("worker{}", i + 1);
             w.home = dir_.path() / w.name;
-            w.address = fmt::format("127.0.0.{}", 10 + i);
+            // Every DHT node of a swarm on one machine binds 127.0.0.1, each
+            // on its own port (docs/discovery.md: OpenDHT rewrites other
+            // loopback addresses in node lists).
+            w.address = "127.0.0.1";
             w.id = trim(
                 runTool(dir_.path(), workerBin_, {"--home", w.home.string(), "init"}, 20s).out);
             runTool(
@@ -914,7 +920,7 @@ public:
         Child submit(submitBin_,
                      {"--home", submitHome_.string(), "--json", "run",
                       (jobDir / "job.toml").string(), "--out", (jobDir / "out").string(),
-                      "--listen", "127.0.0.9:0", "--dht-address", "127.0.0.9", "--bootstrap",
+                      "--listen", "127.0.0.9:0", "--dht-address", "127.0.0.1", "--bootstrap",
                       bootstrapAt_},
                      b.events, dir_.path() / "submit.log", env_);
         auto limit = Ms(120'000 + 3'000 * static_cast<std::int64_t>(o_.units));
@@ -1069,7 +1075,7 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     if (o.quick) {
         o.units = 8;
         o.idle = 2000ms;
-        o.steps = 2;
+        o.steps = 1;
     }
     o.units = args.takeNumber("units").value_or(o.units);
     o.workers = args.takeNumber("workers").value_or(o.workers);
@@ -1091,6 +1097,10 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     if (o.idle < 500ms || o.idle > 600'000ms)
         throw cli::UsageError("--idle-ms must be from 500 to 600000");
 
+    // Nothing but an interrupt may end this process before it has stopped
+    // its children: a closed pipe or terminal only fails writes.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGHUP, SIG_IGN);
     cli::SignalWatcher watcher([](int) { gInterrupted = true; });
     auto say = [](std::string line) { std::fprintf(stderr, "dispatch: %s\n", line.c_str()); };
     auto programs = programDir();
@@ -1108,9 +1118,13 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     sandbox::DoctorOptions doctorOptions;
     doctorOptions.probeImage = kImage;
     doctorOptions.seccompProfile = worker::findPackagingFile("seccomp.json");
-    auto doctor = sandbox::runDoctor(rig.socket(), doctorOptions);
-    auto host = doctor.probed ? doctor.profile
-                              : sandbox::profileFromInfo(rig.info(), doctorOptions.seccompProfile);
+    // (--quick takes Podman's own report instead: the probes cost seconds.)
+    auto host = sandbox::profileFromInfo(rig.info(), doctorOptions.seccompProfile);
+    if (!o.quick) {
+        auto doctor = sandbox::runDoctor(rig.socket(), doctorOptions);
+        if (doctor.probed)
+            host = doctor.profile;
+    }
     rig.waitForWorkers();
     say(fmt::format("workers up in {:.1f} s; idle for {:.1f} s",
                     std::chrono::duration<double>(Clock::now() - t0).count(),
