@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -258,9 +259,15 @@ public:
         if (status_)
             return false;
         int st = 0;
-        pid_t r = ::waitpid(pid_, &st, WNOHANG);
+        rusage ru{};
+        pid_t r = ::wait4(pid_, &st, WNOHANG, &ru);
         if (r == pid_) {
             status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            auto ms = [](const timeval& t) {
+                return static_cast<double>(t.tv_sec) * 1000.0 +
+                       static_cast<double>(t.tv_usec) / 1000.0;
+            };
+            cpuMs_ = ms(ru.ru_utime) + ms(ru.ru_stime);
             return false;
         }
         return r == 0;
@@ -275,9 +282,13 @@ public:
         return status_;
     }
 
+    /// CPU milliseconds it used (and its reaped children), once it has exited.
+    double cpuMs() const { return cpuMs_; }
+
 private:
     pid_t pid_ = -1;
     std::optional<int> status_;
+    double cpuMs_ = 0;
 };
 
 struct ToolResult {
@@ -340,8 +351,9 @@ Stats stats(std::vector<double> v) {
 
 struct ProcSample {
     double rssMiB = 0;
-    double pssMiB = 0;          // shared pages divided among their users
-    std::uint64_t cpuTicks = 0; // utime + stime
+    double pssMiB = 0;            // shared pages divided among their users
+    std::uint64_t cpuTicks = 0;   // utime + stime
+    std::uint64_t childTicks = 0; // cutime + cstime: children it has reaped
     bool ok = false;
 };
 
@@ -362,15 +374,33 @@ ProcSample sampleProc(pid_t pid) {
     auto paren = stat.rfind(')');
     if (paren == std::string::npos)
         return ProcSample{};
-    // After "pid (comm)": state is field 3; utime and stime are 14 and 15.
+    // After "pid (comm)": state is field 3; utime, stime, cutime, cstime
+    // are fields 14 to 17.
     std::istringstream rest(stat.substr(paren + 2));
     std::vector<std::string> f;
-    for (std::string w; rest >> w && f.size() < 13;)
+    for (std::string w; rest >> w && f.size() < 15;)
         f.push_back(w);
-    if (f.size() < 13)
+    if (f.size() < 15)
         return ProcSample{};
     s.cpuTicks = std::stoull(f[11]) + std::stoull(f[12]);
+    s.childTicks = std::stoull(f[13]) + std::stoull(f[14]);
     return s;
+}
+
+// CPU milliseconds `pid` and the children it reaped have used so far.
+double cpuMs(pid_t pid) {
+    auto p = sampleProc(pid);
+    return static_cast<double>(p.cpuTicks + p.childTicks) * 1000.0 /
+           static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double selfCpuMs() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    auto ms = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) * 1000.0 + static_cast<double>(t.tv_usec) / 1000.0;
+    };
+    return ms(ru.ru_utime) + ms(ru.ru_stime);
 }
 
 // Children of `pid` (direct only), from /proc/*/stat.
@@ -900,6 +930,8 @@ public:
         fs::path events;
         std::int64_t startMs = 0;
         double exitSeconds = 0;
+        double submitterCpuMs = 0;
+        double workersCpuMs = 0; // all workers together, during the batch
     };
     Batch runBatch() {
         auto jobDir = dir_.path() / "job";
@@ -915,6 +947,9 @@ public:
                                            << "timeout = \"60s\"\n";
         Batch b;
         b.events = dir_.path() / "events.jsonl";
+        double workersBefore = 0;
+        for (const auto& w : workers_)
+            workersBefore += cpuMs(w.process->pid());
         b.startMs = epochMs();
         auto start = Clock::now();
         Child submit(submitBin_,
@@ -937,6 +972,10 @@ public:
                                                      tail(readFile(dir_.path() / "submit.log"))));
         }
         b.exitSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+        b.submitterCpuMs = submit.cpuMs();
+        for (const auto& w : workers_)
+            b.workersCpuMs += cpuMs(w.process->pid());
+        b.workersCpuMs -= workersBefore;
         if (*status != 0)
             throw std::runtime_error(fmt::format("swarm-submit run exited with {}: {}", *status,
                                                  tail(readFile(dir_.path() / "submit.log"))));
@@ -1148,14 +1187,31 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
         steps = probeSteps(rig.socket(), host, limits, o.steps, rig.floorId());
     }
     say(fmt::format("floor: {} containers, {} at once", o.units, concurrency));
+    // CPU used per phase: the Podman service (with the helpers it reaps:
+    // copier re-executions, runc start; not conmon or what conmon runs) and
+    // this process (the REST client side of the floor and the sandbox).
+    struct Cpu {
+        double podman = 0, self = 0;
+    };
+    auto cpuNow = [&] { return Cpu{cpuMs(rig.podmanPid()), selfCpuMs()}; };
+    auto cpuSince = [&](Cpu before) {
+        auto now = cpuNow();
+        return Cpu{now.podman - before.podman, now.self - before.self};
+    };
+    auto cpu0 = cpuNow();
     auto floor = runFloor(rig.socket(), host, limits, o.units, concurrency, rig.floorId());
+    auto floorCpu = cpuSince(cpu0);
     say(fmt::format("sandbox: {} units through PodmanRuntime::run, {} at once", o.units,
                     concurrency));
+    cpu0 = cpuNow();
     auto sbox = runSandbox(rig.socket(), host, limits, o.units, concurrency, rig.sandboxId(),
                            rig.dir() / "sandbox");
+    auto sandboxCpu = cpuSince(cpu0);
 
     say(fmt::format("swarm: {} units through swarm-submit run", o.units));
+    cpu0 = cpuNow();
     auto batch = rig.runBatch();
+    auto swarmCpu = cpuSince(cpu0);
     auto b = analyse(batch.events, concurrency);
     if (b.valid != o.units)
         throw std::runtime_error(fmt::format("only {} of {} units validated (events in {})",
@@ -1177,6 +1233,13 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                sContainer = stats(b.container), sWall = stats(b.wall), sRest = stats(b.rest),
                sResult = stats(b.resultToValid), sTotal = stats(b.total);
     const auto sRss = stats(idle.rssMiB), sPss = stats(idle.pssMiB), sCpu = stats(idle.cpuPercent);
+    const double perUnit = 1.0 / units;
+    const double podmanFloor = floorCpu.podman * perUnit,
+                 podmanSandbox = sandboxCpu.podman * perUnit,
+                 podmanSwarm = swarmCpu.podman * perUnit, clientFloor = floorCpu.self * perUnit,
+                 clientSandbox = sandboxCpu.self * perUnit,
+                 workersCpu = batch.workersCpuMs * perUnit,
+                 submitterCpu = batch.submitterCpuMs * perUnit;
 
     if (globals.json) {
         std::string j =
@@ -1207,6 +1270,11 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                          "\"floor_wait_ms\":{},\"floor_remove_ms\":{},",
                          statsJson(xtotal), statsJson(xwall), statsJson(ftotal), statsJson(fcreate),
                          statsJson(fstart), statsJson(fwait), statsJson(fremove));
+        j += fmt::format("\"cpu_ms_per_unit\":{{\"podman_floor\":{:.1f},\"podman_sandbox\":{:.1f},"
+                         "\"podman_swarm\":{:.1f},\"client_floor\":{:.1f},"
+                         "\"client_sandbox\":{:.1f},\"workers\":{:.1f},\"submitter\":{:.1f}}},",
+                         podmanFloor, podmanSandbox, podmanSwarm, clientFloor, clientSandbox,
+                         workersCpu, submitterCpu);
         j += "\"steps_ms\":{";
         for (std::size_t i = 0; i < steps.names.size(); ++i)
             j += fmt::format("{}\"{}\":{}", i ? "," : "", steps.names[i],
@@ -1268,6 +1336,12 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
             }
             phase("one at a time: all of the above", stats(sums));
         }
+        fmt::print(
+            "  CPU per unit (ms): Podman service: floor {:.0f}, sandbox {:.0f}, swarm {:.0f}; "
+            "its clients: floor {:.0f}, sandbox {:.0f} (this process), swarm workers {:.0f} "
+            "+ submitter {:.0f}\n",
+            podmanFloor, podmanSandbox, podmanSwarm, clientFloor, clientSandbox, workersCpu,
+            submitterCpu);
         fmt::print("  swarm slots busy {:.0f}% of the time from the first assignment; inputs "
                    "cached for {} unit(s); {} unit(s) assigned more than once\n",
                    b.slotBusy * 100, b.cachedInputs, b.reassigned);
@@ -1286,16 +1360,18 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
             csv << "units,workers,slots,swarm_s,swarm_ups,dispatch_ups,sandbox_ups,floor_s,"
                    "floor_ups,ratio,ratio_dispatch,ratio_sandbox,offer_connect_p50,"
                    "transfer_p50,container_p50,wall_p50,result_valid_p50,sandbox_unit_p50,"
-                   "floor_container_p50,slot_busy,idle_rss_mib_max,idle_cpu_pct_max,"
-                   "load_before,load_after\n";
+                   "floor_container_p50,slot_busy,podman_cpu_floor,podman_cpu_sandbox,"
+                   "podman_cpu_swarm,workers_cpu,submitter_cpu,idle_rss_mib_max,"
+                   "idle_cpu_pct_max,load_before,load_after\n";
         csv << fmt::format("{},{},{},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},{:.3f},"
                            "{:.3f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.3f},"
-                           "{:.1f},{:.2f},{:.2f},{:.2f}\n",
+                           "{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.1f},{:.2f},{:.2f},{:.2f}\n",
                            o.units, o.workers, o.slots, swarmSeconds, swarmRate, dispatchRate,
                            sandboxRate, floor.seconds, floorRate, swarmRate / floorRate,
                            dispatchRate / floorRate, sandboxRate / floorRate, sOffer.p50,
                            sTransfer.p50, sContainer.p50, sWall.p50, sResult.p50, xtotal.p50,
-                           ftotal.p50, b.slotBusy, sRss.max, sCpu.max, loadBefore, loadAfter);
+                           ftotal.p50, b.slotBusy, podmanFloor, podmanSandbox, podmanSwarm,
+                           workersCpu, submitterCpu, sRss.max, sCpu.max, loadBefore, loadAfter);
     }
     return 0;
 }
