@@ -1112,7 +1112,7 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     Options o;
     o.quick = args.flag("quick");
     if (o.quick) {
-        o.units = 8;
+        o.units = 6;
         o.idle = 2000ms;
         o.steps = 1;
     }
