@@ -229,8 +229,10 @@ double tlsFrames(Setup& setup, net::Session& session, std::uint64_t total) {
     std::uint64_t got = 0;
     while (got < total) {
         auto raw = orThrow(session.receive(60s), "receive chunk");
-        auto chunk = orThrow(session.bodyOrBreak<wire::BlobChunk>(raw), "chunk");
-        got += chunk.data.size();
+        auto chunk = net::chunkView(raw);
+        if (!chunk)
+            throw std::runtime_error("chunk: " + chunk.error().what);
+        got += chunk->data.size();
     }
     return secondsSince(start);
 }
@@ -246,21 +248,28 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
     bool quick = args.flag("quick");
     std::uint64_t mib = args.takeNumber("size").value_or(quick ? 32 : 256);
     std::uint64_t runs = args.takeNumber("runs").value_or(quick ? 1 : 3);
+    // --only tcp|frames|blob|cipher: run one path alone (for profiling).
+    std::string only = args.take("only").value_or("");
     args.finish();
+    if (!only.empty() && only != "tcp" && only != "frames" && only != "blob" && only != "cipher")
+        throw cli::UsageError("--only takes tcp, frames, blob or cipher");
+    auto selected = [&](const char* path) { return only.empty() || only == path; };
     if (mib == 0 || runs == 0)
         throw cli::UsageError("--size and --runs must be positive");
     const std::uint64_t total = mib << 20;
 
     Setup setup;
-    // Incompressible content, generated fast.
-    wire::Bytes data(total);
-    std::mt19937_64 rng(42);
-    for (std::size_t i = 0; i + 8 <= data.size(); i += 8) {
-        auto v = rng();
-        std::memcpy(data.data() + i, &v, 8);
+    wire::Digest digest;
+    if (selected("blob")) {
+        // Incompressible content, generated fast.
+        wire::Bytes data(total);
+        std::mt19937_64 rng(42);
+        for (std::size_t i = 0; i + 8 <= data.size(); i += 8) {
+            auto v = rng();
+            std::memcpy(data.data() + i, &v, 8);
+        }
+        digest = orThrow(setup.source.put(data), "store blob");
     }
-    auto digest = orThrow(setup.source.put(data), "store blob");
-    data = {};
 
     auto hsStart = Clock::now();
     constexpr int kHandshakes = 20;
@@ -271,12 +280,17 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
     auto session = setup.dial();
     double tcp = 1e9, frames = 1e9, blob = 1e9, seal = 1e9, open = 1e9;
     for (std::uint64_t r = 0; r < runs; ++r) {
-        auto [s, o] = cipherOnly(total);
-        seal = std::min(seal, s);
-        open = std::min(open, o);
-        tcp = std::min(tcp, plainTcp(total));
-        frames = std::min(frames, tlsFrames(setup, *session, total));
-        blob = std::min(blob, tlsBlob(setup, *session, digest));
+        if (selected("cipher")) {
+            auto [s, o] = cipherOnly(total);
+            seal = std::min(seal, s);
+            open = std::min(open, o);
+        }
+        if (selected("tcp"))
+            tcp = std::min(tcp, plainTcp(total));
+        if (selected("frames"))
+            frames = std::min(frames, tlsFrames(setup, *session, total));
+        if (selected("blob"))
+            blob = std::min(blob, tlsBlob(setup, *session, digest));
     }
     auto rate = [&](double s) { return static_cast<double>(mib) / s; };
     // What one TLS stream could reach: the plain-TCP floor or the cipher,
@@ -287,27 +301,28 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
                    "\"tls_frames_mibps\":{:.0f},\"tls_blob_mibps\":{:.0f},"
                    "\"ratio_frames\":{:.3f},\"ratio_blob\":{:.3f},\"seal_mibps\":{:.0f},"
                    "\"open_mibps\":{:.0f},\"ratio_frames_ceiling\":{:.3f},"
-                   "\"handshake_ms\":{:.2f}}}\n",
+                   "\"ratio_blob_ceiling\":{:.3f},\"handshake_ms\":{:.2f}}}\n",
                    mib, runs, rate(tcp), rate(frames), rate(blob), tcp / frames, tcp / blob,
-                   rate(seal), rate(open), ceiling / frames, handshakeMs);
+                   rate(seal), rate(open), ceiling / frames, ceiling / blob, handshakeMs);
         return 0;
     }
     fmt::print("swarm-bench stream: {} MiB over loopback, best of {} run(s)\n", mib, runs);
     fmt::print("  {:<44} {:>8} {:>9}\n", "path", "seconds", "MiB/s");
-    fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", "tcp        plain socket, memory to memory", tcp,
-               rate(tcp));
-    fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", "tls-frames TLS session, chunk frames, memory",
-               frames, rate(frames));
-    fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", "tls-blob   fetchBlobs: file, SHA-256, cache", blob,
-               rate(blob));
-    fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", "seal       AES-128-GCM 16 KiB records, memory",
-               seal, rate(seal));
-    fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", "open       AES-128-GCM 16 KiB records, memory",
-               open, rate(open));
+    auto row = [&](const char* path, const char* label, double s) {
+        if (selected(path))
+            fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", label, s, rate(s));
+    };
+    row("tcp", "tcp        plain socket, memory to memory", tcp);
+    row("frames", "tls-frames TLS session, chunk frames, memory", frames);
+    row("blob", "tls-blob   fetchBlobs: file, SHA-256, cache", blob);
+    row("cipher", "seal       AES-128-GCM 16 KiB records, memory", seal);
+    row("cipher", "open       AES-128-GCM 16 KiB records, memory", open);
+    if (!only.empty())
+        return 0;
     fmt::print("  ratio tls-frames/tcp {:.2f}, tls-blob/tcp {:.2f}\n", tcp / frames, tcp / blob);
-    fmt::print("  ratio tls-frames/ceiling {:.2f} (ceiling = slower of tcp, seal, open: {:.0f} "
-               "MiB/s)\n",
-               ceiling / frames, rate(ceiling));
+    fmt::print("  ratio tls-frames/ceiling {:.2f}, tls-blob/ceiling {:.2f} (ceiling = slower of "
+               "tcp, seal, open: {:.0f} MiB/s)\n",
+               ceiling / frames, ceiling / blob, rate(ceiling));
     fmt::print("  full TLS handshake + hello: {:.2f} ms (mean of {})\n", handshakeMs, kHandshakes);
     return 0;
 }
@@ -315,7 +330,9 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
 } // namespace
 
 cli::Command streamCommand() {
-    return {"stream", "stream [--size MiB] [--runs N] [--quick]  TLS blob throughput vs plain TCP",
+    return {"stream",
+            "stream [--size MiB] [--runs N] [--quick] [--only tcp|frames|blob|cipher]  TLS blob "
+            "throughput vs plain TCP",
             runStream};
 }
 

@@ -25,28 +25,53 @@ wire::RawDigest toRaw(const wire::Digest& digest) noexcept {
 
 namespace {
 
-// Packs `[u32 len][[type, chunk]]` straight into one buffer: one copy of the
-// chunk data instead of three.
-std::expected<void, Error> sendChunk(Session& session, const wire::BlobChunk& chunk) {
-    msgpack::sbuffer buf(chunk.data.size() + 128);
-    const char header[wire::kFrameHeader] = {};
-    buf.write(header, sizeof header);
-    msgpack::packer<msgpack::sbuffer> pk(buf);
-    pk.pack_array(2);
-    pk.pack(static_cast<std::uint16_t>(wire::BlobChunk::kType));
-    pk.pack(chunk);
-    std::size_t payload = buf.size() - wire::kFrameHeader;
-    if (payload > session.limits().maxFrame)
-        return std::unexpected(Error(Error::Code::kTooLarge, "blob chunk over the frame cap"));
-    auto* p = reinterpret_cast<std::uint8_t*>(buf.data());
-    p[0] = static_cast<std::uint8_t>(payload >> 24);
-    p[1] = static_cast<std::uint8_t>(payload >> 16);
-    p[2] = static_cast<std::uint8_t>(payload >> 8);
-    p[3] = static_cast<std::uint8_t>(payload);
-    return session.writeRaw(wire::ByteView(p, buf.size()));
-}
+// A BlobChunk without its data, decoded by the same MSGPACK_DEFINE_MAP rules.
+struct ChunkHead {
+    std::uint32_t version = 1;
+    wire::RawDigest digest{};
+    std::uint64_t offset = 0;
+    std::uint64_t total = 0;
+    MSGPACK_DEFINE_MAP(version, digest, offset, total)
+};
 
 } // namespace
+
+std::expected<ChunkView, wire::Error> chunkView(const wire::RawMessage& raw) {
+    using wire::Error;
+    if (raw.type != wire::MsgType::kBlobChunk)
+        return std::unexpected(
+            Error(Error::Code::kMalformed, std::string("expected ") +
+                                               wire::msgTypeName(wire::MsgType::kBlobChunk) +
+                                               ", got " + wire::msgTypeName(raw.type)));
+    auto head = wire::convertAs<ChunkHead>(raw.body, wire::msgTypeName(wire::MsgType::kBlobChunk));
+    if (!head)
+        return std::unexpected(head.error());
+    ChunkView view{head->digest, head->offset, head->total, {}};
+    // As MSGPACK_DEFINE_MAP reads `data` into a byte vector: the first key of
+    // that name wins (convertAs above has checked every key is a string);
+    // its value must be bin or str.
+    const msgpack::object_map& map = raw.body.via.map;
+    for (std::uint32_t i = 0; i < map.size; ++i) {
+        const msgpack::object& key = map.ptr[i].key;
+        if (std::string_view(key.via.str.ptr, key.via.str.size) != "data")
+            continue;
+        const msgpack::object& val = map.ptr[i].val;
+        if (val.type == msgpack::type::BIN)
+            view.data = wire::ByteView(reinterpret_cast<const std::uint8_t*>(val.via.bin.ptr),
+                                       val.via.bin.size);
+        else if (val.type == msgpack::type::STR)
+            view.data = wire::ByteView(reinterpret_cast<const std::uint8_t*>(val.via.str.ptr),
+                                       val.via.str.size);
+        else
+            return std::unexpected(
+                Error(Error::Code::kMalformed, std::string(wire::msgTypeName(raw.type)) +
+                                                   ": wrong shape (data is not bytes)"));
+        break;
+    }
+    if (head->version == 0)
+        return std::unexpected(Error(Error::Code::kUnknownType, "schema version 0"));
+    return view;
+}
 
 std::expected<void, Error> sendBlob(Session& session, BlobStore& store,
                                     const wire::Digest& digest) {
@@ -84,7 +109,7 @@ std::expected<void, Error> sendBlob(Session& session, BlobStore& store,
             }
             got += static_cast<std::size_t>(r);
         }
-        if (auto sent = sendChunk(session, chunk); !sent)
+        if (auto sent = session.send(chunk); !sent)
             return sent;
         offset += n;
     } while (offset < file->size);
@@ -130,9 +155,11 @@ std::expected<void, Error> receiveBlob(Session& session, BlobStore& store,
                                                                      wire::msgTypeName(raw->type) +
                                                                      " during blob transfer"));
         }
-        auto chunk = session.bodyOrBreak<wire::BlobChunk>(*raw);
-        if (!chunk)
-            return std::unexpected(chunk.error());
+        auto chunk = chunkView(*raw);
+        if (!chunk) {
+            session.abort();
+            return std::unexpected(fromWire(chunk.error()));
+        }
         auto protocol = [&](std::string why) -> std::expected<void, Error> {
             session.abort();
             return std::unexpected(Error(Error::Code::kProtocol, why + " (" + digest.str() + ")"));

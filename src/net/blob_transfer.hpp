@@ -43,6 +43,19 @@ struct FetchOptions {
     std::function<bool(const wire::RawMessage&)> onOther;
 };
 
+/// A BlobChunk decoded without copying its data: `data` points into the
+/// RawMessage it came from and is valid while that message lives.
+struct ChunkView {
+    wire::RawDigest digest{};
+    std::uint64_t offset = 0;
+    std::uint64_t total = 0;
+    wire::ByteView data;
+};
+
+/// The chunk in `raw`, with the checks and outcomes of
+/// wire::bodyAs<wire::BlobChunk>(raw). Never throws.
+std::expected<ChunkView, wire::Error> chunkView(const wire::RawMessage& raw);
+
 /// Sends one blob from `store` as chunks. If the store lacks it, sends an
 /// ErrorMsg{kBlobMissingCode} and returns kNotFound (the session stays
 /// usable). Blocks; bounded by the session's write deadline per chunk.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -54,9 +55,10 @@ struct Session::Impl {
 
     // Raw bytes read ahead of GnuTLS: one recv() serves several of its
     // small reads (record header, then body). At most kReadAhead bytes.
-    std::vector<std::uint8_t> readAhead;
+    std::unique_ptr<std::uint8_t[]> readAhead;
+    std::size_t readLen = 0;
     std::size_t readPos = 0;
-    bool hasReadAhead() const noexcept { return readPos < readAhead.size(); }
+    bool hasReadAhead() const noexcept { return readPos < readLen; }
 
     // The frame being read: its 4-byte header, then its payload, read
     // straight into `payload` (no intermediate copies). The length is
@@ -70,6 +72,16 @@ struct Session::Impl {
     std::size_t payloadGot = 0;
     bool inPayload = false;
     bool midFrame() const noexcept { return headerGot > 0; }
+    // Sending a frame larger than one record: its records are encrypted
+    // straight from the caller's bytes (a partial record is assembled in
+    // `stage`), gathered in `out` and leave in one send() per kOutCapacity,
+    // instead of one syscall per 16 KiB record. Both are allocated on the
+    // first large frame and reused; used by the sending thread only.
+    std::unique_ptr<std::uint8_t[]> stage;
+    std::size_t stageSize = 0;
+    std::unique_ptr<std::uint8_t[]> out;
+    std::size_t outUsed = 0;
+
     std::atomic<std::size_t> buffered{0};
     std::atomic<std::int64_t>* bufferedTotal = nullptr;
     std::atomic<bool> broken{false};
@@ -90,6 +102,15 @@ namespace {
 // side's absolute deadline, so a peer dribbling one byte at a time cannot
 // stretch a handshake or a frame past its bound.
 constexpr std::size_t kReadAhead = 64 * 1024;
+// Ciphertext gathered before one send(): a 256 KiB blob-chunk frame is 17
+// records (about 263 KiB sealed) and leaves in one syscall. A larger frame
+// leaves whenever the next record would not fit.
+constexpr std::size_t kOutCapacity = 320 * 1024;
+
+// The session whose frame this thread is writing, if any: its push
+// callbacks gather instead of sending. Per thread, because the receiving
+// thread may make GnuTLS push (an alert) while a frame is being written.
+thread_local Session::Impl* tGathering = nullptr;
 
 // Waits (bounded by `deadline`) until the socket is ready for `events`.
 // False, with errno set for GnuTLS, when the deadline passed (`timedOut` is
@@ -114,17 +135,18 @@ ssize_t pullFn(gnutls_transport_ptr_t ptr, void* data, size_t size) noexcept {
     auto* impl = static_cast<Session::Impl*>(ptr);
     for (;;) {
         if (impl->hasReadAhead()) {
-            std::size_t n = std::min(size, impl->readAhead.size() - impl->readPos);
-            std::memcpy(data, impl->readAhead.data() + impl->readPos, n);
+            std::size_t n = std::min(size, impl->readLen - impl->readPos);
+            std::memcpy(data, impl->readAhead.get() + impl->readPos, n);
             impl->readPos += n;
             return static_cast<ssize_t>(n);
         }
-        impl->readAhead.resize(kReadAhead);
         impl->readPos = 0;
-        ssize_t n = ::recv(impl->fd.get(), impl->readAhead.data(), kReadAhead, 0);
-        impl->readAhead.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-        if (n > 0)
+        impl->readLen = 0;
+        ssize_t n = ::recv(impl->fd.get(), impl->readAhead.get(), kReadAhead, 0);
+        if (n > 0) {
+            impl->readLen = static_cast<std::size_t>(n);
             continue;
+        }
         if (n == 0)
             return 0;
         if (errno == EINTR)
@@ -138,8 +160,52 @@ ssize_t pullFn(gnutls_transport_ptr_t ptr, void* data, size_t size) noexcept {
     }
 }
 
+// Sends `size` bytes, waiting (bounded by the write deadline) while the
+// socket is full. False, with errno set for GnuTLS, on failure.
+bool sendAll(Session::Impl& impl, const std::uint8_t* data, std::size_t size) noexcept {
+    while (size > 0) {
+        ssize_t n = ::send(impl.fd.get(), data, size, MSG_NOSIGNAL);
+        if (n > 0) {
+            data += n;
+            size -= static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            gnutls_transport_set_errno(impl.tls.get(), errno);
+            return false;
+        }
+        if (!waitUntilReady(impl, POLLOUT, impl.writeDeadline, impl.writeTimedOut))
+            return false;
+    }
+    return true;
+}
+
+bool flushGathered(Session::Impl& impl) noexcept {
+    bool ok = sendAll(impl, impl.out.get(), impl.outUsed);
+    impl.outUsed = 0;
+    return ok;
+}
+
+// Takes records while a frame is being written: copies them (they are hot
+// in cache, just encrypted) behind the ones already gathered.
+ssize_t gather(Session::Impl& impl, const void* data, std::size_t size) noexcept {
+    if (impl.outUsed + size > kOutCapacity && !flushGathered(impl))
+        return -1;
+    if (size > kOutCapacity)
+        return sendAll(impl, static_cast<const std::uint8_t*>(data), size)
+                   ? static_cast<ssize_t>(size)
+                   : -1;
+    std::memcpy(impl.out.get() + impl.outUsed, data, size);
+    impl.outUsed += size;
+    return static_cast<ssize_t>(size);
+}
+
 ssize_t pushFn(gnutls_transport_ptr_t ptr, const void* data, size_t size) noexcept {
     auto* impl = static_cast<Session::Impl*>(ptr);
+    if (tGathering == impl)
+        return gather(*impl, data, size);
     for (;;) {
         ssize_t n = ::send(impl->fd.get(), data, size, MSG_NOSIGNAL);
         if (n >= 0)
@@ -155,10 +221,18 @@ ssize_t pushFn(gnutls_transport_ptr_t ptr, const void* data, size_t size) noexce
     }
 }
 
-// Sends several TLS records with one sendmsg() (used when a corked frame is
-// flushed).
+// Sends the records GnuTLS has queued with one sendmsg().
 ssize_t vecPushFn(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) noexcept {
     auto* impl = static_cast<Session::Impl*>(ptr);
+    if (tGathering == impl) {
+        ssize_t total = 0;
+        for (int i = 0; i < iovcnt; ++i) {
+            if (gather(*impl, iov[i].iov_base, iov[i].iov_len) < 0)
+                return -1;
+            total += static_cast<ssize_t>(iov[i].iov_len);
+        }
+        return total;
+    }
     msghdr msg{};
     msg.msg_iov = const_cast<iovec*>(reinterpret_cast<const iovec*>(iov));
     msg.msg_iovlen = static_cast<std::size_t>(std::min(iovcnt, IOV_MAX));
@@ -247,6 +321,7 @@ Session::handshake(Fd socket, const Credentials& credentials, Role role, PeerChe
     impl->credentials = credentials.impl();
     impl->check = std::move(check);
     impl->bufferedTotal = bufferedTotal;
+    impl->readAhead = std::make_unique_for_overwrite<std::uint8_t[]>(kReadAhead);
 
     unsigned flags = (role == Role::kServer ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_ENABLE_RAWPK |
                      GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL;
@@ -327,42 +402,86 @@ void Session::markBroken() noexcept {
 }
 
 std::expected<void, Error> Session::writeParts(std::initializer_list<wire::ByteView> parts) {
-    if (impl_->broken)
+    Impl& impl = *impl_;
+    if (impl.broken)
         return std::unexpected(Error(Error::Code::kClosed, "session is closed"));
-    impl_->writeDeadline = SteadyClock::now() + impl_->limits.write;
-    impl_->writeTimedOut = false;
-    gnutls_session_t tls = impl_->tls.get();
+    impl.writeDeadline = SteadyClock::now() + impl.limits.write;
+    impl.writeTimedOut = false;
+    gnutls_session_t tls = impl.tls.get();
+    const std::size_t record = gnutls_record_get_max_size(tls);
     std::size_t total = 0;
     for (auto part : parts)
         total += part.size();
-    // Corked, a frame leaves as one sendmsg() of all its records instead of
-    // one send() per 16 KiB record: syscalls are what cost most here.
-    const bool cork = parts.size() > 1 || total > 16 * 1024;
-    if (cork)
-        gnutls_record_cork(tls);
-    for (auto part : parts) {
-        std::size_t off = 0;
-        while (off < part.size()) {
-            ssize_t n = gnutls_record_send(tls, part.data() + off, part.size() - off);
-            if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+    // Full records go to GnuTLS straight from the caller's bytes; the parts
+    // of a record that spans parts (the frame header and the start of the
+    // payload) are assembled in `stage`. No record is shorter than it must be.
+    std::uint8_t smallStage[256];
+    std::uint8_t* stage = smallStage;
+    const bool gathering = total > record;
+    if (total > sizeof smallStage) {
+        if (impl.stageSize < record) {
+            impl.stage = std::make_unique_for_overwrite<std::uint8_t[]>(record);
+            impl.stageSize = record;
+        }
+        stage = impl.stage.get();
+    }
+    if (gathering && !impl.out)
+        impl.out = std::make_unique_for_overwrite<std::uint8_t[]>(kOutCapacity);
+    struct GatherScope {
+        explicit GatherScope(Impl* i) { tGathering = i; }
+        ~GatherScope() { tGathering = nullptr; }
+    };
+    std::optional<GatherScope> scope;
+    if (gathering) {
+        impl.outUsed = 0;
+        scope.emplace(&impl);
+    }
+    auto fail = [&](int rc) -> std::expected<void, Error> {
+        markBroken();
+        impl.outUsed = 0;
+        return std::unexpected(tlsError(impl, rc, false));
+    };
+    auto sendRecord = [&](const std::uint8_t* p, std::size_t n) -> int {
+        while (n > 0) {
+            ssize_t sent = gnutls_record_send(tls, p, n);
+            if (sent == GNUTLS_E_AGAIN || sent == GNUTLS_E_INTERRUPTED)
                 continue;
-            if (n < 0) {
-                markBroken();
-                return std::unexpected(tlsError(*impl_, static_cast<int>(n), false));
+            if (sent < 0)
+                return static_cast<int>(sent);
+            p += sent;
+            n -= static_cast<std::size_t>(sent);
+        }
+        return 0;
+    };
+    std::size_t staged = 0;
+    for (auto part : parts) {
+        const std::uint8_t* p = part.data();
+        std::size_t left = part.size();
+        while (left > 0) {
+            std::size_t n;
+            if (staged == 0 && left >= record) {
+                n = record;
+                if (int rc = sendRecord(p, n); rc < 0)
+                    return fail(rc);
+            } else {
+                n = std::min(record - staged, left);
+                std::memcpy(stage + staged, p, n);
+                staged += n;
+                if (staged == record) {
+                    if (int rc = sendRecord(stage, staged); rc < 0)
+                        return fail(rc);
+                    staged = 0;
+                }
             }
-            off += static_cast<std::size_t>(n);
+            p += n;
+            left -= n;
         }
     }
-    if (cork) {
-        int rc;
-        do {
-            rc = gnutls_record_uncork(tls, GNUTLS_RECORD_WAIT);
-        } while (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED);
-        if (rc < 0) {
-            markBroken();
-            return std::unexpected(tlsError(*impl_, rc, false));
-        }
-    }
+    if (staged > 0)
+        if (int rc = sendRecord(stage, staged); rc < 0)
+            return fail(rc);
+    if (gathering && impl.outUsed > 0 && !flushGathered(impl))
+        return fail(GNUTLS_E_PUSH_ERROR);
     return {};
 }
 
@@ -380,6 +499,54 @@ std::expected<void, Error> Session::sendPayload(wire::ByteView payload) {
         static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
         static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
     return writeParts({wire::ByteView(header), payload});
+}
+
+namespace {
+
+// A msgpack output stream over a fixed array, for the few bytes in front of
+// a chunk's data.
+struct FixedBuffer {
+    std::array<char, 192> bytes{};
+    std::size_t size = 0;
+    void write(const char* p, std::size_t n) {
+        assert(size + n <= bytes.size());
+        std::memcpy(bytes.data() + size, p, n);
+        size += n;
+    }
+};
+
+} // namespace
+
+std::expected<void, Error> Session::send(const wire::BlobChunk& chunk) {
+    // Packs [type, chunk] with empty data (the map ends with "data" and an
+    // empty bin, c4 00), then swaps that bin header for the real one: the
+    // bytes up to the data are exactly what encodeMessage(chunk) produces.
+    wire::BlobChunk head;
+    head.version = chunk.version;
+    head.digest = chunk.digest;
+    head.offset = chunk.offset;
+    head.total = chunk.total;
+    FixedBuffer buf;
+    buf.size = wire::kFrameHeader;
+    msgpack::packer<FixedBuffer> pk(buf);
+    pk.pack_array(2);
+    pk.pack(static_cast<std::uint16_t>(wire::BlobChunk::kType));
+    pk.pack(head);
+    assert(buf.size >= 2 && static_cast<std::uint8_t>(buf.bytes[buf.size - 2]) == 0xc4 &&
+           buf.bytes[buf.size - 1] == 0);
+    buf.size -= 2;
+    pk.pack_bin(static_cast<std::uint32_t>(chunk.data.size()));
+    const std::size_t payload = buf.size - wire::kFrameHeader + chunk.data.size();
+    if (payload > impl_->limits.maxFrame)
+        return std::unexpected(
+            Error(Error::Code::kTooLarge,
+                  "message of " + std::to_string(payload) + " bytes is over the frame cap"));
+    auto* h = reinterpret_cast<std::uint8_t*>(buf.bytes.data());
+    h[0] = static_cast<std::uint8_t>(payload >> 24);
+    h[1] = static_cast<std::uint8_t>(payload >> 16);
+    h[2] = static_cast<std::uint8_t>(payload >> 8);
+    h[3] = static_cast<std::uint8_t>(payload);
+    return writeParts({wire::ByteView(h, buf.size), wire::ByteView(chunk.data)});
 }
 
 std::expected<wire::RawMessage, Error> Session::receive(std::chrono::milliseconds idle) {

@@ -68,6 +68,10 @@ public:
     template <typename T> std::expected<void, Error> send(const T& msg) {
         return sendPayload(wire::encodeMessage(msg));
     }
+    /// A blob chunk, sent without encoding its data into a message buffer:
+    /// the same bytes as the template above, with the data sealed straight
+    /// from `chunk.data`. kTooLarge (not fatal) if over the frame cap.
+    std::expected<void, Error> send(const wire::BlobChunk& chunk);
     /// Sends one already-encoded message payload (frame header added here).
     /// kTooLarge (not fatal) if it exceeds the frame cap.
     std::expected<void, Error> sendPayload(wire::ByteView payload);

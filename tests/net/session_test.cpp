@@ -1,7 +1,10 @@
 #include "fixtures.hpp"
 
+#include "net/blob_transfer.hpp"
+
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <future>
 
 using namespace swarm;
@@ -89,6 +92,87 @@ BOOST_AUTO_TEST_CASE(one_thread_sends_while_another_receives) {
     BOOST_TEST(sender.get());
     auto bye = (*s)->receiveAs<wire::Bye>(5s);
     BOOST_TEST(bye.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(blob_chunks_and_other_frames_arrive_intact) {
+    // Sizes around the bin8/16/32 headers and the 16 KiB record size, so
+    // that frames start, end and straddle records everywhere.
+    const std::vector<std::size_t> sizes = {0,     1,     200,   255,   256,        16300,
+                                            16384, 16385, 32768, 65535, 65536,      100000,
+                                            0,     3,     40000, 16379, 256 * 1024, 7};
+    auto chunk = [](std::size_t i, std::size_t size) {
+        wire::BlobChunk c;
+        c.digest.fill(static_cast<std::uint8_t>(i));
+        c.offset = i;
+        c.total = i * 1000 + size;
+        c.data.resize(size);
+        for (std::size_t k = 0; k < size; ++k)
+            c.data[k] = static_cast<std::uint8_t>(k * 31 + i);
+        return c;
+    };
+    auto server = Peer::make();
+    auto worker = Peer::make();
+    test::TestServer srv(server, {&worker});
+    std::promise<std::string> outcome;
+    srv.body = [&](net::Session& s, const wire::Hello&) {
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            auto raw = s.receive(10s);
+            if (!raw)
+                return outcome.set_value("receive " + std::to_string(i) + ": " +
+                                         net::describe(raw.error()));
+            if (i % 3 == 2) { // interleaved small messages stay in step
+                auto p = s.bodyOrBreak<wire::Progress>(*raw);
+                if (!p || p->replica != i)
+                    return outcome.set_value("progress " + std::to_string(i));
+                continue;
+            }
+            auto want = chunk(i, sizes[i]);
+            auto got = s.bodyOrBreak<wire::BlobChunk>(*raw);
+            auto view = net::chunkView(*raw);
+            if (!got || !view || got->digest != want.digest || got->offset != want.offset ||
+                got->total != want.total || got->data != want.data ||
+                !std::ranges::equal(view->data, want.data))
+                return outcome.set_value("chunk " + std::to_string(i) + " differs");
+        }
+        outcome.set_value("ok");
+    };
+    net::Dialer dialer(worker.creds);
+    auto s = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
+                         test::hello());
+    BOOST_REQUIRE(s);
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        if (i % 3 == 2) {
+            wire::Progress p;
+            p.replica = static_cast<std::uint32_t>(i);
+            BOOST_REQUIRE((*s)->send(p));
+        } else {
+            BOOST_REQUIRE((*s)->send(chunk(i, sizes[i])));
+        }
+    }
+    auto fut = outcome.get_future();
+    BOOST_REQUIRE((fut.wait_for(10s) == std::future_status::ready));
+    BOOST_TEST(fut.get() == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(a_chunk_over_the_frame_cap_is_refused_and_the_session_stays_usable) {
+    auto server = Peer::make();
+    auto worker = Peer::make();
+    net::ListenerConfig config;
+    config.limits.maxFrame = 64 * 1024;
+    test::TestServer srv(server, {&worker}, config);
+    srv.body = test::echoBody;
+    net::Dialer dialer(worker.creds, config.limits);
+    auto s = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
+                         test::hello());
+    BOOST_REQUIRE(s);
+    wire::BlobChunk big;
+    big.data.resize(64 * 1024); // the data fits, the message around it does not
+    auto sent = (*s)->send(big);
+    BOOST_REQUIRE(!sent);
+    BOOST_TEST((sent.error().code == net::Error::Code::kTooLarge));
+    BOOST_TEST(!(*s)->broken());
+    BOOST_REQUIRE((*s)->send(wire::RequestWork{}));
+    BOOST_TEST((*s)->receiveAs<wire::Progress>(5s).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(stop_unblocks_busy_handlers) {
