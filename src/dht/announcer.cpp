@@ -149,6 +149,10 @@ Announcer::Announcer(Node& node, const wire::Identity& id, const wire::Clock& cl
                      AnnouncerOptions options)
     : state_(std::make_shared<State>(node, id, clock, options)) {}
 
+void Announcer::prepare(Node& node, std::function<void(bool ok)> onDone) {
+    node.prepareSearch(workersKeyText(node.swarm()), std::move(onDone));
+}
+
 Announcer::~Announcer() {
     withdraw();
 }

@@ -9,14 +9,23 @@
 #include <opendht/log_enable.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <future>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace swarm::dht {
 
@@ -55,6 +64,44 @@ std::shared_ptr<::dht::Logger> makeLogger() {
                                            method(wire::LogLevel::kDebug));
 }
 
+// OpenDHT 2.4 opens its UDP sockets without close-on-exec, so a child
+// process started after the node (swarm-worker starts its node before its
+// sandbox, which may fork a private Podman service) would inherit them,
+// pass them on to its own children (conmon outlives the service) and keep
+// the port bound after we exit. Marks every UDP socket of this process
+// bound to one of `ports` close-on-exec. (OpenDHT's internal wake-up pipe
+// stays inheritable; it binds nothing.)
+void closeSocketsOnExec(std::initializer_list<std::uint16_t> ports) noexcept {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+         it.increment(ec)) {
+        int fd = -1;
+        try {
+            fd = std::stoi(it->path().filename().string());
+        } catch (...) {
+            continue;
+        }
+        int type = 0;
+        socklen_t typeLen = sizeof type;
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) != 0 || type != SOCK_DGRAM)
+            continue;
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+            continue;
+        std::uint16_t port = 0;
+        if (ss.ss_family == AF_INET)
+            port = ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            port = ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+        if (port == 0 || std::find(ports.begin(), ports.end(), port) == ports.end())
+            continue;
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags >= 0 && !(flags & FD_CLOEXEC))
+            ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}
+
 std::vector<DhtValue> copyValues(const std::vector<std::shared_ptr<::dht::Value>>& values) {
     std::vector<DhtValue> out;
     out.reserve(values.size());
@@ -74,6 +121,52 @@ struct Node::Impl {
     std::map<std::uint64_t, std::pair<::dht::InfoHash, std::shared_future<std::size_t>>> listens;
     std::uint64_t nextListen = 1;
     bool stopped = false;
+
+    // prepareSearch() per key text: a lookup under way collects callers;
+    // a successful one is reused for kPreparedFor (OpenDHT keeps the
+    // search's nodes synced for 10 minutes).
+    static constexpr std::chrono::minutes kPreparedFor{5};
+    struct Prepared {
+        bool running = false;
+        bool ok = false;
+        std::chrono::steady_clock::time_point doneAt;
+        std::vector<DoneCallback> waiting;
+    };
+    std::map<std::string, Prepared> prepared;
+
+    // One round of prepareSearch(). OpenDHT ends a get as soon as the 8
+    // closest nodes it knows have answered, while answers still on their
+    // way can name closer nodes; those join the search unasked, and a put
+    // would first have to ask them (measured: a first announcement in five
+    // then took 3 round trips instead of 1). A second round asks them.
+    void lookupRound(const std::string& keyText, int round) {
+        // Value id 0 is OpenDHT's "no id": no stored value matches, so the
+        // answers carry nodes and tokens only (no records, no value pages).
+        runner.get(
+            ::dht::InfoHash::get(keyText),
+            [](const std::vector<std::shared_ptr<::dht::Value>>&) { return true; },
+            [this, keyText, round](bool ok) {
+                if (ok && round == 1) {
+                    try {
+                        loop.post([this, keyText] { lookupRound(keyText, 2); });
+                        return;
+                    } catch (...) {
+                    }
+                }
+                std::vector<DoneCallback> waiting;
+                {
+                    std::lock_guard lock(mutex);
+                    auto& p = prepared[keyText];
+                    p.running = false;
+                    p.ok = ok;
+                    p.doneAt = std::chrono::steady_clock::now();
+                    waiting.swap(p.waiting);
+                }
+                for (const auto& cb : waiting)
+                    postDone(cb, ok);
+            },
+            {}, ::dht::Where().id(::dht::Value::INVALID_ID));
+    }
 
     // Everything OpenDHT calls back lands here first, on OpenDHT's thread:
     // copy, post, never throw.
@@ -143,6 +236,8 @@ Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
         throw std::runtime_error("dht: node did not bind a UDP port on " +
                                  (cfg.bindAddress.empty() ? std::string("*") : cfg.bindAddress));
     }
+    if (!cfg.simNetwork)
+        closeSocketsOnExec({port(), impl_->runner.getBoundPort(AF_INET6)});
     kLog.debug("node up on {}", endpoint());
     if (!cfg.bootstrap.empty())
         bootstrap(cfg.bootstrap);
@@ -227,6 +322,27 @@ void Node::get(const std::string& keyText, ValuesCallback onValues, DoneCallback
             return true;
         },
         [impl, onDone](bool ok) { impl->postDone(onDone, ok); });
+}
+
+void Node::prepareSearch(const std::string& keyText, DoneCallback onDone) {
+    auto* impl = impl_.get();
+    {
+        std::lock_guard lock(impl->mutex);
+        auto& p = impl->prepared[keyText];
+        if (p.running) {
+            if (onDone)
+                p.waiting.push_back(std::move(onDone));
+            return;
+        }
+        if (p.ok && std::chrono::steady_clock::now() - p.doneAt < Impl::kPreparedFor) {
+            impl->postDone(onDone, true);
+            return;
+        }
+        p.running = true;
+        if (onDone)
+            p.waiting.push_back(std::move(onDone));
+    }
+    impl->lookupRound(keyText, 1);
 }
 
 std::uint64_t Node::listen(const std::string& keyText, ValuesCallback onValues) {

@@ -93,6 +93,19 @@ public:
     /// One lookup of the key hashed from `keyText`. `onValues` may run
     /// several times (values arrive in batches), then `onDone` once.
     void get(const std::string& keyText, ValuesCallback onValues, DoneCallback onDone = {});
+    /// Looks up the nodes closest to the key without fetching its values:
+    /// a get whose query matches no value (value id 0, which OpenDHT never
+    /// assigns), so the nodes answer with their closest nodes and write
+    /// tokens only; a second round asks the closer nodes the first one's
+    /// late answers named. OpenDHT keeps the search it built (its nodes
+    /// count as synced for 10 minutes after their last answer), so a put or
+    /// listen for the key from this node in that time goes straight to them
+    /// instead of looking them up first. OpenDHT starts it once the node
+    /// has joined. `onDone(ok)` runs on loop() when the lookup is over (ok:
+    /// nodes answered). A call while a lookup of the key is under way, or
+    /// within 5 minutes of one that succeeded, starts nothing and reports
+    /// that one's outcome.
+    void prepareSearch(const std::string& keyText, DoneCallback onDone = {});
     /// Keeps delivering new values under the key (and the ones already
     /// there) until cancelListen(). Expiry notifications are not passed on.
     /// Returns a token for cancelListen().

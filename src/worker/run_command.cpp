@@ -1,6 +1,7 @@
 #include "worker/commands.hpp"
 
 #include "cli/signal_watcher.hpp"
+#include "dht/announcer.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
@@ -133,6 +134,24 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
     sandbox::CurlGlobal curl; // before any thread uses libcurl
     net::TlsLibrary tls;
     net::Credentials credentials(*identity);
+    // The DHT node and the lookup of the workers key start before the
+    // sandbox checks (Podman probes, seconds): by the time the worker
+    // announces, its node knows where the record goes and the put is one
+    // hop (docs/discovery.md, "First announcement").
+    dht::NodeConfig nodeConfig;
+    nodeConfig.bindAddress = cfg.dhtAddress;
+    nodeConfig.port = cfg.dhtPort;
+    nodeConfig.bootstrap = *bootstrap;
+    nodeConfig.lanDiscovery = cfg.lanDiscovery;
+    nodeConfig.swarm = cfg.swarm;
+    dht::Node node(nodeConfig);
+    kLog.info("DHT node on {}", node.endpoint());
+    dht::Announcer::prepare(node, [](bool ok) {
+        if (!ok)
+            kLog.info("lookup of the workers key found no node yet; the first announcement "
+                      "looks them up itself");
+    });
+
     auto sandbox = setUpSandbox();
     for (const auto& f : sandbox.report.fallbacks)
         kLog.warn("isolation: {}", f);
@@ -142,15 +161,6 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
         wrapped = wrap(*runtime);
         runtime = wrapped.get();
     }
-
-    dht::NodeConfig nodeConfig;
-    nodeConfig.bindAddress = cfg.dhtAddress;
-    nodeConfig.port = cfg.dhtPort;
-    nodeConfig.bootstrap = *bootstrap;
-    nodeConfig.lanDiscovery = cfg.lanDiscovery;
-    nodeConfig.swarm = cfg.swarm;
-    dht::Node node(nodeConfig);
-    kLog.info("DHT node on {}", node.endpoint());
 
     wire::SystemClock clock;
     Worker worker(cfg, WorkerDeps{

@@ -546,6 +546,9 @@ void Worker::requestStop() {
 void Worker::run() {
     auto& s = *state_;
     auto& deps = s.deps;
+    // Before the slow part of start-up (Podman cleanup): the announcement
+    // below then reuses the lookup. A no-op if the caller already started it.
+    dht::Announcer::prepare(deps.node);
     try {
         if (auto n = deps.runtime.cleanupLeftovers(s.selfId); n > 0)
             kLog.info("removed {} container(s) and volume(s) left by an earlier run", n);

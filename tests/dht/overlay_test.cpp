@@ -278,6 +278,44 @@ BOOST_AUTO_TEST_CASE(offers_reach_the_worker_and_bad_ones_are_refused) {
     BOOST_TEST(total == 4u);
 }
 
+BOOST_AUTO_TEST_CASE(prepared_announcer_first_record_reaches_a_listener) {
+    // As swarm-worker starts: the node comes up, the lookup of the workers
+    // key starts at once (before the node has even joined), the announcer
+    // announces later, through the search that lookup left.
+    Overlay net(12);
+    wire::SystemClock clock;
+    auto worker = identityN(51);
+    Discovery discovery(net[11], trustOf({&worker}), clock);
+    discovery.start();
+
+    NodeConfig cfg = loopbackNode();
+    cfg.bootstrap = {HostPort{kHost, net[0].port()}};
+    auto workerNode = std::make_unique<Node>(cfg);
+    auto prepared = [&] {
+        auto done = std::make_shared<std::promise<bool>>();
+        Announcer::prepare(*workerNode, [done](bool ok) { done->set_value(ok); });
+        auto f = done->get_future();
+        BOOST_REQUIRE(f.wait_for(15s) == std::future_status::ready);
+        return f.get();
+    };
+    BOOST_TEST(prepared());
+    // Again: the lookup just done is reported, none is started.
+    BOOST_TEST(prepared());
+
+    auto start = Steady::now();
+    Announcer announcer(*workerNode, worker, clock);
+    BOOST_REQUIRE(announcer.announce(sampleRecord(6)));
+    bool found = discovery.waitUntil([](const auto& s) { return s.workers.size() == 1; }, 15s);
+    BOOST_TEST_MESSAGE("first record of a prepared announcer verified by the listener after "
+                       << msSince(start) << " ms");
+    BOOST_REQUIRE(found);
+    auto snap = discovery.snapshot();
+    BOOST_TEST(snap.workers[0].id.str() == idOf(worker));
+    BOOST_TEST(snap.workers[0].record.cores == 6u);
+    BOOST_TEST(announcer.withdraw());
+    workerNode->shutdown();
+}
+
 BOOST_AUTO_TEST_CASE(withdrawn_worker_disappears) {
     Overlay net(8);
     wire::SystemClock clock;

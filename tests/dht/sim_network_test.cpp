@@ -10,6 +10,8 @@
 #include <future>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 using namespace swarm;
 using namespace swarm::dht;
@@ -97,6 +99,56 @@ BOOST_AUTO_TEST_CASE(total_loss_delivers_nothing) {
     BOOST_TEST(t.packetsDropped == t.packetsSent);
     b.shutdown();
     a.shutdown();
+}
+
+BOOST_AUTO_TEST_CASE(a_prepared_search_lets_the_first_put_skip_the_lookup) {
+    // Two nodes put a value under the same new key: one looked the key up
+    // first (prepareSearch), the other did not. The prepared node's put
+    // goes straight to the nodes its lookup found and is acknowledged one
+    // round trip later; the other must first ask nodes for the key, at
+    // least one round trip more. Every datagram takes exactly rtt/2 here,
+    // so the bounds are the simulated delays, not the machine's speed.
+    SimNetworkOptions o;
+    o.rttMs = 200;
+    auto net = std::make_shared<SimNetwork>(o);
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (int i = 0; i < 16; ++i) {
+        auto cfg = simNode(net, "10.4.0." + std::to_string(i + 1));
+        if (i > 0)
+            cfg.bootstrap = {HostPort{"10.4.0.1", nodes[0]->port()}};
+        nodes.push_back(std::make_unique<Node>(cfg));
+    }
+    for (auto& n : nodes)
+        BOOST_REQUIRE(n->waitForNodes(3, 20s));
+    Node& prepared = *nodes[5];
+    Node& cold = *nodes[9];
+    // Both nodes learn the overlay the same way (a lookup of another key).
+    BOOST_TEST(valuesFound(prepared, "sim/test/other-key") == 0u);
+    BOOST_TEST(valuesFound(cold, "sim/test/other-key") == 0u);
+
+    auto done = std::make_shared<std::promise<bool>>();
+    prepared.prepareSearch("sim/test/first-put", [done](bool ok) { done->set_value(ok); });
+    auto f = done->get_future();
+    BOOST_REQUIRE(f.wait_for(20s) == std::future_status::ready);
+    BOOST_TEST(f.get());
+
+    auto timedPut = [&](Node& node, const std::string& address) {
+        auto before = net->trafficOf(address).packetsSent;
+        auto start = Steady::now();
+        putAndWait(node, "sim/test/first-put", wire::Bytes{7});
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - start);
+        BOOST_TEST_MESSAGE(address << ": first put acknowledged after " << ms.count() << " ms, "
+                                   << net->trafficOf(address).packetsSent - before
+                                   << " datagrams sent");
+        return ms.count();
+    };
+    auto warmMs = timedPut(prepared, "10.4.0.6");
+    auto coldMs = timedPut(cold, "10.4.0.10");
+    BOOST_TEST(warmMs < 2 * 200);  // one round trip: the put
+    BOOST_TEST(coldMs >= 2 * 200); // a lookup round trip, then the put
+    BOOST_TEST(valuesFound(*nodes[15], "sim/test/first-put") == 2u);
+    for (auto it = nodes.rbegin(); it != nodes.rend(); ++it)
+        (*it)->shutdown();
 }
 
 BOOST_AUTO_TEST_CASE(refuses_loopback_and_taken_addresses) {
