@@ -103,8 +103,11 @@ const std::vector<std::pair<std::string, std::string>>& metricNames() {
         {"cold-all", "fresh node + Discovery: all T trusted workers verified"},
         {"raw-first", "fresh node + plain get: first value"},
         {"raw-done", "fresh node + plain get: get done"},
-        {"propagation", "announce -> verified by a listening Discovery"},
-        {"raw-listen", "announce -> plain listen notified (same node as the Discovery)"},
+        {"warm-up", "Announcer::prepare (lookup of the workers key) -> lookup done"},
+        {"propagation", "first announce after the warm-up -> verified by a listening Discovery"},
+        {"raw-listen", "same announcements -> plain listen notified (the Discovery's node)"},
+        {"propagation-cold", "first announce without warm-up -> verified by the Discovery"},
+        {"raw-listen-cold", "same announcements -> plain listen notified"},
         {"update", "changed record re-announced -> verified by the listening Discovery"},
         {"raw-update", "changed record re-announced -> plain listen notified"},
     };
@@ -549,15 +552,63 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
     auto rawToken = RawListen::start(overlay.node(local - 1), raw);
     listener.waitUntil([](const dht::DiscoverySnapshot& s) { return s.getsDone >= 1; }, 5s);
 
+    // First announcements, two ways, on the same overlay at the same moment.
+    // Warm workers start the lookup of the workers key when their announcer
+    // is created (Announcer::prepare), as swarm-worker does before its
+    // sandbox checks, and announce once it is over; cold workers announce
+    // with no lookup before (what swarm-worker did until then), so their
+    // first put looks the storing nodes up itself. Which half is warm
+    // alternates with the run.
     dht::AnnouncerOptions ao;
     ao.withdrawWait = 300ms;
     std::vector<std::unique_ptr<dht::Announcer>> announcers;
-    std::vector<std::int64_t> announcedAt;
+    std::vector<bool> warm;
+    struct Prepared {
+        std::mutex mutex;
+        std::condition_variable cv;
+        std::size_t pending = 0;
+        std::map<std::uint64_t, std::int64_t> doneAt; // worker -> wall ms (ok only)
+    };
+    auto prepared = std::make_shared<Prepared>();
+    std::vector<std::int64_t> preparedFrom(o.workers, 0);
     for (std::uint64_t i = 0; i < o.workers; ++i) {
         auto at = 1 + i * (local - 2) / std::max<std::uint64_t>(o.workers, 1);
         announcers.push_back(std::make_unique<dht::Announcer>(overlay.node(at), ids[i], clock, ao));
+        warm.push_back((i + run) % 2 == 0);
+        if (!warm.back())
+            continue;
+        {
+            std::lock_guard lock(prepared->mutex);
+            prepared->pending++;
+        }
+        preparedFrom[i] = wallMs(clock);
+        dht::Announcer::prepare(overlay.node(at), [prepared, i](bool ok) {
+            wire::SystemClock now;
+            std::lock_guard lock(prepared->mutex);
+            if (ok)
+                prepared->doneAt[i] = wallMs(now);
+            prepared->pending--;
+            prepared->cv.notify_all();
+        });
+    }
+    {
+        std::unique_lock lock(prepared->mutex);
+        prepared->cv.wait_for(lock, std::chrono::milliseconds(o.timeoutMs),
+                              [&] { return prepared->pending == 0; });
+        for (std::uint64_t i = 0; i < o.workers; ++i) {
+            if (!warm[i])
+                continue;
+            auto it = prepared->doneAt.find(i);
+            out.series["warm-up"].add(
+                it == prepared->doneAt.end()
+                    ? std::nullopt
+                    : std::optional<double>(static_cast<double>(it->second - preparedFrom[i])));
+        }
+    }
+    std::vector<std::int64_t> announcedAt;
+    for (std::uint64_t i = 0; i < o.workers; ++i) {
         announcedAt.push_back(wallMs(clock));
-        if (auto r = announcers.back()->announce(sampleRecord(i)); !r)
+        if (auto r = announcers[i]->announce(sampleRecord(i)); !r)
             throw std::runtime_error("announce: " + r.error().what);
     }
     auto waitEnd = Steady::now() + std::chrono::milliseconds(o.timeoutMs);
@@ -568,7 +619,7 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
         std::unique_lock lock(raw->mutex);
         raw->cv.wait_until(lock, waitEnd, [&] { return raw->arrivals.size() >= o.workers; });
         for (std::uint64_t i = 0; i < o.workers; ++i)
-            out.series["raw-listen"].add(
+            out.series[warm[i] ? "raw-listen" : "raw-listen-cold"].add(
                 raw->after(wire::PeerId(ids[i].publicKey()).str(), announcedAt[i]));
     }
     auto snap = listener.snapshot();
@@ -577,14 +628,15 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
         seen[w.id.str()] = w.firstSeenMs;
     for (std::uint64_t i = 0; i < o.workers; ++i) {
         auto it = seen.find(wire::PeerId(ids[i].publicKey()).str());
-        out.series["propagation"].add(
+        out.series[warm[i] ? "propagation" : "propagation-cold"].add(
             it == seen.end() ? std::nullopt
                              : std::optional<double>(static_cast<double>(
                                    std::max<std::int64_t>(0, it->second - announcedAt[i]))));
     }
 
     // Update: every worker re-announces a changed record (one slot taken)
-    // through its node's search for the key, which its first put left warm.
+    // through its node's search for the key, which its first put (and, for
+    // warm workers, the lookup before it) left warm.
     std::vector<std::int64_t> updatedAt;
     for (std::uint64_t i = 0; i < o.workers; ++i) {
         auto changed = sampleRecord(i);
@@ -690,7 +742,8 @@ void writePlot(const std::string& csv, const std::string& plot) {
         // awk so that each line joins only its own points.
         g << "plot ";
         bool firstPlot = true;
-        for (const char* name : {"cold-all", "raw-first", "propagation", "update"}) {
+        for (const char* name :
+             {"cold-all", "raw-first", "propagation", "propagation-cold", "update"}) {
             for (const char* net : {"udp", "sim"}) {
                 if (!firstPlot)
                     g << ", \\\n     ";
@@ -840,14 +893,14 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
         oneRun(o, run, r);
 
     auto rtt = [&](double ms) { return o.sim && o.rttMs > 0 ? ms / o.rttMs : NAN; };
-    fmt::print("  {:<12} {:>7} {:>6} {:>8} {:>8} {:>8} {:>8}{}\n", "metric", "samples", "fail%",
+    fmt::print("  {:<16} {:>7} {:>6} {:>8} {:>8} {:>8} {:>8}{}\n", "metric", "samples", "fail%",
                "p50 ms", "p90 ms", "p99 ms", "max ms", o.sim ? "   p50/p90/p99 in RTT" : "");
     for (const auto& [name, meaning] : metricNames()) {
         const auto& s = r.series[name];
         auto n = s.ms.size() + s.failures;
         double fail = n ? 100.0 * static_cast<double>(s.failures) / static_cast<double>(n) : 0;
         auto p50 = percentile(s.ms, 50), p90 = percentile(s.ms, 90), p99 = percentile(s.ms, 99);
-        fmt::print("  {:<12} {:>7} {:>6.1f} {:>8.0f} {:>8.0f} {:>8.0f} {:>8.0f}", name, s.ms.size(),
+        fmt::print("  {:<16} {:>7} {:>6.1f} {:>8.0f} {:>8.0f} {:>8.0f} {:>8.0f}", name, s.ms.size(),
                    fail, p50, p90, p99, percentile(s.ms, 100));
         if (o.sim)
             fmt::print("   {:.1f}/{:.1f}/{:.1f}", rtt(p50), rtt(p90), rtt(p99));
@@ -875,7 +928,7 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
                    per(r.rawPackets, rawN), per(r.rawBytes, rawN) / 1024);
     }
     for (const auto& [name, meaning] : metricNames())
-        fmt::print("    {:<12} {}\n", name, meaning);
+        fmt::print("    {:<16} {}\n", name, meaning);
 
     std::string csv = o.csv;
     std::optional<fs::path> tempCsv;
