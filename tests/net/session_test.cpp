@@ -175,6 +175,40 @@ BOOST_AUTO_TEST_CASE(a_chunk_over_the_frame_cap_is_refused_and_the_session_stays
     BOOST_TEST((*s)->receiveAs<wire::Progress>(5s).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_large_send_to_a_peer_that_stops_reading_times_out) {
+    auto server = Peer::make();
+    auto worker = Peer::make();
+    test::TestServer srv(server, {&worker});
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    srv.body = [released](net::Session&, const wire::Hello&) {
+        (void)released.wait_for(30s); // never reads
+    };
+    net::SessionLimits limits;
+    limits.write = 1s;
+    net::Dialer dialer(worker.creds, limits);
+    auto s = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
+                         test::hello());
+    BOOST_REQUIRE(s);
+    wire::BlobChunk chunk;
+    chunk.data.assign(256 * 1024, 0x5a);
+    std::expected<void, net::Error> sent;
+    net::SteadyClock::duration failedAfter{};
+    int chunks = 0;
+    for (; chunks < 800 && sent; ++chunks) { // up to 200 MiB, far beyond the socket buffers
+        auto start = net::SteadyClock::now();
+        sent = (*s)->send(chunk);
+        failedAfter = net::SteadyClock::now() - start;
+    }
+    release.set_value();
+    BOOST_TEST_MESSAGE("send timed out after " << chunks << " chunks");
+    BOOST_REQUIRE(!sent);
+    BOOST_TEST((sent.error().code == net::Error::Code::kTimeout));
+    BOOST_TEST((failedAfter < 3s));
+    BOOST_TEST((*s)->broken());
+    BOOST_TEST(((*s)->send(chunk).error().code == net::Error::Code::kClosed));
+}
+
 BOOST_AUTO_TEST_CASE(stop_unblocks_busy_handlers) {
     auto server = Peer::make();
     auto worker = Peer::make();
