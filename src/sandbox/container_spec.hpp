@@ -29,6 +29,11 @@ struct HostProfile {
     /// limit is not enforced. Off only for the doctor's probes, which
     /// measure the cgroups alone.
     bool rlimitFallbacks = true;
+    /// Where this process can see and own the unit volume's host directory
+    /// (root, local Podman service), write the inputs into it and copy the
+    /// outputs out of it directly; else, and when false, go through Podman's
+    /// archive endpoints (which re-execute Podman for every copy).
+    bool directVolumeCopies = true;
     /// Our seccomp profile, as a path the Podman service can read.
     std::optional<std::filesystem::path> seccompProfile;
 };

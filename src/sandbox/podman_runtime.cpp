@@ -5,10 +5,12 @@
 #include "sandbox/podman_json.hpp"
 #include "sandbox/tar_reader.hpp"
 #include "sandbox/tar_writer.hpp"
+#include "sandbox/volume_files.hpp"
 #include "wire/bytes.hpp"
 #include "wire/log.hpp"
 
 #include <json/json.h>
+#include <unistd.h>
 
 #include <array>
 #include <condition_variable>
@@ -117,6 +119,66 @@ std::optional<std::string> volumeOverCap(const std::filesystem::path& dir, std::
     if (ec)
         return "cannot inspect /work (" + ec.message() + ")";
     return std::nullopt;
+}
+
+std::vector<std::string> stringList(const Json::Value& v) {
+    std::vector<std::string> out;
+    if (v.isArray())
+        for (const auto& e : v)
+            out.push_back(e.asString());
+    return out;
+}
+
+// The container's id mapping, from inspect; nullopt when it cannot be told
+// (then the archive endpoints, which apply it themselves, are used).
+std::optional<IdMapping> idMappingOf(PodmanClient& client, const std::string& container,
+                                     bool expectNamespace) {
+    auto r = client.call(req("GET", "/containers/" + container + "/json"));
+    if (r.status != 200)
+        return std::nullopt;
+    const auto maps = parsePodmanJson(r.body)["HostConfig"]["IDMappings"];
+    auto uids = stringList(maps["UidMap"]);
+    auto gids = stringList(maps["GidMap"]);
+    if (expectNamespace && (uids.empty() || gids.empty()))
+        return std::nullopt;
+    return IdMapping::parse(uids, gids);
+}
+
+// Outputs through GET /archive?path=/work/out, capped while they stream.
+std::expected<std::vector<OutputFile>, wire::Error>
+outputsByArchive(PodmanClient& client, const std::string& container, const UnitSpec& spec) {
+    const Limits& l = spec.limits;
+    std::uint64_t cap =
+        l.maxOutputBytes + (std::uint64_t(l.maxOutputFiles) + 16) * 2048 + (1u << 20);
+    std::string tarBytes;
+    bool overCap = false;
+    long status =
+        client.stream(req("GET", "/containers/" + container + "/archive?path=/work/out", 120s),
+                      [&](std::string_view chunk) {
+                          if (tarBytes.size() + chunk.size() > cap) {
+                              overCap = true;
+                              return false;
+                          }
+                          tarBytes.append(chunk);
+                          return true;
+                      });
+    using Code = wire::Error::Code;
+    if (overCap)
+        return std::unexpected(wire::Error(
+            Code::kTooLarge, "outputs exceed " + std::to_string(l.maxOutputBytes) + " bytes"));
+    if (status == 404)
+        return std::unexpected(wire::Error(Code::kNotFound, "the unit removed /work/out"));
+    if (status != 200)
+        throw std::runtime_error("podman: copying outputs: HTTP " + std::to_string(status));
+    ExtractOptions opt;
+    opt.stripComponent = "out";
+    opt.maxBytes = l.maxOutputBytes;
+    opt.maxEntries = l.maxOutputFiles;
+    auto files = extractTar(wire::asBytes(tarBytes), spec.outputDir, opt);
+    if (!files)
+        return std::unexpected(
+            wire::Error(files.error().code, "outputs refused: " + files.error().what));
+    return files;
 }
 
 // Deletes the container and its volume whatever happens to the run.
@@ -282,17 +344,39 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
     }
     cleanup.container_ = true;
 
-    auto archive = inputArchive(spec);
-    std::uint64_t inputBytes = archive.size();
-    auto pr = client.call([&] {
-        auto r = req("PUT", "/containers/" + names.container + "/archive?path=/work", 120s);
-        r.body = std::string_view(reinterpret_cast<const char*>(archive.data()), archive.size());
-        r.contentType = "application/x-tar";
-        return r;
-    }());
-    if (pr.status != 200)
-        throw std::runtime_error("podman: copying inputs: HTTP " + std::to_string(pr.status) + " " +
-                                 errorText(pr));
+    // Inputs: straight into the volume's host directory where this process
+    // can set owners there, else through the archive endpoint.
+    bool direct = false;
+    std::uint64_t inputBytes = 0;
+    if (!volumeDir.empty() && host_.directVolumeCopies && ::geteuid() == 0) {
+        auto ids = idMappingOf(client, names.container, host_.usernsAuto);
+        auto [uid, gid] = parseUser(spec.user);
+        auto root = ids ? ids->toHost({0, 0}) : std::nullopt;
+        auto unit = ids ? ids->toHost({uid, gid}) : std::nullopt;
+        if (root && unit) {
+            inputBytes = writeInputs(volumeDir, spec.inputs, *root, *unit);
+            direct = result.copiedDirectly = true;
+        } else {
+            kLog.debug("no id mapping for {}: copying through the archive endpoints",
+                       names.container);
+        }
+    }
+    if (!direct) {
+        auto archive = inputArchive(spec);
+        inputBytes = archive.size();
+        auto pr = client.call([&] {
+            auto r = req("PUT",
+                         "/containers/" + names.container + "/archive?path=/work&copyUIDGID=false",
+                         120s);
+            r.body =
+                std::string_view(reinterpret_cast<const char*>(archive.data()), archive.size());
+            r.contentType = "application/x-tar";
+            return r;
+        }());
+        if (pr.status != 200)
+            throw std::runtime_error("podman: copying inputs: HTTP " + std::to_string(pr.status) +
+                                     " " + errorText(pr));
+    }
 
     attach.begin(socket_, names.container, l.timeout + 60s);
     if (!attach.attached(10s))
@@ -406,41 +490,17 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
         result.logsTruncated = logs.truncated();
     }
 
-    // Outputs: the archive of /work/out, capped while it streams.
-    std::uint64_t cap =
-        l.maxOutputBytes + (std::uint64_t(l.maxOutputFiles) + 16) * 2048 + (1u << 20);
-    std::string tarBytes;
-    bool overCap = false;
-    long status = client.stream(
-        req("GET", "/containers/" + names.container + "/archive?path=/work/out", 120s),
-        [&](std::string_view chunk) {
-            if (tarBytes.size() + chunk.size() > cap) {
-                overCap = true;
-                return false;
-            }
-            tarBytes.append(chunk);
-            return true;
-        });
-    if (result.outputsRejected) {
-        // Killed for filling the disk: nothing is copied out.
-    } else if (overCap) {
-        result.outputsRejected = true;
-        result.error = "outputs exceed " + std::to_string(l.maxOutputBytes) + " bytes";
-    } else if (status == 404) {
-        result.outputsRejected = true;
-        result.error = "the unit removed /work/out";
-    } else if (status != 200) {
-        throw std::runtime_error("podman: copying outputs: HTTP " + std::to_string(status));
-    } else {
-        ExtractOptions opt;
-        opt.stripComponent = "out";
-        opt.maxBytes = l.maxOutputBytes;
-        opt.maxEntries = l.maxOutputFiles;
-        auto files = extractTar(wire::asBytes(tarBytes), spec.outputDir, opt);
+    // Outputs, unless the unit was killed for filling the disk.
+    if (!result.outputsRejected) {
+        auto files =
+            direct ? copyOutputs(volumeDir, spec.outputDir, l.maxOutputBytes, l.maxOutputFiles)
+                   : outputsByArchive(client, names.container, spec);
         if (!files) {
             emptyDirectory(spec.outputDir);
             result.outputsRejected = true;
-            result.error = "outputs refused: " + files.error().what;
+            const auto& e = files.error();
+            bool plain = !direct || e.code == wire::Error::Code::kNotFound;
+            result.error = plain ? e.what : "outputs refused: " + e.what;
         } else {
             result.outputs = std::move(*files);
         }

@@ -1,5 +1,6 @@
 #include "sandbox/tar_reader.hpp"
 
+#include "sandbox/safe_fs.hpp"
 #include "sandbox/tar_writer.hpp"
 
 #include <fcntl.h>
@@ -114,86 +115,6 @@ std::optional<std::string> normalise(std::string path) {
     if (!isSafeRelativePath(path))
         return std::nullopt;
     return path;
-}
-
-std::string parentOf(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
-
-// A symlink target is accepted only when it is relative and has no ".."
-// component: then it, and any chain of such links, can only lead downwards.
-// (A lexical check that allowed ".." could be defeated by a chain:
-// a -> "d/l/../.." with d/l -> "../.." resolves above the root.)
-bool pointsDownward(std::string_view target) {
-    if (target.empty() || target.front() == '/')
-        return false;
-    std::size_t start = 0;
-    while (start <= target.size()) {
-        auto end = target.find('/', start);
-        if (end == std::string_view::npos)
-            end = target.size();
-        auto part = target.substr(start, end - start);
-        if (part == "..")
-            return false;
-        start = end + 1;
-    }
-    return true;
-}
-
-class Fd {
-public:
-    explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    ~Fd() { reset(); }
-    int get() const noexcept { return fd_; }
-    void reset() noexcept {
-        if (fd_ >= 0)
-            ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_;
-};
-
-[[noreturn]] void throwErrno(const std::string& what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
-
-// Opens (creating if asked) the directory `rel` below `root`, one component
-// at a time with O_NOFOLLOW, so a symlink anywhere on the way fails.
-Fd openDirBelow(int root, const std::string& rel, bool create) {
-    Fd cur(::dup(root));
-    if (cur.get() < 0)
-        throwErrno("dup");
-    std::size_t start = 0;
-    while (start < rel.size()) {
-        auto end = rel.find('/', start);
-        if (end == std::string::npos)
-            end = rel.size();
-        std::string part = rel.substr(start, end - start);
-        if (create && ::mkdirat(cur.get(), part.c_str(), 0755) != 0 && errno != EEXIST)
-            throwErrno("mkdirat " + rel);
-        Fd next(::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (next.get() < 0)
-            throwErrno("openat " + rel);
-        cur = std::move(next);
-        start = end + 1;
-    }
-    return cur;
-}
-
-std::string baseOf(const std::string& path) {
-    auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 } // namespace
@@ -316,6 +237,9 @@ std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView ar
                 return fail(Code::kInvalidArgument, "root entry is not a directory");
             continue;
         }
+        if (std::count(rel.begin(), rel.end(), '/') >= kMaxOutputDepth)
+            return fail(Code::kInvalidArgument, "entries nested deeper than " +
+                                                    std::to_string(kMaxOutputDepth) + " levels");
         // Every ancestor must be (or become) a real directory, never a link or file.
         for (std::string up = parentOf(rel); !up.empty(); up = parentOf(up)) {
             if (!isDirOrNew(up))

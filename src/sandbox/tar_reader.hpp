@@ -29,8 +29,9 @@ struct ExtractOptions {
 /// `stripComponent`, symlinks whose target is absolute or has a ".."
 /// component (so no chain of links can lead out of `dest`),
 /// hard links to anything but an earlier regular file, entries below a
-/// symlink, device nodes, fifos, unknown entry types, duplicates, and
-/// archives over the limits. Extraction walks every path component with
+/// symlink, device nodes, fifos, unknown entry types, duplicates, paths
+/// deeper than kMaxOutputDepth (128) components, and archives over the
+/// limits. Extraction walks every path component with
 /// O_NOFOLLOW and creates files with O_EXCL, so even a race with another
 /// writer in `dest` cannot make it write outside. Permission bits are
 /// reduced to 0755/0644; owners are not restored.

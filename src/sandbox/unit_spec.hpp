@@ -73,6 +73,9 @@ struct UnitResult {
     std::vector<OutputFile> outputs; ///< sorted by path; empty if outputs were refused
     bool outputsRejected = false;    ///< over a cap or an unsafe archive entry
     std::string error;               ///< one line for a human; empty when all went well
+    /// Inputs and outputs went through the volume's host directory rather
+    /// than Podman's archive endpoints (see HostProfile::directVolumeCopies).
+    bool copiedDirectly = false;
 
     /// True when the unit ran to completion with exit 0 and usable outputs.
     bool ok() const noexcept {

@@ -52,6 +52,8 @@ struct Env {
     std::unique_ptr<PodmanService> service;
     DoctorReport doctor;
     std::unique_ptr<PodmanRuntime> runtime;
+    // Always through Podman's archive endpoints, whoever runs the tests.
+    std::unique_ptr<PodmanRuntime> archiveRuntime;
     std::string workerId;
 
     Env() {
@@ -65,6 +67,9 @@ struct Env {
         doctor = runDoctor(service->socket(), d);
         std::cerr << doctor.text();
         runtime = std::make_unique<PodmanRuntime>(service->socket(), doctor.profile);
+        HostProfile viaArchive = doctor.profile;
+        viaArchive.directVolumeCopies = false;
+        archiveRuntime = std::make_unique<PodmanRuntime>(service->socket(), viaArchive);
         std::array<std::uint8_t, 4> b{};
         wire::randomBytes(b);
         workerId = "test-" + wire::toHex(b);
@@ -99,12 +104,13 @@ struct Unit {
         std::ofstream(p, std::ios::binary) << content;
         spec.inputs.push_back({name, p});
     }
-    UnitResult run() {
-        auto r = env().runtime->run(spec);
+    UnitResult run() { return runWith(*env().runtime); }
+    UnitResult runWith(PodmanRuntime& runtime) {
+        auto r = runtime.run(spec);
         BOOST_TEST_MESSAGE(spec.unitId << ": exit " << r.exitCode << " timedOut " << r.timedOut
                                        << " oom " << r.oomKilled << " wall " << r.wallTime.count()
-                                       << "ms error '" << r.error << "' stderr '"
-                                       << r.stderrText.substr(0, 200) << "'");
+                                       << "ms direct " << r.copiedDirectly << " error '" << r.error
+                                       << "' stderr '" << r.stderrText.substr(0, 200) << "'");
         return r;
     }
 };
@@ -454,6 +460,87 @@ BOOST_AUTO_TEST_CASE(units_run_concurrently) {
     BOOST_REQUIRE_EQUAL(rb.outputs.size(), 1u);
     BOOST_TEST(ra.outputs[0].digest.str() == wire::sha256(wire::asBytes("a\n")).str());
     BOOST_TEST(rb.outputs[0].digest.str() == wire::sha256(wire::asBytes("b\n")).str());
+}
+
+// Root copies straight through the volume's host directory; anyone else
+// (rootless Podman) through the archive endpoints. The unit sees the same
+// /work either way: in/ owned by its root and read-only, out/ its own.
+BOOST_AUTO_TEST_CASE(both_copy_paths_give_the_unit_the_same_work_tree) {
+    const char* script = "cd /work && stat -c '%n %u:%g %a' in in/a.txt in/n in/n/b.txt out && "
+                         "cat in/n/b.txt > out/c.txt";
+    std::string seen[2];
+    int i = 0;
+    for (PodmanRuntime* rt : {env().runtime.get(), env().archiveRuntime.get()}) {
+        Unit u(script, "tree");
+        u.input("a.txt", "alpha");
+        u.input("n/b.txt", "beta");
+        auto r = u.runWith(*rt);
+        BOOST_TEST(r.ok());
+        BOOST_TEST(r.copiedDirectly == (rt == env().runtime.get() && ::geteuid() == 0));
+        BOOST_REQUIRE_EQUAL(r.outputs.size(), 1u);
+        BOOST_TEST(r.outputs[0].digest.str() == wire::sha256(wire::asBytes("beta")).str());
+        seen[i++] = r.stdoutText;
+    }
+    BOOST_TEST(seen[0] == "in 0:0 555\nin/a.txt 0:0 444\nin/n 0:0 555\nin/n/b.txt 0:0 444\n"
+                          "out 65534:65534 755\n");
+    BOOST_TEST(seen[0] == seen[1]);
+}
+
+// Outputs the copy must refuse or flatten, through both paths.
+BOOST_AUTO_TEST_CASE(hostile_outputs_on_both_copy_paths) {
+    struct Case {
+        const char* id;
+        const char* script;
+        const char* error; // empty: accepted
+    };
+    const Case cases[] = {
+        {"fifo", "mkfifo /work/out/p; echo x > /work/out/ok", "fifo"},
+        {"deep",
+         "d=/work/out; i=0; while [ $i -lt 130 ]; do d=$d/d; mkdir $d || exit 1; i=$((i+1)); done",
+         "level"},
+        {"dotdot", "mkdir /work/out/a; ln -s ../.. /work/out/a/up", "symlink"},
+    };
+    for (PodmanRuntime* rt : {env().runtime.get(), env().archiveRuntime.get()}) {
+        for (const auto& c : cases) {
+            Unit u(c.script, c.id);
+            u.spec.limits.maxOutputFiles = 500;
+            auto r = u.runWith(*rt);
+            BOOST_TEST_CONTEXT(c.id << " direct " << r.copiedDirectly) {
+                BOOST_TEST(r.started);
+                BOOST_TEST(r.outputsRejected);
+                BOOST_TEST(r.outputs.empty());
+                BOOST_TEST(fs::is_empty(u.spec.outputDir));
+                BOOST_TEST(r.error.find(c.error) != std::string::npos, r.error);
+            }
+        }
+    }
+}
+
+// Hard links and unreadable files in out/ come back as regular, readable
+// files (separate copies on the direct path, links within the output
+// directory on the archive path); the inputs cannot be linked into out/ (they are not the
+// unit's: fs.protected_hardlinks) nor out/ replaced (/work is not the unit's).
+BOOST_AUTO_TEST_CASE(hostile_links_and_modes_in_outputs) {
+    for (PodmanRuntime* rt : {env().runtime.get(), env().archiveRuntime.get()}) {
+        Unit u("cd /work/out && echo s > a && ln a b && chmod 000 a; "
+               "ln /work/in/i.txt /work/out/i && echo LINKED; "
+               "mv /work/out /work/o2 && echo MOVED; ln -s /etc /work/o3 && echo LINK; true",
+               "links");
+        u.input("i.txt", "input");
+        auto r = u.runWith(*rt);
+        BOOST_TEST_CONTEXT("direct " << r.copiedDirectly) {
+            BOOST_TEST(r.ok());
+            BOOST_TEST(r.stdoutText == "");
+            BOOST_REQUIRE_EQUAL(r.outputs.size(), 2u);
+            for (const auto& o : r.outputs) {
+                BOOST_TEST(o.digest.str() == wire::sha256(wire::asBytes("s\n")).str());
+                auto p = u.spec.outputDir / o.path;
+                BOOST_TEST((fs::symlink_status(p).type() == fs::file_type::regular));
+                BOOST_TEST(
+                    ((fs::status(p).permissions() & fs::perms::owner_read) != fs::perms::none));
+            }
+        }
+    }
 }
 
 // Runs last (Boost runs cases in declaration order): nothing may be left.

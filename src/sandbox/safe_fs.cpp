@@ -1,0 +1,76 @@
+#include "sandbox/safe_fs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace swarm::sandbox {
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+    if (this != &o) {
+        reset();
+        fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+}
+
+void Fd::reset() noexcept {
+    if (fd_ >= 0)
+        ::close(fd_);
+    fd_ = -1;
+}
+
+void throwErrno(const std::string& what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+Fd openDirBelow(int root, const std::string& rel, bool create, unsigned mode) {
+    Fd cur(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+    if (cur.get() < 0)
+        throwErrno("dup");
+    std::size_t start = 0;
+    while (start < rel.size()) {
+        auto end = rel.find('/', start);
+        if (end == std::string::npos)
+            end = rel.size();
+        std::string part = rel.substr(start, end - start);
+        if (create && ::mkdirat(cur.get(), part.c_str(), mode) != 0 && errno != EEXIST)
+            throwErrno("mkdirat " + rel);
+        Fd next(::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (next.get() < 0)
+            throwErrno("openat " + rel);
+        cur = std::move(next);
+        start = end + 1;
+    }
+    return cur;
+}
+
+std::string parentOf(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+std::string baseOf(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool pointsDownward(std::string_view target) {
+    if (target.empty() || target.front() == '/')
+        return false;
+    std::size_t start = 0;
+    while (start <= target.size()) {
+        auto end = target.find('/', start);
+        if (end == std::string_view::npos)
+            end = target.size();
+        if (target.substr(start, end - start) == "..")
+            return false;
+        start = end + 1;
+    }
+    return true;
+}
+
+} // namespace swarm::sandbox
