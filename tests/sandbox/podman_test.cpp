@@ -267,6 +267,18 @@ BOOST_AUTO_TEST_CASE(hostile_sleep_times_out) {
     BOOST_TEST((took < 10s));
 }
 
+// The runtime waits on the log stream while it is open; a unit that closes
+// its stdout and stderr early is still waited for until it exits.
+BOOST_AUTO_TEST_CASE(unit_closing_its_output_early_is_waited_for) {
+    Unit u("echo before; exec >/dev/null 2>&1; sleep 1; echo late > /work/out/x", "closes");
+    auto r = u.run();
+    BOOST_TEST(r.ok());
+    BOOST_TEST(r.stdoutText == "before\n");
+    BOOST_TEST(r.wallTime >= 1000ms);
+    BOOST_REQUIRE_EQUAL(r.outputs.size(), 1u);
+    BOOST_TEST(r.outputs[0].digest.str() == wire::sha256(wire::asBytes("late\n")).str());
+}
+
 BOOST_AUTO_TEST_CASE(cancelled_unit_is_killed_early) {
     Unit u("echo partial > /work/out/x; sleep 1000", "cancelled");
     u.spec.limits.timeout = 60s;
