@@ -53,6 +53,19 @@ std::string parentOf(const std::string& path) {
     return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
+void writeAll(int fd, const std::uint8_t* data, std::size_t size, const std::string& what) {
+    std::size_t done = 0;
+    while (done < size) {
+        auto n = ::write(fd, data + done, size - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            throwErrno("write " + what);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
 std::string baseOf(const std::string& path) {
     auto slash = path.rfind('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,6 +36,10 @@ private:
 /// symlink anywhere on the way fails (ELOOP or ENOTDIR). With `create`,
 /// missing components are made with `mode`. Throws std::system_error.
 Fd openDirBelow(int root, const std::string& rel, bool create, unsigned mode = 0755);
+
+/// Writes all of `size` bytes to `fd`, retrying on EINTR and short writes.
+/// Throws std::system_error naming `what`.
+void writeAll(int fd, const std::uint8_t* data, std::size_t size, const std::string& what);
 
 /// The part of `path` before its last '/' ("" for a single component).
 std::string parentOf(const std::string& path);

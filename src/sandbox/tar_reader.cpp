@@ -342,16 +342,7 @@ std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView ar
             if (f.get() < 0)
                 throwErrno("create " + p.path);
             auto data = archive.subspan(p.entry->dataOffset, p.entry->size);
-            std::size_t done = 0;
-            while (done < data.size()) {
-                auto n = ::write(f.get(), data.data() + done, data.size() - done);
-                if (n < 0) {
-                    if (errno == EINTR)
-                        continue;
-                    throwErrno("write " + p.path);
-                }
-                done += static_cast<std::size_t>(n);
-            }
+            writeAll(f.get(), data.data(), data.size(), p.path);
             of.size = data.size();
             of.digest = wire::sha256(data);
         }

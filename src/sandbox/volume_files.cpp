@@ -38,19 +38,6 @@ void setOwner(int fd, TarOwner owner, mode_t mode, const std::string& what) {
         throwErrno("chmod " + what);
 }
 
-void writeAll(int fd, const std::uint8_t* data, std::size_t size, const std::string& what) {
-    std::size_t done = 0;
-    while (done < size) {
-        auto n = ::write(fd, data + done, size - done);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            throwErrno("write " + what);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-}
-
 // Reads up to `size` bytes; fewer only at end of file.
 std::size_t readSome(int fd, std::uint8_t* data, std::size_t size, const std::string& what) {
     std::size_t done = 0;
