@@ -1266,6 +1266,14 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     cpu0 = cpuNow();
     auto batch = rig.runBatch();
     auto swarmCpu = cpuSince(cpu0);
+    // The workers' memory once they have run their share of the units
+    // (leaks show here, not in the idle sample).
+    double busyRss = 0, busyPss = 0;
+    for (pid_t pid : rig.workerPids()) {
+        auto p = sampleProc(pid);
+        busyRss = std::max(busyRss, p.rssMiB);
+        busyPss = std::max(busyPss, p.pssMiB);
+    }
     auto b = analyse(batch.events, concurrency);
     if (b.valid != o.units)
         throw std::runtime_error(fmt::format("only {} of {} units validated (events in {})",
@@ -1336,9 +1344,10 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
         j += "},";
         j += fmt::format("\"idle_seconds\":{:.1f},\"idle_rss_mib_max\":{:.1f},"
                          "\"idle_pss_mib_max\":{:.1f},\"idle_cpu_percent_max\":{:.2f},"
-                         "\"idle_worker_children\":{},\"podman_service_rss_mib\":{:.1f}}}",
+                         "\"idle_worker_children\":{},\"podman_service_rss_mib\":{:.1f},"
+                         "\"worker_rss_mib_after\":{:.1f},\"worker_pss_mib_after\":{:.1f}}}",
                          idle.seconds, sRss.max, sPss.max, sCpu.max, idle.children,
-                         idle.podmanRssMiB);
+                         idle.podmanRssMiB, busyRss, busyPss);
         fmt::print("{}\n", j);
     } else {
         fmt::print("swarm-bench dispatch: {} units (echo, {}), {} worker(s) x {} slot(s), R=1, "
@@ -1403,6 +1412,9 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                    "MiB), CPU max {:.2f}% of one core (target <= 1); the worker process only "
                    "({} child process(es); the shared podman service: RSS {:.1f} MiB)\n",
                    idle.seconds, sRss.max, sPss.max, sCpu.max, idle.children, idle.podmanRssMiB);
+        fmt::print("  worker after the run ({:.0f} units each): RSS max {:.1f} MiB (PSS {:.1f} "
+                   "MiB)\n",
+                   units / static_cast<double>(o.workers), busyRss, busyPss);
     }
 
     if (!o.csv.empty()) {
