@@ -156,7 +156,20 @@ std::string buildCreateBody(const UnitSpec& spec, const HostProfile& host,
         tmp["options"].append(o);
     tmp["options"].append("size=" + std::to_string(l.scratchBytes));
     b["mounts"].append(tmp);
-    b["shm_size"] = Json::Int64(std::min<std::uint64_t>(l.scratchBytes, 16u << 20));
+    // Its own IPC namespace, with /dev/shm a tmpfs of the container's alone.
+    // Podman's default ("shareable") mounts a tmpfs on the host for each
+    // container and unmounts it at removal, which then often fails once
+    // with "shm: device or resource busy"; "none" makes no host mount.
+    b["ipcns"]["nsmode"] = "none";
+    Json::Value shm;
+    shm["destination"] = "/dev/shm";
+    shm["type"] = "tmpfs";
+    shm["source"] = "shm";
+    for (const char* o : {"nosuid", "nodev", "noexec", "mode=1777"})
+        shm["options"].append(o);
+    shm["options"].append("size=" +
+                          std::to_string(std::min<std::uint64_t>(l.scratchBytes, kMaxShmBytes)));
+    b["mounts"].append(shm);
 
     // Limits. Rootless on cgroup v1 Podman drops these with a warning; we
     // leave them out and rely on the rlimits below instead.

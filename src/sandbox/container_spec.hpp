@@ -60,7 +60,8 @@ std::pair<std::uint32_t, std::uint32_t> parseUser(std::string_view user);
 /// SpecGenerator): no network, read-only root, no capabilities,
 /// no-new-privileges, seccomp, cgroup limits when the host applies them,
 /// rlimits always (RLIMIT_DATA too when memory is not enforced), tmpfs /tmp,
-/// the unit volume at /work, labels swarm=1 / swarm.unit / swarm.worker.
+/// a private IPC namespace with its own tmpfs /dev/shm, the unit volume at
+/// /work, labels swarm=1 / swarm.unit / swarm.worker.
 std::string buildCreateBody(const UnitSpec& spec, const HostProfile& host,
                             const ContainerNames& names);
 
@@ -75,6 +76,9 @@ inline constexpr std::uint64_t kMinDataLimit = 128ull << 20;
 /// max(memoryBytes, kMinDataLimit). RLIMIT_AS is not usable at all (runc's
 /// address-space reservations exceed any useful limit).
 std::uint64_t fallbackDataLimit(std::uint64_t memoryBytes);
+
+/// The size of a unit's /dev/shm: min(scratchBytes, kMaxShmBytes).
+inline constexpr std::uint64_t kMaxShmBytes = 16ull << 20;
 
 /// Label keys.
 inline constexpr std::string_view kLabelSwarm = "swarm";

@@ -323,17 +323,15 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
         throw std::runtime_error("podman: volume create: HTTP " + std::to_string(vr.status) + " " +
                                  errorText(vr));
     cleanup.volume_ = true;
-    // The volume's host directory, if this process can see it (a local
-    // service run by the same user, or root): used to watch disk use.
+    // The volume's host directory (the create answer names it), if this
+    // process can see it (a local service run by the same user, or root):
+    // used to watch disk use and for the direct copies.
     std::filesystem::path volumeDir;
     {
-        auto vi = client.call(req("GET", "/volumes/" + names.volume + "/json"));
         std::error_code ec;
-        if (vi.status == 200) {
-            std::filesystem::path mp = parsePodmanJson(vi.body)["Mountpoint"].asString();
-            if (!mp.empty() && std::filesystem::is_directory(mp, ec))
-                volumeDir = mp;
-        }
+        std::filesystem::path mp = parsePodmanJson(vr.body)["Mountpoint"].asString();
+        if (!mp.empty() && std::filesystem::is_directory(mp, ec))
+            volumeDir = mp;
         if (volumeDir.empty())
             kLog.debug("volume {} not visible here: disk use checked only after exit",
                        names.volume);

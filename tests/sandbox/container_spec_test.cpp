@@ -7,6 +7,7 @@
 #include <json/json.h>
 
 #include <fstream>
+#include <set>
 
 using namespace swarm;
 using namespace swarm::sandbox;
@@ -83,6 +84,17 @@ BOOST_AUTO_TEST_CASE(rootful_body_has_every_protection) {
     for (const auto& o : b["mounts"][0]["options"])
         sized = sized || o.asString() == "size=" + std::to_string(8 << 20);
     BOOST_TEST(sized);
+    // /dev/shm: the container's own tmpfs, no host mount (ipcns none).
+    BOOST_TEST(b["ipcns"]["nsmode"].asString() == "none");
+    BOOST_TEST(!b.isMember("shm_size"));
+    BOOST_TEST(b["mounts"][1]["destination"].asString() == "/dev/shm");
+    BOOST_TEST(b["mounts"][1]["type"].asString() == "tmpfs");
+    std::set<std::string> shmOptions;
+    for (const auto& o : b["mounts"][1]["options"])
+        shmOptions.insert(o.asString());
+    BOOST_TEST(shmOptions.count("noexec") == 1u);
+    BOOST_TEST(shmOptions.count("nosuid") == 1u);
+    BOOST_TEST(shmOptions.count("size=" + std::to_string(8 << 20)) == 1u); // min(scratch, 16 MiB)
     BOOST_TEST(!b.isMember("privileged"));
     auto r = rlimits(b);
     BOOST_TEST(r["nproc"] == 32u);

@@ -210,6 +210,27 @@ BOOST_AUTO_TEST_CASE(hostile_write_to_root) {
     BOOST_TEST(r.stderrText.find("Read-only file system") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(shared_memory_is_private_and_bounded) {
+    // /dev/shm is a tmpfs of the unit's own, min(scratch, 16 MiB) = 16 MiB
+    // here, not executable, in an IPC namespace that is not the host's.
+    Unit u("readlink /proc/self/ns/ipc; "
+           "dd if=/dev/zero of=/dev/shm/a bs=1M count=12 2>/dev/null && echo twelve-fit; "
+           "dd if=/dev/zero of=/dev/shm/b bs=1M count=8 2>/dev/null || echo eight-more-refused; "
+           "grep ' /dev/shm ' /proc/mounts",
+           "shm");
+    auto r = u.run();
+    BOOST_TEST(r.exitCode == 0);
+    std::error_code ec;
+    auto hostIpc = std::filesystem::read_symlink("/proc/self/ns/ipc", ec).string();
+    BOOST_TEST(!hostIpc.empty());
+    BOOST_TEST(r.stdoutText.starts_with("ipc:["));
+    BOOST_TEST(r.stdoutText.find(hostIpc) == std::string::npos);
+    BOOST_TEST(r.stdoutText.find("twelve-fit") != std::string::npos);
+    BOOST_TEST(r.stdoutText.find("eight-more-refused") != std::string::npos);
+    BOOST_TEST(r.stdoutText.find("tmpfs") != std::string::npos);
+    BOOST_TEST(r.stdoutText.find("noexec") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_new_user_namespace) {
     Unit u("unshare -U id", "unshare");
     auto r = u.run();
