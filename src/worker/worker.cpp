@@ -20,6 +20,7 @@
 #include "wire/log.hpp"
 #include "wire/messages.hpp"
 #include "wire/peer_id.hpp"
+#include "worker/session_images.hpp"
 
 #include <fmt/format.h>
 
@@ -162,6 +163,7 @@ private:
     std::vector<std::thread> unitThreads_;
 
     std::deque<wire::RawMessage> pending_;
+    SessionImages images_; // the image ids this session's units run
 };
 
 void Link::main() {
@@ -435,22 +437,36 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::s
             spec.limits.timeout = std::chrono::milliseconds(assign.timeoutMs);
 
         // The image: a shipped archive (loaded after its digest is checked),
-        // or a reference present locally or pulled as the policy allows.
+        // or a reference present locally or pulled as the policy allows;
+        // resolved once per session, then the same image id (SessionImages).
         sandbox::ImagePolicy policy;
         if (cfg.pullImages)
             for (const auto& p : cfg.allowedImages)
                 policy.allowPull.push_back(p.ends_with('*') ? p.substr(0, p.size() - 1) : p);
-        sandbox::ImageStore images(w_.deps.podmanSocket, policy);
-        std::expected<std::string, wire::Error> image =
-            assign.imageArchive != wire::RawDigest{}
-                ? images.load(w_.store->pathOf(net::toDigest(assign.imageArchive)),
-                              net::toDigest(assign.imageArchive))
-                : images.ensure(assign.image);
-        if (!image)
-            throw std::runtime_error("image not available: " + image.error().what);
-        spec.image = *image;
-
-        auto result = w_.deps.runtime.run(spec);
+        sandbox::ImageStore store(w_.deps.podmanSocket, policy);
+        const bool shipped = assign.imageArchive != wire::RawDigest{};
+        const auto archive = net::toDigest(assign.imageArchive);
+        const std::string imageKey = shipped ? "archive " + archive.str() : assign.image;
+        auto result = images_.run(
+            imageKey,
+            [&] {
+                return shipped ? store.load(w_.store->pathOf(archive), archive)
+                               : store.ensure(assign.image);
+            },
+            [&](const std::string& id) { // a cancelled unit is not run again
+                if (stop.stop_requested() || store.find(id))
+                    return true;
+                kLog.warn("image {} of {} is gone; resolving {} again", id, key, imageKey);
+                return false;
+            },
+            [&](const std::string& id) {
+                spec.image = id;
+                return w_.deps.runtime.run(spec);
+            },
+            [&](const std::string& id) {
+                kLog.info("session with {}: image {} is {} for the rest of the session",
+                          offer_.submitter.shortStr(), imageKey, id);
+            });
         r.exitCode = result.exitCode;
         r.timedOut = result.timedOut;
         r.oomKilled = result.oomKilled;

@@ -5,8 +5,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -414,11 +416,92 @@ BOOST_AUTO_TEST_CASE(shipped_image_archive_runs_on_workers) {
                        << "inputs = \"inputs/*.txt\"\n"
                        << "outputs = [\"out/words\"]\n"
                        << "replicas = 2\nquorum = 2\ntimeout = \"60s\"\n";
+    // Each worker loads the archive once for the job's session, however
+    // many of its units it runs (worker/session_images.hpp).
+    auto loads = [&](const std::string& name) {
+        auto log = readFile(s.workerLog(name));
+        std::size_t n = 0;
+        for (auto at = log.find("loaded image "); at != std::string::npos;
+             at = log.find("loaded image ", at + 1))
+            ++n;
+        return n;
+    };
+    std::map<std::string, std::size_t> before;
+    for (const auto& name : s.workerNames())
+        before[name] = loads(name);
     auto events = dir / "events.jsonl";
     auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
     auto status = waitExit(*submit, 400s);
     BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
     checkResults(dir / "job", words);
+    std::map<std::string, std::size_t> ranUnits;
+    for (const auto& e : eventsOf(events, "replica-assigned"))
+        ++ranUnits[field(e, "worker")];
+    std::size_t loaded = 0;
+    for (const auto& name : s.workerNames()) {
+        auto n = loads(name) - before[name];
+        BOOST_TEST(n <= 1u, name << " loaded the archive " << n << " times in one session");
+        loaded += n;
+    }
+    BOOST_TEST(loaded >= 2u); // replicas = 2: at least two workers loaded it
+    std::size_t most = 0;
+    for (const auto& [worker, n] : ranUnits)
+        most = std::max(most, n);
+    BOOST_TEST(most >= 2u); // some worker ran several units on one load
+}
+
+BOOST_AUTO_TEST_CASE(moved_tag_does_not_mix_images_within_a_session) {
+    // A worker resolves an image once per session: after the volunteer
+    // moves the tag mid-batch, its later units still run the image its
+    // first unit ran (docs/sandbox.md, Images).
+    auto& s = theSwarm();
+    auto dir = s.root() / "moved-tag";
+    std::filesystem::create_directories(dir / "context");
+    const std::string tag = "localhost/swarm-moved:test";
+    auto build = [&](const std::string& version) {
+        std::ofstream(dir / "context" / "version") << version << '\n';
+        std::ofstream(dir / "context" / "Containerfile")
+            << "FROM localhost/swarm-test:latest\nCOPY version /version\n";
+        auto b = runProgram("/usr/bin/podman",
+                            {"--url", s.env().at("CONTAINER_HOST"), "build", "-q", "-t", tag,
+                             (dir / "context").string()},
+                            120s);
+        BOOST_REQUIRE_MESSAGE(b.status == 0, b.err);
+    };
+    build("1");
+    makeInputs(dir / "inputs", 18); // three waves over the fixture's six slots
+    auto job = dir / "moved.toml";
+    std::ofstream(job) << "name = \"moved\"\nimage = \"" << tag << "\"\n"
+                       << "command = [\"sh\", \"-c\", \"cat /version > out/v; sleep 2\"]\n"
+                       << "inputs = \"inputs/*.txt\"\noutputs = [\"out/v\"]\n"
+                       << "replicas = 1\nquorum = 1\ntimeout = \"60s\"\n";
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    BOOST_REQUIRE(waitForEvents(events, "unit-valid", 1, 120s));
+    build("2");
+    const auto movedMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    auto status = waitExit(*submit, 300s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    runProgram("/usr/bin/podman", {"--url", s.env().at("CONTAINER_HOST"), "rmi", "-f", tag}, 60s);
+
+    // The last assignment of each unit: which worker ran it, and when.
+    std::map<std::string, std::pair<std::string, long long>> ranOn;
+    for (const auto& e : eventsOf(events, "replica-assigned"))
+        ranOn[field(e, "unit")] = {field(e, "worker"), numberField(e, "time_ms")};
+    BOOST_TEST(ranOn.size() == 18u);
+    std::map<std::string, std::set<std::string>> versionsOn;
+    std::size_t afterTheMove = 0;
+    for (const auto& [unit, where] : ranOn) {
+        auto v = readFile(dir / "job" / "results" / unit / "out/v");
+        versionsOn[where.first].insert(v);
+        afterTheMove += where.second > movedMs;
+    }
+    for (const auto& [worker, versions] : versionsOn)
+        BOOST_TEST(versions == (std::set<std::string>{"1\n"}),
+                   worker << " ran " << versions.size() << " image(s)");
+    BOOST_TEST(afterTheMove > 0u); // some units started after the move
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -278,6 +278,17 @@ std::string Swarm::workerId(const std::string& name) const {
     return workers_.at(name).id;
 }
 
+std::vector<std::string> Swarm::workerNames() const {
+    std::vector<std::string> names;
+    for (const auto& [name, w] : workers_)
+        names.push_back(name);
+    return names;
+}
+
+std::filesystem::path Swarm::workerLog(const std::string& name) const {
+    return workers_.at(name).home.string() + ".log";
+}
+
 std::string Swarm::listWorkers() {
     return e2e::runProgram(submitBinary,
                            {"--home", submitterHome_.string(), "workers", "--json", "--bootstrap",
@@ -333,6 +344,14 @@ std::string field(const std::string& line, const std::string& key) {
         return {};
     pos += tag.size();
     return line.substr(pos, line.find('"', pos) - pos);
+}
+
+long long numberField(const std::string& line, const std::string& key) {
+    const std::string tag = "\"" + key + "\":";
+    auto pos = line.find(tag);
+    if (pos == std::string::npos)
+        throw std::runtime_error("no number \"" + key + "\" in " + line);
+    return std::stoll(line.substr(pos + tag.size()));
 }
 
 } // namespace swarm::e2e

@@ -78,6 +78,10 @@ public:
     /// SIGTERM and wait for a clean exit; its exit status.
     int stopWorker(const std::string& name);
     std::string workerId(const std::string& name) const;
+    /// Every worker started so far, by name.
+    std::vector<std::string> workerNames() const;
+    /// The worker's log (its stderr, across restarts).
+    std::filesystem::path workerLog(const std::string& name) const;
     /// `swarm-worker status` of a running worker.
     std::string workerStatus(const std::string& name);
     /// `swarm-submit workers --json` from the submitter's home (stdout).
@@ -119,5 +123,7 @@ private:
 std::vector<std::string> eventsOf(const std::filesystem::path& file, const std::string& event);
 /// The string value of `"key":"..."` in a JSON line ("" if absent).
 std::string field(const std::string& line, const std::string& key);
+/// The number after "key": in a JSON line; throws when there is none.
+long long numberField(const std::string& line, const std::string& key);
 
 } // namespace swarm::e2e
