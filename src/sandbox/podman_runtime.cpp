@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
+#include <charconv>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -179,6 +181,18 @@ outputsByArchive(PodmanClient& client, const std::string& container, const UnitS
         return std::unexpected(
             wire::Error(files.error().code, "outputs refused: " + files.error().what));
     return files;
+}
+
+// The exit code /wait answers with (a bare JSON number), if that is what
+// the body holds.
+std::optional<int> exitCodeOf(std::string_view body) {
+    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back())))
+        body.remove_suffix(1);
+    int code = 0;
+    auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), code);
+    if (ec != std::errc{} || end != body.data() + body.size() || body.empty())
+        return std::nullopt;
+    return code;
 }
 
 // Deletes the container and its volume whatever happens to the run.
@@ -414,6 +428,7 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
     std::uint64_t diskCap = inputBytes + l.maxOutputBytes + (1u << 20);
     std::uint64_t entryCap = spec.inputs.size() + 2ull * l.maxOutputFiles + 64;
     std::string killReason;
+    std::optional<int> waitedExit; // the exit code /wait answered with
     auto checkBetweenSlices = [&] {
         if (spec.stop.stop_requested())
             killReason = "cancelled";
@@ -460,6 +475,7 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
             if (wr.status != 200)
                 throw std::runtime_error("podman: wait: HTTP " + std::to_string(wr.status) + " " +
                                          errorText(wr));
+            waitedExit = exitCodeOf(wr.body);
             break; // exited
         } catch (const TimeoutError&) {
             checkBetweenSlices();
@@ -484,27 +500,12 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
     }
     result.wallTime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
 
-    // Like wait, inspect can answer 404 for a moment right after exit; a
-    // short bounded retry before giving up.
-    HttpResponse ir;
-    for (int attempt = 0; attempt < 5; ++attempt) {
-        ir = client.call(req("GET", "/containers/" + names.container + "/json"));
-        if (ir.status == 200)
-            break;
-        kLog.debug("inspect {}: HTTP {} {}", names.container, ir.status, errorText(ir));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
-    }
-    if (ir.status != 200)
-        throw std::runtime_error("podman: inspect " + names.container + ": HTTP " +
-                                 std::to_string(ir.status) + " " + errorText(ir));
-    auto state = parsePodmanJson(ir.body)["State"];
-    result.exitCode = state["ExitCode"].asInt();
-    // State.OOMKilled is not reliable (it read false for real kills on cgroup
-    // v1): a SIGKILL we did not send (no timeout, no disk kill), with the
-    // memory limit enforced, is the OOM killer.
-    bool memoryLimited = host_.cgroupLimits && host_.memoryEnforced;
-    result.oomKilled = state["OOMKilled"].asBool() ||
-                       (killReason.empty() && result.exitCode == 137 && memoryLimited);
+    // A clean exit, as /wait reported it, needs no inspect. Otherwise the
+    // inspect tells the exit code and OOMKilled.
+    if (killReason.empty() && waitedExit == 0)
+        result.exitCode = 0;
+    else
+        inspectExit(client, names.container, !killReason.empty(), result);
 
     // Logs: from the attach stream (exact truncation flag), else from the
     // log file, which conmon keeps bounded.
@@ -545,6 +546,31 @@ UnitResult PodmanRuntime::runIn(PodmanClient& client, const UnitSpec& spec,
             result.error = "killed: out of memory";
     }
     return result;
+}
+
+void PodmanRuntime::inspectExit(PodmanClient& client, const std::string& container, bool killedByUs,
+                                UnitResult& result) const {
+    // Like wait, inspect can answer 404 for a moment right after exit; a
+    // short bounded retry before giving up.
+    HttpResponse ir;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        ir = client.call(req("GET", "/containers/" + container + "/json"));
+        if (ir.status == 200)
+            break;
+        kLog.debug("inspect {}: HTTP {} {}", container, ir.status, errorText(ir));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+    }
+    if (ir.status != 200)
+        throw std::runtime_error("podman: inspect " + container + ": HTTP " +
+                                 std::to_string(ir.status) + " " + errorText(ir));
+    auto state = parsePodmanJson(ir.body)["State"];
+    result.exitCode = state["ExitCode"].asInt();
+    // State.OOMKilled is not reliable (it read false for real kills on cgroup
+    // v1): a SIGKILL we did not send (no timeout, no disk kill), with the
+    // memory limit enforced, is the OOM killer.
+    bool memoryLimited = host_.cgroupLimits && host_.memoryEnforced;
+    result.oomKilled =
+        state["OOMKilled"].asBool() || (!killedByUs && result.exitCode == 137 && memoryLimited);
 }
 
 std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
