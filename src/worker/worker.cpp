@@ -21,6 +21,7 @@
 #include "wire/messages.hpp"
 #include "wire/peer_id.hpp"
 #include "worker/session_images.hpp"
+#include "worker/unit_threads.hpp"
 
 #include <fmt/format.h>
 
@@ -157,10 +158,10 @@ private:
     bool closed_ = false;
     std::uint32_t requested_ = 0; // slots asked for and not yet assigned
 
-    mutable std::mutex mutex_;                      // guards running_, stops_, unitThreads_
+    mutable std::mutex mutex_;                      // guards running_, stops_
     std::map<std::string, std::int64_t> running_;   // "unit/replica" -> start ms
     std::map<std::string, std::stop_source> stops_; // "unit/replica" -> its cancel switch
-    std::vector<std::thread> unitThreads_;
+    UnitThreads unitThreads_;
 
     std::deque<wire::RawMessage> pending_;
     SessionImages images_; // the image ids this session's units run
@@ -182,13 +183,7 @@ void Link::main() {
         if (session_)
             session_->close();
     }
-    std::vector<std::thread> threads;
-    {
-        std::lock_guard lock(mutex_);
-        threads.swap(unitThreads_);
-    }
-    for (auto& t : threads)
-        t.join();
+    unitThreads_.joinAll();
     kLog.info("session with submitter {} ended", who);
     finished_ = true;
     w_.cv.notify_all();
@@ -396,10 +391,8 @@ bool Link::handleAssign(wire::Assign assign) {
     const auto key = replicaKey(assign.unitId, assign.replica);
     running_[key] = w_.deps.clock.nowMs();
     auto token = stops_[key].get_token();
-    unitThreads_.emplace_back(
-        [self = shared_from_this(), a = std::move(assign), p = std::move(pinned), token]() mutable {
-            self->runUnit(std::move(a), std::move(p), token);
-        });
+    unitThreads_.start([self = shared_from_this(), a = std::move(assign), p = std::move(pinned),
+                        token]() mutable { self->runUnit(std::move(a), std::move(p), token); });
     return true;
 }
 
