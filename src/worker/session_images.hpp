@@ -53,6 +53,7 @@ public:
                             const Run& run,
                             const std::function<void(const std::string& id)>& pinned = {});
 
+    /// How many images are pinned now.
     std::size_t size() const;
 
 private:
