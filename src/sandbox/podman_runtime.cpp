@@ -202,8 +202,10 @@ public:
     ~Cleanup() {
         try {
             if (container_) {
-                // Removal sometimes fails once with "shm: device or resource
-                // busy" right after exit; a short retry clears it.
+                // A short bounded retry should Podman answer an error (with
+                // Podman's own shm mount, removal failed once with "shm:
+                // device or resource busy" right after exit; units no
+                // longer have one, see buildCreateBody).
                 for (int attempt = 0; attempt < 4; ++attempt) {
                     auto r = client_.call(req("DELETE", "/containers/" + names_.container +
                                                             "?force=true&v=true&t=0"));

@@ -15,14 +15,26 @@ std::shared_ptr<SessionImages::Entry> SessionImages::entry(const std::string& ke
 std::expected<SessionImages::Pinned, wire::Error> SessionImages::resolve(const std::string& key,
                                                                          const Resolver& resolve) {
     auto e = entry(key);
+    const auto attemptsBefore = e->attempts.load();
     // Held while resolving, so that units arriving meanwhile wait for this
     // answer instead of loading or pulling the same image again.
     std::lock_guard lock(e->mutex);
     if (e->id)
         return Pinned{*e->id, false};
+    // An attempt that ended while this unit waited failed: its answer is
+    // this unit's too (no queue of pulls one after the other).
+    if (e->attempts.load() != attemptsBefore && e->lastError)
+        return std::unexpected(*e->lastError);
+    struct Count {
+        Entry& e;
+        ~Count() { ++e.attempts; }
+    } count{*e};
+    e->lastError.reset();
     auto id = resolve();
-    if (!id)
+    if (!id) {
+        e->lastError = id.error();
         return std::unexpected(id.error());
+    }
     e->id = std::move(*id);
     return Pinned{*e->id, true};
 }

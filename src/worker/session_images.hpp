@@ -3,6 +3,8 @@
 #include "sandbox/unit_spec.hpp"
 #include "wire/error.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <expected>
 #include <functional>
 #include <map>
@@ -32,8 +34,8 @@ public:
     };
 
     /// The pinned id for `key`, else `resolve()`'s answer, pinned when it is
-    /// one. Errors are not remembered: a unit waiting on a failed resolve
-    /// tries again itself.
+    /// one. Units that were waiting while a resolve failed get its error;
+    /// errors are not pinned: a unit that comes later tries again.
     std::expected<Pinned, wire::Error> resolve(const std::string& key, const Resolver& resolve);
 
     /// Drops the pin for `key` if it still names `id`.
@@ -58,8 +60,10 @@ public:
 
 private:
     struct Entry {
-        mutable std::mutex mutex; // held while resolving
+        mutable std::mutex mutex; // held while resolving; guards id, lastError
         std::optional<std::string> id;
+        std::atomic<std::uint64_t> attempts{0}; // resolves ended, however
+        std::optional<wire::Error> lastError;   // of the last one, if it failed
     };
     std::shared_ptr<Entry> entry(const std::string& key);
 

@@ -17,18 +17,28 @@ void UnitThreads::start(std::function<void()> body) {
             }
         }
         finished_.clear();
-        const auto id = next_++;
-        // Inserted under the lock the thread needs to report its end, so it
-        // is always in threads_ by the time its id is in finished_.
-        threads_.emplace(id, std::thread([this, id, body = std::move(body)] {
-                             body();
-                             std::lock_guard end(mutex_);
-                             finished_.push_back(id);
-                         }));
     }
-    // Each of these has at most its return left to do.
+    // Each of these has at most its return left to do. Joined before the
+    // new thread is made, so that a failure to make it leaves nothing
+    // joinable behind.
     for (auto& t : done)
         t.join();
+
+    std::lock_guard lock(mutex_);
+    const auto id = next_++;
+    auto [it, inserted] = threads_.try_emplace(id);
+    try {
+        // Made under the lock the thread needs to report its end, so it is
+        // always in threads_ by the time its id is in finished_.
+        it->second = std::thread([this, id, body = std::move(body)] {
+            body();
+            std::lock_guard end(mutex_);
+            finished_.push_back(id);
+        });
+    } catch (...) {
+        threads_.erase(it);
+        throw;
+    }
 }
 
 void UnitThreads::joinAll() {

@@ -161,10 +161,11 @@ private:
     mutable std::mutex mutex_;                      // guards running_, stops_
     std::map<std::string, std::int64_t> running_;   // "unit/replica" -> start ms
     std::map<std::string, std::stop_source> stops_; // "unit/replica" -> its cancel switch
-    UnitThreads unitThreads_;
 
     std::deque<wire::RawMessage> pending_;
     SessionImages images_; // the image ids this session's units run
+    // Last, so destroyed first: no unit thread outlives what it uses.
+    UnitThreads unitThreads_;
 };
 
 void Link::main() {
@@ -446,9 +447,17 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::s
                 return shipped ? store.load(w_.store->pathOf(archive), archive)
                                : store.ensure(assign.image);
             },
-            [&](const std::string& id) { // a cancelled unit is not run again
-                if (stop.stop_requested() || store.find(id))
+            [&](const std::string& id) { // true: do not run the unit again
+                if (stop.stop_requested())
                     return true;
+                try {
+                    if (store.find(id))
+                        return true;
+                } catch (const std::exception& e) {
+                    // Podman cannot say: keep the run's own error.
+                    kLog.warn("cannot check image {} of {}: {}", id, key, e.what());
+                    return true;
+                }
                 kLog.warn("image {} of {} is gone; resolving {} again", id, key, imageKey);
                 return false;
             },

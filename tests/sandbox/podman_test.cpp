@@ -20,6 +20,7 @@
 #include <iostream>
 #include <map>
 #include <thread>
+#include <vector>
 
 using namespace swarm;
 using namespace swarm::sandbox;
@@ -123,6 +124,19 @@ std::size_t countLabelled(const std::string& what, const std::string& workerId) 
     auto r = c.call(req);
     BOOST_REQUIRE_EQUAL(r.status, 200);
     return parse(r.body).size();
+}
+
+std::vector<std::string> labelledContainerIds(const std::string& workerId) {
+    PodmanClient c(env().service->socket());
+    std::string filter = R"({"label":["swarm.worker=)" + workerId + R"("]})";
+    PodmanClient::Request req;
+    req.path = "/containers/json?all=true&filters=" + PodmanClient::escape(filter);
+    auto r = c.call(req);
+    BOOST_REQUIRE_EQUAL(r.status, 200);
+    std::vector<std::string> ids;
+    for (const auto& container : parse(r.body))
+        ids.push_back(container["Id"].asString());
+    return ids;
 }
 
 bool cgroupLimitsExpected() {
@@ -229,6 +243,27 @@ BOOST_AUTO_TEST_CASE(shared_memory_is_private_and_bounded) {
     BOOST_TEST(r.stdoutText.find("eight-more-refused") != std::string::npos);
     BOOST_TEST(r.stdoutText.find("tmpfs") != std::string::npos);
     BOOST_TEST(r.stdoutText.find("noexec") != std::string::npos);
+
+    // And nothing of it on the host: Podman's default mounts a tmpfs for
+    // each container under its userdata/shm, whose unmount made removals
+    // fail with "shm: device or resource busy". (Rootless Podman mounts in
+    // its own namespace, where this process cannot look.)
+    Unit running("sleep 3", "shm-host");
+    auto done = std::async(std::launch::async, [&] { return running.run(); });
+    std::vector<std::string> ids;
+    for (int i = 0; i < 200 && ids.empty(); ++i) {
+        std::this_thread::sleep_for(25ms); // bounded poll until the container exists
+        ids = labelledContainerIds(env().workerId);
+    }
+    BOOST_REQUIRE_EQUAL(ids.size(), 1u);
+    std::this_thread::sleep_for(1s); // initialised and started by now
+    std::ifstream mounts("/proc/self/mountinfo");
+    std::string line;
+    std::size_t shmMounts = 0;
+    while (std::getline(mounts, line))
+        shmMounts += line.find(ids[0] + "/userdata/shm") != std::string::npos;
+    BOOST_TEST(shmMounts == 0u);
+    BOOST_TEST(done.get().exitCode == 0);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_new_user_namespace) {

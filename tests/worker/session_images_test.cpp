@@ -57,6 +57,36 @@ BOOST_AUTO_TEST_CASE(errors_are_not_pinned) {
     BOOST_TEST(images.size() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(units_waiting_on_a_failed_resolve_share_its_error) {
+    // A pull that fails after a while is not repeated by every unit that
+    // queued behind it; a unit that asks later tries again.
+    SessionImages images;
+    std::atomic<int> arrived{0}, calls{0};
+    auto slowFailure = [&]() -> std::expected<std::string, Error> {
+        ++calls;
+        while (arrived.load() < 4)
+            std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the others reach the lock
+        return std::unexpected(Error(Error::Code::kNotFound, "pull failed"));
+    };
+    std::vector<std::string> errors(4);
+    {
+        std::vector<std::jthread> threads;
+        for (std::size_t i = 0; i < errors.size(); ++i)
+            threads.emplace_back([&, i] {
+                ++arrived;
+                auto r = images.resolve("r", slowFailure);
+                errors[i] = r ? "" : r.error().what;
+            });
+    }
+    BOOST_TEST(calls.load() == 1);
+    for (const auto& e : errors)
+        BOOST_TEST(e == "pull failed");
+    arrived = 4;
+    BOOST_TEST(!images.resolve("r", slowFailure));
+    BOOST_TEST(calls.load() == 2);
+}
+
 BOOST_AUTO_TEST_CASE(forget_drops_only_the_id_it_names) {
     SessionImages images;
     std::string id = "id-1";
