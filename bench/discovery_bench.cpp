@@ -120,7 +120,7 @@ struct Results {
     std::uint64_t rawGets = 0;          // raw gets that finished
     std::uint64_t untrustedSkipped = 0; // by cold discoveries, summed
     std::uint64_t coldProbes = 0;
-    std::uint64_t coldPackets = 0; // sim: datagrams sent + received by cold nodes
+    std::uint64_t coldPackets = 0; // datagrams sent + received by cold nodes
     std::uint64_t coldBytes = 0;
     std::uint64_t rawPackets = 0;
     std::uint64_t rawBytes = 0;
@@ -354,6 +354,7 @@ public:
     /// bootstrap node) and a random other one.
     std::unique_ptr<dht::Node> freshNode(std::string& addr) {
         auto cfg = configFor(nextAddress_++);
+        cfg.countTraffic = !o_.sim; // the simulated network counts on its own
         addr = cfg.bindAddress;
         cfg.bootstrap.push_back({address(o_.sim, run_, 0), nodes_[0]->port()});
         auto j = std::uniform_int_distribution<std::size_t>(1, nodes_.size() + remotePorts_.size() -
@@ -403,13 +404,18 @@ wire::TrustList trustOf(const std::vector<wire::Identity>& ids, std::size_t coun
     return list;
 }
 
-void addTraffic(const Overlay& overlay, const std::string& addr, std::uint64_t& packets,
-                std::uint64_t& bytes) {
-    if (!overlay.sim())
-        return;
-    auto t = overlay.sim()->trafficOf(addr);
-    packets += t.packetsSent + t.packetsReceived;
-    bytes += t.bytesSent + t.bytesReceived;
+// What the fresh node `node` (bound to `addr`) sent and received: counted
+// by the simulated network, or by the node's own socket on udp.
+void addTraffic(const Overlay& overlay, const dht::Node& node, const std::string& addr,
+                std::uint64_t& packets, std::uint64_t& bytes) {
+    if (overlay.sim()) {
+        auto t = overlay.sim()->trafficOf(addr);
+        packets += t.packetsSent + t.packetsReceived;
+        bytes += t.bytesSent + t.bytesReceived;
+    } else if (auto t = node.traffic()) {
+        packets += t->packetsSent + t->packetsReceived;
+        bytes += t->bytesSent + t->bytesReceived;
+    }
 }
 
 /// A fresh submitter node bootstraps and runs Discovery for the T trusted.
@@ -445,7 +451,7 @@ void coldProbe(const Options& o, Overlay& overlay, const std::vector<wire::Ident
                        node->knownNodes());
     }
     node->shutdown();
-    addTraffic(overlay, addr, out.coldPackets, out.coldBytes);
+    addTraffic(overlay, *node, addr, out.coldPackets, out.coldBytes);
     out.coldProbes++;
     out.series["cold-first"].add(first);
     out.series["cold-all"].add(all);
@@ -491,7 +497,7 @@ void rawProbe(const Options& o, Overlay& overlay, const wire::Clock& clock, Resu
         }
     }
     node->shutdown();
-    addTraffic(overlay, addr, out.rawPackets, out.rawBytes);
+    addTraffic(overlay, *node, addr, out.rawPackets, out.rawBytes);
     out.series["raw-first"].add(first);
     out.series["raw-done"].add(done);
 }
@@ -917,7 +923,7 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
         fmt::print("  raw get completeness: {:.1f} of {} values per finished get\n",
                    static_cast<double>(r.rawValuesSeen) / static_cast<double>(r.rawGets),
                    o.workers);
-    if (o.sim && r.coldProbes) {
+    if (r.coldProbes) {
         auto per = [](std::uint64_t v, std::uint64_t n) {
             return static_cast<double>(v) / static_cast<double>(std::max<std::uint64_t>(n, 1));
         };

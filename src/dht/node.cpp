@@ -1,5 +1,6 @@
 #include "dht/node.hpp"
 
+#include "dht/counting_socket.hpp"
 #include "dht/sim_socket.hpp"
 
 #include "wire/bytes.hpp"
@@ -121,6 +122,7 @@ struct Node::Impl {
     std::map<std::uint64_t, std::pair<::dht::InfoHash, std::shared_future<std::size_t>>> listens;
     std::uint64_t nextListen = 1;
     bool stopped = false;
+    std::shared_ptr<TrafficCounters> counters; // NodeConfig::countTraffic
 
     // prepareSearch() per key text: a lookup under way collects callers;
     // a successful one is reused for kPreparedFor (OpenDHT keeps the
@@ -218,6 +220,10 @@ Node::Node(NodeConfig config) : impl_(std::make_unique<Impl>()) {
                 throw std::runtime_error("dht: bind address '" + cfg.bindAddress +
                                          "' is not an IPv4 address");
             rc.bind4 = ::dht::SockAddr(reinterpret_cast<const sockaddr*>(&sin), sizeof sin);
+            if (cfg.countTraffic) {
+                impl_->counters = std::make_shared<TrafficCounters>();
+                ctx.sock = std::make_unique<CountingSocket>(rc.bind4, impl_->counters);
+            }
             if ((ntohl(sin.sin_addr.s_addr) >> 24) == 127 && cfg.bindAddress != "127.0.0.1")
                 kLog.warn("bound to {}: OpenDHT rewrites loopback addresses in node lists to "
                           "the sender's, so peers learn this node at a wrong address; bind "
@@ -292,6 +298,12 @@ std::size_t Node::bootstrap(const std::vector<HostPort>& nodes) {
     if (n > 0)
         impl_->runner.bootstrap(std::move(addrs));
     return n;
+}
+
+std::optional<NodeTraffic> Node::traffic() const {
+    if (!impl_->counters)
+        return std::nullopt;
+    return impl_->counters->snapshot();
 }
 
 std::size_t Node::knownNodes() const {

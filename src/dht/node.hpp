@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,21 @@ struct NodeConfig {
     std::int64_t maxPeerRequestsPerSec = 0;
     /// OpenDHT network id; 0 is the one stock nodes (dhtnode) use.
     std::uint32_t networkId = 0;
+    /// Count this node's UDP datagrams (Node::traffic()); needs bindAddress.
+    /// For benchmarks; a simulated network counts on its own.
+    bool countTraffic = false;
     /// When set, the node sends and receives over this in-process network
     /// (see sim_network.hpp) instead of UDP; bindAddress is then its address
     /// there (required) and port 0 means 4222. Must outlive the node.
     std::shared_ptr<SimNetwork> simNetwork;
+};
+
+/// Datagrams and bytes one node's socket sent and received.
+struct NodeTraffic {
+    std::uint64_t packetsSent = 0;
+    std::uint64_t bytesSent = 0;
+    std::uint64_t packetsReceived = 0;
+    std::uint64_t bytesReceived = 0;
 };
 
 /// One value under a key, as stored in the DHT: OpenDHT's value id and our
@@ -85,6 +97,8 @@ public:
     /// Adds bootstrap nodes (resolving names; unresolvable ones are logged
     /// and skipped). Returns how many addresses were handed to OpenDHT.
     std::size_t bootstrap(const std::vector<HostPort>& nodes);
+    /// What the node's socket carried so far, if NodeConfig::countTraffic.
+    std::optional<NodeTraffic> traffic() const;
     /// Good + dubious IPv4 and IPv6 nodes in the routing table.
     std::size_t knownNodes() const;
     /// Waits until the routing table holds at least `count` nodes.

@@ -316,6 +316,29 @@ BOOST_AUTO_TEST_CASE(prepared_announcer_first_record_reaches_a_listener) {
     workerNode->shutdown();
 }
 
+BOOST_AUTO_TEST_CASE(a_node_can_count_its_datagrams) {
+    // What the discovery bench reports per probe on udp.
+    Overlay net(6);
+    NodeConfig cfg = loopbackNode();
+    cfg.bootstrap = {HostPort{kHost, net[0].port()}};
+    cfg.countTraffic = true;
+    Node counted(cfg);
+    BOOST_TEST(!net[1].traffic()); // not asked for: not counted
+    BOOST_REQUIRE(counted.waitForNodes(1, 10s));
+    auto done = std::make_shared<std::promise<void>>();
+    counted.get(
+        "count-me", [](std::vector<DhtValue>) {}, [done](bool) { done->set_value(); });
+    BOOST_REQUIRE(done->get_future().wait_for(15s) == std::future_status::ready);
+    auto t = counted.traffic();
+    BOOST_REQUIRE(t);
+    BOOST_TEST(t->packetsSent > 0u);
+    BOOST_TEST(t->packetsReceived > 0u);
+    BOOST_TEST(t->bytesSent >= t->packetsSent * 20); // every OpenDHT message is at least that
+    BOOST_TEST(t->bytesReceived >= t->packetsReceived * 20);
+    counted.shutdown();
+    BOOST_TEST(counted.traffic()->packetsSent >= t->packetsSent); // still readable
+}
+
 BOOST_AUTO_TEST_CASE(withdrawn_worker_disappears) {
     Overlay net(8);
     wire::SystemClock clock;
