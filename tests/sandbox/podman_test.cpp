@@ -116,25 +116,24 @@ struct Unit {
     }
 };
 
-std::size_t countLabelled(const std::string& what, const std::string& workerId) {
+// Containers or volumes (`what`) labelled with this worker id, as Podman lists them.
+Json::Value labelled(const std::string& what, const std::string& workerId) {
     PodmanClient c(env().service->socket());
     std::string filter = R"({"label":["swarm.worker=)" + workerId + R"("]})";
     PodmanClient::Request req;
     req.path = "/" + what + "/json?all=true&filters=" + PodmanClient::escape(filter);
     auto r = c.call(req);
     BOOST_REQUIRE_EQUAL(r.status, 200);
-    return parse(r.body).size();
+    return parse(r.body);
+}
+
+std::size_t countLabelled(const std::string& what, const std::string& workerId) {
+    return labelled(what, workerId).size();
 }
 
 std::vector<std::string> labelledContainerIds(const std::string& workerId) {
-    PodmanClient c(env().service->socket());
-    std::string filter = R"({"label":["swarm.worker=)" + workerId + R"("]})";
-    PodmanClient::Request req;
-    req.path = "/containers/json?all=true&filters=" + PodmanClient::escape(filter);
-    auto r = c.call(req);
-    BOOST_REQUIRE_EQUAL(r.status, 200);
     std::vector<std::string> ids;
-    for (const auto& container : parse(r.body))
+    for (const auto& container : labelled("containers", workerId))
         ids.push_back(container["Id"].asString());
     return ids;
 }
