@@ -155,7 +155,12 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
     kLog.info("worker {} connected from {} ({}, {} slots)", who, session.peerAddress(),
               hello.software, hello.slots);
 
+    // Slots the worker asked for and was not given a unit for yet. A
+    // worker that understands no-work (hello version 2) gets them back at
+    // once when there is no unit for them, so it can lend them to other
+    // submitters and ask again later; an older one keeps them reserved here.
     std::uint32_t demand = 0;
+    const bool handsBack = hello.version >= 2;
     bool saidBye = false;
     std::string reason = "disconnected";
     // Replicas sent whose inputs the worker has not asked for yet, in the
@@ -170,6 +175,7 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
     for (;;) {
         std::vector<wire::Assign> assigns;
         std::vector<wire::Cancel> toCancel;
+        std::uint32_t declined = 0;
         bool finished = false;
         {
             std::lock_guard lock(mutex);
@@ -190,6 +196,10 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
                 while (awaiting.size() > 4096) // a worker with everything cached
                     awaiting.pop_front();
                 demand -= static_cast<std::uint32_t>(given.size());
+                if (handsBack) {
+                    declined = demand;
+                    demand = 0;
+                }
             }
             toCancel.swap(cancels[wid]);
         }
@@ -204,6 +214,8 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
             ok = ok && session.send(c).has_value();
         for (const auto& a : assigns)
             ok = ok && session.send(a).has_value();
+        if (declined > 0)
+            ok = ok && session.send(wire::NoWork{.slots = declined}).has_value();
         if (!ok)
             break;
 

@@ -24,6 +24,8 @@ const char* msgTypeName(MsgType type) noexcept {
         return "bye";
     case MsgType::kError:
         return "error";
+    case MsgType::kNoWork:
+        return "no-work";
     }
     return "unknown";
 }
@@ -37,7 +39,7 @@ std::expected<RawMessage, Error> decodeMessage(ByteView payload, const UnpackLim
         return std::unexpected(Error(Error::Code::kMalformed, "message must be [type, body]"));
     const msgpack::object& t = o.via.array.ptr[0];
     if (t.type != msgpack::type::POSITIVE_INTEGER || t.via.u64 < 1 ||
-        t.via.u64 > static_cast<std::uint64_t>(MsgType::kError))
+        t.via.u64 > static_cast<std::uint64_t>(MsgType::kNoWork))
         return std::unexpected(Error(Error::Code::kUnknownType, "unknown message type"));
     if (o.via.array.ptr[1].type != msgpack::type::MAP)
         return std::unexpected(Error(Error::Code::kMalformed, "message body must be a map"));

@@ -30,6 +30,7 @@ enum class MsgType : std::uint16_t {
     kCancel = 8,
     kBye = 9,
     kError = 10,
+    kNoWork = 11,
 };
 
 const char* msgTypeName(MsgType type) noexcept;
@@ -37,9 +38,10 @@ const char* msgTypeName(MsgType type) noexcept;
 using RawDigest = std::array<std::uint8_t, 32>;
 
 /// First message from the worker: proves it holds the offer it answers.
+/// Version 2 and later: the worker understands `no-work`.
 struct Hello {
     static constexpr MsgType kType = MsgType::kHello;
-    std::uint32_t version = 1;
+    std::uint32_t version = 2;
     std::array<std::uint8_t, 16> token{}; ///< the offer's one-time token
     std::string software;
     std::uint32_t slots = 0;
@@ -51,6 +53,16 @@ struct RequestWork {
     static constexpr MsgType kType = MsgType::kRequestWork;
     std::uint32_t version = 1;
     std::uint32_t slots = 1;
+    MSGPACK_DEFINE_MAP(version, slots)
+};
+
+/// Submitter hands back `slots` of the worker's requests it has no unit
+/// for now, so the worker can give those slots to other submitters. Sent
+/// only to workers whose hello has version 2 or later.
+struct NoWork {
+    static constexpr MsgType kType = MsgType::kNoWork;
+    std::uint32_t version = 1;
+    std::uint32_t slots = 0;
     MSGPACK_DEFINE_MAP(version, slots)
 };
 

@@ -21,6 +21,7 @@
 #include "wire/messages.hpp"
 #include "wire/peer_id.hpp"
 #include "worker/session_images.hpp"
+#include "worker/slot_pool.hpp"
 #include "worker/unit_threads.hpp"
 
 #include <fmt/format.h>
@@ -44,6 +45,10 @@ namespace {
 const wire::Logger kLog("worker");
 constexpr const char* kSoftware = "swarm-worker/0.1.0";
 constexpr auto kPoll = std::chrono::milliseconds(200);
+// After a submitter says it has no work, it is asked again after this,
+// doubling up to kMaxQuiet while it keeps having none.
+constexpr auto kFirstQuiet = std::chrono::milliseconds(500);
+constexpr auto kMaxQuiet = std::chrono::milliseconds(4000);
 
 std::string replicaKey(std::string_view unit, std::uint32_t replica) {
     return fmt::format("{}/{}", unit, replica);
@@ -89,33 +94,26 @@ struct Worker::State {
     std::condition_variable cv;
     std::deque<dht::ReceivedOffer> offers;
     std::list<std::shared_ptr<Link>> links;
-    std::uint32_t freeSlots = 0;
+    std::unique_ptr<SlotPool> slots; // made when run() starts
     std::uint64_t done = 0;
     std::uint64_t failed = 0;
     bool stopRequested = false;
     bool stopping = false;
     std::unique_ptr<dht::Inbox> inbox;
 
-    // Reserves up to `want` slots; returns how many were reserved.
-    std::uint32_t reserve(std::uint32_t want) {
-        std::lock_guard lock(mutex);
-        if (stopping)
-            return 0;
-        std::uint32_t n = std::min(want, freeSlots);
-        freeSlots -= n;
-        return n;
-    }
-    void release(std::uint32_t n) {
-        std::lock_guard lock(mutex);
-        freeSlots += n;
-    }
+    // Lets every session ask for the slots that are free now (a unit ended,
+    // a submitter had no work, a session ended): a slot its own session may
+    // not take, being above its share, goes to another without waiting for
+    // that session's next poll.
+    void offerFreeSlots();
 };
 
 /// One session with one submitter: the thread that reads it, the threads
 /// that run its units.
 class Link : public std::enable_shared_from_this<Link> {
 public:
-    Link(Worker::State& w, dht::ReceivedOffer offer) : w_(w), offer_(std::move(offer)) {}
+    Link(Worker::State& w, dht::ReceivedOffer offer)
+        : w_(w), offer_(std::move(offer)), holder_(w.slots->join()) {}
 
     void start() {
         thread_ = std::thread([self = shared_from_this()] { self->main(); });
@@ -133,6 +131,10 @@ public:
         for (const auto& [key, started] : running_)
             out.push_back(UnitStatus{offer_.submitter.str(), key, nowMs - started});
     }
+    /// Asks the submitter for units for the free slots this session may
+    /// take. `wait`: false from other sessions' threads, which skip a
+    /// session whose thread is busy sending (it asks on its own soon).
+    void requestMore(bool wait = true);
 
 private:
     void main();
@@ -143,20 +145,24 @@ private:
     void refuse(const wire::Assign& assign, const std::string& why);
     void runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::stop_token stop);
     bool sendResult(const wire::Result& result);
-    void requestMore();
     void giveBack();
+    bool noWork(const wire::NoWork& none);
 
     Worker::State& w_;
     dht::ReceivedOffer offer_;
+    const SlotPool::Holder holder_; // this session's slots in w_.slots
     std::thread thread_;
     std::unique_ptr<net::Session> session_;
     std::atomic<bool> stop_{false};
     std::atomic<bool> finished_{false};
     std::atomic<bool> connected_{false};
 
-    std::mutex sendMutex_; // one sender at a time; guards closed_ and requested_
+    std::mutex sendMutex_; // one sender at a time; guards session_, closed_, requested_, quiet*
     bool closed_ = false;
     std::uint32_t requested_ = 0; // slots asked for and not yet assigned
+    // No request before quietUntil_: the submitter said it had no work.
+    std::chrono::steady_clock::time_point quietUntil_{};
+    std::chrono::milliseconds quiet_ = kFirstQuiet;
 
     mutable std::mutex mutex_;                      // guards running_, stops_
     std::map<std::string, std::int64_t> running_;   // "unit/replica" -> start ms
@@ -179,12 +185,14 @@ void Link::main() {
     {
         std::lock_guard lock(sendMutex_);
         closed_ = true;
-        w_.release(requested_);
+        w_.slots->release(holder_, requested_);
         requested_ = 0;
         if (session_)
             session_->close();
     }
     unitThreads_.joinAll();
+    w_.slots->leave(holder_);
+    w_.offerFreeSlots();
     kLog.info("session with submitter {} ended", who);
     finished_ = true;
     w_.cv.notify_all();
@@ -206,6 +214,7 @@ bool Link::dial() {
         auto session = dialer.dial(
             *endpoint, net::allowListAndKey(w_.deps.trust, offer_.submitter.key()), hello);
         if (session) {
+            std::lock_guard lock(sendMutex_); // other sessions' threads look at it
             session_ = std::move(*session);
             return true;
         }
@@ -239,21 +248,50 @@ void Link::serve() {
     giveBack();
 }
 
-void Link::requestMore() {
-    // Ask for as many units as there are free slots nobody has asked for.
-    // Called by the session thread between messages and by a unit thread as
-    // its slot frees (so the slot does not wait for the session's next poll).
-    std::lock_guard lock(sendMutex_);
+void Link::requestMore(bool wait) {
+    // Ask for as many units as there are free slots this session may take
+    // (SlotPool: its share while other submitters want work too). Called by
+    // the session thread between messages, by a unit thread as its slot
+    // frees (so the slot does not wait for the session's next poll), and by
+    // other sessions' threads as slots free there.
+    std::unique_lock lock(sendMutex_, std::defer_lock);
+    if (wait)
+        lock.lock();
+    else if (!lock.try_lock())
+        return;
     if (closed_ || !session_ || session_->broken())
         return;
-    std::uint32_t n = w_.reserve(w_.cfg.slots);
+    if (std::chrono::steady_clock::now() < quietUntil_)
+        return;
+    std::uint32_t n = w_.slots->reserve(holder_, w_.cfg.slots);
     if (n == 0)
         return;
     if (session_->send(wire::RequestWork{.slots = n})) {
         requested_ += n;
     } else {
-        w_.release(n);
+        w_.slots->release(holder_, n);
     }
+}
+
+bool Link::noWork(const wire::NoWork& none) {
+    std::chrono::milliseconds quiet{};
+    {
+        std::lock_guard lock(sendMutex_);
+        if (none.slots > requested_) {
+            kLog.warn("submitter {} handed back {} slot(s) but had {} asked for",
+                      offer_.submitter.shortStr(), none.slots, requested_);
+            return false;
+        }
+        requested_ -= none.slots;
+        w_.slots->decline(holder_, none.slots);
+        quiet = quiet_;
+        quietUntil_ = std::chrono::steady_clock::now() + quiet_;
+        quiet_ = std::min<std::chrono::milliseconds>(quiet_ * 2, kMaxQuiet);
+    }
+    kLog.debug("submitter {} has no work for {} slot(s); asking again in {} ms",
+               offer_.submitter.shortStr(), none.slots, quiet.count());
+    w_.offerFreeSlots();
+    return true;
 }
 
 void Link::giveBack() {
@@ -292,6 +330,10 @@ bool Link::dispatch(wire::RawMessage& msg) {
             it->second.request_stop();
         return true;
     }
+    case wire::MsgType::kNoWork: {
+        auto none = session_->bodyOrBreak<wire::NoWork>(msg);
+        return none && noWork(*none);
+    }
     case wire::MsgType::kBye: {
         auto bye = session_->bodyOrBreak<wire::Bye>(msg);
         kLog.info("submitter {} said bye{}", offer_.submitter.shortStr(),
@@ -318,7 +360,7 @@ void Link::refuse(const wire::Assign& assign, const std::string& why) {
     r.replica = assign.replica;
     r.error = why;
     sendResult(r);
-    w_.release(1);
+    w_.slots->release(holder_, 1);
     std::lock_guard lock(w_.mutex);
     ++w_.failed;
 }
@@ -331,6 +373,7 @@ bool Link::handleAssign(wire::Assign assign) {
             return false;
         }
         --requested_;
+        quiet_ = kFirstQuiet; // it has work again
     }
     const auto& cfg = w_.cfg;
     const bool shipped = assign.imageArchive != wire::RawDigest{};
@@ -377,7 +420,7 @@ bool Link::handleAssign(wire::Assign assign) {
         if (session_->broken()) {
             kLog.warn("fetching inputs of {} failed: {}", assign.unitId,
                       net::describe(fetched.error()));
-            w_.release(1);
+            w_.slots->release(holder_, 1);
             return false;
         }
         refuse(assign, "inputs could not be fetched: " + net::describe(fetched.error()));
@@ -525,9 +568,20 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::s
         std::lock_guard lock(w_.mutex);
         ++(sent && r.error.empty() ? w_.done : w_.failed);
     }
-    w_.release(1);
+    w_.slots->release(holder_, 1);
     kLog.info("unit {} done: exit {}{}", key, r.exitCode, r.error.empty() ? "" : ", " + r.error);
     requestMore();
+    w_.offerFreeSlots();
+}
+
+void Worker::State::offerFreeSlots() {
+    std::vector<std::shared_ptr<Link>> all;
+    {
+        std::lock_guard lock(mutex);
+        all.assign(links.begin(), links.end());
+    }
+    for (const auto& l : all)
+        l->requestMore(false);
 }
 
 bool Link::sendResult(const wire::Result& result) {
@@ -575,7 +629,7 @@ void Worker::run() {
     }
     s.store = std::make_unique<net::BlobStore>(
         deps.home / "cache", net::BlobStoreOptions{.maxBytes = s.cfg.cacheBytes}, deps.clock);
-    s.freeSlots = s.cfg.slots;
+    s.slots = std::make_unique<SlotPool>(s.cfg.slots);
 
     wire::CapacityRecord record;
     record.cores = std::max(1u, std::thread::hardware_concurrency());
@@ -614,9 +668,10 @@ void Worker::run() {
     std::unique_lock lock(s.mutex);
     while (!s.stopRequested) {
         s.cv.wait_for(lock, std::chrono::seconds(1));
-        if (s.freeSlots != record.freeSlots &&
+        const auto free = s.slots->free();
+        if (free != record.freeSlots &&
             std::chrono::steady_clock::now() - announcedAt >= std::chrono::seconds(2)) {
-            record.freeSlots = s.freeSlots;
+            record.freeSlots = free;
             announcedAt = std::chrono::steady_clock::now();
             lock.unlock();
             if (auto ok = announcer.announce(record); !ok)
@@ -650,6 +705,7 @@ void Worker::run() {
         }
     }
     s.stopping = true;
+    s.slots->close();
     auto links = s.links;
     lock.unlock();
 

@@ -121,6 +121,24 @@ bool waitAssigned(const std::filesystem::path& events, const std::string& worker
 
 const char* kWordCount = "sleep 0.2; wc -w < {} > out/words";
 
+// A worker of its own (two slots) that two further submitters, "a" and "b",
+// trust and are trusted by; the suite's own submitter and workers know
+// nothing of them. Started afresh by each test that uses it.
+void startSharedWorker(Swarm& s) {
+    static bool made = false;
+    WorkerOptions o;
+    o.trustsSubmitter = false;
+    o.trustedBySubmitter = false;
+    o.slots = 2;
+    if (!made) {
+        s.addSubmitter("a");
+        s.addSubmitter("b");
+        o.submitters = {"a", "b"};
+        made = true;
+    }
+    s.startWorker("shared", o);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(end_to_end)
@@ -527,6 +545,65 @@ BOOST_AUTO_TEST_CASE(moved_tag_does_not_mix_images_within_a_session) {
         spanning += w.before && w.after;
     }
     BOOST_TEST(spanning > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_submitter_with_no_work_left_lends_the_worker_to_another) {
+    // "a" can never finish: each unit needs two agreeing replicas from two
+    // workers, and "a" trusts one. Once that worker has run one replica of
+    // each unit, "a" has nothing more for it and must hand the worker's
+    // slots back, so that "b" can use them while "a" waits.
+    auto& s = theSwarm();
+    startSharedWorker(s);
+    auto dir = s.root() / "lend";
+    makeInputs(dir / "a/inputs", 2);
+    auto words = makeInputs(dir / "b/inputs", 3);
+    auto jobA = writeJob(dir / "a", "lend-a", kWordCount, 2, 2);
+    auto jobB = writeJob(dir / "b", "lend-b", kWordCount, 1, 1);
+    auto eventsA = dir / "a-events.jsonl";
+    auto eventsB = dir / "b-events.jsonl";
+    auto a = s.startSubmit({"run", jobA.string(), "--out", (dir / "a/job").string()}, eventsA, "a");
+    BOOST_REQUIRE_MESSAGE(waitForEvents(eventsA, "result-received", 2, 120s),
+                          readFile(eventsA.string() + ".log"));
+    auto b = s.startSubmit({"run", jobB.string(), "--out", (dir / "b/job").string()}, eventsB, "b");
+    auto status = waitExit(*b, 120s);
+    BOOST_TEST(a->running()); // still waiting for a second worker
+    BOOST_TEST(eventsOf(eventsA, "unit-valid").empty());
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(eventsB.string() + ".log") +
+                                           readFile(s.workerLog("shared")));
+    checkResults(dir / "b/job", words);
+    a->signal(SIGINT);
+    BOOST_TEST(waitExit(*a, 30s).has_value());
+    BOOST_TEST(s.stopWorker("shared") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(two_submitters_share_a_worker) {
+    // "a" has the worker to itself and work for a while; "b" comes with two
+    // units. Nothing running is taken from "a", but the next slot that
+    // frees goes to "b" (each holds at most half the slots while both have
+    // work): "b" is done long before "a", not after it.
+    auto& s = theSwarm();
+    startSharedWorker(s);
+    auto dir = s.root() / "share";
+    auto wordsA = makeInputs(dir / "a/inputs", 20);
+    auto wordsB = makeInputs(dir / "b/inputs", 2);
+    auto jobA = writeJob(dir / "a", "share-a", "sleep 1; wc -w < {} > out/words", 1, 1);
+    auto jobB = writeJob(dir / "b", "share-b", kWordCount, 1, 1);
+    auto eventsA = dir / "a-events.jsonl";
+    auto eventsB = dir / "b-events.jsonl";
+    auto a = s.startSubmit({"run", jobA.string(), "--out", (dir / "a/job").string()}, eventsA, "a");
+    BOOST_REQUIRE_MESSAGE(waitForEvents(eventsA, "result-received", 2, 120s),
+                          readFile(eventsA.string() + ".log"));
+    auto b = s.startSubmit({"run", jobB.string(), "--out", (dir / "b/job").string()}, eventsB, "b");
+    auto statusB = waitExit(*b, 120s);
+    const auto validA = eventsOf(eventsA, "unit-valid").size();
+    BOOST_TEST(a->running());
+    BOOST_TEST(validA < wordsA.size());
+    BOOST_REQUIRE_MESSAGE(statusB == 0, readFile(eventsB.string() + ".log"));
+    checkResults(dir / "b/job", wordsB);
+    auto statusA = waitExit(*a, 300s);
+    BOOST_REQUIRE_MESSAGE(statusA == 0, readFile(eventsA.string() + ".log"));
+    checkResults(dir / "a/job", wordsA);
+    BOOST_TEST(s.stopWorker("shared") == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -229,6 +229,16 @@ Swarm::~Swarm() {
     std::filesystem::remove_all(root_, ec);
 }
 
+std::string Swarm::addSubmitter(const std::string& name) {
+    auto home = root_ / ("submitter-" + name);
+    auto init = e2e::runProgram(submitBinary, {"--home", home.string(), "init"}, 10s);
+    if (init.status != 0)
+        throw std::runtime_error("swarm-submit init failed: " + init.err);
+    auto id = trim(init.out);
+    submitters_[name] = {home, id};
+    return id;
+}
+
 std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
     auto it = workers_.find(name);
     if (it == workers_.end()) {
@@ -245,6 +255,11 @@ std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
         if (options.trustedBySubmitter)
             e2e::runProgram(submitBinary, {"--home", submitterHome_.string(), "trust", "add", w.id},
                             10s);
+        for (const auto& other : options.submitters) {
+            const auto& [home, id] = submitters_.at(other);
+            e2e::runProgram(workerBinary, {"--home", w.home.string(), "trust", "add", id}, 10s);
+            e2e::runProgram(submitBinary, {"--home", home.string(), "trust", "add", w.id}, 10s);
+        }
         it = workers_.emplace(name, std::move(w)).first;
     }
     auto& w = it->second;
@@ -304,9 +319,11 @@ std::string Swarm::workerStatus(const std::string& name) {
 }
 
 std::unique_ptr<Child> Swarm::startSubmit(std::vector<std::string> args,
-                                          const std::filesystem::path& events) {
+                                          const std::filesystem::path& events,
+                                          const std::string& submitter) {
+    const auto home = submitter.empty() ? submitterHome_ : submitters_.at(submitter).first;
     // The network flags go right after the command word, before any "--".
-    std::vector<std::string> full{"--home",        submitterHome_.string(),
+    std::vector<std::string> full{"--home",        home.string(),
                                   "--json",        args.at(0),
                                   "--listen",      "127.0.0.9:0",
                                   "--dht-address", "127.0.0.1",

@@ -59,6 +59,9 @@ struct WorkerOptions {
     bool trustedBySubmitter = true;
     bool corrupt = false; ///< swarm-worker-corrupt instead of swarm-worker
     int slots = 2;
+    /// Further submitters (Swarm::addSubmitter) this worker trusts and that
+    /// trust it.
+    std::vector<std::string> submitters;
 };
 
 class Swarm {
@@ -69,6 +72,10 @@ public:
     const std::filesystem::path& root() const { return root_; }
     const std::string& submitterId() const { return submitterId_; }
     const std::filesystem::path& submitterHome() const { return submitterHome_; }
+
+    /// Another submitter identity with a home of its own, trusting no
+    /// worker yet (see WorkerOptions::submitters). Returns its peer id.
+    std::string addSubmitter(const std::string& name);
 
     /// Creates the worker's identity and trust (once), and starts it.
     /// Returns its peer id. Waits until its control socket answers.
@@ -88,9 +95,11 @@ public:
     std::string listWorkers();
 
     /// Starts `swarm-submit --home H --json ARGS[0] <network flags> ARGS[1..]`;
-    /// stdout goes to `events`.
+    /// stdout goes to `events`. H is the home of `submitter` (addSubmitter),
+    /// or the suite's own submitter's.
     std::unique_ptr<Child> startSubmit(std::vector<std::string> args,
-                                       const std::filesystem::path& events);
+                                       const std::filesystem::path& events,
+                                       const std::string& submitter = "");
     /// Swarm containers (running or not) labelled with this worker id.
     std::size_t containersOf(const std::string& workerId);
 
@@ -117,6 +126,7 @@ private:
     std::uint16_t dhtPort_ = 0;
     std::map<std::string, std::string> env_;
     std::map<std::string, Worker> workers_;
+    std::map<std::string, std::pair<std::filesystem::path, std::string>> submitters_; // home, id
 };
 
 /// Lines of a JSON-lines file whose "event" is `event`.

@@ -53,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             tryBody<Cancel>(*raw);
             tryBody<Bye>(*raw);
             tryBody<ErrorMsg>(*raw);
+            tryBody<NoWork>(*raw);
         }
     }
 

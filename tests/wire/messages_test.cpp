@@ -47,6 +47,20 @@ BOOST_AUTO_TEST_CASE(every_type_round_trips) {
     check(Cancel{});
     check(Bye{.givenBack = {"u1/0"}});
     check(ErrorMsg{});
+    check(NoWork{.slots = 3});
+}
+
+BOOST_AUTO_TEST_CASE(hello_says_the_worker_understands_no_work) {
+    // A submitter sends no-work only to a worker whose hello is version 2 or
+    // later; an older worker would end the session on the unknown type.
+    BOOST_TEST(Hello{}.version >= 2u);
+    auto raw = decodeMessage(encodeMessage(NoWork{.slots = 2}));
+    BOOST_REQUIRE(raw);
+    BOOST_TEST(std::string(msgTypeName(raw->type)) == "no-work");
+    BOOST_TEST(bodyAs<NoWork>(*raw)->slots == 2u);
+    auto past = pack(std::make_tuple(static_cast<int>(MsgType::kNoWork) + 1,
+                                     std::map<std::string, int>{{"version", 1}}));
+    BOOST_TEST((decodeMessage(past).error().code == Error::Code::kUnknownType));
 }
 
 BOOST_AUTO_TEST_CASE(wrong_type_and_shapes_are_errors) {

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+
+namespace swarm::worker {
+
+/// A worker's slots, shared by its sessions (one per submitter).
+///
+/// A session reserves slots before it asks its submitter for units and
+/// releases one as each of its units ends. While several sessions want
+/// work, each may hold at most its share, slots / wanting rounded up. A
+/// session wants work from the time it reserves until its submitter says
+/// it has none (`decline`). Running units are never taken away: a session
+/// above its share (it had the worker to itself) comes down to it as its
+/// units end, and the slots it frees go to the others. Whenever a slot is
+/// free, some session that wants work is below its share, so no slot idles
+/// while a submitter has work for it. Thread-safe.
+class SlotPool {
+public:
+    using Holder = std::uint64_t;
+
+    explicit SlotPool(std::uint32_t slots) : slots_(slots), free_(slots) {}
+
+    /// A new session, holding nothing and not wanting work yet.
+    Holder join();
+    /// Reserves up to `want` free slots for `h`, no more than takes it to
+    /// its share; `h` now wants work. 0 once closed.
+    std::uint32_t reserve(Holder h, std::uint32_t want);
+    /// `h` gives back `n` of the slots it holds (a unit ended or was
+    /// refused, a request was dropped).
+    void release(Holder h, std::uint32_t n);
+    /// `h`'s submitter has no unit for `n` of its reserved slots: they are
+    /// released and `h` stops wanting work until it reserves again.
+    void decline(Holder h, std::uint32_t n);
+    /// `h`'s session ended: whatever it still holds is freed.
+    void leave(Holder h);
+    /// The worker is stopping: every later reserve gets nothing.
+    void close();
+
+    std::uint32_t free() const;
+    std::uint32_t held(Holder h) const;
+    /// What each session that wants work may hold now.
+    std::uint32_t share() const;
+
+private:
+    struct Session {
+        std::uint32_t held = 0;
+        bool wanting = false;
+    };
+    std::uint32_t shareLocked() const;
+    void releaseLocked(Session& s, std::uint32_t n);
+
+    mutable std::mutex mutex_;
+    const std::uint32_t slots_;
+    std::uint32_t free_;
+    bool closed_ = false;
+    Holder next_ = 1;
+    std::map<Holder, Session> sessions_;
+};
+
+} // namespace swarm::worker

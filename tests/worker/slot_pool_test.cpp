@@ -1,0 +1,118 @@
+#include "worker/slot_pool.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <random>
+#include <vector>
+
+using namespace swarm::worker;
+
+BOOST_AUTO_TEST_SUITE(slot_pool)
+
+BOOST_AUTO_TEST_CASE(a_session_alone_gets_every_slot) {
+    SlotPool pool(4);
+    auto a = pool.join();
+    BOOST_TEST(pool.reserve(a, 10) == 4u);
+    BOOST_TEST(pool.free() == 0u);
+    pool.release(a, 1);
+    BOOST_TEST(pool.reserve(a, 10) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_submitter_gets_the_slots_the_first_frees) {
+    // A had the worker to itself; B arrives. Nothing running is taken from
+    // A, but every slot A frees goes to B until both hold their share.
+    SlotPool pool(4);
+    auto a = pool.join();
+    auto b = pool.join();
+    BOOST_TEST(pool.reserve(a, 4) == 4u);
+    BOOST_TEST(pool.reserve(b, 4) == 0u); // B now wants work
+    BOOST_TEST(pool.share() == 2u);
+    pool.release(a, 1);
+    BOOST_TEST(pool.reserve(a, 4) == 0u); // A is above its share
+    BOOST_TEST(pool.reserve(b, 4) == 1u);
+    pool.release(a, 1);
+    BOOST_TEST(pool.reserve(a, 4) == 0u); // A is at its share
+    BOOST_TEST(pool.reserve(b, 4) == 1u);
+    BOOST_TEST(pool.held(a) == 2u);
+    BOOST_TEST(pool.held(b) == 2u);
+    pool.release(a, 1);
+    BOOST_TEST(pool.reserve(b, 4) == 0u); // B is at its share
+    BOOST_TEST(pool.reserve(a, 4) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_submitter_without_work_does_not_keep_a_share) {
+    // A's job is in its tail (its units wait for quorum elsewhere): its
+    // submitter hands the slots back, and B may use all of them.
+    SlotPool pool(2);
+    auto a = pool.join();
+    auto b = pool.join();
+    BOOST_TEST(pool.reserve(a, 2) == 2u);
+    BOOST_TEST(pool.reserve(b, 2) == 0u);
+    pool.decline(a, 2);
+    BOOST_TEST(pool.share() == 2u);
+    BOOST_TEST(pool.reserve(b, 2) == 2u);
+    // A asks again later: it wants work once more, and gets the next slot
+    // that frees, as B is then above its share.
+    BOOST_TEST(pool.reserve(a, 2) == 0u);
+    pool.release(b, 1);
+    BOOST_TEST(pool.reserve(b, 2) == 0u);
+    BOOST_TEST(pool.reserve(a, 2) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(leaving_frees_what_was_held_and_closing_stops_reservations) {
+    SlotPool pool(3);
+    auto a = pool.join();
+    auto b = pool.join();
+    BOOST_TEST(pool.reserve(a, 3) == 3u);
+    BOOST_TEST(pool.reserve(b, 3) == 0u);
+    pool.leave(a);
+    BOOST_TEST(pool.free() == 3u);
+    pool.release(a, 1); // a unit ending after its session: no double free
+    BOOST_TEST(pool.free() == 3u);
+    BOOST_TEST(pool.reserve(b, 3) == 3u);
+    pool.release(b, 3);
+    pool.close();
+    BOOST_TEST(pool.reserve(b, 3) == 0u);
+    BOOST_TEST(pool.free() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(no_slot_idles_while_a_session_wants_work) {
+    // Random reservations, releases and declines by three sessions on five
+    // slots: the slots are always all accounted for, nobody wanting work
+    // is left below its share while a slot is free, and nobody reserves
+    // above its share.
+    std::mt19937 rng(7);
+    SlotPool pool(5);
+    std::vector<SlotPool::Holder> hs{pool.join(), pool.join(), pool.join()};
+    std::vector<bool> wanting(3, false);
+    for (int step = 0; step < 5000; ++step) {
+        const std::size_t i = rng() % 3;
+        const auto h = hs[i];
+        switch (rng() % 3) {
+        case 0: {
+            const auto before = pool.held(h);
+            const std::uint32_t want = 1 + rng() % 5;
+            const auto got = pool.reserve(h, want);
+            wanting[i] = true;
+            BOOST_TEST_REQUIRE((got == want || pool.free() == 0 || pool.held(h) >= pool.share()));
+            if (got > 0)
+                BOOST_TEST_REQUIRE(pool.held(h) <= pool.share());
+            BOOST_TEST_REQUIRE(pool.held(h) == before + got);
+            break;
+        }
+        case 1:
+            pool.release(h, rng() % (pool.held(h) + 1));
+            break;
+        case 2:
+            pool.decline(h, rng() % (pool.held(h) + 1));
+            wanting[i] = false;
+            break;
+        }
+        std::uint32_t held = 0;
+        for (auto x : hs)
+            held += pool.held(x);
+        BOOST_TEST_REQUIRE(held + pool.free() == 5u);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
