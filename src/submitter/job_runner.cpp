@@ -156,11 +156,13 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
               hello.software, hello.slots);
 
     // Slots the worker asked for and was not given a unit for yet. A
-    // worker that understands no-work (hello version 2) gets them back at
-    // once when there is no unit for them, so it can lend them to other
-    // submitters and ask again later; an older one keeps them reserved here.
+    // worker that understands no-work gets them back at once when there is
+    // no unit for them, so it can lend them to other submitters, and hears
+    // work-ready when there is one again; an older worker's demand is kept
+    // here instead, and served as work appears.
     std::uint32_t demand = 0;
-    const bool handsBack = hello.version >= 2;
+    const bool handsBack = hello.version >= wire::Hello::kWithNoWork;
+    bool idle = false; // answered no-work, and the worker has not asked since
     bool saidBye = false;
     std::string reason = "disconnected";
     // Replicas sent whose inputs the worker has not asked for yet, in the
@@ -176,6 +178,7 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
         std::vector<wire::Assign> assigns;
         std::vector<wire::Cancel> toCancel;
         std::uint32_t declined = 0;
+        bool ready = false;
         bool finished = false;
         {
             std::lock_guard lock(mutex);
@@ -200,6 +203,8 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
                     declined = demand;
                     demand = 0;
                 }
+            } else if (!finished && idle) {
+                ready = scheduler->hasWorkFor(wid);
             }
             toCancel.swap(cancels[wid]);
         }
@@ -214,8 +219,14 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
             ok = ok && session.send(c).has_value();
         for (const auto& a : assigns)
             ok = ok && session.send(a).has_value();
-        if (declined > 0)
+        if (declined > 0) {
             ok = ok && session.send(wire::NoWork{.slots = declined}).has_value();
+            idle = true;
+        }
+        if (ready) {
+            ok = ok && session.send(wire::WorkReady{}).has_value();
+            idle = false;
+        }
         if (!ok)
             break;
 
@@ -231,6 +242,7 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
             if (!req)
                 break;
             demand = std::min<std::uint32_t>(demand + req->slots, 1024);
+            idle = false;
         } else if (msg->type == wire::MsgType::kNeedBlobs) {
             auto req = session.bodyOrBreak<wire::NeedBlobs>(*msg);
             if (!req || !net::serveBlobs(session, blobs, *req))

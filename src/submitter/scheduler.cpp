@@ -192,6 +192,11 @@ std::vector<Assignment> Scheduler::requestWork(const WorkerId& worker, std::uint
     return out;
 }
 
+bool Scheduler::hasWorkFor(const WorkerId& worker) const {
+    return std::any_of(needy_.begin(), needy_.end(),
+                       [&](std::size_t u) { return eligible(units_[u], worker); });
+}
+
 void Scheduler::endReplica(std::size_t unit, std::uint32_t replica, ReplicaState state,
                            std::string reason, StateBatch& batch, Effects& effects) {
     auto& r = units_[unit].replicas[replica];

@@ -102,6 +102,9 @@ public:
     /// issued to it (possibly none), already committed.
     std::vector<Assignment> requestWork(const WorkerId& worker, std::uint32_t slots);
 
+    /// True if requestWork(worker, 1) would issue a replica now.
+    bool hasWorkFor(const WorkerId& worker) const;
+
     /// The worker reports the outcome of one replica.
     Effects reportResult(const WorkerId& worker, std::string_view unitId, std::uint32_t replica,
                          const ReplicaReport& report);

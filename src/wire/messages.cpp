@@ -26,6 +26,8 @@ const char* msgTypeName(MsgType type) noexcept {
         return "error";
     case MsgType::kNoWork:
         return "no-work";
+    case MsgType::kWorkReady:
+        return "work-ready";
     }
     return "unknown";
 }
@@ -39,7 +41,7 @@ std::expected<RawMessage, Error> decodeMessage(ByteView payload, const UnpackLim
         return std::unexpected(Error(Error::Code::kMalformed, "message must be [type, body]"));
     const msgpack::object& t = o.via.array.ptr[0];
     if (t.type != msgpack::type::POSITIVE_INTEGER || t.via.u64 < 1 ||
-        t.via.u64 > static_cast<std::uint64_t>(MsgType::kNoWork))
+        t.via.u64 > static_cast<std::uint64_t>(MsgType::kWorkReady))
         return std::unexpected(Error(Error::Code::kUnknownType, "unknown message type"));
     if (o.via.array.ptr[1].type != msgpack::type::MAP)
         return std::unexpected(Error(Error::Code::kMalformed, "message body must be a map"));

@@ -31,6 +31,7 @@ enum class MsgType : std::uint16_t {
     kBye = 9,
     kError = 10,
     kNoWork = 11,
+    kWorkReady = 12,
 };
 
 const char* msgTypeName(MsgType type) noexcept;
@@ -38,10 +39,12 @@ const char* msgTypeName(MsgType type) noexcept;
 using RawDigest = std::array<std::uint8_t, 32>;
 
 /// First message from the worker: proves it holds the offer it answers.
-/// Version 2 and later: the worker understands `no-work`.
+/// Version 2 and later (kHelloWithNoWork): the worker understands `no-work`
+/// and `work-ready`.
 struct Hello {
     static constexpr MsgType kType = MsgType::kHello;
-    std::uint32_t version = 2;
+    static constexpr std::uint32_t kWithNoWork = 2;
+    std::uint32_t version = 1;
     std::array<std::uint8_t, 16> token{}; ///< the offer's one-time token
     std::string software;
     std::uint32_t slots = 0;
@@ -58,12 +61,20 @@ struct RequestWork {
 
 /// Submitter hands back `slots` of the worker's requests it has no unit
 /// for now, so the worker can give those slots to other submitters. Sent
-/// only to workers whose hello has version 2 or later.
+/// only to workers whose hello is Hello::kWithNoWork or later.
 struct NoWork {
     static constexpr MsgType kType = MsgType::kNoWork;
     std::uint32_t version = 1;
     std::uint32_t slots = 0;
     MSGPACK_DEFINE_MAP(version, slots)
+};
+
+/// Submitter to a worker it answered `no-work`: there is a unit for it now
+/// (a replica was reissued, a vote needs another), so ask again.
+struct WorkReady {
+    static constexpr MsgType kType = MsgType::kWorkReady;
+    std::uint32_t version = 1;
+    MSGPACK_DEFINE_MAP(version)
 };
 
 struct FileRef {

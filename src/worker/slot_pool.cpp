@@ -19,7 +19,7 @@ std::uint32_t SlotPool::shareLocked() const {
     return (slots_ + wanting - 1) / wanting;
 }
 
-std::uint32_t SlotPool::reserve(Holder h, std::uint32_t want) {
+std::uint32_t SlotPool::reserve(Holder h, std::uint32_t want, bool borrow) {
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(h);
     if (closed_ || it == sessions_.end())
@@ -27,7 +27,7 @@ std::uint32_t SlotPool::reserve(Holder h, std::uint32_t want) {
     auto& s = it->second;
     s.wanting = true;
     const std::uint32_t share = shareLocked();
-    const std::uint32_t room = share > s.held ? share - s.held : 0;
+    const std::uint32_t room = borrow ? free_ : share > s.held ? share - s.held : 0;
     const std::uint32_t n = std::min({want, free_, room});
     free_ -= n;
     s.held += n;

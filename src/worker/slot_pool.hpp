@@ -15,8 +15,10 @@ namespace swarm::worker {
 /// it has none (`decline`). Running units are never taken away: a session
 /// above its share (it had the worker to itself) comes down to it as its
 /// units end, and the slots it frees go to the others. Whenever a slot is
-/// free, some session that wants work is below its share, so no slot idles
-/// while a submitter has work for it. Thread-safe.
+/// free, some session that wants work is below its share; if that session
+/// cannot ask just then (its thread is busy sending), another may borrow
+/// the slot, so no slot idles while a submitter has work for it.
+/// Thread-safe.
 class SlotPool {
 public:
     using Holder = std::uint64_t;
@@ -26,8 +28,9 @@ public:
     /// A new session, holding nothing and not wanting work yet.
     Holder join();
     /// Reserves up to `want` free slots for `h`, no more than takes it to
-    /// its share; `h` now wants work. 0 once closed.
-    std::uint32_t reserve(Holder h, std::uint32_t want);
+    /// its share unless `borrow` (for when a session below its share cannot
+    /// ask now); `h` now wants work. 0 once closed.
+    std::uint32_t reserve(Holder h, std::uint32_t want, bool borrow = false);
     /// `h` gives back `n` of the slots it holds (a unit ended or was
     /// refused, a request was dropped).
     void release(Holder h, std::uint32_t n);

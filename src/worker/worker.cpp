@@ -45,10 +45,9 @@ namespace {
 const wire::Logger kLog("worker");
 constexpr const char* kSoftware = "swarm-worker/0.1.0";
 constexpr auto kPoll = std::chrono::milliseconds(200);
-// After a submitter says it has no work, it is asked again after this,
-// doubling up to kMaxQuiet while it keeps having none.
-constexpr auto kFirstQuiet = std::chrono::milliseconds(500);
-constexpr auto kMaxQuiet = std::chrono::milliseconds(4000);
+// A submitter that said it has no work says work-ready when it has some;
+// it is asked again anyway after this long.
+constexpr auto kRecheck = std::chrono::seconds(30);
 
 std::string replicaKey(std::string_view unit, std::uint32_t replica) {
     return fmt::format("{}/{}", unit, replica);
@@ -101,10 +100,10 @@ struct Worker::State {
     bool stopping = false;
     std::unique_ptr<dht::Inbox> inbox;
 
-    // Lets every session ask for the slots that are free now (a unit ended,
-    // a submitter had no work, a session ended): a slot its own session may
-    // not take, being above its share, goes to another without waiting for
-    // that session's next poll.
+    // Lets every session ask for the slots that are free now (a unit ended
+    // or was refused, a submitter had no work, a session ended): a slot its
+    // own session may not take, being above its share, goes to another
+    // without waiting for that session's next poll.
     void offerFreeSlots();
 };
 
@@ -132,9 +131,10 @@ public:
             out.push_back(UnitStatus{offer_.submitter.str(), key, nowMs - started});
     }
     /// Asks the submitter for units for the free slots this session may
-    /// take. `wait`: false from other sessions' threads, which skip a
-    /// session whose thread is busy sending (it asks on its own soon).
-    void requestMore(bool wait = true);
+    /// take (`borrow`: all free slots, whatever its share). `wait`: false
+    /// from other sessions' threads, which skip a session whose thread is
+    /// busy sending; then returns false.
+    bool requestMore(bool wait = true, bool borrow = false);
 
 private:
     void main();
@@ -147,6 +147,7 @@ private:
     bool sendResult(const wire::Result& result);
     void giveBack();
     bool noWork(const wire::NoWork& none);
+    void workReady();
 
     Worker::State& w_;
     dht::ReceivedOffer offer_;
@@ -157,12 +158,11 @@ private:
     std::atomic<bool> finished_{false};
     std::atomic<bool> connected_{false};
 
-    std::mutex sendMutex_; // one sender at a time; guards session_, closed_, requested_, quiet*
+    std::mutex sendMutex_; // one sender at a time; guards session_, closed_, requested_, quietUntil_
     bool closed_ = false;
     std::uint32_t requested_ = 0; // slots asked for and not yet assigned
     // No request before quietUntil_: the submitter said it had no work.
     std::chrono::steady_clock::time_point quietUntil_{};
-    std::chrono::milliseconds quiet_ = kFirstQuiet;
 
     mutable std::mutex mutex_;                      // guards running_, stops_
     std::map<std::string, std::int64_t> running_;   // "unit/replica" -> start ms
@@ -203,6 +203,7 @@ bool Link::dial() {
     wire::Hello hello;
     hello.token = offer_.offer.token;
     hello.software = kSoftware;
+    hello.version = wire::Hello::kWithNoWork;
     hello.slots = w_.cfg.slots;
     for (const auto& text : offer_.offer.endpoints) {
         auto endpoint = net::Endpoint::parse(text);
@@ -248,7 +249,7 @@ void Link::serve() {
     giveBack();
 }
 
-void Link::requestMore(bool wait) {
+bool Link::requestMore(bool wait, bool borrow) {
     // Ask for as many units as there are free slots this session may take
     // (SlotPool: its share while other submitters want work too). Called by
     // the session thread between messages, by a unit thread as its slot
@@ -258,23 +259,23 @@ void Link::requestMore(bool wait) {
     if (wait)
         lock.lock();
     else if (!lock.try_lock())
-        return;
+        return false;
     if (closed_ || !session_ || session_->broken())
-        return;
+        return true;
     if (std::chrono::steady_clock::now() < quietUntil_)
-        return;
-    std::uint32_t n = w_.slots->reserve(holder_, w_.cfg.slots);
+        return true;
+    std::uint32_t n = w_.slots->reserve(holder_, w_.cfg.slots, borrow);
     if (n == 0)
-        return;
+        return true;
     if (session_->send(wire::RequestWork{.slots = n})) {
         requested_ += n;
     } else {
         w_.slots->release(holder_, n);
     }
+    return true;
 }
 
 bool Link::noWork(const wire::NoWork& none) {
-    std::chrono::milliseconds quiet{};
     {
         std::lock_guard lock(sendMutex_);
         if (none.slots > requested_) {
@@ -284,14 +285,21 @@ bool Link::noWork(const wire::NoWork& none) {
         }
         requested_ -= none.slots;
         w_.slots->decline(holder_, none.slots);
-        quiet = quiet_;
-        quietUntil_ = std::chrono::steady_clock::now() + quiet_;
-        quiet_ = std::min<std::chrono::milliseconds>(quiet_ * 2, kMaxQuiet);
+        quietUntil_ = std::chrono::steady_clock::now() + kRecheck;
     }
-    kLog.debug("submitter {} has no work for {} slot(s); asking again in {} ms",
-               offer_.submitter.shortStr(), none.slots, quiet.count());
+    kLog.debug("submitter {} has no work for {} slot(s)", offer_.submitter.shortStr(),
+               none.slots);
     w_.offerFreeSlots();
     return true;
+}
+
+void Link::workReady() {
+    {
+        std::lock_guard lock(sendMutex_);
+        quietUntil_ = {};
+    }
+    kLog.info("submitter {} has work again", offer_.submitter.shortStr());
+    requestMore();
 }
 
 void Link::giveBack() {
@@ -334,6 +342,12 @@ bool Link::dispatch(wire::RawMessage& msg) {
         auto none = session_->bodyOrBreak<wire::NoWork>(msg);
         return none && noWork(*none);
     }
+    case wire::MsgType::kWorkReady: {
+        if (!session_->bodyOrBreak<wire::WorkReady>(msg))
+            return false;
+        workReady();
+        return true;
+    }
     case wire::MsgType::kBye: {
         auto bye = session_->bodyOrBreak<wire::Bye>(msg);
         kLog.info("submitter {} said bye{}", offer_.submitter.shortStr(),
@@ -361,8 +375,11 @@ void Link::refuse(const wire::Assign& assign, const std::string& why) {
     r.error = why;
     sendResult(r);
     w_.slots->release(holder_, 1);
-    std::lock_guard lock(w_.mutex);
-    ++w_.failed;
+    {
+        std::lock_guard lock(w_.mutex);
+        ++w_.failed;
+    }
+    w_.offerFreeSlots();
 }
 
 bool Link::handleAssign(wire::Assign assign) {
@@ -373,7 +390,7 @@ bool Link::handleAssign(wire::Assign assign) {
             return false;
         }
         --requested_;
-        quiet_ = kFirstQuiet; // it has work again
+        quietUntil_ = {}; // it has work again
     }
     const auto& cfg = w_.cfg;
     const bool shipped = assign.imageArchive != wire::RawDigest{};
@@ -421,6 +438,7 @@ bool Link::handleAssign(wire::Assign assign) {
             kLog.warn("fetching inputs of {} failed: {}", assign.unitId,
                       net::describe(fetched.error()));
             w_.slots->release(holder_, 1);
+            w_.offerFreeSlots();
             return false;
         }
         refuse(assign, "inputs could not be fetched: " + net::describe(fetched.error()));
@@ -580,8 +598,16 @@ void Worker::State::offerFreeSlots() {
         std::lock_guard lock(mutex);
         all.assign(links.begin(), links.end());
     }
+    bool busy = false;
     for (const auto& l : all)
-        l->requestMore(false);
+        busy = !l->requestMore(false) || busy;
+    // A session whose thread is busy sending (fetching inputs, returning a
+    // result) cannot ask now: the others may borrow its share meanwhile, so
+    // that no slot idles while a submitter has work. It gets the next slot
+    // that frees once it asks.
+    if (busy && slots->free() > 0)
+        for (const auto& l : all)
+            l->requestMore(false, true);
 }
 
 bool Link::sendResult(const wire::Result& result) {

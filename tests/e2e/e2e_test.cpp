@@ -121,23 +121,36 @@ bool waitAssigned(const std::filesystem::path& events, const std::string& worker
 
 const char* kWordCount = "sleep 0.2; wc -w < {} > out/words";
 
-// A worker of its own (two slots) that two further submitters, "a" and "b",
-// trust and are trusted by; the suite's own submitter and workers know
-// nothing of them. Started afresh by each test that uses it.
-void startSharedWorker(Swarm& s) {
+// Two further submitters, "a" and "b", and workers of their own that the
+// suite's submitter and workers know nothing of: "shared" (two slots, trusts
+// and is trusted by both) and "solo" (one slot, "a" only). Both workers'
+// identities and trust are made at once, before either submitter starts
+// (a submitter reads its trust list when it starts). Each test starts the
+// workers it uses afresh and stops them (StopsWorker) however it ends.
+void startOwnWorker(Swarm& s, const std::string& name) {
     static bool made = false;
-    WorkerOptions o;
-    o.trustsSubmitter = false;
-    o.trustedBySubmitter = false;
-    o.slots = 2;
     if (!made) {
         s.addSubmitter("a");
         s.addSubmitter("b");
+        WorkerOptions o;
+        o.trustsSubmitter = false;
+        o.trustedBySubmitter = false;
+        o.slots = 2;
         o.submitters = {"a", "b"};
+        s.createWorker("shared", o);
+        o.slots = 1;
+        o.submitters = {"a"};
+        s.createWorker("solo", o);
         made = true;
     }
-    s.startWorker("shared", o);
+    s.startWorker(name);
 }
+
+struct StopsWorker {
+    Swarm& s;
+    std::string name;
+    ~StopsWorker() { s.stopWorker(name); }
+};
 
 } // namespace
 
@@ -553,7 +566,8 @@ BOOST_AUTO_TEST_CASE(a_submitter_with_no_work_left_lends_the_worker_to_another) 
     // each unit, "a" has nothing more for it and must hand the worker's
     // slots back, so that "b" can use them while "a" waits.
     auto& s = theSwarm();
-    startSharedWorker(s);
+    startOwnWorker(s, "shared");
+    StopsWorker stops{s, "shared"};
     auto dir = s.root() / "lend";
     makeInputs(dir / "a/inputs", 2);
     auto words = makeInputs(dir / "b/inputs", 3);
@@ -582,7 +596,8 @@ BOOST_AUTO_TEST_CASE(two_submitters_share_a_worker) {
     // frees goes to "b" (each holds at most half the slots while both have
     // work): "b" is done long before "a", not after it.
     auto& s = theSwarm();
-    startSharedWorker(s);
+    startOwnWorker(s, "shared");
+    StopsWorker stops{s, "shared"};
     auto dir = s.root() / "share";
     auto wordsA = makeInputs(dir / "a/inputs", 20);
     auto wordsB = makeInputs(dir / "b/inputs", 2);
@@ -604,6 +619,34 @@ BOOST_AUTO_TEST_CASE(two_submitters_share_a_worker) {
     BOOST_REQUIRE_MESSAGE(statusA == 0, readFile(eventsA.string() + ".log"));
     checkResults(dir / "a/job", wordsA);
     BOOST_TEST(s.stopWorker("shared") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_submitter_tells_a_worker_it_sent_away_when_there_is_work_again) {
+    // "shared" joins when "a" has one unit left to hand out: it takes it and
+    // is told there is no work for its second slot. Then "solo" stops and
+    // gives its unit back: "a" must tell "shared", which had no reason to
+    // ask again, that there is work for it now.
+    auto& s = theSwarm();
+    startOwnWorker(s, "solo");
+    StopsWorker stopsSolo{s, "solo"};
+    auto dir = s.root() / "ready";
+    auto words = makeInputs(dir / "inputs", 2);
+    auto job = writeJob(dir, "ready", "sleep 15; wc -w < {} > out/words", 1, 1);
+    auto events = dir / "events.jsonl";
+    auto a = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events, "a");
+    BOOST_REQUIRE(waitAssigned(events, s.workerId("solo"), 60s));
+    startOwnWorker(s, "shared");
+    StopsWorker stopsShared{s, "shared"};
+    BOOST_REQUIRE(waitAssigned(events, s.workerId("shared"), 60s));
+    BOOST_TEST(s.stopWorker("solo") == 0); // gives its unit back
+    auto status = waitExit(*a, 120s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(events.string() + ".log"));
+    checkResults(dir / "job", words);
+    auto summary = readFile(dir / "job/summary.json");
+    BOOST_REQUIRE_MESSAGE(summary.find("\"worker\":\"" + s.workerId("solo") +
+                                       "\",\"state\":\"given-back\"") != std::string::npos,
+                          summary);
+    BOOST_TEST(readFile(s.workerLog("shared")).find("has work again") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

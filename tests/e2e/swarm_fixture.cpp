@@ -239,7 +239,7 @@ std::string Swarm::addSubmitter(const std::string& name) {
     return id;
 }
 
-std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
+std::string Swarm::createWorker(const std::string& name, WorkerOptions options) {
     auto it = workers_.find(name);
     if (it == workers_.end()) {
         Worker w;
@@ -262,6 +262,12 @@ std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
         }
         it = workers_.emplace(name, std::move(w)).first;
     }
+    return it->second.id;
+}
+
+std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
+    createWorker(name, std::move(options));
+    auto it = workers_.find(name);
     auto& w = it->second;
     std::filesystem::remove(w.home / "worker.sock");
     w.process = std::make_unique<Child>(

@@ -80,6 +80,9 @@ public:
     /// Creates the worker's identity and trust (once), and starts it.
     /// Returns its peer id. Waits until its control socket answers.
     std::string startWorker(const std::string& name, WorkerOptions options = {});
+    /// Creates the worker's identity and trust (once) without starting it:
+    /// a submitter reads its trust list when it starts. Returns its peer id.
+    std::string createWorker(const std::string& name, WorkerOptions options = {});
     /// kill -9.
     void killWorker(const std::string& name);
     /// SIGTERM and wait for a clean exit; its exit status.

@@ -54,6 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             tryBody<Bye>(*raw);
             tryBody<ErrorMsg>(*raw);
             tryBody<NoWork>(*raw);
+            tryBody<WorkReady>(*raw);
         }
     }
 

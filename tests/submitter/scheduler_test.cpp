@@ -292,6 +292,22 @@ BOOST_FIXTURE_TEST_CASE(give_back_is_not_an_error, Fixture) {
     BOOST_TEST(s.counts().workersConnected == 1u);
 }
 
+BOOST_FIXTURE_TEST_CASE(has_work_for_says_whether_a_request_would_be_served, Fixture) {
+    // What the submitter checks before telling a worker it answered
+    // no-work that there is work again.
+    Scheduler s(policy(2, 2), {"u1"}, clock, store);
+    BOOST_TEST(s.hasWorkFor("w1"));
+    BOOST_TEST(s.requestWork("w1", 2).size() == 1u);
+    BOOST_TEST(!s.hasWorkFor("w1")); // its second replica must go elsewhere
+    BOOST_TEST(s.hasWorkFor("w2"));
+    BOOST_TEST(s.requestWork("w2", 2).size() == 1u);
+    BOOST_TEST(!s.hasWorkFor("w3"));
+    s.workerBye("w2", parseGivenBack({"u1/1"})); // given back: reissued
+    BOOST_TEST(!s.hasWorkFor("w1"));
+    BOOST_TEST(!s.hasWorkFor("w2")); // not the replica it gave back
+    BOOST_TEST(s.hasWorkFor("w3"));
+}
+
 BOOST_FIXTURE_TEST_CASE(bye_without_give_back_is_lost, Fixture) {
     Scheduler s(policy(1, 1, /*maxErrors=*/0), {"u1", "u2"}, clock, store);
     s.requestWork("w1", 2);

@@ -48,17 +48,23 @@ BOOST_AUTO_TEST_CASE(every_type_round_trips) {
     check(Bye{.givenBack = {"u1/0"}});
     check(ErrorMsg{});
     check(NoWork{.slots = 3});
+    check(WorkReady{});
 }
 
-BOOST_AUTO_TEST_CASE(hello_says_the_worker_understands_no_work) {
-    // A submitter sends no-work only to a worker whose hello is version 2 or
-    // later; an older worker would end the session on the unknown type.
-    BOOST_TEST(Hello{}.version >= 2u);
+BOOST_AUTO_TEST_CASE(hello_version_says_whether_the_worker_understands_no_work) {
+    // A submitter sends no-work and work-ready only to a worker whose hello
+    // says so; an older worker would end the session on the unknown type,
+    // and a hello without a version is an old worker's.
+    auto old = pack(std::make_tuple(static_cast<int>(MsgType::kHello),
+                                    std::map<std::string, int>{{"slots", 2}}));
+    auto h = decodeMessage(old);
+    BOOST_REQUIRE(h);
+    BOOST_TEST(bodyAs<Hello>(*h)->version < Hello::kWithNoWork);
     auto raw = decodeMessage(encodeMessage(NoWork{.slots = 2}));
     BOOST_REQUIRE(raw);
     BOOST_TEST(std::string(msgTypeName(raw->type)) == "no-work");
     BOOST_TEST(bodyAs<NoWork>(*raw)->slots == 2u);
-    auto past = pack(std::make_tuple(static_cast<int>(MsgType::kNoWork) + 1,
+    auto past = pack(std::make_tuple(static_cast<int>(MsgType::kWorkReady) + 1,
                                      std::map<std::string, int>{{"version", 1}}));
     BOOST_TEST((decodeMessage(past).error().code == Error::Code::kUnknownType));
 }

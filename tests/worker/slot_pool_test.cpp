@@ -59,6 +59,23 @@ BOOST_AUTO_TEST_CASE(a_submitter_without_work_does_not_keep_a_share) {
     BOOST_TEST(pool.reserve(a, 2) == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_session_may_borrow_above_its_share) {
+    // B is below its share but cannot ask now (its thread is busy): A may
+    // take the free slot, and B gets the next one A frees.
+    SlotPool pool(2);
+    auto a = pool.join();
+    auto b = pool.join();
+    BOOST_TEST(pool.reserve(a, 2) == 2u);
+    BOOST_TEST(pool.reserve(b, 2) == 0u);
+    pool.release(a, 1);
+    BOOST_TEST(pool.reserve(a, 2) == 0u);
+    BOOST_TEST(pool.reserve(a, 2, /*borrow=*/true) == 1u);
+    BOOST_TEST(pool.held(a) == 2u);
+    pool.release(a, 1);
+    BOOST_TEST(pool.reserve(a, 2) == 0u);
+    BOOST_TEST(pool.reserve(b, 2) == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(leaving_frees_what_was_held_and_closing_stops_reservations) {
     SlotPool pool(3);
     auto a = pool.join();
