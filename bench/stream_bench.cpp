@@ -109,9 +109,34 @@ std::pair<double, double> cipherOnly(std::uint64_t total) {
     return {seal, open};
 }
 
+/// Emulates a link of a given speed on loopback (this kernel has no netem):
+/// the sender sleeps so that its payload bytes never run ahead of the
+/// link's rate. 0: no pacing.
+class Pacer {
+public:
+    explicit Pacer(std::uint64_t bitsPerSecond) : bytesPerSecond_(bitsPerSecond / 8.0) {}
+    void start() {
+        start_ = Clock::now();
+        sent_ = 0;
+    }
+    void sent(std::uint64_t bytes) {
+        if (bytesPerSecond_ <= 0)
+            return;
+        sent_ += bytes;
+        std::this_thread::sleep_until(
+            start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                         static_cast<double>(sent_) / bytesPerSecond_)));
+    }
+
+private:
+    double bytesPerSecond_;
+    Clock::time_point start_{};
+    std::uint64_t sent_ = 0;
+};
+
 /// The floor: the same number of bytes, framed the same way, through a
 /// plain TCP socket on loopback, memory to memory.
-double plainTcp(std::uint64_t total) {
+double plainTcp(std::uint64_t total, Pacer pacer) {
     net::Fd listenFd = net::listenTcp("127.0.0.1", 0);
     net::Endpoint ep{"127.0.0.1", net::localPort(listenFd.get())};
     auto receiver = std::async(std::launch::async, [&]() {
@@ -139,6 +164,7 @@ double plainTcp(std::uint64_t total) {
     auto start = Clock::now();
     auto deadline = start + 120s;
     std::uint64_t sent = 0;
+    pacer.start();
     while (sent < total) {
         auto n =
             static_cast<std::uint32_t>(std::min<std::uint64_t>(net::kBlobChunkSize, total - sent));
@@ -148,6 +174,7 @@ double plainTcp(std::uint64_t total) {
         chunk[3] = static_cast<std::uint8_t>(n);
         orThrow(net::writeAll(fd.get(), chunk.data(), n + 4, deadline), "tcp write");
         sent += n;
+        pacer.sent(n);
     }
     std::uint8_t ack = 0;
     orThrow(net::readAll(fd.get(), &ack, 1, deadline), "tcp ack");
@@ -167,6 +194,7 @@ struct Setup {
     net::BlobStore sink{dir.path() / "sink", {.maxBytes = 1ull << 40, .fsync = false}, clock};
     std::unique_ptr<net::Listener> listener;
     std::uint64_t streamBytes = 0;
+    Pacer pacer{0}; // for the chunk frames of RequestWork
 
     Setup() {
         net::ListenerConfig config;
@@ -197,12 +225,14 @@ struct Setup {
                 wire::BlobChunk chunk;
                 chunk.total = streamBytes;
                 chunk.data.assign(net::kBlobChunkSize, 0x5a);
+                pacer.start();
                 for (std::uint64_t off = 0; off < streamBytes; off += net::kBlobChunkSize) {
                     chunk.offset = off;
                     chunk.data.resize(
                         std::min<std::uint64_t>(net::kBlobChunkSize, streamBytes - off));
                     if (!s.send(chunk))
                         return;
+                    pacer.sent(chunk.data.size());
                 }
             } else {
                 return;
@@ -250,15 +280,28 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
     std::uint64_t runs = args.takeNumber("runs").value_or(quick ? 1 : 3);
     // --only tcp|frames|blob|cipher: run one path alone (for profiling).
     std::string only = args.take("only").value_or("");
+    // --link MBIT: tcp and tls-frames pace their sender to a link of MBIT
+    // Mbit/s (payload bytes); blob and cipher are not paced.
+    const std::uint64_t linkMbit = args.takeNumber("link").value_or(0);
     args.finish();
+    if (linkMbit > 0 && !only.empty() && only != "tcp" && only != "frames")
+        throw cli::UsageError("--link paces tcp and frames only");
     if (!only.empty() && only != "tcp" && only != "frames" && only != "blob" && only != "cipher")
         throw cli::UsageError("--only takes tcp, frames, blob or cipher");
-    auto selected = [&](const char* path) { return only.empty() || only == path; };
     if (mib == 0 || runs == 0)
         throw cli::UsageError("--size and --runs must be positive");
     const std::uint64_t total = mib << 20;
 
     Setup setup;
+    const Pacer pacer(linkMbit * 1'000'000);
+    setup.pacer = pacer;
+    if (linkMbit > 0 && only.empty())
+        only = "paced"; // tcp and frames below
+    auto selected = [&](const char* path) {
+        if (only == "paced")
+            return std::string_view(path) == "tcp" || std::string_view(path) == "frames";
+        return only.empty() || only == path;
+    };
     wire::Digest digest;
     if (selected("blob")) {
         // Incompressible content, generated fast.
@@ -286,7 +329,7 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
             open = std::min(open, o);
         }
         if (selected("tcp"))
-            tcp = std::min(tcp, plainTcp(total));
+            tcp = std::min(tcp, plainTcp(total, pacer));
         if (selected("frames"))
             frames = std::min(frames, tlsFrames(setup, *session, total));
         if (selected("blob"))
@@ -305,13 +348,18 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
                    "\"ratio_frames\":{:.3f},\"ratio_blob\":{:.3f},\"seal_mibps\":{:.0f},"
                    "\"open_mibps\":{:.0f},\"ratio_frames_ceiling\":{:.3f},"
                    "\"ratio_blob_ceiling\":{:.3f},\"serial_ceiling_mibps\":{:.0f},"
-                   "\"ratio_frames_serial\":{:.3f},\"handshake_ms\":{:.2f}}}\n",
+                   "\"ratio_frames_serial\":{:.3f},\"handshake_ms\":{:.2f},\"link_mbit\":{}}}\n",
                    mib, runs, rate(tcp), rate(frames), rate(blob), tcp / frames, tcp / blob,
                    rate(seal), rate(open), ceiling / frames, ceiling / blob, rate(serial),
-                   serial / frames, handshakeMs);
+                   serial / frames, handshakeMs, linkMbit);
         return 0;
     }
-    fmt::print("swarm-bench stream: {} MiB over loopback, best of {} run(s)\n", mib, runs);
+    if (linkMbit > 0)
+        fmt::print("swarm-bench stream: {} MiB over loopback paced to a {} Mbit/s link, best of {} "
+                   "run(s)\n",
+                   mib, linkMbit, runs);
+    else
+        fmt::print("swarm-bench stream: {} MiB over loopback, best of {} run(s)\n", mib, runs);
     fmt::print("  {:<44} {:>8} {:>9}\n", "path", "seconds", "MiB/s");
     auto row = [&](const char* path, const char* label, double s) {
         if (selected(path))
@@ -322,6 +370,10 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
     row("blob", "tls-blob   fetchBlobs: file, SHA-256, cache", blob);
     row("cipher", "seal       AES-128-GCM 16 KiB records, memory", seal);
     row("cipher", "open       AES-128-GCM 16 KiB records, memory", open);
+    if (only == "paced") {
+        fmt::print("  ratio tls-frames/tcp {:.2f} on a {} Mbit/s link\n", tcp / frames, linkMbit);
+        return 0;
+    }
     if (!only.empty())
         return 0;
     fmt::print("  ratio tls-frames/tcp {:.2f}, tls-blob/tcp {:.2f}\n", tcp / frames, tcp / blob);
@@ -339,8 +391,8 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
 
 cli::Command streamCommand() {
     return {"stream",
-            "stream [--size MiB] [--runs N] [--quick] [--only tcp|frames|blob|cipher]  TLS blob "
-            "throughput vs plain TCP",
+            "stream [--size MiB] [--runs N] [--quick] [--only tcp|frames|blob|cipher] [--link "
+            "MBIT]  TLS blob throughput vs plain TCP",
             runStream};
 }
 
