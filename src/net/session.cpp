@@ -396,6 +396,13 @@ bool Session::broken() const noexcept {
 std::size_t Session::bufferedBytes() const noexcept {
     return impl_->buffered.load();
 }
+bool Session::writable() const noexcept {
+    if (broken())
+        return false;
+    pollfd p{impl_->fd.get(), POLLOUT, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) != 0 &&
+           (p.revents & (POLLERR | POLLHUP | POLLNVAL)) == 0;
+}
 
 void Session::markBroken() noexcept {
     impl_->broken = true;

@@ -112,6 +112,11 @@ public:
     void abort() noexcept;
     /// True once a fatal error or close() happened.
     bool broken() const noexcept;
+    /// True if the socket has room now, so that a small message (a few
+    /// hundred bytes) is taken without waiting for the peer to read; false
+    /// while a peer that stopped reading leaves the buffers full, or once
+    /// broken.
+    bool writable() const noexcept;
     /// Bytes currently buffered for a partial frame (at most one frame cap).
     std::size_t bufferedBytes() const noexcept;
 

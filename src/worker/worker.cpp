@@ -20,6 +20,7 @@
 #include "wire/log.hpp"
 #include "wire/messages.hpp"
 #include "wire/peer_id.hpp"
+#include "worker/offer_queue.hpp"
 #include "worker/session_images.hpp"
 #include "worker/slot_pool.hpp"
 #include "worker/unit_threads.hpp"
@@ -91,7 +92,7 @@ struct Worker::State {
 
     mutable std::mutex mutex;
     std::condition_variable cv;
-    std::deque<dht::ReceivedOffer> offers;
+    OfferQueue offers;
     std::list<std::shared_ptr<Link>> links;
     std::unique_ptr<SlotPool> slots; // made when run() starts
     std::uint64_t done = 0;
@@ -133,7 +134,8 @@ public:
     /// Asks the submitter for units for the free slots this session may
     /// take (`borrow`: all free slots, whatever its share). `wait`: false
     /// from other sessions' threads, which skip a session whose thread is
-    /// busy sending; then returns false.
+    /// busy sending or whose submitter is not reading (its socket is full:
+    /// the request would hold the calling thread); then returns false.
     bool requestMore(bool wait = true, bool borrow = false);
 
 private:
@@ -264,6 +266,8 @@ bool Link::requestMore(bool wait, bool borrow) {
         return true;
     if (std::chrono::steady_clock::now() < quietUntil_)
         return true;
+    if (!wait && !session_->writable())
+        return false;
     std::uint32_t n = w_.slots->reserve(holder_, w_.cfg.slots, borrow);
     if (n == 0)
         return true;
@@ -602,9 +606,9 @@ void Worker::State::offerFreeSlots() {
     for (const auto& l : all)
         busy = !l->requestMore(false) || busy;
     // A session whose thread is busy sending (fetching inputs, returning a
-    // result) cannot ask now: the others may borrow its share meanwhile, so
-    // that no slot idles while a submitter has work. It gets the next slot
-    // that frees once it asks.
+    // result), or whose submitter is not reading, cannot ask now: the others
+    // may borrow its share meanwhile, so that no slot idles while a
+    // submitter has work. It gets the next slot that frees once it asks.
     if (busy && slots->free() > 0)
         for (const auto& l : all)
             l->requestMore(false, true);
@@ -683,7 +687,7 @@ void Worker::run() {
         [weak = std::weak_ptr<State>(state_)](dht::ReceivedOffer offer) {
             if (auto st = weak.lock()) {
                 std::lock_guard lock(st->mutex);
-                st->offers.push_back(std::move(offer));
+                st->offers.push(std::move(offer));
                 st->cv.notify_all();
             }
         });
@@ -704,14 +708,18 @@ void Worker::run() {
                 kLog.warn("cannot re-announce capacity: {}", ok.error().what);
             lock.lock();
         }
-        while (!s.offers.empty() && !s.stopRequested) {
-            auto offer = std::move(s.offers.front());
-            s.offers.pop_front();
-            bool live = std::any_of(s.links.begin(), s.links.end(), [&](const auto& l) {
-                return !l->finished() && l->submitter() == offer.submitter;
-            });
-            if (live)
-                continue; // already working for this submitter
+        // Offers from a submitter being dialed wait for that attempt: the
+        // loop comes back when a session ends (cv) or within a second.
+        auto linkOf = [&](const wire::PeerId& submitter) {
+            for (const auto& l : s.links)
+                if (!l->finished() && l->submitter() == submitter)
+                    return l->connected() ? OfferQueue::LinkState::kConnected
+                                          : OfferQueue::LinkState::kDialing;
+            return OfferQueue::LinkState::kNone;
+        };
+        for (auto& offer : s.offers.take(linkOf, deps.clock.nowMs())) {
+            if (s.stopRequested)
+                break;
             kLog.info("offer from {}{}", offer.submitter.shortStr(),
                       offer.submitterName.empty() ? "" : " (" + offer.submitterName + ")");
             auto link = std::make_shared<Link>(s, std::move(offer));

@@ -225,8 +225,11 @@ Swarm::~Swarm() {
     podman_->signal(SIGTERM);
     podman_->wait(10s);
     podman_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
+    // SWARM_E2E_KEEP=1 keeps the logs and homes for a post-mortem.
+    if (const char* keep = std::getenv("SWARM_E2E_KEEP"); keep == nullptr || *keep == '\0') {
+        std::error_code ec;
+        std::filesystem::remove_all(root_, ec);
+    }
 }
 
 std::string Swarm::addSubmitter(const std::string& name) {

@@ -209,6 +209,40 @@ BOOST_AUTO_TEST_CASE(a_large_send_to_a_peer_that_stops_reading_times_out) {
     BOOST_TEST(((*s)->send(chunk).error().code == net::Error::Code::kClosed));
 }
 
+BOOST_AUTO_TEST_CASE(writable_says_whether_a_small_send_would_wait) {
+    // What a worker checks before asking a submitter for work from another
+    // session's thread: a peer that stopped reading must not hold it.
+    auto server = Peer::make();
+    auto worker = Peer::make();
+    test::TestServer srv(server, {&worker});
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    srv.body = [released](net::Session& s, const wire::Hello&) {
+        (void)released.wait_for(30s); // reads nothing until released
+        while (s.receive(2s))
+            ;
+    };
+    net::SessionLimits limits;
+    limits.write = 2s;
+    net::Dialer dialer(worker.creds, limits);
+    auto s = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
+                         test::hello());
+    BOOST_REQUIRE(s);
+    BOOST_TEST((*s)->writable());
+    wire::BlobChunk chunk;
+    chunk.data.assign(64 * 1024, 0x5a);
+    int chunks = 0;
+    for (; chunks < 3200 && (*s)->writable(); ++chunks) // at most 200 MiB
+        BOOST_REQUIRE((*s)->send(chunk));
+    BOOST_TEST_MESSAGE("not writable after " << chunks << " chunks");
+    BOOST_TEST(!(*s)->writable());
+    BOOST_TEST(!(*s)->broken()); // full, not failed: no send ever waited
+    release.set_value();
+    BOOST_TEST(test::waitUntil([&] { return (*s)->writable(); }, 10s));
+    (*s)->close();
+    BOOST_TEST(!(*s)->writable());
+}
+
 BOOST_AUTO_TEST_CASE(stop_unblocks_busy_handlers) {
     auto server = Peer::make();
     auto worker = Peer::make();
