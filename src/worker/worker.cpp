@@ -160,7 +160,8 @@ private:
     std::atomic<bool> finished_{false};
     std::atomic<bool> connected_{false};
 
-    std::mutex sendMutex_; // one sender at a time; guards session_, closed_, requested_, quietUntil_
+    std::mutex
+        sendMutex_; // one sender at a time; guards session_, closed_, requested_, quietUntil_
     bool closed_ = false;
     std::uint32_t requested_ = 0; // slots asked for and not yet assigned
     // No request before quietUntil_: the submitter said it had no work.
@@ -291,8 +292,7 @@ bool Link::noWork(const wire::NoWork& none) {
         w_.slots->decline(holder_, none.slots);
         quietUntil_ = std::chrono::steady_clock::now() + kRecheck;
     }
-    kLog.debug("submitter {} has no work for {} slot(s)", offer_.submitter.shortStr(),
-               none.slots);
+    kLog.debug("submitter {} has no work for {} slot(s)", offer_.submitter.shortStr(), none.slots);
     w_.offerFreeSlots();
     return true;
 }

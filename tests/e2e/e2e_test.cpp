@@ -152,6 +152,25 @@ struct StopsWorker {
     ~StopsWorker() { s.stopWorker(name); }
 };
 
+// Runs `jobA` as submitter "a" until it has two results, then `jobB` as "b"
+// to its end (bounded); outputs go to dir/a/job and dir/b/job.
+struct AThenB {
+    std::filesystem::path eventsA, eventsB;
+    std::unique_ptr<Child> a;
+    std::optional<int> statusB;
+};
+AThenB runAThenB(Swarm& s, const std::filesystem::path& dir, const std::filesystem::path& jobA,
+                 const std::filesystem::path& jobB) {
+    AThenB r{dir / "a-events.jsonl", dir / "b-events.jsonl", nullptr, std::nullopt};
+    r.a = s.startSubmit({"run", jobA.string(), "--out", (dir / "a/job").string()}, r.eventsA, "a");
+    BOOST_REQUIRE_MESSAGE(waitForEvents(r.eventsA, "result-received", 2, 120s),
+                          readFile(r.eventsA.string() + ".log"));
+    auto b =
+        s.startSubmit({"run", jobB.string(), "--out", (dir / "b/job").string()}, r.eventsB, "b");
+    r.statusB = waitExit(*b, 120s);
+    return r;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(end_to_end)
@@ -573,27 +592,21 @@ BOOST_AUTO_TEST_CASE(a_submitter_with_no_work_left_lends_the_worker_to_another) 
     auto words = makeInputs(dir / "b/inputs", 3);
     auto jobA = writeJob(dir / "a", "lend-a", kWordCount, 2, 2);
     auto jobB = writeJob(dir / "b", "lend-b", kWordCount, 1, 1);
-    auto eventsA = dir / "a-events.jsonl";
-    auto eventsB = dir / "b-events.jsonl";
-    auto a = s.startSubmit({"run", jobA.string(), "--out", (dir / "a/job").string()}, eventsA, "a");
-    BOOST_REQUIRE_MESSAGE(waitForEvents(eventsA, "result-received", 2, 120s),
-                          readFile(eventsA.string() + ".log"));
-    auto b = s.startSubmit({"run", jobB.string(), "--out", (dir / "b/job").string()}, eventsB, "b");
-    auto status = waitExit(*b, 120s);
-    BOOST_TEST(a->running()); // still waiting for a second worker
-    BOOST_TEST(eventsOf(eventsA, "unit-valid").empty());
-    BOOST_REQUIRE_MESSAGE(status == 0, readFile(eventsB.string() + ".log") +
-                                           readFile(s.workerLog("shared")));
+    auto run = runAThenB(s, dir, jobA, jobB);
+    BOOST_TEST(run.a->running()); // still waiting for a second worker
+    BOOST_TEST(eventsOf(run.eventsA, "unit-valid").empty());
+    BOOST_REQUIRE_MESSAGE(run.statusB == 0, readFile(run.eventsB.string() + ".log") +
+                                                readFile(s.workerLog("shared")));
     checkResults(dir / "b/job", words);
-    a->signal(SIGINT);
-    BOOST_TEST(waitExit(*a, 30s).has_value());
+    run.a->signal(SIGINT);
+    BOOST_TEST(waitExit(*run.a, 30s).has_value());
     BOOST_TEST(s.stopWorker("shared") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(two_submitters_share_a_worker) {
     // "a" has the worker to itself and work for a while; "b" comes with two
     // units. Nothing running is taken from "a", but the next slot that
-    // frees goes to "b" (each holds at most half the slots while both have
+    // frees goes to "b" (each takes at most half the slots while both have
     // work): "b" is done long before "a", not after it.
     auto& s = theSwarm();
     startOwnWorker(s, "shared");
@@ -603,20 +616,14 @@ BOOST_AUTO_TEST_CASE(two_submitters_share_a_worker) {
     auto wordsB = makeInputs(dir / "b/inputs", 2);
     auto jobA = writeJob(dir / "a", "share-a", "sleep 1; wc -w < {} > out/words", 1, 1);
     auto jobB = writeJob(dir / "b", "share-b", kWordCount, 1, 1);
-    auto eventsA = dir / "a-events.jsonl";
-    auto eventsB = dir / "b-events.jsonl";
-    auto a = s.startSubmit({"run", jobA.string(), "--out", (dir / "a/job").string()}, eventsA, "a");
-    BOOST_REQUIRE_MESSAGE(waitForEvents(eventsA, "result-received", 2, 120s),
-                          readFile(eventsA.string() + ".log"));
-    auto b = s.startSubmit({"run", jobB.string(), "--out", (dir / "b/job").string()}, eventsB, "b");
-    auto statusB = waitExit(*b, 120s);
-    const auto validA = eventsOf(eventsA, "unit-valid").size();
-    BOOST_TEST(a->running());
+    auto run = runAThenB(s, dir, jobA, jobB);
+    const auto validA = eventsOf(run.eventsA, "unit-valid").size();
+    BOOST_TEST(run.a->running());
     BOOST_TEST(validA < wordsA.size());
-    BOOST_REQUIRE_MESSAGE(statusB == 0, readFile(eventsB.string() + ".log"));
+    BOOST_REQUIRE_MESSAGE(run.statusB == 0, readFile(run.eventsB.string() + ".log"));
     checkResults(dir / "b/job", wordsB);
-    auto statusA = waitExit(*a, 300s);
-    BOOST_REQUIRE_MESSAGE(statusA == 0, readFile(eventsA.string() + ".log"));
+    auto statusA = waitExit(*run.a, 300s);
+    BOOST_REQUIRE_MESSAGE(statusA == 0, readFile(run.eventsA.string() + ".log"));
     checkResults(dir / "a/job", wordsA);
     BOOST_TEST(s.stopWorker("shared") == 0);
 }
