@@ -39,7 +39,7 @@ const char* msgTypeName(MsgType type) noexcept;
 using RawDigest = std::array<std::uint8_t, 32>;
 
 /// First message from the worker: proves it holds the offer it answers.
-/// Version 2 and later (kHelloWithNoWork): the worker understands `no-work`
+/// Version 2 and later (Hello::kWithNoWork): the worker understands `no-work`
 /// and `work-ready`.
 struct Hello {
     static constexpr MsgType kType = MsgType::kHello;

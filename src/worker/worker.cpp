@@ -160,8 +160,8 @@ private:
     std::atomic<bool> finished_{false};
     std::atomic<bool> connected_{false};
 
-    std::mutex
-        sendMutex_; // one sender at a time; guards session_, closed_, requested_, quietUntil_
+    // One sender at a time; guards session_, closed_, requested_, quietUntil_.
+    std::mutex sendMutex_;
     bool closed_ = false;
     std::uint32_t requested_ = 0; // slots asked for and not yet assigned
     // No request before quietUntil_: the submitter said it had no work.
