@@ -130,6 +130,8 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
     if (trust->empty())
         kLog.warn("the trust list is empty: no submitter's work will be accepted "
                   "(add one with 'swarm-worker trust add')");
+    if (auto ok = checkShares(cfg, *trust); !ok)
+        throw std::runtime_error(ok.error().what);
 
     sandbox::CurlGlobal curl; // before any thread uses libcurl
     net::TlsLibrary tls;

@@ -4,19 +4,20 @@
 
 namespace swarm::worker {
 
-SlotPool::Holder SlotPool::join() {
+SlotPool::Holder SlotPool::join(std::uint32_t weight) {
     std::lock_guard lock(mutex_);
     Holder h = next_++;
-    sessions_.emplace(h, Session{});
+    sessions_.emplace(h, Session{.weight = std::max(weight, 1u)});
     return h;
 }
 
-std::uint32_t SlotPool::shareLocked() const {
-    auto wanting = static_cast<std::uint32_t>(std::count_if(
-        sessions_.begin(), sessions_.end(), [](const auto& s) { return s.second.wanting; }));
-    if (wanting == 0)
-        return slots_;
-    return (slots_ + wanting - 1) / wanting;
+std::uint32_t SlotPool::shareLocked(const Session& s) const {
+    std::uint64_t total = s.wanting ? 0 : s.weight;
+    for (const auto& [h, other] : sessions_)
+        if (other.wanting)
+            total += other.weight;
+    const std::uint64_t scaled = std::uint64_t{slots_} * s.weight;
+    return static_cast<std::uint32_t>((scaled + total - 1) / total);
 }
 
 std::uint32_t SlotPool::reserve(Holder h, std::uint32_t want, bool borrow) {
@@ -26,11 +27,24 @@ std::uint32_t SlotPool::reserve(Holder h, std::uint32_t want, bool borrow) {
         return 0;
     auto& s = it->second;
     s.wanting = true;
-    const std::uint32_t share = shareLocked();
-    const std::uint32_t room = borrow ? free_ : share > s.held ? share - s.held : 0;
-    const std::uint32_t n = std::min({want, free_, room});
-    free_ -= n;
-    s.held += n;
+    const std::uint32_t share = shareLocked(s);
+    // Another session that wants work, is below its share and holds less
+    // for its weight than `s` would with one more slot comes first: else
+    // a heavy session that frees a slot and asks again at once would keep
+    // every slot, its share rounded up reaching them all.
+    auto behind = [&] {
+        return std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& entry) {
+            const Session& o = entry.second;
+            return entry.first != h && o.wanting && o.held < shareLocked(o) &&
+                   std::uint64_t{o.held} * s.weight < std::uint64_t{s.held} * o.weight;
+        });
+    };
+    std::uint32_t n = 0;
+    while (n < want && free_ > 0 && (borrow || (s.held < share && !behind()))) {
+        --free_;
+        ++s.held;
+        ++n;
+    }
     return n;
 }
 
@@ -78,9 +92,16 @@ std::uint32_t SlotPool::held(Holder h) const {
     return it == sessions_.end() ? 0 : it->second.held;
 }
 
-std::uint32_t SlotPool::share() const {
+bool SlotPool::wants(Holder h) const {
     std::lock_guard lock(mutex_);
-    return shareLocked();
+    auto it = sessions_.find(h);
+    return it != sessions_.end() && it->second.wanting;
+}
+
+std::uint32_t SlotPool::share(Holder h) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(h);
+    return it == sessions_.end() ? 0 : shareLocked(it->second);
 }
 
 } // namespace swarm::worker

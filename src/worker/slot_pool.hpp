@@ -10,7 +10,10 @@ namespace swarm::worker {
 ///
 /// A session reserves slots before it asks its submitter for units and
 /// releases one as each of its units ends. While several sessions want
-/// work, each may hold at most its share, slots / wanting rounded up. A
+/// work, each may hold at most its share: slots × its weight / the weights
+/// of all sessions that want work, rounded up (equal weights: slots /
+/// wanting). A free slot goes first to the session below its share that
+/// holds least for its weight. A
 /// session wants work from the time it reserves until its submitter says
 /// it has none (`decline`). Running units are never taken away: a session
 /// above its share (it had the worker to itself) comes down to it as its
@@ -25,8 +28,9 @@ public:
 
     explicit SlotPool(std::uint32_t slots) : slots_(slots), free_(slots) {}
 
-    /// A new session, holding nothing and not wanting work yet.
-    Holder join();
+    /// A new session, holding nothing and not wanting work yet; `weight`
+    /// (at least 1) sets its share against the others'.
+    Holder join(std::uint32_t weight = 1);
     /// Reserves up to `want` free slots for `h`, no more than takes it to
     /// its share unless `borrow` (for when a session below its share cannot
     /// ask now); `h` now wants work. 0 once closed.
@@ -44,15 +48,17 @@ public:
 
     std::uint32_t free() const;
     std::uint32_t held(Holder h) const;
-    /// What each session that wants work may hold now.
-    std::uint32_t share() const;
+    bool wants(Holder h) const;
+    /// What `h` may hold now, were it to want work.
+    std::uint32_t share(Holder h) const;
 
 private:
     struct Session {
         std::uint32_t held = 0;
+        std::uint32_t weight = 1;
         bool wanting = false;
     };
-    std::uint32_t shareLocked() const;
+    std::uint32_t shareLocked(const Session& s) const;
     void releaseLocked(Session& s, std::uint32_t n);
 
     mutable std::mutex mutex_;

@@ -113,7 +113,9 @@ struct Worker::State {
 class Link : public std::enable_shared_from_this<Link> {
 public:
     Link(Worker::State& w, dht::ReceivedOffer offer)
-        : w_(w), offer_(std::move(offer)), holder_(w.slots->join()) {}
+        : w_(w), offer_(std::move(offer)),
+          weight_(shareOf(w.cfg, offer_.submitter.str(), offer_.submitterName)),
+          holder_(w.slots->join(weight_)) {}
 
     void start() {
         thread_ = std::thread([self = shared_from_this()] { self->main(); });
@@ -153,6 +155,7 @@ private:
 
     Worker::State& w_;
     dht::ReceivedOffer offer_;
+    const std::uint32_t weight_;    // its share against other submitters'
     const SlotPool::Holder holder_; // this session's slots in w_.slots
     std::thread thread_;
     std::unique_ptr<net::Session> session_;
@@ -181,7 +184,8 @@ void Link::main() {
     const auto who = offer_.submitter.shortStr();
     if (dial()) {
         connected_ = true;
-        kLog.info("connected to submitter {} ({})", who, session_->peerAddress());
+        kLog.info("connected to submitter {} ({}, share {})", who, session_->peerAddress(),
+                  weight_);
         serve();
         connected_ = false;
     }

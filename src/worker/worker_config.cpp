@@ -1,7 +1,10 @@
 #include "worker/worker_config.hpp"
 
+#include "wire/trust_list.hpp"
+
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace swarm::worker {
@@ -139,7 +142,20 @@ std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem:
             cfg.acceptImageArchives = *v;
         } else if (k == "labels")
             SWARM_TAKE(strings(), cfg.labels);
-        else if (k == "max_timeout_seconds") {
+        else if (k == "shares") {
+            auto* table = node.as_table();
+            if (table == nullptr)
+                return std::unexpected(
+                    bad(file, node, "'shares' must be a table of submitter = weight"));
+            for (auto&& [name, weight] : *table) {
+                auto v = weight.value<std::int64_t>();
+                if (!v || *v < 1 || *v > 10000)
+                    return std::unexpected(bad(file, weight,
+                                               "shares: '" + std::string(name.str()) +
+                                                   "' must be a whole number from 1 to 10000"));
+                cfg.shares[std::string(name.str())] = static_cast<std::uint32_t>(*v);
+            }
+        } else if (k == "max_timeout_seconds") {
             std::int64_t secs = 0;
             SWARM_TAKE(integer(1, 7 * 24 * 3600), secs);
             cfg.maxTimeoutMs = secs * 1000;
@@ -160,6 +176,31 @@ bool imageAllowed(std::string_view image, const std::vector<std::string>& patter
         }
     }
     return false;
+}
+
+std::expected<void, wire::Error> checkShares(const WorkerConfig& cfg,
+                                             const wire::TrustList& trust) {
+    for (const auto& [key, weight] : cfg.shares) {
+        bool known = std::any_of(trust.entries().begin(), trust.entries().end(),
+                                 [&](const auto& e) { return e.name == key || e.id.str() == key; });
+        if (!known)
+            return std::unexpected(
+                wire::Error(wire::Error::Code::kNotFound,
+                            "shares: '" + key +
+                                "' is neither the alias nor the peer id of a submitter on "
+                                "this worker's trust list"));
+    }
+    return {};
+}
+
+std::uint32_t shareOf(const WorkerConfig& cfg, const std::string& peerId,
+                      const std::string& alias) {
+    if (auto it = cfg.shares.find(peerId); it != cfg.shares.end())
+        return it->second;
+    if (!alias.empty())
+        if (auto it = cfg.shares.find(alias); it != cfg.shares.end())
+            return it->second;
+    return kDefaultShare;
 }
 
 } // namespace swarm::worker

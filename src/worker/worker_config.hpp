@@ -5,11 +5,19 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+namespace swarm::wire {
+class TrustList;
+}
+
 namespace swarm::worker {
+
+/// A submitter's weight when `shares` does not name it.
+inline constexpr std::uint32_t kDefaultShare = 100;
 
 /// A volunteer's settings: flags override the config file, which overrides
 /// these defaults. Parsed once at start.
@@ -35,12 +43,23 @@ struct WorkerConfig {
     bool acceptImageArchives = true;
     std::vector<std::string> labels;
     std::int64_t maxTimeoutMs = 6 * 3600 * 1000; ///< longest unit accepted
+    /// How the slots are divided while several submitters want work: a
+    /// weight (1 to 10000) by submitter alias or peer id; the others weigh
+    /// kDefaultShare.
+    std::map<std::string, std::uint32_t> shares;
 };
 
 /// Reads a TOML config file over `base`. Unknown keys and wrong types are
 /// errors naming the file and line (kMalformed); a missing file is kIo.
 std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem::path& path,
                                                           WorkerConfig base = {});
+
+/// kNotFound naming the first key of cfg.shares that is neither the alias
+/// nor the peer id of a submitter on `trust`.
+std::expected<void, wire::Error> checkShares(const WorkerConfig& cfg, const wire::TrustList& trust);
+
+/// The weight of the submitter with this peer id and allow-list alias.
+std::uint32_t shareOf(const WorkerConfig& cfg, const std::string& peerId, const std::string& alias);
 
 /// True if `image` is allowed by `patterns` (exact match, or prefix match
 /// for a pattern ending in '*').

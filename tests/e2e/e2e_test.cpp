@@ -123,21 +123,24 @@ const char* kWordCount = "sleep 0.2; wc -w < {} > out/words";
 
 // Two further submitters, "a" and "b", and workers of their own that the
 // suite's submitter and workers know nothing of: "shared" (two slots, trusts
-// and is trusted by both) and "solo" (one slot, "a" only). Both workers'
-// identities and trust are made at once, before either submitter starts
-// (a submitter reads its trust list when it starts). Each test starts the
-// workers it uses afresh and stops them (StopsWorker) however it ends.
+// and is trusted by both, gives "a" three times "b"'s share) and "solo" (one
+// slot, "a" only). Both workers' identities and trust are made at once,
+// before either submitter starts (a submitter reads its trust list when it
+// starts). Each test starts the workers it uses afresh and stops them
+// (StopsWorker) however it ends.
 void startOwnWorker(Swarm& s, const std::string& name) {
     static bool made = false;
     if (!made) {
-        s.addSubmitter("a");
+        const auto a = s.addSubmitter("a");
         s.addSubmitter("b");
         WorkerOptions o;
         o.trustsSubmitter = false;
         o.trustedBySubmitter = false;
         o.slots = 2;
         o.submitters = {"a", "b"};
+        o.config = "[shares]\n" + a + " = 300\n";
         s.createWorker("shared", o);
+        o.config.clear();
         o.slots = 1;
         o.submitters = {"a"};
         s.createWorker("solo", o);
@@ -429,6 +432,26 @@ BOOST_AUTO_TEST_CASE(untrusted_workers_never_run_units) {
     BOOST_TEST(s.stopWorker("loner") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_share_for_a_submitter_the_worker_does_not_trust_stops_it_at_start) {
+    // A typo in [shares] would silently give that submitter the default
+    // weight: the worker refuses to start and names the key.
+    auto& s = theSwarm();
+    auto home = s.root() / "typo-worker";
+    BOOST_REQUIRE(runProgram(s.workerBinary, {"--home", home.string(), "init"}, 10s).status == 0);
+    BOOST_REQUIRE(
+        runProgram(s.workerBinary,
+                   {"--home", home.string(), "trust", "add", s.submitterId(), "--name", "lab"}, 10s)
+            .status == 0);
+    std::ofstream(home / "worker.toml") << "[shares]\nlab = 300\nlba = 100\n";
+    auto r =
+        runProgram(s.workerBinary, {"--home", home.string(), "run", "--bootstrap", "127.0.0.1:9"},
+                   30s, s.env());
+    BOOST_TEST(r.status != 0);
+    BOOST_TEST(r.err.find("shares: 'lba' is neither the alias nor the peer id") !=
+                   std::string::npos,
+               r.err);
+}
+
 BOOST_AUTO_TEST_CASE(image_outside_the_workers_policy_is_refused) {
     auto& s = theSwarm();
     auto dir = s.root() / "policy";
@@ -606,8 +629,9 @@ BOOST_AUTO_TEST_CASE(a_submitter_with_no_work_left_lends_the_worker_to_another) 
 BOOST_AUTO_TEST_CASE(two_submitters_share_a_worker) {
     // "a" has the worker to itself and work for a while; "b" comes with two
     // units. Nothing running is taken from "a", but the next slot that
-    // frees goes to "b" (each takes at most half the slots while both have
-    // work): "b" is done long before "a", not after it.
+    // frees goes to "b": "a" weighs three times "b" (2 slots: shares of 2
+    // and 1), yet "b" holds nothing and comes first. "b" is done long
+    // before "a", not after it.
     auto& s = theSwarm();
     startOwnWorker(s, "shared");
     StopsWorker stops{s, "shared"};
@@ -625,6 +649,11 @@ BOOST_AUTO_TEST_CASE(two_submitters_share_a_worker) {
     auto statusA = waitExit(*run.a, 300s);
     BOOST_REQUIRE_MESSAGE(statusA == 0, readFile(run.eventsA.string() + ".log"));
     checkResults(dir / "a/job", wordsA);
+    // The weights came from the worker's [shares] (by peer id) and the
+    // default.
+    const auto log = readFile(s.workerLog("shared"));
+    BOOST_TEST(log.find("share 300)") != std::string::npos);
+    BOOST_TEST(log.find("share 100)") != std::string::npos);
     BOOST_TEST(s.stopWorker("shared") == 0);
 }
 

@@ -263,6 +263,8 @@ std::string Swarm::createWorker(const std::string& name, WorkerOptions options) 
             e2e::runProgram(workerBinary, {"--home", w.home.string(), "trust", "add", id}, 10s);
             e2e::runProgram(submitBinary, {"--home", home.string(), "trust", "add", w.id}, 10s);
         }
+        if (!options.config.empty())
+            std::ofstream(w.home / "worker.toml") << options.config;
         it = workers_.emplace(name, std::move(w)).first;
     }
     return it->second.id;

@@ -62,6 +62,8 @@ struct WorkerOptions {
     /// Further submitters (Swarm::addSubmitter) this worker trusts and that
     /// trust it.
     std::vector<std::string> submitters;
+    /// Written to the worker's home as worker.toml when it is created.
+    std::string config;
 };
 
 class Swarm {

@@ -1,6 +1,8 @@
 #include "worker/worker_config.hpp"
 
 #include "support/temp_dir.hpp"
+#include "wire/identity.hpp"
+#include "wire/trust_list.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -52,6 +54,36 @@ BOOST_AUTO_TEST_CASE(errors_name_the_line) {
     BOOST_TEST(bad("allowed_images = \"localhost/*\"\n").find("list of strings") !=
                std::string::npos);
     BOOST_TEST(bad("slots = [\n").find("worker.toml:") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(shares_weigh_submitters_by_alias_or_peer_id) {
+    using namespace swarm::wire;
+    const PeerId self(Identity::generate().publicKey());
+    const PeerId lab(Identity::generate().publicKey());
+    const PeerId other(Identity::generate().publicKey());
+    const PeerId stranger(Identity::generate().publicKey());
+    TrustList trust;
+    BOOST_REQUIRE(trust.add(lab, "lab", self));
+    BOOST_REQUIRE(trust.add(other, "", self));
+    auto cfg = parse("[shares]\nlab = 300\n" + other.str() + " = 50\n");
+    BOOST_REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error().what));
+    BOOST_TEST(checkShares(*cfg, trust).has_value());
+    BOOST_TEST(shareOf(*cfg, lab.str(), "lab") == 300u);
+    BOOST_TEST(shareOf(*cfg, other.str(), "") == 50u);
+    BOOST_TEST(shareOf(*cfg, stranger.str(), "") == kDefaultShare);
+    // A key naming nobody on the trust list is a mistake worth stopping for
+    // (a typo would silently give the submitter the default share).
+    auto typo = parse("[shares]\nlba = 300\n");
+    BOOST_REQUIRE(typo);
+    auto checked = checkShares(*typo, trust);
+    BOOST_REQUIRE(!checked);
+    BOOST_TEST(checked.error().what.find("'lba'") != std::string::npos, checked.error().what);
+    auto zero = parse("[shares]\nlab = 0\n");
+    BOOST_REQUIRE(!zero);
+    BOOST_TEST(zero.error().what.find("worker.toml:2: shares: 'lab' must be a whole number") !=
+                   std::string::npos,
+               zero.error().what);
+    BOOST_TEST(!parse("shares = 3\n").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(image_policy) {
