@@ -15,11 +15,14 @@ namespace swarm::worker {
 /// starts, the DHT still holds the offers of the last minute, including
 /// those an earlier run of this worker used (their tokens are spent, their
 /// endpoints may be gone) next to a restarted submitter's fresh one. An
-/// offer from a submitter the worker is still dialing waits until that
-/// attempt ends; one from a submitter it already works for is dropped, as
-/// is an expired one. Not thread-safe (the caller's lock guards it).
+/// offer from a submitter the worker is still dialing (or whose session
+/// ended but still runs its last units) waits until that ends; one from a
+/// submitter it already works for is dropped, as is an expired one. Not
+/// thread-safe (the caller's lock guards it).
 class OfferQueue {
 public:
+    /// kDialing: a session that is not connected and not finished (dialing,
+    /// or ended and running its last units).
     enum class LinkState { kNone, kDialing, kConnected };
     using LinkOf = std::function<LinkState(const wire::PeerId& submitter)>;
 

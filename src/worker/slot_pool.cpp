@@ -29,9 +29,9 @@ std::uint32_t SlotPool::reserve(Holder h, std::uint32_t want, bool borrow) {
     s.wanting = true;
     const std::uint32_t share = shareLocked(s);
     // Another session that wants work, is below its share and holds less
-    // for its weight than `s` would with one more slot comes first: else
-    // a heavy session that frees a slot and asks again at once would keep
-    // every slot, its share rounded up reaching them all.
+    // for its weight than `s` does comes first: else a heavy session that
+    // frees a slot and asks again at once would keep every slot, its share
+    // rounded up reaching them all.
     auto behind = [&] {
         return std::any_of(sessions_.begin(), sessions_.end(), [&](const auto& entry) {
             const Session& o = entry.second;
@@ -90,6 +90,12 @@ std::uint32_t SlotPool::held(Holder h) const {
     std::lock_guard lock(mutex_);
     auto it = sessions_.find(h);
     return it == sessions_.end() ? 0 : it->second.held;
+}
+
+bool SlotPool::owed(Holder h) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(h);
+    return it != sessions_.end() && it->second.wanting && it->second.held < shareLocked(it->second);
 }
 
 bool SlotPool::wants(Holder h) const {

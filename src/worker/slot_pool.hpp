@@ -49,6 +49,8 @@ public:
     std::uint32_t free() const;
     std::uint32_t held(Holder h) const;
     bool wants(Holder h) const;
+    /// True if `h` wants work and holds less than its share.
+    bool owed(Holder h) const;
     /// What `h` may hold now, were it to want work.
     std::uint32_t share(Holder h) const;
 

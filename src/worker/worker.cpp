@@ -134,10 +134,11 @@ public:
             out.push_back(UnitStatus{offer_.submitter.str(), key, nowMs - started});
     }
     /// Asks the submitter for units for the free slots this session may
-    /// take (`borrow`: all free slots, whatever its share). `wait`: false
-    /// from other sessions' threads, which skip a session whose thread is
-    /// busy sending or whose submitter is not reading (its socket is full:
-    /// the request would hold the calling thread); then returns false.
+    /// take (`borrow`: one free slot, whatever its share). `wait`: false
+    /// from other threads, which skip a session whose thread is busy
+    /// sending or whose submitter is not reading (its socket is full: the
+    /// request would hold the calling thread); returns false if it was so
+    /// skipped while it wants work below its share.
     bool requestMore(bool wait = true, bool borrow = false);
 
 private:
@@ -184,7 +185,7 @@ void Link::main() {
     const auto who = offer_.submitter.shortStr();
     if (dial()) {
         connected_ = true;
-        kLog.info("connected to submitter {} ({}, share {})", who, session_->peerAddress(),
+        kLog.info("connected to submitter {} ({}, weight {})", who, session_->peerAddress(),
                   weight_);
         serve();
         connected_ = false;
@@ -192,11 +193,14 @@ void Link::main() {
     {
         std::lock_guard lock(sendMutex_);
         closed_ = true;
-        w_.slots->release(holder_, requested_);
+        // No longer wanting work: its weight must not shrink the others'
+        // shares while its last units run to their end.
+        w_.slots->decline(holder_, requested_);
         requested_ = 0;
         if (session_)
             session_->close();
     }
+    w_.offerFreeSlots();
     unitThreads_.joinAll();
     w_.slots->leave(holder_);
     w_.offerFreeSlots();
@@ -266,14 +270,14 @@ bool Link::requestMore(bool wait, bool borrow) {
     if (wait)
         lock.lock();
     else if (!lock.try_lock())
-        return false;
+        return !w_.slots->owed(holder_);
     if (closed_ || !session_ || session_->broken())
         return true;
     if (std::chrono::steady_clock::now() < quietUntil_)
         return true;
     if (!wait && !session_->writable())
-        return false;
-    std::uint32_t n = w_.slots->reserve(holder_, w_.cfg.slots, borrow);
+        return !w_.slots->owed(holder_);
+    std::uint32_t n = w_.slots->reserve(holder_, borrow ? 1 : w_.cfg.slots, borrow);
     if (n == 0)
         return true;
     if (session_->send(wire::RequestWork{.slots = n})) {
@@ -596,8 +600,13 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::s
     }
     w_.slots->release(holder_, 1);
     kLog.info("unit {} done: exit {}{}", key, r.exitCode, r.error.empty() ? "" : ", " + r.error);
-    requestMore();
+    // Every session, this one included, without waiting for one whose
+    // thread is busy (fetching inputs): the slot may then be borrowed.
+    // Then this session once more, waiting for its thread: a unit thread
+    // returning its result holds it only briefly, and a worker with one
+    // submitter would else wait for the session's next poll.
     w_.offerFreeSlots();
+    requestMore();
 }
 
 void Worker::State::offerFreeSlots() {
@@ -606,16 +615,20 @@ void Worker::State::offerFreeSlots() {
         std::lock_guard lock(mutex);
         all.assign(links.begin(), links.end());
     }
-    bool busy = false;
+    bool skipped = false;
     for (const auto& l : all)
-        busy = !l->requestMore(false) || busy;
-    // A session whose thread is busy sending (fetching inputs, returning a
-    // result), or whose submitter is not reading, cannot ask now: the others
-    // may borrow its share meanwhile, so that no slot idles while a
-    // submitter has work. It gets the next slot that frees once it asks.
-    if (busy && slots->free() > 0)
+        skipped = !l->requestMore(false) || skipped;
+    // A session below its share whose thread is busy sending (fetching
+    // inputs, returning a result), or whose submitter is not reading,
+    // cannot ask now: the others may borrow its slots meanwhile, one at a
+    // time in turn, so that no slot idles while a submitter has work. It
+    // gets the next slot that frees once it asks.
+    for (bool progress = skipped; progress && slots->free() > 0;) {
+        const auto before = slots->free();
         for (const auto& l : all)
             l->requestMore(false, true);
+        progress = slots->free() < before;
+    }
 }
 
 bool Link::sendResult(const wire::Result& result) {
@@ -712,8 +725,9 @@ void Worker::run() {
                 kLog.warn("cannot re-announce capacity: {}", ok.error().what);
             lock.lock();
         }
-        // Offers from a submitter being dialed wait for that attempt: the
-        // loop comes back when a session ends (cv) or within a second.
+        // Offers from a submitter being dialed, or whose session ended but
+        // still runs its last units, wait for that to end: the loop comes
+        // back when a session ends (cv) or within a second.
         auto linkOf = [&](const wire::PeerId& submitter) {
             for (const auto& l : s.links)
                 if (!l->finished() && l->submitter() == submitter)

@@ -2,6 +2,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -158,6 +159,19 @@ BOOST_AUTO_TEST_CASE(no_slot_idles_while_a_session_wants_work) {
             const auto got = pool.reserve(h, want);
             BOOST_TEST_REQUIRE((got == want || pool.free() == 0 || pool.held(h) >= pool.share(h) ||
                                 someoneBehind(i)));
+            // Whoever it was refused for gets the slot when it asks: the
+            // session below its share that holds least for its weight.
+            if (got < want && pool.free() > 0) {
+                std::optional<std::size_t> first;
+                for (std::size_t o = 0; o < hs.size(); ++o)
+                    if (pool.wants(hs[o]) && pool.held(hs[o]) < pool.share(hs[o]) &&
+                        (!first || pool.held(hs[o]) * ws[*first] < pool.held(hs[*first]) * ws[o]))
+                        first = o;
+                if (first) {
+                    BOOST_TEST_REQUIRE(pool.reserve(hs[*first], 1) == 1u);
+                    pool.release(hs[*first], 1);
+                }
+            }
             if (got > 0)
                 BOOST_TEST_REQUIRE(pool.held(h) <= pool.share(h));
             BOOST_TEST_REQUIRE(pool.held(h) == before + got);
