@@ -6,10 +6,44 @@
 
 #include <algorithm>
 #include <future>
+#include <utility>
 
 using namespace swarm;
 using namespace std::chrono_literals;
 using test::Peer;
+
+namespace {
+
+// A session to a server that reads nothing until released (then reads
+// whatever came until the stream ends), with the given write deadline.
+struct StalledServer {
+    Peer server = Peer::make();
+    Peer worker = Peer::make();
+    std::promise<void> release;
+    bool released = false;
+    test::TestServer srv{server, {&worker}};
+    std::expected<std::unique_ptr<net::Session>, net::Error> session;
+
+    explicit StalledServer(std::chrono::milliseconds write) {
+        srv.body = [until = release.get_future().share()](net::Session& s, const wire::Hello&) {
+            (void)until.wait_for(30s);
+            while (s.receive(2s))
+                ;
+        };
+        net::SessionLimits limits;
+        limits.write = write;
+        net::Dialer dialer(worker.creds, limits);
+        session = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
+                              test::hello());
+    }
+    ~StalledServer() { letRead(); }
+    void letRead() {
+        if (!std::exchange(released, true))
+            release.set_value();
+    }
+};
+
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(session)
 
@@ -176,19 +210,8 @@ BOOST_AUTO_TEST_CASE(a_chunk_over_the_frame_cap_is_refused_and_the_session_stays
 }
 
 BOOST_AUTO_TEST_CASE(a_large_send_to_a_peer_that_stops_reading_times_out) {
-    auto server = Peer::make();
-    auto worker = Peer::make();
-    test::TestServer srv(server, {&worker});
-    std::promise<void> release;
-    auto released = release.get_future().share();
-    srv.body = [released](net::Session&, const wire::Hello&) {
-        (void)released.wait_for(30s); // never reads
-    };
-    net::SessionLimits limits;
-    limits.write = 1s;
-    net::Dialer dialer(worker.creds, limits);
-    auto s = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
-                         test::hello());
+    StalledServer stalled(1s);
+    auto& s = stalled.session;
     BOOST_REQUIRE(s);
     wire::BlobChunk chunk;
     chunk.data.assign(256 * 1024, 0x5a);
@@ -200,7 +223,7 @@ BOOST_AUTO_TEST_CASE(a_large_send_to_a_peer_that_stops_reading_times_out) {
         sent = (*s)->send(chunk);
         failedAfter = net::SteadyClock::now() - start;
     }
-    release.set_value();
+    stalled.letRead();
     BOOST_TEST_MESSAGE("send timed out after " << chunks << " chunks");
     BOOST_REQUIRE(!sent);
     BOOST_TEST((sent.error().code == net::Error::Code::kTimeout));
@@ -212,21 +235,8 @@ BOOST_AUTO_TEST_CASE(a_large_send_to_a_peer_that_stops_reading_times_out) {
 BOOST_AUTO_TEST_CASE(writable_says_whether_a_small_send_would_wait) {
     // What a worker checks before asking a submitter for work from another
     // session's thread: a peer that stopped reading must not hold it.
-    auto server = Peer::make();
-    auto worker = Peer::make();
-    test::TestServer srv(server, {&worker});
-    std::promise<void> release;
-    auto released = release.get_future().share();
-    srv.body = [released](net::Session& s, const wire::Hello&) {
-        (void)released.wait_for(30s); // reads nothing until released
-        while (s.receive(2s))
-            ;
-    };
-    net::SessionLimits limits;
-    limits.write = 2s;
-    net::Dialer dialer(worker.creds, limits);
-    auto s = dialer.dial(srv.endpoint(), net::allowList(test::trusting({&server}, worker)),
-                         test::hello());
+    StalledServer stalled(2s);
+    auto& s = stalled.session;
     BOOST_REQUIRE(s);
     BOOST_TEST((*s)->writable());
     // Small messages, as the check promises: POLLOUT means room for at
@@ -239,7 +249,7 @@ BOOST_AUTO_TEST_CASE(writable_says_whether_a_small_send_would_wait) {
     BOOST_TEST_MESSAGE("not writable after " << chunks << " chunks");
     BOOST_TEST(!(*s)->writable());
     BOOST_TEST(!(*s)->broken()); // full, not failed
-    release.set_value();
+    stalled.letRead();
     BOOST_TEST(test::waitUntil([&] { return (*s)->writable(); }, 10s));
     (*s)->close();
     BOOST_TEST(!(*s)->writable());
