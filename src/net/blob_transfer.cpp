@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <unistd.h>
 
 namespace swarm::net {
@@ -70,6 +71,8 @@ std::expected<ChunkView, wire::Error> chunkView(const wire::RawMessage& raw) {
     }
     if (head->version == 0)
         return std::unexpected(Error(Error::Code::kUnknownType, "schema version 0"));
+    if (auto ok = wire::judgeChunk(view.digest, view.offset, view.total, view.data.size()); !ok)
+        return std::unexpected(ok.error());
     return view;
 }
 
@@ -201,6 +204,12 @@ std::expected<void, Error> fetchBlobs(Session& session, BlobStore& store,
                                       std::span<const wire::Digest> wanted,
                                       const FetchOptions& options) {
     std::vector<wire::Digest> todo = store.missing(wanted);
+    if (options.usable) {
+        std::set<wire::Digest> queued(todo.begin(), todo.end());
+        for (const auto& d : wanted)
+            if (!queued.contains(d) && !options.usable(d) && queued.insert(d).second)
+                todo.push_back(d);
+    }
     std::optional<Error> notFound;
     for (int round = 0; !todo.empty(); ++round) {
         std::vector<wire::Digest> corrupt;

@@ -41,6 +41,10 @@ struct FetchOptions {
     /// during the fetch (e.g. a Cancel); return false to abort the fetch
     /// with kProtocol. Unset: any other message aborts.
     std::function<bool(const wire::RawMessage&)> onOther;
+    /// Whether a blob the store already holds may be used for this peer
+    /// (knowing a digest is not proof of having the content): one it may
+    /// not is asked for and received again. Unset: any blob held.
+    std::function<bool(const wire::Digest&)> usable;
 };
 
 /// A BlobChunk decoded without copying its data: `data` points into the

@@ -136,6 +136,7 @@ struct JobRunner::State {
 
     void serve(net::Session& session, const wire::Hello& hello);
     bool receiveResult(net::Session& session, const WorkerId& wid, const wire::Result& result);
+    std::string refused(const WorkerId& wid, const wire::RawMessage& msg, const net::Error& why);
 };
 
 void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
@@ -239,13 +240,19 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
         }
         if (msg->type == wire::MsgType::kRequestWork) {
             auto req = session.bodyOrBreak<wire::RequestWork>(*msg);
-            if (!req)
+            if (!req) {
+                reason = refused(wid, *msg, req.error());
                 break;
+            }
             demand = std::min<std::uint32_t>(demand + req->slots, 1024);
             idle = false;
         } else if (msg->type == wire::MsgType::kNeedBlobs) {
             auto req = session.bodyOrBreak<wire::NeedBlobs>(*msg);
-            if (!req || !net::serveBlobs(session, blobs, *req))
+            if (!req) {
+                reason = refused(wid, *msg, req.error());
+                break;
+            }
+            if (!net::serveBlobs(session, blobs, *req))
                 break;
             auto match = std::find_if(awaiting.begin(), awaiting.end(), [&](const auto& w) {
                 return std::any_of(w.digests.begin(), w.digests.end(), [&](const auto& d) {
@@ -259,12 +266,18 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
             }
         } else if (msg->type == wire::MsgType::kResult) {
             auto result = session.bodyOrBreak<wire::Result>(*msg);
-            if (!result || !receiveResult(session, wid, *result))
+            if (!result) {
+                reason = refused(wid, *msg, result.error());
+                break;
+            }
+            if (!receiveResult(session, wid, *result))
                 break;
         } else if (msg->type == wire::MsgType::kBye) {
             auto bye = session.bodyOrBreak<wire::Bye>(*msg);
-            if (!bye)
+            if (!bye) {
+                reason = refused(wid, *msg, bye.error());
                 break;
+            }
             std::lock_guard lock(mutex);
             apply(scheduler->workerBye(wid, parseGivenBack(bye->givenBack)));
             saidBye = true;
@@ -309,6 +322,24 @@ bool JobRunner::State::receiveResult(net::Session& session, const WorkerId& wid,
         kLog.info("result for {}/{} ignored: {}", result.unitId, result.replica, fx.ignored);
     apply(fx);
     return true;
+}
+
+// A message from a worker the judge refused (or that does not decode) ends
+// the session: outputs that would follow a refused result cannot be matched
+// to it. A refused result that names a replica this worker holds ends that
+// replica as an error with the judge's reason; the worker's other replicas
+// are reissued as for any disconnect. Logged once and emitted as an event.
+std::string JobRunner::State::refused(const WorkerId& wid, const wire::RawMessage& msg,
+                                      const net::Error& why) {
+    const std::string type = wire::msgTypeName(msg.type);
+    kLog.warn("worker {}: refused {}: {}; ending the session", wid, type, why.what);
+    emit(event::messageRefused(clock.nowMs(), wid, type, why.what));
+    if (auto key = wire::unitKeyOf(msg); key && msg.type == wire::MsgType::kResult) {
+        std::lock_guard lock(mutex);
+        apply(scheduler->reportResult(wid, key->unitId, key->replica,
+                                      ReplicaReport::failure("refused: " + why.what)));
+    }
+    return "refused " + type + ": " + why.what;
 }
 
 JobRunner::JobRunner(JobSpec job, Journal& journal, RunOptions options,

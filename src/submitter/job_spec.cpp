@@ -1,6 +1,8 @@
 #include "submitter/job_spec.hpp"
 
 #include "submitter/result_store.hpp"
+#include "wire/judge.hpp"
+#include "wire/messages.hpp"
 
 #include <glob.h>
 
@@ -22,12 +24,7 @@ namespace fs = std::filesystem;
 using wire::Error;
 
 bool isSafeUnitId(std::string_view id) noexcept {
-    if (id.empty() || id.size() > 128 || id.front() == '.' || id.front() == '-')
-        return false;
-    return std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '_' || c == '-';
-    });
+    return wire::isSafeId(id);
 }
 
 std::optional<std::uint64_t> parseSize(std::string_view text) noexcept {
@@ -576,11 +573,44 @@ std::expected<JobSpec, Error> Parser::run(std::string_view text) {
     }
 }
 
+// Every unit's assign must pass the judge workers apply (wire/judge.hpp):
+// a job that breaks a protocol limit fails here, not on every worker.
+std::expected<JobSpec, Error> withinProtocol(std::expected<JobSpec, Error> job,
+                                             std::string_view displayName) {
+    if (!job)
+        return job;
+    for (const auto& unit : job->units) {
+        wire::Assign a;
+        a.unitId = unit.id;
+        a.image = job->image.archive ? "" : job->image.reference;
+        if (job->image.archive)
+            a.imageArchive = wire::RawDigest{1};
+        a.command = unitCommand(*job, unit);
+        if (a.command.empty())
+            a.command = {"(the image's default)"}; // the worker's admission decides
+        a.env = job->env;
+        for (const auto& in : unit.inputs)
+            a.inputs.push_back(wire::FileRef{in.name, wire::RawDigest{1}, 0});
+        a.outputs = job->outputs;
+        a.timeoutMs = job->timeoutMs;
+        a.memoryBytes = job->resources.memoryBytes;
+        a.cpus = job->resources.cpus;
+        a.pids = job->resources.pids;
+        if (auto ok = wire::judge(a); !ok)
+            return std::unexpected(
+                Error(Error::Code::kInvalidArgument,
+                      fmt::format("{}{}unit '{}' breaks a protocol limit that workers enforce: {}",
+                                  displayName, displayName.empty() ? "" : ": ", unit.id,
+                                  ok.error().what)));
+    }
+    return job;
+}
+
 } // namespace
 
 std::expected<JobSpec, Error> parseJobToml(std::string_view text, std::string_view displayName,
                                            const fs::path& baseDir) {
-    return Parser(displayName, baseDir).run(text);
+    return withinProtocol(Parser(displayName, baseDir).run(text), displayName);
 }
 
 std::expected<JobSpec, Error> loadJobFile(const fs::path& path) {
@@ -698,7 +728,7 @@ std::expected<JobSpec, Error> oneLineJob(const OneLineJob& args) {
         unit.inputs.push_back({f, unit.id});
         job.units.push_back(std::move(unit));
     }
-    return job;
+    return withinProtocol(std::move(job), "");
 }
 
 } // namespace swarm::submitter

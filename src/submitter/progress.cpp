@@ -101,6 +101,15 @@ std::string workerDisconnected(std::int64_t timeMs, const WorkerId& worker,
     return base("worker-disconnected", timeMs).add("worker", worker).add("reason", reason).str();
 }
 
+std::string messageRefused(std::int64_t timeMs, const WorkerId& worker, std::string_view type,
+                           std::string_view reason) {
+    return base("message-refused", timeMs)
+        .add("worker", worker)
+        .add("message", type)
+        .add("reason", reason)
+        .str();
+}
+
 std::string replicaAssigned(std::int64_t timeMs, const Assignment& a) {
     return base("replica-assigned", timeMs)
         .add("unit", a.unitId)

@@ -62,6 +62,9 @@ std::string workerConnected(std::int64_t timeMs, const WorkerId& worker);
 std::string workerDisconnected(std::int64_t timeMs, const WorkerId& worker,
                                std::string_view reason);
 /// {"event":"replica-assigned","time_ms","unit","replica","worker","lease_expires_ms"}
+/// A message from `worker` that the judge refused (wire/judge.hpp).
+std::string messageRefused(std::int64_t timeMs, const WorkerId& worker, std::string_view type,
+                           std::string_view reason);
 std::string replicaAssigned(std::int64_t timeMs, const Assignment& a);
 /// {"event":"inputs-sent","time_ms","unit","replica","worker"}: the worker
 /// asked for the replica's inputs and has been sent them (not emitted when it

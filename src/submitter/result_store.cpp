@@ -3,6 +3,7 @@
 #include "submitter/job_spec.hpp"
 #include "submitter/json_object.hpp"
 #include "wire/home.hpp"
+#include "wire/judge.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -60,41 +61,11 @@ wire::Digest hashFile(const fs::path& path) {
 } // namespace
 
 std::expected<fs::path, Error> safeRelativePath(std::string_view name) {
-    if (name.empty())
-        return invalid("empty file name");
-    if (name.size() > kMaxOutputName)
-        return invalid(fmt::format("file name longer than {} bytes", kMaxOutputName));
-    if (name.front() == '/')
-        return invalid("absolute file name '" + std::string(name) + "'");
-    for (char c : name) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u == 0)
-            return invalid("file name contains NUL");
-        if (u < 0x20 || u == 0x7F)
-            return invalid("file name contains a control character");
-        if (c == '\\')
-            return invalid("file name contains a backslash");
-    }
-    fs::path out;
-    std::size_t start = 0;
-    while (start <= name.size()) {
-        const auto slash = name.find('/', start);
-        const auto end = slash == std::string_view::npos ? name.size() : slash;
-        const auto part = name.substr(start, end - start);
-        if (part.empty())
-            return invalid("file name '" + std::string(name) + "' has an empty component");
-        if (part == "." || part == "..")
-            return invalid("file name '" + std::string(name) + "' has a '" + std::string(part) +
-                           "' component");
-        if (part.size() > kMaxNameComponent)
-            return invalid(
-                fmt::format("file name component longer than {} bytes", kMaxNameComponent));
-        out /= fs::path(std::string(part));
-        if (slash == std::string_view::npos)
-            break;
-        start = slash + 1;
-    }
-    return out;
+    // The rule is the judge's (wire/judge.hpp), which refused unsafe names
+    // when the result arrived; checked again here before any file is made.
+    if (auto ok = wire::checkRelativePath(name); !ok)
+        return invalid(fmt::format("file name '{}' {}", wire::excerpt(name, 80), ok.error()));
+    return fs::path(std::string(name));
 }
 
 std::expected<void, Error> checkOutputNames(const std::vector<OutputFile>& outputs) {

@@ -15,16 +15,10 @@
 
 namespace swarm::submitter {
 
-/// Longest accepted relative output name and path component, in bytes.
-inline constexpr std::size_t kMaxOutputName = 1024;
-inline constexpr std::size_t kMaxNameComponent = 255;
-
 /// Checks a file name that came from a peer (an output name in a Result)
 /// and returns it as a relative path that stays inside whatever directory it
-/// is joined to. Rejects (kInvalidArgument, naming the problem): empty,
-/// absolute, a NUL or control character, a backslash, an empty, "." or ".."
-/// component (so no "a//b" and no trailing "/"), a component over
-/// kMaxNameComponent bytes, or a name over kMaxOutputName bytes.
+/// is joined to: wire::checkRelativePath's rule (the judge's), as
+/// kInvalidArgument naming the problem.
 std::expected<std::filesystem::path, wire::Error> safeRelativePath(std::string_view name);
 
 /// Checks that a set of output names is usable together: each is safe, none

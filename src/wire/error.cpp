@@ -34,6 +34,8 @@ const char* codeName(Error::Code code) noexcept {
         return "not-found";
     case Error::Code::kInvalidArgument:
         return "invalid-argument";
+    case Error::Code::kRefused:
+        return "refused";
     }
     return "unknown";
 }

@@ -2,6 +2,15 @@
 
 namespace swarm::wire {
 
+namespace {
+// The two fields assign and result share, read alone.
+struct UnitKeyBody {
+    std::string unitId;
+    std::uint32_t replica = 0;
+    MSGPACK_DEFINE_MAP(unitId, replica)
+};
+} // namespace
+
 const char* msgTypeName(MsgType type) noexcept {
     switch (type) {
     case MsgType::kHello:
@@ -50,6 +59,15 @@ std::expected<RawMessage, Error> decodeMessage(ByteView payload, const UnpackLim
     raw.body = o.via.array.ptr[1];
     raw.handle = std::move(*handle);
     return raw;
+}
+
+std::optional<UnitKey> unitKeyOf(const RawMessage& raw) {
+    if (raw.type != MsgType::kAssign && raw.type != MsgType::kResult)
+        return std::nullopt;
+    auto key = convertAs<UnitKeyBody>(raw.body, "unit key");
+    if (!key || !isSafeId(key->unitId) || key->replica >= limits::kReplicas)
+        return std::nullopt;
+    return UnitKey{std::move(key->unitId), key->replica};
 }
 
 } // namespace swarm::wire

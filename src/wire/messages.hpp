@@ -7,6 +7,7 @@
 #include "wire/bytes.hpp"
 #include "wire/codec.hpp"
 #include "wire/error.hpp"
+#include "wire/judge.hpp"
 
 #include <msgpack.hpp>
 
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <expected>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,8 +37,6 @@ enum class MsgType : std::uint16_t {
 };
 
 const char* msgTypeName(MsgType type) noexcept;
-
-using RawDigest = std::array<std::uint8_t, 32>;
 
 /// First message from the worker: proves it holds the offer it answers.
 /// Version 2 and later (Hello::kWithNoWork): the worker understands `no-work`
@@ -168,6 +168,10 @@ struct Bye {
     MSGPACK_DEFINE_MAP(version, reason, givenBack)
 };
 
+/// ErrorMsg code for a message the judge refused whose unit could not be
+/// named (a refused assign with a bad unit id or replica).
+inline constexpr std::uint32_t kRefusedCode = 400;
+
 struct ErrorMsg {
     static constexpr MsgType kType = MsgType::kError;
     std::uint32_t version = 1;
@@ -198,7 +202,11 @@ struct RawMessage {
 /// do not know; kMalformed for anything else wrong. Never throws.
 std::expected<RawMessage, Error> decodeMessage(ByteView payload, const UnpackLimits& limits = {});
 
-/// The body as T, after checking the type tag and schema version.
+/// The body as T, after checking the type tag and schema version, judged
+/// (wire/judge.hpp): every field a peer sent is within its rule, texts are
+/// cleaned. kMalformed for a body of the wrong shape, kUnknownType for
+/// schema version 0, kRefused naming the field that broke its rule. This is
+/// the one way a stream message is read. Never throws.
 template <typename T> std::expected<T, Error> bodyAs(const RawMessage& raw) {
     if (raw.type != T::kType)
         return std::unexpected(Error(Error::Code::kMalformed, std::string("expected ") +
@@ -207,7 +215,16 @@ template <typename T> std::expected<T, Error> bodyAs(const RawMessage& raw) {
     auto value = convertAs<T>(raw.body, msgTypeName(T::kType));
     if (value && value->version == 0)
         return std::unexpected(Error(Error::Code::kUnknownType, "schema version 0"));
+    if (value) {
+        if (auto ok = judge(*value); !ok)
+            return std::unexpected(ok.error());
+    }
     return value;
 }
+
+/// For an assign or a result that bodyAs() refused: its unitId and replica,
+/// if the body has that shape and they themselves pass the judge, so that
+/// the refusal can name the unit. nullopt otherwise. Never throws.
+std::optional<UnitKey> unitKeyOf(const RawMessage& raw);
 
 } // namespace swarm::wire

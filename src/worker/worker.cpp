@@ -37,6 +37,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stop_token>
 #include <thread>
 
@@ -97,9 +98,30 @@ struct Worker::State {
     std::unique_ptr<SlotPool> slots; // made when run() starts
     std::uint64_t done = 0;
     std::uint64_t failed = 0;
+    std::uint64_t refused = 0;  // messages the judge refused
+    std::uint64_t workDirs = 0; // names the units' work directories
     bool stopRequested = false;
     bool stopping = false;
     std::unique_ptr<dht::Inbox> inbox;
+
+    // Blobs each submitter (by peer id) sent us or its own units produced:
+    // only those are handed to its units without being sent again. Knowing
+    // another submitter's digest is not proof of having the content. Kept
+    // in memory: after a restart every blob is sent once more.
+    std::map<std::string, std::set<wire::Digest>> proven;
+    bool hasProven(const std::string& peer, const wire::Digest& d) const {
+        std::lock_guard lock(mutex);
+        auto it = proven.find(peer);
+        return it != proven.end() && it->second.contains(d);
+    }
+    void prove(const std::string& peer, const std::vector<wire::Digest>& digests) {
+        static constexpr std::size_t kMaxProven = 1 << 20; // then start over
+        std::lock_guard lock(mutex);
+        auto& set = proven[peer];
+        if (set.size() + digests.size() > kMaxProven)
+            set.clear();
+        set.insert(digests.begin(), digests.end());
+    }
 
     // Lets every session ask for the slots that are free now (a unit ended
     // or was refused, a submitter had no work, a session ended): a slot its
@@ -146,6 +168,9 @@ private:
     bool dial();
     void serve();
     bool dispatch(wire::RawMessage& msg);
+    template <typename T> std::optional<T> read(const wire::RawMessage& msg);
+    bool refuseAssign(const wire::RawMessage& msg, const wire::Error& why);
+    bool takeRequested();
     bool handleAssign(wire::Assign assign);
     void refuse(const wire::Assign& assign, const std::string& why);
     void runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::stop_token stop);
@@ -330,16 +355,31 @@ void Link::giveBack() {
     kLog.info("gave back {} unit(s) to {}", bye.givenBack.size(), offer_.submitter.shortStr());
 }
 
+// The body of a message whose refusal ends the session (docs/protocol.md):
+// logged once with the peer and counted.
+template <typename T> std::optional<T> Link::read(const wire::RawMessage& msg) {
+    auto body = session_->bodyOrBreak<T>(msg);
+    if (body)
+        return std::move(*body);
+    kLog.warn("submitter {}: refused {}: {}; ending the session", offer_.submitter.str(),
+              wire::msgTypeName(msg.type), body.error().what);
+    std::lock_guard lock(w_.mutex);
+    ++w_.refused;
+    return std::nullopt;
+}
+
 bool Link::dispatch(wire::RawMessage& msg) {
     switch (msg.type) {
     case wire::MsgType::kAssign: {
-        auto assign = session_->bodyOrBreak<wire::Assign>(msg);
+        auto assign = wire::bodyAs<wire::Assign>(msg);
+        if (!assign && assign.error().code == wire::Error::Code::kRefused)
+            return refuseAssign(msg, assign.error());
         if (!assign)
-            return false;
+            return read<wire::Assign>(msg).has_value(); // a broken shape ends the session
         return handleAssign(std::move(*assign));
     }
     case wire::MsgType::kCancel: {
-        auto cancel = session_->bodyOrBreak<wire::Cancel>(msg);
+        auto cancel = read<wire::Cancel>(msg);
         if (!cancel)
             return false;
         // A running container is killed (the runtime checks four times a
@@ -351,23 +391,23 @@ bool Link::dispatch(wire::RawMessage& msg) {
         return true;
     }
     case wire::MsgType::kNoWork: {
-        auto none = session_->bodyOrBreak<wire::NoWork>(msg);
+        auto none = read<wire::NoWork>(msg);
         return none && noWork(*none);
     }
     case wire::MsgType::kWorkReady: {
-        if (!session_->bodyOrBreak<wire::WorkReady>(msg))
+        if (!read<wire::WorkReady>(msg))
             return false;
         workReady();
         return true;
     }
     case wire::MsgType::kBye: {
-        auto bye = session_->bodyOrBreak<wire::Bye>(msg);
+        auto bye = read<wire::Bye>(msg);
         kLog.info("submitter {} said bye{}", offer_.submitter.shortStr(),
                   bye ? ": " + bye->reason : "");
         return false;
     }
     case wire::MsgType::kError: {
-        auto err = session_->bodyOrBreak<wire::ErrorMsg>(msg);
+        auto err = read<wire::ErrorMsg>(msg);
         kLog.warn("submitter {} reported an error: {}", offer_.submitter.shortStr(),
                   err ? err->message : "(unreadable)");
         return false;
@@ -377,6 +417,51 @@ bool Link::dispatch(wire::RawMessage& msg) {
                   wire::msgTypeName(msg.type));
         return false;
     }
+}
+
+// An assign the judge refused ends only that unit: a result with the reason
+// when the unit it names is itself fine, else an error message; either way
+// the slot is free again and the session goes on.
+bool Link::refuseAssign(const wire::RawMessage& msg, const wire::Error& why) {
+    if (!takeRequested())
+        return false;
+    kLog.warn("submitter {}: refused assign: {}", offer_.submitter.str(), why.what);
+    {
+        std::lock_guard lock(w_.mutex);
+        ++w_.refused;
+    }
+    if (auto key = wire::unitKeyOf(msg)) {
+        wire::Assign named;
+        named.unitId = key->unitId;
+        named.replica = key->replica;
+        refuse(named, "refused: " + why.what);
+        return true;
+    }
+    {
+        std::lock_guard lock(sendMutex_);
+        if (!closed_)
+            (void)session_->send(
+                wire::ErrorMsg{.code = wire::kRefusedCode, .message = "refused: " + why.what});
+    }
+    w_.slots->release(holder_, 1);
+    {
+        std::lock_guard lock(w_.mutex);
+        ++w_.failed;
+    }
+    w_.offerFreeSlots();
+    return true;
+}
+
+// An assign answers one slot asked for; one nobody asked for ends the session.
+bool Link::takeRequested() {
+    std::lock_guard lock(sendMutex_);
+    if (requested_ == 0) {
+        kLog.warn("submitter {} assigned work nobody asked for", offer_.submitter.shortStr());
+        return false;
+    }
+    --requested_;
+    quietUntil_ = {}; // it has work again
+    return true;
 }
 
 void Link::refuse(const wire::Assign& assign, const std::string& why) {
@@ -395,15 +480,8 @@ void Link::refuse(const wire::Assign& assign, const std::string& why) {
 }
 
 bool Link::handleAssign(wire::Assign assign) {
-    {
-        std::lock_guard lock(sendMutex_);
-        if (requested_ == 0) {
-            kLog.warn("submitter {} assigned work nobody asked for", offer_.submitter.shortStr());
-            return false;
-        }
-        --requested_;
-        quietUntil_ = {}; // it has work again
-    }
+    if (!takeRequested())
+        return false;
     const auto& cfg = w_.cfg;
     const bool shipped = assign.imageArchive != wire::RawDigest{};
     if (shipped && !cfg.acceptImageArchives) {
@@ -439,6 +517,8 @@ bool Link::handleAssign(wire::Assign assign) {
         pending_.push_back(cloneMessage(other));
         return true;
     };
+    const auto peer = offer_.submitter.str();
+    options.usable = [this, &peer](const wire::Digest& d) { return w_.hasProven(peer, d); };
     std::expected<void, net::Error> fetched;
     {
         // The fetch sends need-blobs: no result may be sent meanwhile.
@@ -456,6 +536,7 @@ bool Link::handleAssign(wire::Assign assign) {
         refuse(assign, "inputs could not be fetched: " + net::describe(fetched.error()));
         return true;
     }
+    w_.prove(peer, inputs);
     std::vector<wire::Digest> pinned;
     for (const auto& d : inputs)
         if (w_.store->pin(d))
@@ -473,10 +554,16 @@ bool Link::handleAssign(wire::Assign assign) {
 void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::stop_token stop) {
     const auto& cfg = w_.cfg;
     const std::string key = replicaKey(assign.unitId, assign.replica);
+    // Named from the worker's own counter and random bytes: no path is ever
+    // built from text a peer sent (the unit id is a label only).
     std::array<std::uint8_t, 6> rnd{};
     wire::randomBytes(rnd);
-    auto outDir = w_.deps.home / "work" /
-                  fmt::format("{}-{}-{}", assign.unitId, assign.replica, wire::toHex(rnd));
+    std::uint64_t n = 0;
+    {
+        std::lock_guard lock(w_.mutex);
+        n = ++w_.workDirs;
+    }
+    auto outDir = w_.deps.home / "work" / fmt::format("unit-{}-{}", n, wire::toHex(rnd));
 
     wire::Result r;
     r.unitId = assign.unitId;
@@ -578,6 +665,10 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::s
                 r.outputs.push_back({name, net::toRaw(*d), out.size});
             }
         }
+        std::vector<wire::Digest> produced;
+        for (const auto& out : r.outputs)
+            produced.push_back(net::toDigest(out.digest));
+        w_.prove(offer_.submitter.str(), produced);
     } catch (const std::exception& e) {
         kLog.error("unit {} failed in the sandbox: {}", key, e.what());
         r.error = std::string("sandbox failure: ") + e.what();
@@ -792,6 +883,7 @@ WorkerStatus Worker::status() const {
     }
     st.done = s.done;
     st.failed = s.failed;
+    st.refused = s.refused;
     st.stopping = s.stopping;
     if (s.store) {
         st.cacheBytes = s.store->usedBytes();
@@ -814,11 +906,12 @@ std::string WorkerStatus::json() const {
         units += fmt::format("{}{{\"submitter\":{},\"unit\":{},\"elapsed_ms\":{}}}",
                              units.empty() ? "" : ",", cli::jsonString(u.submitter),
                              cli::jsonString(u.unit), u.elapsedMs);
-    return fmt::format("{{\"peer_id\":{},\"slots\":{},\"submitters\":[{}],\"running\":[{}],"
-                       "\"done\":{},\"failed\":{},\"cache_bytes\":{},\"cache_limit\":{},"
-                       "\"offers_accepted\":{},\"offers_refused\":{},\"stopping\":{}}}",
-                       cli::jsonString(peerId), slots, subs, units, done, failed, cacheBytes,
-                       cacheLimit, offersAccepted, offersRefused, stopping ? "true" : "false");
+    return fmt::format(
+        "{{\"peer_id\":{},\"slots\":{},\"submitters\":[{}],\"running\":[{}],"
+        "\"done\":{},\"failed\":{},\"refused\":{},\"cache_bytes\":{},\"cache_limit\":{},"
+        "\"offers_accepted\":{},\"offers_refused\":{},\"stopping\":{}}}",
+        cli::jsonString(peerId), slots, subs, units, done, failed, refused, cacheBytes, cacheLimit,
+        offersAccepted, offersRefused, stopping ? "true" : "false");
 }
 
 } // namespace swarm::worker

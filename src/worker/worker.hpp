@@ -53,8 +53,9 @@ struct WorkerStatus {
     std::uint32_t slots = 0;
     std::vector<std::string> submitters; ///< connected now
     std::vector<UnitStatus> running;
-    std::uint64_t done = 0;   ///< results delivered
-    std::uint64_t failed = 0; ///< units that could not be run or delivered
+    std::uint64_t done = 0;    ///< results delivered
+    std::uint64_t failed = 0;  ///< units that could not be run or delivered
+    std::uint64_t refused = 0; ///< messages from submitters the judge refused
     std::uint64_t cacheBytes = 0;
     std::uint64_t cacheLimit = 0;
     std::uint64_t offersAccepted = 0;

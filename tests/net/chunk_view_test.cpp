@@ -108,7 +108,12 @@ BOOST_AUTO_TEST_CASE(accepts_what_body_as_accepts) {
         BOOST_TEST((fullShort->digest == viewShort->digest));
 
     // Data as str, a repeated key (the first wins), unknown keys ignored.
-    auto raw = decode(message(4, [](auto& pk) {
+    auto raw = decode(message(6, [](auto& pk) {
+        pk.pack(std::string("digest"));
+        pk.pack_bin(32);
+        pk.pack_bin_body(std::string(32, '\1').data(), 32);
+        pk.pack(std::string("total"));
+        pk.pack(8);
         pk.pack(std::string("data"));
         pk.pack(std::string("xyz"));
         pk.pack(std::string("data"));
@@ -125,7 +130,22 @@ BOOST_AUTO_TEST_CASE(accepts_what_body_as_accepts) {
     BOOST_TEST((wire::Bytes(view->data.begin(), view->data.end()) == full->data));
     BOOST_TEST(full->data.size() == 3u);
     BOOST_TEST(view->offset == 5u);
-    BOOST_TEST(view->total == 0u);
+    BOOST_TEST(view->total == 8u);
+
+    // The judge's rules hold for both: a chunk past its total is refused.
+    auto past = decode(message(4, [](auto& pk) {
+        pk.pack(std::string("digest"));
+        pk.pack_bin(32);
+        pk.pack_bin_body(std::string(32, '\1').data(), 32);
+        pk.pack(std::string("total"));
+        pk.pack(2);
+        pk.pack(std::string("offset"));
+        pk.pack(1);
+        pk.pack(std::string("data"));
+        pk.pack(std::string("xyz"));
+    }));
+    BOOST_TEST((wire::bodyAs<wire::BlobChunk>(past).error().code == wire::Error::Code::kRefused));
+    BOOST_TEST((net::chunkView(past).error().code == wire::Error::Code::kRefused));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

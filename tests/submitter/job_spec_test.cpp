@@ -207,7 +207,7 @@ BOOST_FIXTURE_TEST_CASE(values, Files) {
                "job.toml:4: resources.memory must be a size of at least 1M (e.g. \"512M\", "
                "\"1G\")");
     BOOST_TEST(error(base + "outputs = [\"/etc/passwd\"]\n") ==
-               "job.toml:3: outputs: '/etc/passwd': absolute file name '/etc/passwd'");
+               "job.toml:3: outputs: '/etc/passwd': file name '/etc/passwd' is absolute");
     BOOST_TEST(error(base + "outputs = [\"out/../../x\"]\n") ==
                "job.toml:3: outputs: 'out/../../x': file name 'out/../../x' has a '..' component");
     BOOST_TEST(error(base + "outputs = [\"stdout\"]\n") ==

@@ -39,12 +39,12 @@ BOOST_AUTO_TEST_CASE(every_type_round_trips) {
     };
     check(Hello{});
     check(RequestWork{});
-    check(Assign{});
-    check(NeedBlobs{.digests = {RawDigest{}}});
-    check(BlobChunk{.data = Bytes(100, 1)});
-    check(Progress{});
-    check(Result{.outputs = {FileRef{"stdout", {}, 0}}});
-    check(Cancel{});
+    check(Assign{.unitId = "u", .image = "localhost/t:1", .command = {"true"}});
+    check(NeedBlobs{.digests = {RawDigest{1}}});
+    check(BlobChunk{.digest = RawDigest{1}, .total = 100, .data = Bytes(100, 1)});
+    check(Progress{.unitId = "u", .state = "running"});
+    check(Result{.unitId = "u", .outputs = {FileRef{"stdout", {}, 0}}});
+    check(Cancel{.unitId = "u"});
     check(Bye{.givenBack = {"u1/0"}});
     check(ErrorMsg{});
     check(NoWork{.slots = 3});

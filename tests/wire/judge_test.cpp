@@ -1,0 +1,253 @@
+// The judge, field by field: each row spoils one field of a valid message
+// and expects a refusal that names that field. The same table drives the
+// hostile-peer suite against real processes (tests/hostile/).
+
+#include "wire/judge.hpp"
+#include "wire/messages.hpp"
+
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+
+using namespace swarm::wire;
+namespace bdata = boost::unit_test::data;
+
+namespace {
+
+Assign validAssign() {
+    Assign a;
+    a.unitId = "u-001";
+    a.replica = 1;
+    a.image = "localhost/swarm-test:latest";
+    a.command = {"sh", "-c", "wc -w < in.txt > out/words"};
+    a.env = {{"LANG", "C"}};
+    a.inputs = {FileRef{"in.txt", RawDigest{1}, 5}};
+    a.outputs = {"out/words"};
+    a.timeoutMs = 60'000;
+    a.memoryBytes = 64 << 20;
+    a.cpus = 0.5;
+    a.pids = 64;
+    a.leaseExpiresMs = 1'700'000'000'000;
+    return a;
+}
+
+Result validResult() {
+    Result r;
+    r.unitId = "u-001";
+    r.replica = 1;
+    r.exitCode = 0;
+    r.wallMs = 120;
+    r.outputs = {FileRef{"stdout", RawDigest{}, 0}, FileRef{"stderr", RawDigest{}, 0},
+                 FileRef{"out/words", RawDigest{2}, 2}};
+    return r;
+}
+
+// Judges `msg` the way a receiver does: encoded, decoded, bodyAs.
+template <typename T> std::expected<T, Error> received(const T& msg) {
+    UnpackLimits wide{.array = 200'000, .map = 200'000, .str = 32 << 20, .bin = 32 << 20};
+    auto raw = decodeMessage(encodeMessage(msg), wide);
+    if (!raw)
+        return std::unexpected(raw.error());
+    return bodyAs<T>(*raw);
+}
+
+struct AssignRow {
+    const char* name;
+    std::function<void(Assign&)> spoil;
+    const char* field; ///< the reason starts with this
+};
+
+std::ostream& operator<<(std::ostream& out, const AssignRow& row) {
+    return out << row.name;
+}
+
+const std::vector<AssignRow> kAssignRows = {
+    {"dot-dot unit id", [](Assign& a) { a.unitId = "../../../../../../../tmp/planted"; },
+     "assign.unitId: '../../"},
+    {"absolute unit id", [](Assign& a) { a.unitId = "/etc/planted"; }, "assign.unitId"},
+    {"slash in unit id", [](Assign& a) { a.unitId = "a/b"; }, "assign.unitId"},
+    {"NUL in unit id", [](Assign& a) { a.unitId = std::string("a\0b", 3); }, "assign.unitId"},
+    {"control byte in unit id", [](Assign& a) { a.unitId = "a\nb"; }, "assign.unitId"},
+    {"empty unit id", [](Assign& a) { a.unitId = ""; }, "assign.unitId"},
+    {"long unit id", [](Assign& a) { a.unitId = std::string(129, 'a'); }, "assign.unitId"},
+    {"invalid UTF-8 unit id", [](Assign& a) { a.unitId = "\xff\xfe"; }, "assign.unitId"},
+    {"huge replica", [](Assign& a) { a.replica = 4'000'000'000u; }, "assign.replica"},
+    {"no image", [](Assign& a) { a.image = ""; }, "assign.image"},
+    {"image with space", [](Assign& a) { a.image = "localhost/x y"; }, "assign.image"},
+    {"image and archive", [](Assign& a) { a.imageArchive = RawDigest{9}; }, "assign.image"},
+    {"upper-case image", [](Assign& a) { a.image = "localhost/Evil"; }, "assign.image"},
+    {"image option", [](Assign& a) { a.image = "--privileged"; }, "assign.image"},
+    {"NUL in argv", [](Assign& a) { a.command.push_back(std::string("x\0y", 3)); },
+     "assign.command[3]"},
+    {"too many args", [](Assign& a) { a.command.assign(5000, "x"); }, "assign.command"},
+    {"10 MiB arg", [](Assign& a) { a.command.push_back(std::string(10 << 20, 'x')); },
+     "assign.command"},
+    {"bad env name", [](Assign& a) { a.env["A=B"] = "x"; }, "assign.env"},
+    {"NUL in env value", [](Assign& a) { a.env["X"] = std::string("a\0b", 3); }, "assign.env.X"},
+    {"100000 env entries",
+     [](Assign& a) {
+         for (int i = 0; i < 100'000; ++i)
+             a.env["V" + std::to_string(i)] = "x";
+     },
+     "assign.env"},
+    {"dot-dot input", [](Assign& a) { a.inputs[0].name = "../../etc/passwd"; },
+     "assign.inputs[0].name"},
+    {"absolute input", [](Assign& a) { a.inputs[0].name = "/etc/passwd"; },
+     "assign.inputs[0].name"},
+    {"input twice", [](Assign& a) { a.inputs.push_back(a.inputs[0]); }, "assign.inputs[1].name"},
+    {"zero input digest", [](Assign& a) { a.inputs[0].digest = {}; }, "assign.inputs[0].digest"},
+    {"huge input", [](Assign& a) { a.inputs[0].size = 1ull << 62; }, "assign.inputs[0].size"},
+    {"too many inputs",
+     [](Assign& a) {
+         for (int i = 0; i < 2000; ++i)
+             a.inputs.push_back(FileRef{"f" + std::to_string(i), RawDigest{1}, 1});
+     },
+     "assign.inputs"},
+    {"dot-dot output", [](Assign& a) { a.outputs = {"out/../../x"}; }, "assign.outputs[0]"},
+    {"absolute output", [](Assign& a) { a.outputs = {"/root"}; }, "assign.outputs[0]"},
+    {"negative timeout", [](Assign& a) { a.timeoutMs = -1; }, "assign.timeoutMs"},
+    {"2^63 timeout", [](Assign& a) { a.timeoutMs = std::numeric_limits<std::int64_t>::max(); },
+     "assign.timeoutMs"},
+    {"2^63 memory", [](Assign& a) { a.memoryBytes = 1ull << 63; }, "assign.memoryBytes"},
+    {"1 byte memory", [](Assign& a) { a.memoryBytes = 1; }, "assign.memoryBytes"},
+    {"NaN cpus", [](Assign& a) { a.cpus = std::nan(""); }, "assign.cpus"},
+    {"negative cpus", [](Assign& a) { a.cpus = -1; }, "assign.cpus"},
+    {"infinite cpus", [](Assign& a) { a.cpus = INFINITY; }, "assign.cpus"},
+    {"huge pids", [](Assign& a) { a.pids = 4'000'000'000u; }, "assign.pids"},
+    {"negative lease", [](Assign& a) { a.leaseExpiresMs = -5; }, "assign.leaseExpiresMs"},
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(judge_rules)
+
+BOOST_AUTO_TEST_CASE(valid_messages_pass) {
+    BOOST_TEST(received(validAssign()).has_value());
+    BOOST_TEST(received(validResult()).has_value());
+    Assign shipped = validAssign();
+    shipped.image.clear();
+    shipped.imageArchive = RawDigest{7};
+    BOOST_TEST(received(shipped).has_value());
+    Assign defaults = validAssign();
+    defaults.timeoutMs = defaults.memoryBytes = defaults.pids = 0;
+    defaults.cpus = 0;
+    defaults.outputs = {"out/dir/"};
+    BOOST_TEST(received(defaults).has_value());
+}
+
+BOOST_DATA_TEST_CASE(a_spoiled_assign_is_refused_naming_the_field, bdata::make(kAssignRows), row) {
+    Assign a = validAssign();
+    row.spoil(a);
+    auto got = received(a);
+    BOOST_REQUIRE(!got.has_value());
+    BOOST_TEST((got.error().code == Error::Code::kRefused));
+    BOOST_TEST(got.error().what.starts_with(row.field), got.error().what);
+    // The reason quotes the value only as a short, printable excerpt.
+    BOOST_TEST(got.error().what.size() < 300u);
+    for (char c : got.error().what)
+        BOOST_TEST((static_cast<unsigned char>(c) >= 0x20 || c == '\t'));
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_assign_still_names_its_unit_when_the_unit_is_fine) {
+    Assign a = validAssign();
+    a.inputs[0].name = "../x";
+    auto raw = decodeMessage(encodeMessage(a));
+    BOOST_REQUIRE(raw);
+    BOOST_TEST(!bodyAs<Assign>(*raw).has_value());
+    auto key = unitKeyOf(*raw);
+    BOOST_REQUIRE(key.has_value());
+    BOOST_TEST(key->unitId == "u-001");
+    BOOST_TEST(key->replica == 1u);
+    a.unitId = "../x";
+    raw = decodeMessage(encodeMessage(a));
+    BOOST_REQUIRE(raw);
+    BOOST_TEST(!unitKeyOf(*raw).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(image_references) {
+    for (const char* ok :
+         {"alpine", "localhost/swarm-test:latest", "docker.io/library/alpine:3.19",
+          "registry.example:5000/a/b-c_d.e:v1.2",
+          "a@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+          "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"})
+        BOOST_TEST(isImageReference(ok), ok);
+    for (const char* bad : {"", "-x", "a b", "A/b", "a//b", "a:", "a:-x", "a@sha256:12", "/a", "a/",
+                            "sha256:xyz", "a\nb", "../a"})
+        BOOST_TEST(!isImageReference(bad), bad);
+    BOOST_TEST(!isImageReference(std::string(300, 'a')));
+}
+
+BOOST_AUTO_TEST_CASE(a_spoiled_result_is_refused_naming_the_field) {
+    auto refused = [](std::function<void(Result&)> spoil, const std::string& field) {
+        Result r = validResult();
+        spoil(r);
+        auto got = received(r);
+        BOOST_REQUIRE(!got.has_value());
+        BOOST_TEST(got.error().what.starts_with(field), got.error().what);
+    };
+    refused([](Result& r) { r.unitId = "../../x"; }, "result.unitId");
+    refused([](Result& r) { r.replica = 1u << 20; }, "result.replica");
+    refused([](Result& r) { r.exitCode = 1 << 30; }, "result.exitCode");
+    refused([](Result& r) { r.exitCode = -9; }, "result.exitCode");
+    refused([](Result& r) { r.wallMs = -1; }, "result.wallMs");
+    refused([](Result& r) { r.outputs[2].name = "out/../../../etc/cron.d/x"; },
+            "result.outputs[2].name");
+    refused([](Result& r) { r.outputs[2].name = "/etc/passwd"; }, "result.outputs[2].name");
+    refused([](Result& r) { r.outputs[2].name = "secret"; }, "result.outputs[2].name");
+    refused([](Result& r) { r.outputs.push_back(r.outputs[0]); }, "result.outputs[3].name");
+    refused([](Result& r) { r.outputs[2].size = ~0ull; }, "result.outputs[2].size");
+}
+
+BOOST_AUTO_TEST_CASE(texts_are_cleaned_not_refused) {
+    Result r = validResult();
+    r.error = std::string("bad\xff\xfe bytes\x1b[31m and \0 nul", 27) + std::string(10'000, 'x');
+    auto got = received(r);
+    BOOST_REQUIRE(got.has_value());
+    BOOST_TEST(got->error.size() <= limits::kErrorBytes);
+    BOOST_TEST(got->error.starts_with("bad\xEF\xBF\xBD\xEF\xBF\xBD bytes\xEF\xBF\xBD[31m"));
+    BOOST_TEST(got->error.ends_with("\xE2\x80\xA6"));
+    Bye bye{.reason = "\xc0\xaf ok"};
+    auto b = received(bye);
+    BOOST_REQUIRE(b.has_value());
+    BOOST_TEST(b->reason == "\xEF\xBF\xBD\xEF\xBF\xBD ok");
+    std::string accents = "caf\xc3\xa9";
+    cleanText(accents, 100);
+    BOOST_TEST(accents == "caf\xc3\xa9");
+    std::string cut = "\xc3\xa9\xc3\xa9\xc3\xa9";
+    cleanText(cut, 5);
+    BOOST_TEST(cut == "\xc3\xa9\xE2\x80\xA6");
+}
+
+BOOST_AUTO_TEST_CASE(other_messages) {
+    BOOST_TEST(!received(RequestWork{.slots = 0}).has_value());
+    BOOST_TEST(!received(RequestWork{.slots = 1u << 30}).has_value());
+    BOOST_TEST(!received(NoWork{.slots = 5000}).has_value());
+    BOOST_TEST(!received(NeedBlobs{}).has_value());
+    BOOST_TEST(!received(NeedBlobs{.digests = {RawDigest{}}}).has_value());
+    BOOST_TEST(!received(BlobChunk{.digest = {1}, .offset = 10, .total = 5}).has_value());
+    BOOST_TEST(!received(BlobChunk{.digest = {1}, .offset = 0, .total = 2, .data = Bytes(3, 0)})
+                    .has_value());
+    BOOST_TEST(!received(BlobChunk{.digest = {1}, .total = ~0ull}).has_value());
+    BOOST_TEST(!received(Cancel{.unitId = "../x"}).has_value());
+    BOOST_TEST(!received(Progress{.unitId = "u", .state = "pwned"}).has_value());
+    BOOST_TEST(!received(Bye{.givenBack = {"../x/0"}}).has_value());
+    BOOST_TEST(!received(Bye{.givenBack = {"u/99999999999"}}).has_value());
+    BOOST_TEST(!received(Bye{.givenBack = {"u"}}).has_value());
+    BOOST_TEST(received(Bye{.givenBack = {"u/0", "v.1/12"}}).has_value());
+    BOOST_TEST(!received(Hello{.slots = 100'000}).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(relative_paths) {
+    for (const char* ok : {"a", "out/a/b", "in.txt", "a..b", ".hidden"})
+        BOOST_TEST(checkRelativePath(ok).has_value(), ok);
+    for (const char* bad : {"", "/a", "a/../b", "..", ".", "a//b", "a/", "a\\b", "a\tb"})
+        BOOST_TEST(!checkRelativePath(bad).has_value(), bad);
+    BOOST_TEST(!checkRelativePath(std::string(256, 'a')).has_value());
+    BOOST_TEST(!checkRelativePath(std::string(2000, 'a')).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
