@@ -4,6 +4,7 @@
 #include "wire/codec.hpp"
 #include "wire/envelope.hpp"
 #include "wire/identity.hpp"
+#include "wire/judge.hpp"
 
 namespace swarm::dht {
 
@@ -109,7 +110,7 @@ std::expected<ReceivedOffer, OfferRefusal> OfferBox::open(wire::ByteView sealed,
         return refuse(obj.error().code == wire::Error::Code::kTooLarge ? OfferRefusal::kTooLarge
                                                                        : OfferRefusal::kMalformed);
     auto offer = wire::convertAs<wire::Offer>(obj->get(), "offer");
-    if (!offer)
+    if (!offer || !wire::judge(*offer))
         return refuse(OfferRefusal::kMalformed);
 
     wire::PeerId signer(env->signer);

@@ -3,6 +3,7 @@
 #include "dht/keys.hpp"
 #include "wire/codec.hpp"
 #include "wire/envelope.hpp"
+#include "wire/judge.hpp"
 
 namespace swarm::dht {
 
@@ -98,7 +99,7 @@ WorkerTable::Result WorkerTable::ingest(wire::ByteView value, std::int64_t nowMs
         return skip(obj.error().code == wire::Error::Code::kTooLarge ? SkipReason::kTooLarge
                                                                      : SkipReason::kMalformed);
     auto record = wire::convertAs<wire::CapacityRecord>(obj->get(), "capacity record");
-    if (!record)
+    if (!record || !wire::judge(*record))
         return skip(SkipReason::kMalformed);
 
     wire::PeerId signer(env->signer);

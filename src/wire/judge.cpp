@@ -1,6 +1,7 @@
 #include "wire/judge.hpp"
 
 #include "wire/messages.hpp"
+#include "wire/records.hpp"
 
 #include <fmt/format.h>
 
@@ -446,6 +447,35 @@ Verdict judge(Bye& m) {
 
 Verdict judge(ErrorMsg& m) {
     cleanText(m.message, limits::kErrorBytes);
+    return {};
+}
+
+Verdict judge(CapacityRecord& r) {
+    for (auto* text : {&r.arch, &r.os, &r.podman, &r.software})
+        cleanText(*text, 64);
+    for (auto& label : r.labels)
+        cleanText(label, 64);
+    if (r.slots > limits::kSlots)
+        return refuse("capacity.slots", fmt::format("{} is over {}", r.slots, limits::kSlots));
+    if (r.freeSlots > r.slots)
+        return refuse("capacity.freeSlots",
+                      fmt::format("{} is more than the {} slots", r.freeSlots, r.slots));
+    return {};
+}
+
+Verdict judge(Offer& o) {
+    cleanText(o.jobId, 128);
+    if (o.endpoints.size() > 16)
+        return refuse("offer.endpoints", fmt::format("{} entries, over 16", o.endpoints.size()));
+    for (std::size_t i = 0; i < o.endpoints.size(); ++i) {
+        const auto& e = o.endpoints[i];
+        const bool printable = std::all_of(e.begin(), e.end(), [](char c) {
+            return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7F;
+        });
+        if (e.empty() || e.size() > 256 || !printable)
+            return refuse(fmt::format("offer.endpoints[{}]", i),
+                          fmt::format("'{}' is not an endpoint", excerpt(e)));
+    }
     return {};
 }
 

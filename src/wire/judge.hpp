@@ -38,6 +38,8 @@ struct Bye;
 struct ErrorMsg;
 struct NoWork;
 struct WorkReady;
+struct CapacityRecord;
+struct Offer;
 
 namespace limits {
 inline constexpr std::size_t kIdBytes = 128;         ///< unit ids
@@ -107,6 +109,12 @@ std::expected<void, Error> judge(Bye& msg);
 std::expected<void, Error> judge(ErrorMsg& msg);
 std::expected<void, Error> judge(NoWork& msg);
 std::expected<void, Error> judge(WorkReady& msg);
+
+/// DHT records, after their envelope verified: texts (arch, os, podman,
+/// software, labels, job id) cleaned; slot counts bounded; an offer's
+/// endpoints ≤ 16, each printable ASCII without spaces, ≤ 256 bytes.
+std::expected<void, Error> judge(CapacityRecord& record);
+std::expected<void, Error> judge(Offer& offer);
 
 /// The rules of judge(BlobChunk&) for a chunk read without copying its data
 /// (net::chunkView).

@@ -4,6 +4,7 @@
 
 #include "wire/judge.hpp"
 #include "wire/messages.hpp"
+#include "wire/records.hpp"
 
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -248,6 +249,29 @@ BOOST_AUTO_TEST_CASE(relative_paths) {
         BOOST_TEST(!checkRelativePath(bad).has_value(), bad);
     BOOST_TEST(!checkRelativePath(std::string(256, 'a')).has_value());
     BOOST_TEST(!checkRelativePath(std::string(2000, 'a')).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(dht_records) {
+    CapacityRecord c;
+    c.slots = 4;
+    c.freeSlots = 2;
+    c.arch = "x86_64\x1b]0;pwned\x07";
+    c.labels = {"gpu", std::string(500, 'l')};
+    BOOST_TEST(judge(c).has_value());
+    BOOST_TEST(c.arch == "x86_64\xEF\xBF\xBD]0;pwned\xEF\xBF\xBD");
+    BOOST_TEST(c.labels[1].size() <= 64u);
+    c.freeSlots = 5;
+    BOOST_TEST(judge(c).error().what.starts_with("capacity.freeSlots"));
+    c.slots = c.freeSlots = 100'000;
+    BOOST_TEST(judge(c).error().what.starts_with("capacity.slots"));
+
+    Offer o;
+    o.endpoints = {"192.0.2.1:7000", "[2001:db8::1]:7000"};
+    BOOST_TEST(judge(o).has_value());
+    o.endpoints.push_back("a b:1");
+    BOOST_TEST(judge(o).error().what.starts_with("offer.endpoints[2]"));
+    o.endpoints.assign(17, "192.0.2.1:7000");
+    BOOST_TEST(judge(o).error().what.starts_with("offer.endpoints"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
