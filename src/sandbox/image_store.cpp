@@ -1,11 +1,13 @@
 #include "sandbox/image_store.hpp"
 
+#include "sandbox/image_archive.hpp"
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_json.hpp"
 #include "wire/log.hpp"
 
 #include <json/json.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace swarm::sandbox {
@@ -16,6 +18,8 @@ using namespace std::chrono_literals;
 using Code = wire::Error::Code;
 const wire::Logger kLog("sandbox");
 
+constexpr std::string_view kShippedRepo = "swarm-shipped";
+
 PodmanClient::Request req(std::string_view method, std::string path,
                           std::chrono::milliseconds timeout = 30s) {
     PodmanClient::Request r;
@@ -25,7 +29,50 @@ PodmanClient::Request req(std::string_view method, std::string path,
     return r;
 }
 
+std::expected<std::string, wire::Error> readVerified(const std::filesystem::path& archive,
+                                                     const wire::Digest& digest) {
+    std::ifstream in(archive, std::ios::binary);
+    if (!in)
+        return std::unexpected(wire::Error(Code::kIo, "cannot open " + archive.string()));
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad())
+        return std::unexpected(wire::Error(Code::kIo, "cannot read " + archive.string()));
+    if (wire::sha256(wire::asBytes(data)) != digest)
+        return std::unexpected(
+            wire::Error(Code::kBadSignature, "image archive does not match " + digest.str()));
+    return data;
+}
+
 } // namespace
+
+bool isReservedImageName(std::string_view reference) {
+    std::string ref(reference);
+    std::transform(ref.begin(), ref.end(), ref.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    // Podman also looks references up through its storage transport:
+    // "containers-storage:[driver@root+run]localhost/...".
+    if (ref.starts_with("containers-storage:"))
+        ref.erase(0, std::string_view("containers-storage:").size());
+    if (ref.starts_with('[') && ref.find(']') != std::string::npos)
+        ref.erase(0, ref.find(']') + 1);
+    if (ref.starts_with("localhost/"))
+        ref.erase(0, std::string_view("localhost/").size());
+    return ref.starts_with(kShippedRepo) &&
+           (ref.size() == kShippedRepo.size() ||
+            std::string_view("/:@").find(ref[kShippedRepo.size()]) != std::string_view::npos);
+}
+
+std::string shippedImageName(std::string_view owner, const wire::Digest& archive) {
+    std::string name;
+    for (unsigned char c : owner.substr(0, 64))
+        name += std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '-';
+    name.erase(0, name.find_first_not_of('-'));
+    name.erase(name.find_last_not_of('-') + 1);
+    if (name.empty())
+        name = "unknown";
+    return "localhost/" + std::string(kShippedRepo) + "/" + name + ":" +
+           archive.str().substr(7, 16);
+}
 
 bool ImagePolicy::allows(std::string_view reference) const {
     if (requireDigestForPull && reference.find("@sha256:") == std::string_view::npos)
@@ -72,6 +119,12 @@ std::optional<std::string> ImageStore::find(std::string_view reference) {
 }
 
 std::expected<std::string, wire::Error> ImageStore::ensure(std::string_view reference) {
+    // Only load() names images there: a reference could otherwise pick
+    // another submitter's shipped image.
+    if (isReservedImageName(reference))
+        return std::unexpected(
+            wire::Error(Code::kUntrusted, "image '" + std::string(reference) +
+                                              "' is in the worker's reserved namespace"));
     if (auto id = find(reference))
         return *id;
     if (!policy_.allows(reference))
@@ -95,31 +148,43 @@ std::expected<std::string, wire::Error> ImageStore::ensure(std::string_view refe
 }
 
 std::expected<std::string, wire::Error> ImageStore::load(const std::filesystem::path& archive,
-                                                         const wire::Digest& digest) {
-    std::ifstream in(archive, std::ios::binary);
-    if (!in)
-        return std::unexpected(wire::Error(Code::kIo, "cannot open " + archive.string()));
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (wire::sha256(wire::asBytes(data)) != digest)
-        return std::unexpected(
-            wire::Error(Code::kBadSignature, "image archive does not match " + digest.str()));
+                                                         const wire::Digest& digest,
+                                                         std::string_view owner) {
+    auto data = readVerified(archive, digest);
+    if (!data)
+        return std::unexpected(data.error());
+    // An archive's own names would be applied by Podman, moving a tag other
+    // submitters (and the probe) use onto this image: remove them all.
+    auto id = untagImageArchive(*data);
+    if (!id)
+        return std::unexpected(id.error());
     PodmanClient client(socket_);
     PodmanClient::Request r = req("POST", "/images/load", 600s);
-    r.body = data;
+    r.body = *data;
     r.contentType = "application/x-tar";
     auto resp = client.call(r);
     if (resp.status != 200)
         return std::unexpected(
             wire::Error(Code::kMalformed,
                         "podman refused the image archive: HTTP " + std::to_string(resp.status)));
-    auto v = parsePodmanJson(resp.body);
-    const auto& names = v["Names"];
-    if (!names.isArray() || names.empty())
-        return std::unexpected(wire::Error(Code::kMalformed, "image archive held no image"));
-    auto id = find(names[0].asString());
-    if (!id)
-        return std::unexpected(wire::Error(Code::kMalformed, "loaded image not found"));
-    kLog.info("loaded image {} from {}", *id, digest.str());
+    // Untagged, Podman answers {"Names":["sha256:<id>"]} (Podman 4.3).
+    const auto reply = parsePodmanJson(resp.body);
+    const bool named = reply.isObject() && reply["Names"].isArray() &&
+                       std::any_of(reply["Names"].begin(), reply["Names"].end(), [&](auto& n) {
+                           return n.isString() && n.asString() == "sha256:" + *id;
+                       });
+    if (!named)
+        return std::unexpected(wire::Error(Code::kMalformed, "podman did not load image " + *id +
+                                                                 " from the archive"));
+    const auto name = shippedImageName(owner, digest);
+    const auto colon = name.rfind(':');
+    auto tagged = client.call(
+        req("POST", "/images/" + *id + "/tag?repo=" + PodmanClient::escape(name.substr(0, colon)) +
+                        "&tag=" + name.substr(colon + 1)));
+    if (tagged.status != 201)
+        throw std::runtime_error("podman: tag " + *id + " as " + name + ": HTTP " +
+                                 std::to_string(tagged.status));
+    kLog.info("loaded image {} from {} as {}", *id, digest.str(), name);
     return *id;
 }
 

@@ -22,6 +22,17 @@ struct ImagePolicy {
     bool allows(std::string_view reference) const;
 };
 
+/// True for references in the worker's own namespace for shipped images
+/// ("localhost/swarm-shipped/...", also spelt "swarm-shipped/..." or with
+/// Podman's "containers-storage:" transport), which only ImageStore::load
+/// writes. Case-insensitive.
+bool isReservedImageName(std::string_view reference);
+
+/// The name ImageStore::load gives the image of an archive `owner` (a peer
+/// id) shipped: "localhost/swarm-shipped/<owner, lower case, characters
+/// outside [a-z0-9] as '-'>:<first 16 hex digits of the archive's digest>".
+std::string shippedImageName(std::string_view owner, const wire::Digest& archive);
+
 /// Makes images available locally: already present, loaded from an archive
 /// a submitter shipped (verified against its SHA-256 first), or pulled when
 /// the policy allows. One instance per thread.
@@ -36,15 +47,27 @@ public:
     std::optional<std::string> find(std::string_view reference);
 
     /// find(), else pull if the policy allows it. kNotFound when absent and
-    /// not pullable, kUntrusted when the policy refuses the reference.
+    /// not pullable, kUntrusted when the policy refuses the reference or it
+    /// is reserved (isReservedImageName: nothing is looked up then).
     std::expected<std::string, wire::Error> ensure(std::string_view reference);
 
     /// Loads a docker-archive / oci-archive tar whose SHA-256 must equal
-    /// `digest`; returns the first loaded image's id. kBadSignature on a
-    /// digest mismatch (nothing is loaded), kMalformed when Podman rejects
-    /// the archive.
-    std::expected<std::string, wire::Error> load(const std::filesystem::path& archive,
-                                                 const wire::Digest& digest);
+    /// `digest`, shipped by `owner` (a peer id). No name the archive carries
+    /// is applied or moved: the archive is rewritten in memory without its
+    /// RepoTags, `repositories` file and index annotations before Podman
+    /// sees it, and the loaded image is then tagged shippedImageName(owner,
+    /// digest) only. Returns the image id (64 hex digits, as find() does):
+    /// the SHA-256 of the image config (of the first image of a
+    /// docker-archive), checked against what Podman reports.
+    /// kIo when the file cannot be read, kBadSignature on a digest mismatch,
+    /// kMalformed for an archive refused here (unsafe or duplicate paths,
+    /// entries below a symlink, more than one OCI image, no image config):
+    /// nothing is loaded in these cases; also kMalformed when Podman refuses
+    /// it or loads another image than its config names (left untagged).
+    /// Throws std::runtime_error when Podman fails. Blocks; holds the
+    /// archive in memory.
+    std::expected<std::string, wire::Error>
+    load(const std::filesystem::path& archive, const wire::Digest& digest, std::string_view owner);
 
 private:
     std::filesystem::path socket_;

@@ -175,6 +175,10 @@ Verdict checkImage(const Assign& a) {
     if (!shipped && !isImageReference(a.image))
         return refuse("assign.image",
                       fmt::format("'{}' is not an image reference", excerpt(a.image)));
+    // A bare id could name what another submitter shipped: name the image
+    // (a digest reference pins it) or ship it.
+    if (!shipped && a.image.starts_with("sha256:"))
+        return refuse("assign.image", "an image id is not accepted; give a name or ship the image");
     return {};
 }
 

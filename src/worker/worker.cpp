@@ -604,8 +604,9 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::s
         auto result = images_.run(
             imageKey,
             [&] {
-                return shipped ? store.load(w_.store->pathOf(archive), archive)
-                               : store.ensure(assign.image);
+                return shipped
+                           ? store.load(w_.store->pathOf(archive), archive, offer_.submitter.str())
+                           : store.ensure(assign.image);
             },
             [&](const std::string& id) { // true: do not run the unit again
                 if (stop.stop_requested())

@@ -3,11 +3,15 @@
 
 #include "swarm_fixture.hpp"
 
+#include "wire/bytes.hpp"
+#include "wire/digest.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -172,6 +176,76 @@ AThenB runAThenB(Swarm& s, const std::filesystem::path& dir, const std::filesyst
         s.startSubmit({"run", jobB.string(), "--out", (dir / "b/job").string()}, r.eventsB, "b");
     r.statusB = waitExit(*b, 120s);
     return r;
+}
+
+std::string trimmed(std::string s) {
+    s.erase(s.find_last_not_of(" \n") + 1);
+    return s;
+}
+
+// The id of `reference` in the swarm's Podman; "" when there is none.
+std::string imageIdOf(Swarm& s, const std::string& reference) {
+    auto r = runProgram("/usr/bin/podman",
+                        {"--url", s.env().at("CONTAINER_HOST"), "image", "inspect", "--format",
+                         "{{.Id}}", reference},
+                        60s);
+    return r.status == 0 ? trimmed(r.out) : std::string();
+}
+
+// The name a worker gives the image of `archive` shipped by `submitter`
+// (sandbox::shippedImageName).
+std::string shippedName(const std::string& submitter, const std::filesystem::path& archive) {
+    const auto digest = swarm::wire::sha256(swarm::wire::asBytes(readFile(archive)));
+    return "localhost/swarm-shipped/" + submitter + ":" + digest.str().substr(7, 16);
+}
+
+// Takes `name` off the image it names in the swarm's Podman, however the
+// test ends.
+struct Untags {
+    Swarm& s;
+    std::string name;
+    ~Untags() {
+        runProgram("/usr/bin/podman", {"--url", s.env().at("CONTAINER_HOST"), "untag", name, name},
+                   60s);
+    }
+};
+
+// A Podman storage of a test's own (the podman command with --root): an
+// image may take any tag there without moving it for anybody else.
+struct OwnStorage {
+    std::filesystem::path dir;
+    RunResult podman(std::vector<std::string> args) const {
+        args.insert(args.begin(), {"--root", (dir / "storage").string(), "--runroot",
+                                   (dir / "run").string(), "--storage-driver", "vfs"});
+        return runProgram("/usr/bin/podman", args, 120s);
+    }
+    ~OwnStorage() { podman({"rmi", "-a", "-f"}); }
+};
+
+// Makes, in `own`, the swarm's image `tag` plus the file /shipped-marker,
+// tagged `tag` there, and saves it as the docker-archive `archive` (which
+// then carries `tag`). Returns its id.
+std::string buildMarkedImage(Swarm& s, const OwnStorage& own, const std::string& tag,
+                             const std::filesystem::path& archive) {
+    const auto context = own.dir / "context";
+    std::filesystem::create_directories(context);
+    auto exported = runProgram("/usr/bin/podman",
+                               {"--url", s.env().at("CONTAINER_HOST"), "save", "--format",
+                                "docker-archive", "-o", (own.dir / "original.tar").string(), tag},
+                               120s);
+    BOOST_REQUIRE_MESSAGE(exported.status == 0, exported.err);
+    std::ofstream(context / "marker") << "shipped\n";
+    std::ofstream(context / "Containerfile") << "FROM " << tag << "\nCOPY marker /shipped-marker\n";
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"load", "-q", "-i", (own.dir / "original.tar").string()},
+             {"build", "-q", "--pull=never", "-t", tag, context.string()},
+             {"save", "-q", "--format", "docker-archive", "-o", archive.string(), tag}}) {
+        auto r = own.podman(args);
+        BOOST_REQUIRE_MESSAGE(r.status == 0, args[0] << ": " << r.err);
+    }
+    const auto id = trimmed(own.podman({"image", "inspect", "--format", "{{.Id}}", tag}).out);
+    BOOST_REQUIRE_EQUAL(id.size(), 64u);
+    return id;
 }
 
 } // namespace
@@ -482,6 +556,9 @@ BOOST_AUTO_TEST_CASE(shipped_image_archive_runs_on_workers) {
                     "-o", archive.string(), "localhost/swarm-test:latest"},
                    120s);
     BOOST_REQUIRE_MESSAGE(saved.status == 0, saved.err);
+    // The workers name the loaded image (the suite's own) for the submitter
+    // that shipped it: take that name off again afterwards.
+    Untags untags{s, shippedName(s.submitterId(), archive)};
     auto job = dir / "archive.toml";
     std::ofstream(job) << "name = \"archive\"\n"
                        << "image_archive = \"image.tar\"\n"
@@ -686,6 +763,65 @@ BOOST_AUTO_TEST_CASE(a_submitter_tells_a_worker_it_sent_away_when_there_is_work_
                           summary);
     BOOST_TEST(readFile(s.workerLog("shared")).substr(logFrom).find("has work again") !=
                std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_shipped_archive_never_moves_a_tag_on_the_worker) {
+    // Submitter "a" ships an archive of another image (one more file,
+    // /shipped-marker) that carries the tag everyone else uses. Its unit
+    // runs that image, but on the worker the tag still names the original,
+    // and submitter "b", naming the tag, runs the original.
+    auto& s = theSwarm();
+    const std::string tag = "localhost/swarm-test:latest";
+    const auto url = s.env().at("CONTAINER_HOST");
+    const auto original = imageIdOf(s, tag);
+    BOOST_REQUIRE_EQUAL(original.size(), 64u);
+    const auto dir = s.root() / "shipped-tag";
+    std::filesystem::create_directories(dir / "a");
+    OwnStorage own{dir / "own"};
+    std::string shipped;
+    struct Restores { // whatever happens below; runs after the worker stopped
+        std::function<void()> run;
+        ~Restores() { run(); }
+    } restores{[&] {
+        if (imageIdOf(s, tag) != original) // only if the worker moved it
+            runProgram("/usr/bin/podman", {"--url", url, "tag", original, tag}, 60s);
+        if (!shipped.empty())
+            runProgram("/usr/bin/podman", {"--url", url, "rmi", "-f", shipped}, 60s);
+    }};
+    shipped = buildMarkedImage(s, own, tag, dir / "a/image.tar");
+    BOOST_REQUIRE_NE(shipped, original);
+
+    startOwnWorker(s, "shared");
+    StopsWorker stops{s, "shared"};
+    const std::string probe =
+        "cat {} > /dev/null; if [ -e /shipped-marker ]; then echo shipped; else echo original; "
+        "fi > out/words";
+    const auto unit = makeInputs(dir / "a/inputs", 1).begin()->first;
+    makeInputs(dir / "b/inputs", 1);
+    std::ofstream(dir / "a/ship.toml") << "name = \"ship\"\nimage_archive = \"image.tar\"\n"
+                                       << "command = [\"sh\", \"-c\", \"" << probe << "\"]\n"
+                                       << "inputs = \"inputs/*.txt\"\noutputs = [\"out/words\"]\n"
+                                       << "replicas = 1\nquorum = 1\ntimeout = \"60s\"\n";
+    auto runAs = [&](const std::string& submitter, const std::filesystem::path& job) {
+        const auto events = dir / submitter / "events.jsonl";
+        auto submit = s.startSubmit(
+            {"run", job.string(), "--out", (dir / submitter / "job").string()}, events, submitter);
+        auto status = waitExit(*submit, 180s);
+        BOOST_REQUIRE_MESSAGE(status == 0,
+                              readFile(events.string() + ".log") + readFile(s.workerLog("shared")));
+        return readFile(dir / submitter / "job/results" / unit / "out/words");
+    };
+    BOOST_TEST(runAs("a", dir / "a/ship.toml") == "shipped\n"); // "a" ran its own image
+    BOOST_TEST(imageIdOf(s, tag) == original);
+    // The shipped image is named only in the worker's namespace, by owner
+    // and archive digest.
+    const auto names =
+        runProgram("/usr/bin/podman",
+                   {"--url", url, "image", "inspect", "--format", "{{.RepoTags}}", shipped}, 60s);
+    BOOST_TEST(trimmed(names.out) ==
+               "[" + shippedName(s.submitterIdOf("a"), dir / "a/image.tar") + "]");
+    BOOST_TEST(runAs("b", writeJob(dir / "b", "tagged", probe, 1, 1)) == "original\n");
+    BOOST_TEST(s.stopWorker("shared") == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -242,6 +242,10 @@ std::string Swarm::addSubmitter(const std::string& name) {
     return id;
 }
 
+std::string Swarm::submitterIdOf(const std::string& name) const {
+    return submitters_.at(name).second;
+}
+
 std::string Swarm::createWorker(const std::string& name, WorkerOptions options) {
     auto it = workers_.find(name);
     if (it == workers_.end()) {
@@ -341,6 +345,14 @@ std::unique_ptr<Child> Swarm::startSubmit(std::vector<std::string> args,
                                   "--bootstrap",   "127.0.0.1:" + std::to_string(dhtPort_)};
     full.insert(full.end(), args.begin() + 1, args.end());
     return std::make_unique<Child>(submitBinary, full, events, events.string() + ".log", env_);
+}
+
+std::filesystem::path Swarm::workerHome(const std::string& name) const {
+    return workers_.at(name).home;
+}
+
+std::filesystem::path Swarm::submitterHomeOf(const std::string& name) const {
+    return submitters_.at(name).first;
 }
 
 std::size_t Swarm::containersOf(const std::string& workerId) {

@@ -78,6 +78,8 @@ public:
     /// Another submitter identity with a home of its own, trusting no
     /// worker yet (see WorkerOptions::submitters). Returns its peer id.
     std::string addSubmitter(const std::string& name);
+    /// The peer id of a submitter made by addSubmitter.
+    std::string submitterIdOf(const std::string& name) const;
 
     /// Creates the worker's identity and trust (once), and starts it.
     /// Returns its peer id. Waits until its control socket answers.
@@ -110,6 +112,14 @@ public:
 
     /// Environment every child gets on top of ours.
     const std::map<std::string, std::string>& env() const { return env_; }
+
+    /// For peers played by the test process itself (tests/hostile): the
+    /// UDP port of the bootstrap dhtnode on 127.0.0.1, the home of a worker
+    /// made by createWorker/startWorker, and the home of a submitter made
+    /// by addSubmitter.
+    std::uint16_t dhtPort() const { return dhtPort_; }
+    std::filesystem::path workerHome(const std::string& name) const;
+    std::filesystem::path submitterHomeOf(const std::string& name) const;
 
     std::string workerBinary;
     std::string corruptBinary;

@@ -7,12 +7,14 @@
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_runtime.hpp"
 #include "sandbox/podman_service.hpp"
+#include "sandbox/tar_writer.hpp"
 #include "support/temp_dir.hpp"
 #include "wire/bytes.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <json/json.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -137,6 +139,66 @@ std::vector<std::string> labelledContainerIds(const std::string& workerId) {
         ids.push_back(container["Id"].asString());
     return ids;
 }
+
+// Saves `reference` through the service's API (a docker-archive) to `to`.
+void exportImage(const std::string& reference, const fs::path& to) {
+    PodmanClient c(env().service->socket());
+    std::ofstream out(to, std::ios::binary);
+    PodmanClient::Request req;
+    req.path = "/images/" + PodmanClient::escape(reference) + "/get";
+    auto status = c.stream(req, [&](std::string_view chunk) {
+        out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        return true;
+    });
+    BOOST_REQUIRE_EQUAL(status, 200);
+}
+
+std::string readAll(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+wire::Digest fileDigest(const fs::path& path) {
+    return wire::sha256(wire::asBytes(readAll(path)));
+}
+
+// Runs a shell command line; its exit status (-1 when it did not exit).
+int shell(const std::string& command) {
+    int st = std::system(command.c_str());
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// A Podman storage of the test's own, used through the podman command with
+// --root: an image can be tagged kImage there without touching the
+// storage the service (and everyone else's kImage) uses.
+struct PrivateStore {
+    test::TempDir dir;
+    std::string podman() const {
+        return "podman --root " + (dir.path() / "root").string() + " --runroot " +
+               (dir.path() / "run").string() + " --storage-driver vfs";
+    }
+    ~PrivateStore() { shell(podman() + " rmi -a -f >/dev/null 2>&1"); }
+};
+
+// Whatever happens in a test that loads an image `other` shipped under
+// kImage's name: removes `other` from the service's storage, and first
+// puts kImage back on `original` should a broken load have moved it.
+struct RemovesShipped {
+    std::string original, other;
+    ~RemovesShipped() {
+        PodmanClient c(env().service->socket());
+        ImageStore store(env().service->socket(), ImagePolicy{});
+        PodmanClient::Request req;
+        req.method = "POST";
+        if (store.find(kImage) != original) {
+            req.path = "/images/" + original + "/tag?repo=localhost%2Fswarm-test&tag=latest";
+            c.call(req);
+        }
+        req.method = "DELETE";
+        req.path = "/images/" + other + "?force=true";
+        c.call(req);
+    }
+};
 
 bool cgroupLimitsExpected() {
     const auto& info = env().doctor.info;
@@ -425,28 +487,176 @@ BOOST_AUTO_TEST_CASE(images_by_archive_and_digest) {
     // Export the test image through the API, then load it back by digest.
     test::TempDir dir;
     auto archive = dir.path() / "image.tar";
-    {
-        PodmanClient c(env().service->socket());
-        std::ofstream out(archive, std::ios::binary);
-        PodmanClient::Request req;
-        req.path = "/images/" + PodmanClient::escape(kImage) + "/get";
-        auto status = c.stream(req, [&](std::string_view chunk) {
-            out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-            return true;
-        });
-        BOOST_REQUIRE_EQUAL(status, 200);
-    }
-    std::ifstream in(archive, std::ios::binary);
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto digest = wire::sha256(wire::asBytes(data));
+    exportImage(kImage, archive);
+    auto digest = fileDigest(archive);
     wire::Digest wrong = digest;
     wrong.bytes[0] ^= 1;
-    auto bad = store.load(archive, wrong);
+    const std::string owner = "sw1" + std::string(52, 'b');
+    auto bad = store.load(archive, wrong, owner);
     BOOST_REQUIRE(!bad.has_value());
     BOOST_TEST(int(bad.error().code) == int(wire::Error::Code::kBadSignature));
-    auto loaded = store.load(archive, digest);
+    auto loaded = store.load(archive, digest, owner);
     BOOST_REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().what));
     BOOST_TEST(*loaded == *id);
+    // The same image, now also under the worker's name for what `owner` shipped.
+    const auto shipped = shippedImageName(owner, digest);
+    BOOST_TEST(store.find(shipped).value_or("") == *id);
+    PodmanClient c(env().service->socket());
+    PodmanClient::Request untag;
+    untag.method = "POST";
+    untag.path = "/images/" + *id +
+                 "/untag?repo=" + PodmanClient::escape(shipped.substr(0, shipped.rfind(':'))) +
+                 "&tag=" + shipped.substr(shipped.rfind(':') + 1);
+    BOOST_TEST(c.call(untag).status == 201);
+    BOOST_TEST(store.find(kImage).value_or("") == *id);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_archive_never_moves_a_tag) {
+    // Another image, tagged kImage inside the archive (as `podman save`
+    // writes it, in both formats): loading it must leave kImage where it
+    // is and name the new image only in the worker's namespace.
+    ImageStore store(env().service->socket(), ImagePolicy{});
+    const auto original = store.find(kImage);
+    BOOST_REQUIRE(original.has_value());
+    test::TempDir dir;
+    PrivateStore own;
+    const auto p = own.podman();
+    exportImage(kImage, dir.path() / "original.tar");
+    fs::create_directories(dir.path() / "context");
+    std::ofstream(dir.path() / "context" / "marker") << "shipped\n";
+    std::ofstream(dir.path() / "context" / "Containerfile")
+        << "FROM " << kImage << "\nCOPY marker /shipped-marker\n";
+    BOOST_REQUIRE(
+        shell(p + " load -q -i " + (dir.path() / "original.tar").string() + " >/dev/null") == 0);
+    BOOST_REQUIRE(shell(p + " build -q --pull=never -t " + kImage + " " +
+                        (dir.path() / "context").string() + " >/dev/null") == 0);
+    BOOST_REQUIRE(shell(p + " image inspect --format '{{.Id}}' " + kImage + " > " +
+                        (dir.path() / "id").string()) == 0);
+    auto other = readAll(dir.path() / "id");
+    other.erase(other.find_last_not_of('\n') + 1);
+    BOOST_REQUIRE(other.size() == 64u);
+    BOOST_REQUIRE(other != *original);
+    const std::string owner = "sw1" + std::string(52, 'a');
+    for (const std::string format : {"docker-archive", "oci-archive"}) {
+        BOOST_TEST_CONTEXT(format) {
+            const auto archive = dir.path() / (format + ".tar");
+            BOOST_REQUIRE(shell(p + " save -q --format " + format + " -o " + archive.string() +
+                                " " + kImage) == 0);
+            const auto digest = fileDigest(archive);
+            RemovesShipped removes{*original, other};
+            auto loaded = store.load(archive, digest, owner);
+            BOOST_REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().what));
+            BOOST_TEST(*loaded == other);
+            BOOST_TEST(store.find(kImage).value_or("") == *original);
+            BOOST_TEST(store.find("sha256:" + other).value_or("") == other);
+            BOOST_TEST(store.find(shippedImageName(owner, digest)).value_or("") == other);
+            // Present, but no reference may name it.
+            auto byName = store.ensure(shippedImageName(owner, digest));
+            BOOST_REQUIRE(!byName.has_value());
+            BOOST_TEST(int(byName.error().code) == int(wire::Error::Code::kUntrusted));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(shipped_archive_names_in_any_spelling_are_not_applied) {
+    // Go decodes JSON keys case-insensitively (even "RepoTagſ" is RepoTags
+    // to Podman): an image of one marker file whose manifest.json says
+    // "repotags" must still get no name of its own.
+    TarWriter layer;
+    layer.addFile("marker", wire::asBytes("x\n"), 0644);
+    const auto layerTar = layer.finish();
+    const auto config = R"({"architecture":"amd64","os":"linux","config":{},)"
+                        R"("rootfs":{"type":"layers","diff_ids":[")" +
+                        wire::sha256(layerTar).str() + R"("]}})";
+    const auto id = wire::sha256(wire::asBytes(config)).str().substr(7);
+    TarWriter archive;
+    archive.addFile("layer.tar", layerTar, 0644);
+    archive.addFile(id + ".json", wire::asBytes(config), 0644);
+    archive.addFile("manifest.json",
+                    wire::asBytes(R"([{"Config":")" + id + R"(.json","Layers":["layer.tar"],)" +
+                                  R"("repotags":["localhost/swarm-test:latest"]}])"),
+                    0644);
+    test::TempDir dir;
+    const auto path = dir.path() / "image.tar";
+    const auto bytes = archive.finish();
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    ImageStore store(env().service->socket(), ImagePolicy{});
+    const auto original = store.find(kImage);
+    BOOST_REQUIRE(original.has_value());
+    RemovesShipped removes{*original, id};
+    auto loaded = store.load(path, wire::sha256(bytes), "sw1" + std::string(52, 'c'));
+    BOOST_REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().what));
+    BOOST_TEST(*loaded == id);
+    BOOST_TEST(store.find(kImage).value_or("") == *original);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_image_archives_are_refused_before_podman) {
+    struct Case {
+        std::string name;
+        std::vector<std::pair<std::string, std::string>> files;
+        std::string error;
+    };
+    const std::string manifest = R"([{"Config":"c.json","Layers":[]}])";
+    const std::vector<Case> cases{
+        {"no manifest", {{"c.json", "{}"}}, "neither manifest.json"},
+        {"two manifests",
+         {{"c.json", "{}"}, {"manifest.json", manifest}, {"manifest.json", "[]"}},
+         "duplicate entry 'manifest.json'"},
+        {"no config", {{"manifest.json", manifest}}, "image config 'c.json'"},
+        {"not strict JSON",
+         {{"c.json", "{}"}, {"manifest.json", R"([{"Config":"c.json","Config":"d"}])"}},
+         "manifest.json is not a list"},
+        {"two images in an index",
+         {{"oci-layout", "{}"}, {"index.json", R"({"manifests":[{},{}]})"}},
+         "lists 2 manifests"},
+    };
+    ImageStore store(env().service->socket(), ImagePolicy{});
+    test::TempDir dir;
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT(c.name) {
+            TarWriter w;
+            for (const auto& [path, content] : c.files)
+                w.addFile(path, wire::asBytes(content), 0644);
+            const auto bytes = w.finish();
+            const auto path = dir.path() / "hostile.tar";
+            std::ofstream(path, std::ios::binary)
+                .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+            auto r = store.load(path, wire::sha256(bytes), "sw1" + std::string(52, 'd'));
+            BOOST_REQUIRE(!r.has_value());
+            BOOST_TEST(int(r.error().code) == int(wire::Error::Code::kMalformed));
+            BOOST_TEST(r.error().what.starts_with("image archive: "), r.error().what);
+            BOOST_TEST(r.error().what.find(c.error) != std::string::npos, r.error().what);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_shipped_namespace_is_reserved) {
+    ImageStore store(env().service->socket(), ImagePolicy{});
+    for (const std::string& ref :
+         {std::string("localhost/swarm-shipped/x:y"), std::string("swarm-shipped/x:y"),
+          std::string("LOCALHOST/Swarm-Shipped/x:y"),
+          std::string("containers-storage:localhost/swarm-shipped/x:y"),
+          std::string("containers-storage:[overlay@/a+/b]localhost/swarm-shipped/x:y"),
+          "localhost/swarm-shipped/x@sha256:" + std::string(64, '0')}) {
+        BOOST_TEST_CONTEXT(ref) {
+            BOOST_TEST(isReservedImageName(ref));
+            auto r = store.ensure(ref);
+            BOOST_REQUIRE(!r.has_value());
+            BOOST_TEST(int(r.error().code) == int(wire::Error::Code::kUntrusted));
+            BOOST_TEST(r.error().what.find("reserved namespace") != std::string::npos);
+        }
+    }
+    BOOST_TEST(!isReservedImageName(kImage));
+    BOOST_TEST(!isReservedImageName("localhost/swarm-shipped-not/x:y"));
+    BOOST_TEST(!isReservedImageName("docker.io/swarm-shipped/x:y"));
+    const auto digest = wire::sha256(wire::asBytes("archive"));
+    BOOST_TEST(shippedImageName("sw1abc", digest) ==
+               "localhost/swarm-shipped/sw1abc:" + digest.str().substr(7, 16));
+    BOOST_TEST(
+        shippedImageName("-Peer/One_", digest).starts_with("localhost/swarm-shipped/peer-one:"));
+    BOOST_TEST(shippedImageName("", digest).starts_with("localhost/swarm-shipped/unknown:"));
+    BOOST_TEST(isReservedImageName(shippedImageName("sw1abc", digest)));
 }
 
 BOOST_AUTO_TEST_CASE(cleanup_removes_a_crashed_workers_leftovers) {

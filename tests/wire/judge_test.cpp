@@ -82,6 +82,11 @@ const std::vector<AssignRow> kAssignRows = {
     {"image and archive", [](Assign& a) { a.imageArchive = RawDigest{9}; }, "assign.image"},
     {"upper-case image", [](Assign& a) { a.image = "localhost/Evil"; }, "assign.image"},
     {"image option", [](Assign& a) { a.image = "--privileged"; }, "assign.image"},
+    {"bare image id",
+     [](Assign& a) {
+         a.image = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+     },
+     "assign.image"},
     {"NUL in argv", [](Assign& a) { a.command.push_back(std::string("x\0y", 3)); },
      "assign.command[3]"},
     {"too many args", [](Assign& a) { a.command.assign(5000, "x"); }, "assign.command"},

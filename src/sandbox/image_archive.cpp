@@ -1,0 +1,326 @@
+#include "sandbox/image_archive.hpp"
+
+#include "sandbox/safe_fs.hpp"
+#include "sandbox/tar_reader.hpp"
+#include "sandbox/tar_writer.hpp"
+#include "wire/digest.hpp"
+
+#include <json/json.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace swarm::sandbox {
+
+namespace {
+
+using Code = wire::Error::Code;
+
+constexpr std::uint32_t kMaxArchiveEntries = 100'000;
+constexpr std::size_t kBlock = 512;
+
+std::unexpected<wire::Error> malformed(std::string what) {
+    return std::unexpected(wire::Error(Code::kMalformed, "image archive: " + std::move(what)));
+}
+
+// "./a/b/" -> "a/b", "." -> ""; nullopt when absolute or with ".." or
+// empty components.
+std::optional<std::string> normalisedPath(std::string path) {
+    while (path.starts_with("./"))
+        path.erase(0, 2);
+    while (!path.empty() && path.back() == '/')
+        path.pop_back();
+    if (path.empty() || path == ".")
+        return std::string();
+    if (!isSafeRelativePath(path))
+        return std::nullopt;
+    return path;
+}
+
+// The members of an image archive, judged once: safe relative paths
+// (normalised in `entries`), no duplicates, nothing below a symlink, only
+// regular files ('0'), directories, symlinks and hard links.
+struct Members {
+    wire::ByteView tar;
+    std::vector<TarEntry> entries;
+    std::map<std::string, std::size_t, std::less<>> byPath;
+
+    // The regular file at `path`, or nullptr.
+    const TarEntry* file(std::string_view path) const {
+        auto it = byPath.find(path);
+        return it != byPath.end() && entries[it->second].type == '0' ? &entries[it->second]
+                                                                     : nullptr;
+    }
+    std::string content(const TarEntry& e) const {
+        return std::string(reinterpret_cast<const char*>(tar.data() + e.dataOffset), e.size);
+    }
+};
+
+std::expected<void, wire::Error> judge(TarEntry& e) {
+    auto path = normalisedPath(e.path);
+    if (!path)
+        return malformed("unsafe path '" + e.path + "'");
+    e.path = *path;
+    e.type = e.type == '7' ? '0' : e.type;
+    if (e.type != '0' && e.type != '5' && e.type != '2' && e.type != '1')
+        return malformed(std::string("entry type '") + e.type + "' of '" + e.path + "' refused");
+    if (e.path.empty() && e.type != '5')
+        return malformed("root entry is not a directory");
+    if (e.type == '2' && (e.linkTarget.empty() || e.linkTarget.front() == '/'))
+        return malformed("symlink '" + e.path + "' -> '" + e.linkTarget + "' refused");
+    if (e.type == '1') {
+        auto target = normalisedPath(e.linkTarget);
+        if (!target || target->empty())
+            return malformed("hard link '" + e.path + "' -> '" + e.linkTarget + "' refused");
+        e.linkTarget = *target;
+    }
+    return {};
+}
+
+std::expected<Members, wire::Error> readMembers(wire::ByteView tar) {
+    auto listed = listTar(tar, kMaxArchiveEntries);
+    if (!listed)
+        return malformed(listed.error().what);
+    Members m{tar, std::move(*listed), {}};
+    std::set<std::string> links;
+    for (std::size_t i = 0; i < m.entries.size(); ++i) {
+        auto& e = m.entries[i];
+        if (auto ok = judge(e); !ok)
+            return std::unexpected(ok.error());
+        if (e.path.empty())
+            continue;
+        auto [it, fresh] = m.byPath.emplace(e.path, i);
+        if (!fresh && (e.type != '5' || m.entries[it->second].type != '5'))
+            return malformed("duplicate entry '" + e.path + "'");
+        if (e.type == '2')
+            links.insert(e.path);
+    }
+    // Podman unpacks an oci-archive to disk: a file below a symlink could
+    // land anywhere in it (index.json, say), whatever its name here.
+    for (const auto& e : m.entries)
+        for (auto up = parentOf(e.path); !up.empty(); up = parentOf(up))
+            if (links.contains(up))
+                return malformed("entry '" + e.path + "' below symlink '" + up + "'");
+    return m;
+}
+
+std::optional<Json::Value> parseStrictJson(const std::string& text) {
+    Json::CharReaderBuilder b;
+    Json::CharReaderBuilder::strictMode(&b.settings_); // also refuses duplicate keys
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    Json::Value v;
+    std::string errs;
+    if (!r->parse(text.data(), text.data() + text.size(), &v, &errs))
+        return std::nullopt;
+    return v;
+}
+
+std::string compactJson(const Json::Value& v) {
+    Json::StreamWriterBuilder b;
+    b["indentation"] = "";
+    return Json::writeString(b, v);
+}
+
+// The members of object `from` spelt exactly as `keys`; nothing else (Go's
+// JSON decoding matches keys case-insensitively: a copy of the known keys is
+// the only way to be sure no "repotags" slips through).
+Json::Value only(const Json::Value& from, std::initializer_list<const char*> keys) {
+    Json::Value out(Json::objectValue);
+    for (const char* k : keys)
+        if (from.isMember(k))
+            out[k] = from[k];
+    return out;
+}
+
+// The hex of "sha256:<64 lower-case hex>", else nullopt.
+std::optional<std::string> sha256Hex(const Json::Value& digest) {
+    if (!digest.isString())
+        return std::nullopt;
+    const auto s = digest.asString();
+    if (s.size() != 71 || !s.starts_with("sha256:") ||
+        !std::all_of(s.begin() + 7, s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
+        return std::nullopt;
+    return s.substr(7);
+}
+
+// The image id of the config at `path`: the SHA-256 of its bytes, which is
+// what containers/image gives the image it stores.
+std::expected<std::string, wire::Error> configId(const Members& m, const std::string& path) {
+    auto norm = normalisedPath(path);
+    const TarEntry* e = norm ? m.file(*norm) : nullptr;
+    if (e == nullptr)
+        return malformed("image config '" + path + "' is not a file in the archive");
+    return wire::sha256(m.tar.subspan(e->dataOffset, e->size)).str().substr(7);
+}
+
+// A name-carrying file rewritten without names, and the id of the image it
+// describes.
+struct Untagged {
+    std::string json;
+    std::string imageId;
+};
+
+// docker-archive: manifest.json keeps Config, Layers, Parent and
+// LayerSources of each image, never RepoTags. The id is the first image's.
+std::expected<Untagged, wire::Error> untagDockerManifest(const Members& m,
+                                                         const std::string& text) {
+    const auto v = parseStrictJson(text);
+    if (!v || !v->isArray() || v->empty())
+        return malformed("manifest.json is not a list of images");
+    Json::Value out(Json::arrayValue);
+    for (const auto& image : *v) {
+        if (!image.isObject() || !image["Config"].isString())
+            return malformed("an image in manifest.json has no Config");
+        out.append(only(image, {"Config", "Layers", "Parent", "LayerSources"}));
+    }
+    auto id = configId(m, (*v)[0]["Config"].asString());
+    if (!id)
+        return std::unexpected(id.error());
+    return Untagged{compactJson(out), *id};
+}
+
+// oci-archive: index.json keeps one manifest descriptor without its
+// annotations (org.opencontainers.image.ref.name and
+// io.containerd.image.name are where Podman finds names).
+std::expected<Untagged, wire::Error> untagOciIndex(const Members& m, const std::string& text) {
+    const auto v = parseStrictJson(text);
+    if (!v || !v->isObject() || !(*v)["manifests"].isArray())
+        return malformed("index.json lists no manifests");
+    const Json::Value& manifests = (*v)["manifests"];
+    if (manifests.size() != 1)
+        return malformed("index.json lists " + std::to_string(manifests.size()) +
+                         " manifests; ship one image");
+    const Json::Value& descriptor = manifests[0];
+    const auto hex = descriptor.isObject() ? sha256Hex(descriptor["digest"]) : std::nullopt;
+    const TarEntry* blob = hex ? m.file("blobs/sha256/" + *hex) : nullptr;
+    const auto manifest = blob ? parseStrictJson(m.content(*blob)) : std::nullopt;
+    std::optional<std::string> config;
+    if (manifest && manifest->isObject() && (*manifest)["config"].isObject())
+        config = sha256Hex((*manifest)["config"]["digest"]);
+    if (!config)
+        return malformed("index.json names no image manifest with a config");
+    auto id = configId(m, "blobs/sha256/" + *config);
+    if (!id)
+        return std::unexpected(id.error());
+    Json::Value out = only(*v, {"schemaVersion", "mediaType"});
+    out["manifests"].append(only(descriptor, {"mediaType", "digest", "size", "platform"}));
+    return Untagged{compactJson(out), *id};
+}
+
+bool carriesNames(std::string_view path) {
+    return path == "manifest.json" || path == "index.json" || path == "repositories";
+}
+
+void putOctal(std::uint8_t* field, std::size_t width, std::uint64_t value) {
+    for (std::size_t i = width - 1; i-- > 0; value >>= 3)
+        field[i] = static_cast<std::uint8_t>('0' + (value & 7));
+}
+
+// A plain ustar header for `e` with `size` bytes of content. False when its
+// path or link target does not fit ustar's fields or its size is 8 GiB or more.
+bool writeHeader(std::uint8_t* h, const TarEntry& e, std::uint64_t size) {
+    std::string name = e.type == '5' ? e.path + "/" : e.path;
+    std::string prefix;
+    if (name.size() > 100) {
+        auto cut = name.find('/', name.size() - 101);
+        if (cut == std::string::npos || cut == 0 || cut > 155 || cut + 1 >= name.size())
+            return false;
+        prefix = name.substr(0, cut);
+        name.erase(0, cut + 1);
+    }
+    if (e.linkTarget.size() > 100 || size >= (1ull << 33))
+        return false;
+    std::memset(h, 0, kBlock);
+    std::memcpy(h, name.data(), name.size());
+    const std::uint32_t mode = e.type == '5' ? 0755 : e.type == '2' ? 0777 : 0644;
+    putOctal(h + 100, 8, mode);
+    putOctal(h + 108, 8, 0);
+    putOctal(h + 116, 8, 0);
+    putOctal(h + 124, 12, size);
+    putOctal(h + 136, 12, 0);
+    h[156] = static_cast<std::uint8_t>(e.type);
+    if (e.type == '2' || e.type == '1')
+        std::memcpy(h + 157, e.linkTarget.data(), e.linkTarget.size());
+    constexpr char kUstar[8] = {'u', 's', 't', 'a', 'r', '\0', '0', '0'}; // magic, version
+    std::memcpy(h + 257, kUstar, sizeof kUstar);
+    std::memcpy(h + 345, prefix.data(), prefix.size());
+    std::memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (std::size_t i = 0; i < kBlock; ++i)
+        sum += h[i];
+    putOctal(h + 148, 7, sum);
+    h[154] = 0;
+    return true;
+}
+
+// Rewrites `tar` in place as a plain ustar archive of `entries` (each header
+// written afresh, so Podman reads exactly the paths judged here, whatever
+// pax or GNU headers said) without the files that carry names, followed by
+// `extra` files. Every member shrinks or keeps its size, so it never
+// overwrites one not yet moved.
+std::expected<void, wire::Error>
+rewriteInPlace(std::string& tar, const std::vector<TarEntry>& entries,
+               const std::vector<std::pair<std::string, std::string>>& extra) {
+    std::size_t out = 0;
+    for (const auto& e : entries) {
+        if (e.path.empty() || carriesNames(e.path))
+            continue;
+        const std::uint64_t size = e.type == '0' ? e.size : 0;
+        const std::size_t end = out + kBlock + (size + kBlock - 1) / kBlock * kBlock;
+        if (end > tar.size())
+            tar.resize(end); // the last member's padding may be missing
+        auto* base = reinterpret_cast<std::uint8_t*>(tar.data());
+        std::memmove(base + out + kBlock, base + e.dataOffset, size);
+        std::memset(base + out + kBlock + size, 0, end - out - kBlock - size);
+        if (!writeHeader(base + out, e, size))
+            return malformed("'" + e.path + "' does not fit a ustar header");
+        out = end;
+    }
+    tar.resize(out);
+    TarWriter w;
+    for (const auto& [path, text] : extra)
+        w.addFile(path, wire::asBytes(text), 0644);
+    const auto tail = w.finish();
+    tar.append(reinterpret_cast<const char*>(tail.data()), tail.size());
+    return {};
+}
+
+} // namespace
+
+// The OCI layout's image wins when there are both: Podman tries oci-archive
+// first.
+
+std::expected<std::string, wire::Error> untagImageArchive(std::string& tar) {
+    auto m = readMembers(wire::asBytes(tar));
+    if (!m)
+        return std::unexpected(m.error());
+    std::vector<std::pair<std::string, std::string>> extra;
+    std::optional<std::string> id;
+    for (const char* name : {"manifest.json", "index.json"}) {
+        if (!m->byPath.contains(name))
+            continue;
+        const TarEntry* file = m->file(name);
+        if (file == nullptr)
+            return malformed(std::string(name) + " is not a regular file");
+        const bool oci = name == std::string_view("index.json");
+        auto untagged =
+            oci ? untagOciIndex(*m, m->content(*file)) : untagDockerManifest(*m, m->content(*file));
+        if (!untagged)
+            return std::unexpected(untagged.error());
+        extra.emplace_back(name, std::move(untagged->json));
+        id = oci || !id ? untagged->imageId : *id;
+    }
+    if (!id)
+        return malformed("neither manifest.json (docker-archive) nor index.json (oci-archive)");
+    if (auto ok = rewriteInPlace(tar, m->entries, extra); !ok)
+        return std::unexpected(ok.error());
+    return *id;
+}
+
+} // namespace swarm::sandbox
