@@ -28,20 +28,6 @@ std::unexpected<wire::Error> malformed(std::string what) {
     return std::unexpected(wire::Error(Code::kMalformed, "image archive: " + std::move(what)));
 }
 
-// "./a/b/" -> "a/b", "." -> ""; nullopt when absolute or with ".." or
-// empty components.
-std::optional<std::string> normalisedPath(std::string path) {
-    while (path.starts_with("./"))
-        path.erase(0, 2);
-    while (!path.empty() && path.back() == '/')
-        path.pop_back();
-    if (path.empty() || path == ".")
-        return std::string();
-    if (!isSafeRelativePath(path))
-        return std::nullopt;
-    return path;
-}
-
 // The members of an image archive, judged once: safe relative paths
 // (normalised in `entries`), no duplicates, nothing below a symlink, only
 // regular files ('0'), directories, symlinks and hard links.
@@ -62,7 +48,7 @@ struct Members {
 };
 
 std::expected<void, wire::Error> judge(TarEntry& e) {
-    auto path = normalisedPath(e.path);
+    auto path = normaliseArchivePath(e.path);
     if (!path)
         return malformed("unsafe path '" + e.path + "'");
     e.path = *path;
@@ -74,7 +60,7 @@ std::expected<void, wire::Error> judge(TarEntry& e) {
     if (e.type == '2' && (e.linkTarget.empty() || e.linkTarget.front() == '/'))
         return malformed("symlink '" + e.path + "' -> '" + e.linkTarget + "' refused");
     if (e.type == '1') {
-        auto target = normalisedPath(e.linkTarget);
+        auto target = normaliseArchivePath(e.linkTarget);
         if (!target || target->empty())
             return malformed("hard link '" + e.path + "' -> '" + e.linkTarget + "' refused");
         e.linkTarget = *target;
@@ -152,7 +138,7 @@ std::optional<std::string> sha256Hex(const Json::Value& digest) {
 // The image id of the config at `path`: the SHA-256 of its bytes, which is
 // what containers/image gives the image it stores.
 std::expected<std::string, wire::Error> configId(const Members& m, const std::string& path) {
-    auto norm = normalisedPath(path);
+    auto norm = normaliseArchivePath(path);
     const TarEntry* e = norm ? m.file(*norm) : nullptr;
     if (e == nullptr)
         return malformed("image config '" + path + "' is not a file in the archive");

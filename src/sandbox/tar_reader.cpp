@@ -103,9 +103,9 @@ std::optional<std::map<std::string, std::string>> parsePax(std::string_view data
     return out;
 }
 
-// Normalises an archive path: drops "./" prefixes and a trailing '/'.
-// Returns nullopt when it is absolute or has "..", "." or empty parts.
-std::optional<std::string> normalise(std::string path) {
+} // namespace
+
+std::optional<std::string> normaliseArchivePath(std::string path) {
     while (path.starts_with("./"))
         path.erase(0, 2);
     while (!path.empty() && path.back() == '/')
@@ -116,8 +116,6 @@ std::optional<std::string> normalise(std::string path) {
         return std::nullopt;
     return path;
 }
-
-} // namespace
 
 std::expected<std::vector<TarEntry>, wire::Error> listTar(wire::ByteView archive,
                                                           std::uint32_t maxEntries) {
@@ -217,7 +215,7 @@ std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView ar
         return !files.contains(p) && !links.contains(p);
     };
     for (const auto& e : *listed) {
-        auto norm = normalise(e.path);
+        auto norm = normaliseArchivePath(e.path);
         if (!norm)
             return fail(Code::kInvalidArgument, "unsafe path '" + e.path + "'");
         std::string rel = *norm;
@@ -281,7 +279,7 @@ std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView ar
             break;
         }
         case '1': {
-            auto src = normalise(e.linkTarget);
+            auto src = normaliseArchivePath(e.linkTarget);
             std::string srcRel = src ? *src : std::string();
             if (src && !options.stripComponent.empty()) {
                 srcRel = srcRel.starts_with(options.stripComponent + "/")

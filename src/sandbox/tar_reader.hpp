@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct ExtractOptions {
 std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView archive,
                                                                const std::filesystem::path& dest,
                                                                const ExtractOptions& options);
+
+/// An archive member's path without "./" prefixes and trailing '/' ("." is
+/// ""); nullopt when it is absolute or has "..", "." or empty components.
+std::optional<std::string> normaliseArchivePath(std::string path);
 
 /// One parsed archive member (for tests and diagnostics).
 struct TarEntry {
