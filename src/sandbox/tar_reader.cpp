@@ -194,129 +194,182 @@ std::expected<std::vector<TarEntry>, wire::Error> listTar(wire::ByteView archive
     return entries;
 }
 
-std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView archive,
-                                                               const std::filesystem::path& dest,
-                                                               const ExtractOptions& options) {
-    auto listed = listTar(archive, options.maxEntries);
-    if (!listed)
-        return std::unexpected(listed.error());
+namespace {
 
-    // Phase 1: judge every entry; nothing is written unless all pass.
-    struct Planned {
-        std::string path; // relative to dest
-        char type;
-        std::string linkTarget; // symlink text, or hard-link source (relative to dest)
-        const TarEntry* entry;
-    };
-    std::vector<Planned> plan;
-    std::set<std::string> dirs{""}, files, links, seen;
-    std::uint64_t total = 0;
-    auto isDirOrNew = [&](const std::string& p) {
-        return !files.contains(p) && !links.contains(p);
-    };
-    for (const auto& e : *listed) {
-        auto norm = normaliseArchivePath(e.path);
-        if (!norm)
-            return fail(Code::kInvalidArgument, "unsafe path '" + e.path + "'");
-        std::string rel = *norm;
-        if (!options.stripComponent.empty()) {
-            if (rel == options.stripComponent) {
-                if (e.type != '5')
-                    return fail(Code::kInvalidArgument, "'" + rel + "' is not a directory");
-                continue;
-            }
-            if (!rel.starts_with(options.stripComponent + "/"))
-                return fail(Code::kInvalidArgument,
-                            "entry '" + e.path + "' outside '" + options.stripComponent + "'");
-            rel = rel.substr(options.stripComponent.size() + 1);
-        }
-        if (rel.empty()) {
-            if (e.type != '5')
-                return fail(Code::kInvalidArgument, "root entry is not a directory");
-            continue;
-        }
-        if (std::count(rel.begin(), rel.end(), '/') >= kMaxOutputDepth)
-            return fail(Code::kInvalidArgument, "entries nested deeper than " +
-                                                    std::to_string(kMaxOutputDepth) + " levels");
-        // Every ancestor must be (or become) a real directory, never a link or file.
-        for (std::string up = parentOf(rel); !up.empty(); up = parentOf(up)) {
-            if (!isDirOrNew(up))
-                return fail(Code::kInvalidArgument, "entry '" + e.path + "' below a non-directory");
-        }
-        for (std::string up = parentOf(rel); !up.empty(); up = parentOf(up))
-            dirs.insert(up);
-        if (e.type != '5' && (seen.contains(rel) || dirs.contains(rel)))
-            return fail(Code::kInvalidArgument, "duplicate entry '" + e.path + "'");
-        if (e.type == '5' && (files.contains(rel) || links.contains(rel)))
-            return fail(Code::kInvalidArgument, "duplicate entry '" + e.path + "'");
-        seen.insert(rel);
-        Planned p{rel, e.type, {}, &e};
-        switch (e.type) {
-        case '0':
-        case '7':
-            p.type = '0';
-            total += e.size;
-            if (total > options.maxBytes)
-                return fail(Code::kTooLarge,
-                            "outputs over " + std::to_string(options.maxBytes) + " bytes");
-            files.insert(rel);
-            break;
-        case '5':
-            if (dirs.contains(rel))
-                continue;
-            for (std::string up = rel; !up.empty(); up = parentOf(up))
-                dirs.insert(up);
-            break;
-        case '2': {
-            if (e.linkTarget.empty() || e.linkTarget.front() == '/')
-                return fail(Code::kInvalidArgument,
-                            "symlink '" + e.path + "' -> '" + e.linkTarget + "' is absolute");
-            if (!pointsDownward(e.linkTarget))
-                return fail(Code::kInvalidArgument, "symlink '" + e.path + "' -> '" + e.linkTarget +
-                                                        "' may leave the output");
-            p.linkTarget = e.linkTarget;
-            links.insert(rel);
-            break;
-        }
-        case '1': {
-            auto src = normaliseArchivePath(e.linkTarget);
-            std::string srcRel = src ? *src : std::string();
-            if (src && !options.stripComponent.empty()) {
-                srcRel = srcRel.starts_with(options.stripComponent + "/")
-                             ? srcRel.substr(options.stripComponent.size() + 1)
-                             : std::string();
-            }
-            if (!src || srcRel.empty() || !files.contains(srcRel))
-                return fail(Code::kInvalidArgument, "hard link '" + e.path + "' -> '" +
-                                                        e.linkTarget +
-                                                        "' is not an earlier file inside");
-            p.linkTarget = srcRel;
-            files.insert(rel);
-            break;
-        }
-        case '3':
-        case '4':
-            return fail(Code::kInvalidArgument, "device node '" + e.path + "' refused");
-        case '6':
-            return fail(Code::kInvalidArgument, "fifo '" + e.path + "' refused");
-        default:
-            return fail(Code::kInvalidArgument,
-                        std::string("entry type '") + e.type + "' of '" + e.path + "' refused");
-        }
-        plan.push_back(std::move(p));
+// An entry that passed every check, to be created below dest.
+struct Planned {
+    std::string path;       // relative to dest
+    char type;              // '0' file, '5' dir, '2' symlink, '1' hard link
+    std::string linkTarget; // symlink text, or hard-link source (relative to dest)
+    const TarEntry* entry;
+};
+
+// Phase 1: judges the entries in archive order, remembering what the ones
+// accepted so far will create; writes nothing.
+class Planner {
+public:
+    explicit Planner(const ExtractOptions& options) : options_(options) {}
+
+    // Adds `e` to the plan, skips it (a directory already planned, or the
+    // root), or refuses it.
+    std::expected<void, Err> add(const TarEntry& e);
+    std::vector<Planned> take() { return std::move(plan_); }
+
+private:
+    std::expected<std::optional<std::string>, Err> destPath(const TarEntry& e) const;
+    std::expected<void, Err> place(const TarEntry& e, const std::string& rel);
+    std::expected<bool, Err> judgeType(const TarEntry& e, Planned& p);
+    std::expected<std::string, Err> hardLinkSource(const TarEntry& e) const;
+    bool isDirOrNew(const std::string& p) const {
+        return !files_.contains(p) && !links_.contains(p);
     }
 
-    // Phase 2: write, never following a link, never replacing anything.
-    Fd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (root.get() < 0)
-        throwErrno("open " + dest.string());
+    const ExtractOptions& options_;
+    std::vector<Planned> plan_;
+    std::set<std::string> dirs_{""}, files_, links_, seen_;
+    std::uint64_t total_ = 0;
+};
+
+std::expected<void, Err> Planner::add(const TarEntry& e) {
+    auto rel = destPath(e);
+    if (!rel)
+        return std::unexpected(rel.error());
+    if (!*rel)
+        return {};
+    if (auto ok = place(e, **rel); !ok)
+        return ok;
+    Planned p{**rel, e.type, {}, &e};
+    auto wanted = judgeType(e, p);
+    if (!wanted)
+        return std::unexpected(wanted.error());
+    if (*wanted)
+        plan_.push_back(std::move(p));
+    return {};
+}
+
+// The entry's path relative to dest, with stripComponent removed; nullopt
+// for the root directory itself, which is not extracted.
+std::expected<std::optional<std::string>, Err> Planner::destPath(const TarEntry& e) const {
+    auto norm = normaliseArchivePath(e.path);
+    if (!norm)
+        return fail(Code::kInvalidArgument, "unsafe path '" + e.path + "'");
+    std::string rel = *norm;
+    const std::string& strip = options_.stripComponent;
+    if (!strip.empty()) {
+        if (rel == strip) {
+            if (e.type != '5')
+                return fail(Code::kInvalidArgument, "'" + rel + "' is not a directory");
+            return std::nullopt;
+        }
+        if (!rel.starts_with(strip + "/"))
+            return fail(Code::kInvalidArgument, "entry '" + e.path + "' outside '" + strip + "'");
+        rel = rel.substr(strip.size() + 1);
+    }
+    if (rel.empty()) {
+        if (e.type != '5')
+            return fail(Code::kInvalidArgument, "root entry is not a directory");
+        return std::nullopt;
+    }
+    return rel;
+}
+
+// Where the entry lands: not too deep, below real directories only, not
+// over an earlier entry. Records its ancestors as directories.
+std::expected<void, Err> Planner::place(const TarEntry& e, const std::string& rel) {
+    if (std::count(rel.begin(), rel.end(), '/') >= kMaxOutputDepth)
+        return fail(Code::kInvalidArgument,
+                    "entries nested deeper than " + std::to_string(kMaxOutputDepth) + " levels");
+    // Every ancestor must be (or become) a real directory, never a link or file.
+    for (std::string up = parentOf(rel); !up.empty(); up = parentOf(up)) {
+        if (!isDirOrNew(up))
+            return fail(Code::kInvalidArgument, "entry '" + e.path + "' below a non-directory");
+    }
+    for (std::string up = parentOf(rel); !up.empty(); up = parentOf(up))
+        dirs_.insert(up);
+    if (e.type != '5' && (seen_.contains(rel) || dirs_.contains(rel)))
+        return fail(Code::kInvalidArgument, "duplicate entry '" + e.path + "'");
+    if (e.type == '5' && (files_.contains(rel) || links_.contains(rel)))
+        return fail(Code::kInvalidArgument, "duplicate entry '" + e.path + "'");
+    seen_.insert(rel);
+    return {};
+}
+
+// Judges the entry by its type and completes `p`; false when there is
+// nothing to create (a directory already planned).
+std::expected<bool, Err> Planner::judgeType(const TarEntry& e, Planned& p) {
+    switch (e.type) {
+    case '0':
+    case '7':
+        p.type = '0';
+        total_ += e.size;
+        if (total_ > options_.maxBytes)
+            return fail(Code::kTooLarge,
+                        "outputs over " + std::to_string(options_.maxBytes) + " bytes");
+        files_.insert(p.path);
+        return true;
+    case '5':
+        if (dirs_.contains(p.path))
+            return false;
+        for (std::string up = p.path; !up.empty(); up = parentOf(up))
+            dirs_.insert(up);
+        return true;
+    case '2':
+        if (e.linkTarget.empty() || e.linkTarget.front() == '/')
+            return fail(Code::kInvalidArgument,
+                        "symlink '" + e.path + "' -> '" + e.linkTarget + "' is absolute");
+        if (!pointsDownward(e.linkTarget))
+            return fail(Code::kInvalidArgument,
+                        "symlink '" + e.path + "' -> '" + e.linkTarget + "' may leave the output");
+        p.linkTarget = e.linkTarget;
+        links_.insert(p.path);
+        return true;
+    case '1': {
+        auto src = hardLinkSource(e);
+        if (!src)
+            return std::unexpected(src.error());
+        p.linkTarget = std::move(*src);
+        files_.insert(p.path);
+        return true;
+    }
+    case '3':
+    case '4':
+        return fail(Code::kInvalidArgument, "device node '" + e.path + "' refused");
+    case '6':
+        return fail(Code::kInvalidArgument, "fifo '" + e.path + "' refused");
+    default:
+        return fail(Code::kInvalidArgument,
+                    std::string("entry type '") + e.type + "' of '" + e.path + "' refused");
+    }
+}
+
+// A hard link's source relative to dest: it must be an earlier regular file
+// (or hard link to one) of this archive.
+std::expected<std::string, Err> Planner::hardLinkSource(const TarEntry& e) const {
+    auto src = normaliseArchivePath(e.linkTarget);
+    std::string srcRel = src ? *src : std::string();
+    const std::string& strip = options_.stripComponent;
+    if (src && !strip.empty()) {
+        srcRel = srcRel.starts_with(strip + "/") ? srcRel.substr(strip.size() + 1) : std::string();
+    }
+    if (!src || srcRel.empty() || !files_.contains(srcRel))
+        return fail(Code::kInvalidArgument, "hard link '" + e.path + "' -> '" + e.linkTarget +
+                                                "' is not an earlier file inside");
+    return srcRel;
+}
+
+// Phase 2: writes the plan below `root` in archive order, never following a
+// link (openDirBelow walks with O_NOFOLLOW), never replacing anything
+// (symlinkat, linkat and O_EXCL fail on an existing name). Returns what was
+// written, by path. Throws std::system_error.
+std::map<std::string, OutputFile> writePlan(wire::ByteView archive, int root,
+                                            const std::vector<Planned>& plan) {
     std::map<std::string, OutputFile> out;
     for (const auto& p : plan) {
         if (p.type == '5') {
-            openDirBelow(root.get(), p.path, true);
+            openDirBelow(root, p.path, true);
             continue;
         }
-        Fd dir = openDirBelow(root.get(), parentOf(p.path), true);
+        Fd dir = openDirBelow(root, parentOf(p.path), true);
         std::string base = baseOf(p.path);
         OutputFile of;
         of.path = p.path;
@@ -327,7 +380,7 @@ std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView ar
             of.digest = wire::sha256(wire::asBytes(p.linkTarget));
         } else if (p.type == '1') {
             const OutputFile& src = out.at(p.linkTarget);
-            Fd srcDir = openDirBelow(root.get(), parentOf(p.linkTarget), false);
+            Fd srcDir = openDirBelow(root, parentOf(p.linkTarget), false);
             if (::linkat(srcDir.get(), baseOf(p.linkTarget).c_str(), dir.get(), base.c_str(), 0) !=
                 0)
                 throwErrno("linkat " + p.path);
@@ -346,9 +399,36 @@ std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView ar
         }
         out.emplace(p.path, std::move(of));
     }
+    return out;
+}
+
+} // namespace
+
+std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView archive,
+                                                               const std::filesystem::path& dest,
+                                                               const ExtractOptions& options) {
+    auto listed = listTar(archive, options.maxEntries);
+    if (!listed)
+        return std::unexpected(listed.error());
+
+    // Phase 1: judge every entry; nothing is written unless all pass.
+    Planner planner(options);
+    for (const auto& e : *listed) {
+        if (auto ok = planner.add(e); !ok)
+            return std::unexpected(ok.error());
+    }
+    const std::vector<Planned> plan = planner.take();
+
+    // Phase 2: write, never following a link, never replacing anything.
+    Fd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (root.get() < 0)
+        throwErrno("open " + dest.string());
+    auto written = writePlan(archive, root.get(), plan);
+
+    // Phase 3: the regular files and symlinks, sorted by path (the map's order).
     std::vector<OutputFile> result;
-    result.reserve(out.size());
-    for (auto& [path, file] : out)
+    result.reserve(written.size());
+    for (auto& [path, file] : written)
         result.push_back(std::move(file));
     return result;
 }

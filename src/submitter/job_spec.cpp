@@ -191,6 +191,16 @@ private:
     void addExplicitUnits(const toml::node& node, JobSpec& job, std::vector<int>& lines) const;
     InputFile input(const toml::node& node) const;
 
+    // One part of the job file each, in the order run() checks them (the
+    // first failure is the one reported).
+    toml::table document(std::string_view text) const;
+    ImageSpec image(const toml::table& doc) const;
+    void commandAndEnv(const toml::table& doc, JobSpec& job) const;
+    Resources resources(const toml::table& doc) const;
+    void timeoutAndPolicy(const toml::table& doc, JobSpec& job) const;
+    std::vector<std::string> outputs(const toml::table& doc) const;
+    void units(const toml::table& doc, JobSpec& job) const;
+
     std::string name_;
     fs::path base_;
 };
@@ -403,170 +413,195 @@ void Parser::addExplicitUnits(const toml::node& node, JobSpec& job, std::vector<
     }
 }
 
+toml::table Parser::document(std::string_view text) const {
+    toml::table doc;
+    try {
+        doc = toml::parse(text, name_);
+    } catch (const toml::parse_error& e) {
+        fail(e.source(), std::string(e.description()));
+    }
+    checkKeys(doc, kTopKeys, "");
+    return doc;
+}
+
+ImageSpec Parser::image(const toml::table& doc) const {
+    ImageSpec spec;
+    const auto* reference = doc.get("image");
+    const auto* archive = doc.get("image_archive");
+    if (reference && archive)
+        fail(archive->source(), "give either image or image_archive, not both");
+    if (reference) {
+        spec.reference = str(*reference, "image");
+        if (spec.reference.empty())
+            fail(reference->source(), "image is empty");
+    } else if (archive) {
+        const auto path = str(*archive, "image_archive");
+        spec.archive = resolve(path);
+        std::error_code ec;
+        if (!fs::is_regular_file(*spec.archive, ec))
+            fail(archive->source(), fmt::format("image_archive '{}' does not exist", path));
+    } else {
+        failNoLine("missing image: set image = \"REFERENCE\" or image_archive = \"FILE.tar\"");
+    }
+    return spec;
+}
+
+void Parser::commandAndEnv(const toml::table& doc, JobSpec& job) const {
+    if (const auto* n = doc.get("command"))
+        job.command = strings(*n, "command");
+    const auto* n = doc.get("env");
+    if (!n)
+        return;
+    const auto* t = n->as_table();
+    if (!t)
+        fail(n->source(), "env must be a table of strings");
+    for (auto&& [k, v] : *t) {
+        const std::string_view key = k.str();
+        const bool ok = !key.empty() && !(key[0] >= '0' && key[0] <= '9') &&
+                        std::all_of(key.begin(), key.end(), [](char c) {
+                            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                   (c >= '0' && c <= '9') || c == '_';
+                        });
+        if (!ok)
+            fail(k.source(), fmt::format("env: '{}' is not a valid variable name", key));
+        job.env.emplace(std::string(key), str(v, fmt::format("env.{}", key)));
+    }
+}
+
+Resources Parser::resources(const toml::table& doc) const {
+    Resources res;
+    const auto* n = doc.get("resources");
+    if (!n)
+        return res;
+    const auto* t = n->as_table();
+    if (!t)
+        fail(n->source(), "resources must be a table");
+    checkKeys(*t, kResourceKeys, "[resources]");
+    if (const auto* c = t->get("cpus")) {
+        if (!c->is_number())
+            fail(c->source(), "resources.cpus must be a number");
+        const double v = c->value<double>().value_or(0);
+        if (!(v > 0 && v <= 1024))
+            fail(c->source(), fmt::format("resources.cpus ({}) must be above 0", v));
+        res.cpus = v;
+    }
+    if (const auto* m = t->get("memory")) {
+        std::optional<std::uint64_t> bytes;
+        if (m->is_integer() && m->as_integer()->get() > 0)
+            bytes = static_cast<std::uint64_t>(m->as_integer()->get());
+        else if (m->is_string())
+            bytes = parseSize(m->as_string()->get());
+        if (!bytes || *bytes < (1u << 20))
+            fail(m->source(),
+                 "resources.memory must be a size of at least 1M (e.g. \"512M\", \"1G\")");
+        res.memoryBytes = *bytes;
+    }
+    if (const auto* p = t->get("pids"))
+        res.pids = static_cast<std::uint32_t>(integer(*p, "resources.pids", 1, 1 << 20));
+    return res;
+}
+
+void Parser::timeoutAndPolicy(const toml::table& doc, JobSpec& job) const {
+    if (const auto* n = doc.get("timeout"))
+        job.timeoutMs = duration(*n, "timeout");
+
+    auto& pol = job.policy;
+    const auto* rNode = doc.get("replicas");
+    const auto* qNode = doc.get("quorum");
+    if (rNode)
+        pol.replicas = static_cast<std::uint32_t>(integer(*rNode, "replicas", 1, 100));
+    if (qNode)
+        pol.quorum = static_cast<std::uint32_t>(integer(*qNode, "quorum", 1, 100));
+    else
+        pol.quorum = std::min<std::uint32_t>(pol.quorum, pol.replicas);
+    if (pol.quorum > pol.replicas)
+        fail(qNode->source(),
+             fmt::format("quorum ({}) is larger than replicas ({})", pol.quorum, pol.replicas));
+    if (const auto* n = doc.get("max_errors"))
+        pol.maxErrors = static_cast<std::uint32_t>(integer(*n, "max_errors", 0, 1000));
+    pol.maxTotalResults = std::max<std::uint32_t>(10, 2 * pol.replicas + pol.maxErrors);
+    if (const auto* n = doc.get("max_total_results")) {
+        pol.maxTotalResults =
+            static_cast<std::uint32_t>(integer(*n, "max_total_results", 1, 10000));
+        if (pol.maxTotalResults < pol.replicas)
+            fail(n->source(), fmt::format("max_total_results ({}) is smaller than replicas ({})",
+                                          pol.maxTotalResults, pol.replicas));
+    }
+    pol.leaseMs = 2 * job.timeoutMs + 60'000;
+    if (const auto* n = doc.get("deadline")) {
+        pol.leaseMs = duration(*n, "deadline");
+        if (pol.leaseMs <= job.timeoutMs)
+            fail(n->source(), fmt::format("deadline ({}s) must be longer than timeout ({}s): it "
+                                          "also covers moving inputs and outputs",
+                                          pol.leaseMs / 1000, job.timeoutMs / 1000));
+    }
+}
+
+std::vector<std::string> Parser::outputs(const toml::table& doc) const {
+    const auto* n = doc.get("outputs");
+    if (!n)
+        return {};
+    std::vector<std::string> list = strings(*n, "outputs");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const auto& o = list[i];
+        const auto& where = n->as_array()->get(i)->source();
+        if (auto ok = safeRelativePath(o); !ok)
+            fail(where, fmt::format("outputs: '{}': {}", o, ok.error().what));
+        if (o == "stdout" || o == "stderr")
+            fail(where, fmt::format("outputs: '{}' is always collected; remove it", o));
+        if (o != "out" && !o.starts_with("out/"))
+            fail(where, fmt::format("outputs: '{}' is not below out/, the only directory "
+                                    "collected from the container",
+                                    o));
+        if (!seen.insert(o).second)
+            fail(where, fmt::format("outputs: '{}' listed twice", o));
+    }
+    return list;
+}
+
+void Parser::units(const toml::table& doc, JobSpec& job) const {
+    std::vector<int> lines; // line of each unit's definition, for messages
+    if (const auto* n = doc.get("inputs"))
+        addGlobUnits(*n, job, lines);
+    if (const auto* n = doc.get("unit"))
+        addExplicitUnits(*n, job, lines);
+    if (job.units.empty())
+        failNoLine("no units: set inputs = \"data/*.txt\" (one unit per file) or add "
+                   "[[unit]] entries");
+    auto failAtLine = [this](int line, std::string what) {
+        toml::source_region at;
+        at.begin.line = static_cast<toml::source_index>(line);
+        fail(at, std::move(what));
+    };
+    std::map<std::string, int> ids;
+    for (std::size_t i = 0; i < job.units.size(); ++i) {
+        auto [it, fresh] = ids.emplace(job.units[i].id, lines[i]);
+        if (!fresh)
+            failAtLine(lines[i], fmt::format("duplicate unit id '{}' (first defined on line {})",
+                                             job.units[i].id, it->second));
+    }
+    if (!hasCommandPlaceholder(job.command))
+        return;
+    for (std::size_t i = 0; i < job.units.size(); ++i) {
+        if (job.units[i].inputs.empty())
+            failAtLine(lines[i], fmt::format("command uses {{}} but unit '{}' has no inputs",
+                                             job.units[i].id));
+    }
+}
+
 std::expected<JobSpec, Error> Parser::run(std::string_view text) {
     try {
-        toml::table doc;
-        try {
-            doc = toml::parse(text, name_);
-        } catch (const toml::parse_error& e) {
-            fail(e.source(), std::string(e.description()));
-        }
-        checkKeys(doc, kTopKeys, "");
-
+        const toml::table doc = document(text);
         JobSpec job;
-        if (const auto* n = doc.get("name"))
-            job.name = str(*n, "name");
-        else
-            job.name = "job";
-
-        const auto* image = doc.get("image");
-        const auto* archive = doc.get("image_archive");
-        if (image && archive)
-            fail(archive->source(), "give either image or image_archive, not both");
-        if (image) {
-            job.image.reference = str(*image, "image");
-            if (job.image.reference.empty())
-                fail(image->source(), "image is empty");
-        } else if (archive) {
-            const auto path = str(*archive, "image_archive");
-            job.image.archive = resolve(path);
-            std::error_code ec;
-            if (!fs::is_regular_file(*job.image.archive, ec))
-                fail(archive->source(), fmt::format("image_archive '{}' does not exist", path));
-        } else {
-            failNoLine("missing image: set image = \"REFERENCE\" or image_archive = \"FILE.tar\"");
-        }
-
-        if (const auto* n = doc.get("command"))
-            job.command = strings(*n, "command");
-        if (const auto* n = doc.get("env")) {
-            const auto* t = n->as_table();
-            if (!t)
-                fail(n->source(), "env must be a table of strings");
-            for (auto&& [k, v] : *t) {
-                const std::string_view key = k.str();
-                const bool ok = !key.empty() && !(key[0] >= '0' && key[0] <= '9') &&
-                                std::all_of(key.begin(), key.end(), [](char c) {
-                                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                           (c >= '0' && c <= '9') || c == '_';
-                                });
-                if (!ok)
-                    fail(k.source(), fmt::format("env: '{}' is not a valid variable name", key));
-                job.env.emplace(std::string(key), str(v, fmt::format("env.{}", key)));
-            }
-        }
-        if (const auto* n = doc.get("resources")) {
-            const auto* t = n->as_table();
-            if (!t)
-                fail(n->source(), "resources must be a table");
-            checkKeys(*t, kResourceKeys, "[resources]");
-            if (const auto* c = t->get("cpus")) {
-                if (!c->is_number())
-                    fail(c->source(), "resources.cpus must be a number");
-                const double v = c->value<double>().value_or(0);
-                if (!(v > 0 && v <= 1024))
-                    fail(c->source(), fmt::format("resources.cpus ({}) must be above 0", v));
-                job.resources.cpus = v;
-            }
-            if (const auto* m = t->get("memory")) {
-                std::optional<std::uint64_t> bytes;
-                if (m->is_integer() && m->as_integer()->get() > 0)
-                    bytes = static_cast<std::uint64_t>(m->as_integer()->get());
-                else if (m->is_string())
-                    bytes = parseSize(m->as_string()->get());
-                if (!bytes || *bytes < (1u << 20))
-                    fail(m->source(),
-                         "resources.memory must be a size of at least 1M (e.g. \"512M\", \"1G\")");
-                job.resources.memoryBytes = *bytes;
-            }
-            if (const auto* p = t->get("pids"))
-                job.resources.pids =
-                    static_cast<std::uint32_t>(integer(*p, "resources.pids", 1, 1 << 20));
-        }
-        if (const auto* n = doc.get("timeout"))
-            job.timeoutMs = duration(*n, "timeout");
-
-        auto& pol = job.policy;
-        const auto* rNode = doc.get("replicas");
-        const auto* qNode = doc.get("quorum");
-        if (rNode)
-            pol.replicas = static_cast<std::uint32_t>(integer(*rNode, "replicas", 1, 100));
-        if (qNode)
-            pol.quorum = static_cast<std::uint32_t>(integer(*qNode, "quorum", 1, 100));
-        else
-            pol.quorum = std::min<std::uint32_t>(pol.quorum, pol.replicas);
-        if (pol.quorum > pol.replicas)
-            fail(qNode->source(),
-                 fmt::format("quorum ({}) is larger than replicas ({})", pol.quorum, pol.replicas));
-        if (const auto* n = doc.get("max_errors"))
-            pol.maxErrors = static_cast<std::uint32_t>(integer(*n, "max_errors", 0, 1000));
-        pol.maxTotalResults = std::max<std::uint32_t>(10, 2 * pol.replicas + pol.maxErrors);
-        if (const auto* n = doc.get("max_total_results")) {
-            pol.maxTotalResults =
-                static_cast<std::uint32_t>(integer(*n, "max_total_results", 1, 10000));
-            if (pol.maxTotalResults < pol.replicas)
-                fail(n->source(),
-                     fmt::format("max_total_results ({}) is smaller than replicas ({})",
-                                 pol.maxTotalResults, pol.replicas));
-        }
-        pol.leaseMs = 2 * job.timeoutMs + 60'000;
-        if (const auto* n = doc.get("deadline")) {
-            pol.leaseMs = duration(*n, "deadline");
-            if (pol.leaseMs <= job.timeoutMs)
-                fail(n->source(),
-                     fmt::format("deadline ({}s) must be longer than timeout ({}s): it also "
-                                 "covers moving inputs and outputs",
-                                 pol.leaseMs / 1000, job.timeoutMs / 1000));
-        }
-
-        if (const auto* n = doc.get("outputs")) {
-            job.outputs = strings(*n, "outputs");
-            std::set<std::string> seen;
-            for (std::size_t i = 0; i < job.outputs.size(); ++i) {
-                const auto& o = job.outputs[i];
-                const auto& where = n->as_array()->get(i)->source();
-                if (auto ok = safeRelativePath(o); !ok)
-                    fail(where, fmt::format("outputs: '{}': {}", o, ok.error().what));
-                if (o == "stdout" || o == "stderr")
-                    fail(where, fmt::format("outputs: '{}' is always collected; remove it", o));
-                if (o != "out" && !o.starts_with("out/"))
-                    fail(where, fmt::format("outputs: '{}' is not below out/, the only directory "
-                                            "collected from the container",
-                                            o));
-                if (!seen.insert(o).second)
-                    fail(where, fmt::format("outputs: '{}' listed twice", o));
-            }
-        }
-
-        std::vector<int> lines; // line of each unit's definition, for messages
-        if (const auto* n = doc.get("inputs"))
-            addGlobUnits(*n, job, lines);
-        if (const auto* n = doc.get("unit"))
-            addExplicitUnits(*n, job, lines);
-        if (job.units.empty())
-            failNoLine("no units: set inputs = \"data/*.txt\" (one unit per file) or add "
-                       "[[unit]] entries");
-        std::map<std::string, int> ids;
-        for (std::size_t i = 0; i < job.units.size(); ++i) {
-            const auto& u = job.units[i];
-            auto [it, fresh] = ids.emplace(u.id, lines[i]);
-            if (!fresh) {
-                toml::source_region at;
-                at.begin.line = static_cast<toml::source_index>(lines[i]);
-                fail(at, fmt::format("duplicate unit id '{}' (first defined on line {})", u.id,
-                                     it->second));
-            }
-        }
-        if (hasCommandPlaceholder(job.command)) {
-            for (std::size_t i = 0; i < job.units.size(); ++i) {
-                if (job.units[i].inputs.empty()) {
-                    toml::source_region at;
-                    at.begin.line = static_cast<toml::source_index>(lines[i]);
-                    fail(at, fmt::format("command uses {{}} but unit '{}' has no inputs",
-                                         job.units[i].id));
-                }
-            }
-        }
+        const auto* name = doc.get("name");
+        job.name = name ? str(*name, "name") : "job";
+        job.image = image(doc);
+        commandAndEnv(doc, job);
+        job.resources = resources(doc);
+        timeoutAndPolicy(doc, job); // one step: the deadline is checked against the timeout
+        job.outputs = outputs(doc);
+        units(doc, job); // after the command: its "{}" needs every unit to have an input
         return job;
     } catch (const Failure& f) {
         return std::unexpected(Error(Error::Code::kInvalidArgument, f.what));
