@@ -3,6 +3,7 @@
 #include "sandbox/image_archive.hpp"
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_json.hpp"
+#include "sandbox/podman_request.hpp"
 #include "wire/log.hpp"
 
 #include <json/json.h>
@@ -19,15 +20,6 @@ using Code = wire::Error::Code;
 const wire::Logger kLog("sandbox");
 
 constexpr std::string_view kShippedRepo = "swarm-shipped";
-
-PodmanClient::Request req(std::string_view method, std::string path,
-                          std::chrono::milliseconds timeout = 30s) {
-    PodmanClient::Request r;
-    r.method = method;
-    r.path = std::move(path);
-    r.timeout = timeout;
-    return r;
-}
 
 std::expected<std::string, wire::Error> readVerified(const std::filesystem::path& archive,
                                                      const wire::Digest& digest) {
@@ -101,7 +93,7 @@ std::optional<std::string> ImageStore::find(std::string_view reference) {
     std::string wantDigest;
     if (auto at = ref.find("@sha256:"); at != std::string::npos)
         wantDigest = ref.substr(at + 1);
-    auto r = client.call(req("GET", "/images/" + PodmanClient::escape(ref) + "/json"));
+    auto r = client.call(request("GET", "/images/" + PodmanClient::escape(ref) + "/json"));
     if (r.status == 404)
         return std::nullopt;
     if (r.status != 200)
@@ -133,10 +125,10 @@ std::expected<std::string, wire::Error> ImageStore::ensure(std::string_view refe
             "image '" + std::string(reference) + "' is not local and policy forbids pulling it"));
     PodmanClient client(socket_);
     kLog.info("pulling {}", reference);
-    auto r = client.call(
-        req("POST",
-            "/images/pull?quiet=true&policy=always&reference=" + PodmanClient::escape(reference),
-            600s));
+    auto r = client.call(request("POST",
+                                 "/images/pull?quiet=true&policy=always&reference=" +
+                                     PodmanClient::escape(reference),
+                                 600s));
     if (r.status != 200)
         return std::unexpected(wire::Error(Code::kNotFound, "pull " + std::string(reference) +
                                                                 " failed: HTTP " +
@@ -159,7 +151,7 @@ std::expected<std::string, wire::Error> ImageStore::load(const std::filesystem::
     if (!id)
         return std::unexpected(id.error());
     PodmanClient client(socket_);
-    PodmanClient::Request r = req("POST", "/images/load", 600s);
+    PodmanClient::Request r = request("POST", "/images/load", 600s);
     r.body = *data;
     r.contentType = "application/x-tar";
     auto resp = client.call(r);
@@ -178,9 +170,9 @@ std::expected<std::string, wire::Error> ImageStore::load(const std::filesystem::
                                                                  " from the archive"));
     const auto name = shippedImageName(owner, digest);
     const auto colon = name.rfind(':');
-    auto tagged = client.call(
-        req("POST", "/images/" + *id + "/tag?repo=" + PodmanClient::escape(name.substr(0, colon)) +
-                        "&tag=" + name.substr(colon + 1)));
+    auto tagged = client.call(request(
+        "POST", "/images/" + *id + "/tag?repo=" + PodmanClient::escape(name.substr(0, colon)) +
+                    "&tag=" + name.substr(colon + 1)));
     if (tagged.status != 201)
         throw std::runtime_error("podman: tag " + *id + " as " + name + ": HTTP " +
                                  std::to_string(tagged.status));

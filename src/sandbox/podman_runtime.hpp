@@ -24,11 +24,6 @@ public:
     const HostProfile& host() const noexcept { return host_; }
 
 private:
-    UnitResult runIn(PodmanClient& client, const UnitSpec& spec, const ContainerNames& names);
-    /// Exit code and OOM kill of an exited container, from inspect.
-    void inspectExit(PodmanClient& client, const std::string& container, bool killedByUs,
-                     UnitResult& result) const;
-
     std::filesystem::path socket_;
     HostProfile host_;
 };

@@ -1,0 +1,500 @@
+#include "sandbox/unit_run.hpp"
+
+#include "sandbox/podman_client.hpp"
+#include "sandbox/podman_request.hpp"
+#include "sandbox/tar_reader.hpp"
+#include "sandbox/tar_writer.hpp"
+#include "sandbox/volume_files.hpp"
+#include "wire/bytes.hpp"
+#include "wire/log.hpp"
+
+#include <json/json.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <thread>
+
+namespace swarm::sandbox {
+
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+const wire::Logger kLog("sandbox");
+
+constexpr std::string_view kWaitExited = "/wait?condition=exited&interval=10ms";
+
+wire::Bytes readFile(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in)
+        throw std::system_error(errno, std::generic_category(), "open " + p.string());
+    return wire::Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+wire::Bytes inputArchive(const UnitSpec& spec) {
+    auto [uid, gid] = parseUser(spec.user);
+    TarWriter tar;
+    // Inputs are root-owned and read-only for the unit; out/ belongs to it.
+    tar.addDirectory("in", 0555);
+    std::set<std::string> dirs;
+    for (const auto& in : spec.inputs) {
+        std::string rel = "in/" + in.name;
+        for (auto slash = rel.find('/', 3); slash != std::string::npos;
+             slash = rel.find('/', slash + 1)) {
+            std::string d = rel.substr(0, slash);
+            if (dirs.insert(d).second)
+                tar.addDirectory(d, 0555);
+        }
+        auto data = readFile(in.source);
+        tar.addFile(rel, data, 0444);
+    }
+    tar.addDirectory("out", 0755, {uid, gid});
+    return tar.finish();
+}
+
+// Removes everything below `dir` (outputs that were refused half-way).
+void emptyDirectory(const std::filesystem::path& dir) {
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(dir, ec))
+        std::filesystem::remove_all(e.path(), ec);
+}
+
+// Sums the regular files below the volume's host directory without following
+// links. Returns why the unit must be stopped, or nullopt. A directory the
+// unit made unreadable to us counts as a violation: hidden bytes are not
+// bounded bytes.
+std::optional<std::string> volumeOverCap(const std::filesystem::path& dir, std::uint64_t maxBytes,
+                                         std::uint64_t maxEntries) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
+    if (ec)
+        return std::nullopt; // the volume went away: the unit has exited
+    std::uint64_t bytes = 0, entries = 0;
+    for (; it != end; it.increment(ec)) {
+        if (ec)
+            return "cannot inspect /work (" + ec.message() + ")";
+        if (++entries > maxEntries)
+            return "more than " + std::to_string(maxEntries) + " files in /work";
+        auto st = it->symlink_status(ec);
+        if (ec)
+            continue; // removed meanwhile
+        if (fs::is_regular_file(st)) {
+            auto size = it->file_size(ec);
+            if (!ec)
+                bytes += size;
+        }
+        if (bytes > maxBytes)
+            return "more than " + std::to_string(maxBytes) + " bytes written to /work";
+    }
+    if (ec)
+        return "cannot inspect /work (" + ec.message() + ")";
+    return std::nullopt;
+}
+
+std::vector<std::string> stringList(const Json::Value& v) {
+    std::vector<std::string> out;
+    if (v.isArray())
+        for (const auto& e : v)
+            out.push_back(e.asString());
+    return out;
+}
+
+// The container's id mapping, from inspect; nullopt when it cannot be told
+// (then the archive endpoints, which apply it themselves, are used).
+std::optional<IdMapping> idMappingOf(PodmanClient& client, const std::string& container,
+                                     bool expectNamespace) {
+    auto r = client.call(request("GET", "/containers/" + container + "/json"));
+    if (r.status != 200)
+        return std::nullopt;
+    const auto maps = parsePodmanJson(r.body)["HostConfig"]["IDMappings"];
+    auto uids = stringList(maps["UidMap"]);
+    auto gids = stringList(maps["GidMap"]);
+    if (expectNamespace && (uids.empty() || gids.empty()))
+        return std::nullopt;
+    return IdMapping::parse(uids, gids);
+}
+
+// The exit code /wait answers with (a bare JSON number), if that is what
+// the body holds.
+std::optional<int> exitCodeOf(std::string_view body) {
+    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back())))
+        body.remove_suffix(1);
+    int code = 0;
+    auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), code);
+    if (ec != std::errc{} || end != body.data() + body.size() || body.empty())
+        return std::nullopt;
+    return code;
+}
+
+void keepLogs(const LogDemuxer& logs, UnitResult& result) {
+    result.stdoutText = logs.out();
+    result.stderrText = logs.err();
+    result.logsTruncated = logs.truncated();
+}
+
+} // namespace
+
+UnitRun::UnitRun(PodmanClient& client, const HostProfile& host, const UnitSpec& spec,
+                 ContainerNames names)
+    : client_(client), host_(host), spec_(spec), names_(std::move(names)),
+      attach_(spec.limits.maxLogBytes) {}
+
+UnitRun::~UnitRun() {
+    remove();
+}
+
+UnitResult UnitRun::run() {
+    // Volume first (labelled, so that leftovers can be found), then the container.
+    createVolume();
+    if (!createContainer())
+        return std::move(result_);
+    copyInputs();
+    attach();
+    if (!start())
+        return std::move(result_);
+    waitForExit();
+    if (!killReason_.empty())
+        kill();
+    result_.wallTime = std::chrono::duration_cast<milliseconds>(Clock::now() - started_);
+    readExitCode();
+    readLogs();
+    // Outputs, unless the unit was killed for filling the disk or cancelled.
+    if (!result_.outputsRejected)
+        collectOutputs();
+    explainFailure();
+    return std::move(result_);
+}
+
+void UnitRun::createVolume() {
+    std::string body = buildVolumeBody(spec_, names_);
+    auto r = request("POST", "/volumes/create");
+    r.body = body;
+    auto vr = client_.call(r);
+    if (vr.status != 201 && vr.status != 200)
+        throw std::runtime_error("podman: volume create: HTTP " + std::to_string(vr.status) + " " +
+                                 errorText(vr));
+    volumeCreated_ = true;
+    // The volume's host directory (the create answer names it), if this
+    // process can see it (a local service run by the same user, or root):
+    // used to watch disk use and for the direct copies.
+    std::error_code ec;
+    std::filesystem::path mp = parsePodmanJson(vr.body)["Mountpoint"].asString();
+    if (!mp.empty() && std::filesystem::is_directory(mp, ec))
+        volumeDir_ = mp;
+    else
+        kLog.debug("volume {} not visible here: disk use checked only after exit", names_.volume);
+}
+
+bool UnitRun::createContainer() {
+    std::string body = buildCreateBody(spec_, host_, names_);
+    auto r = request("POST", "/containers/create");
+    r.body = body;
+    auto cr = client_.call(r);
+    if (cr.status != 201) {
+        // E.g. the image is missing: the unit's problem, reported.
+        result_.error =
+            "container create failed: HTTP " + std::to_string(cr.status) + " " + errorText(cr);
+        return false;
+    }
+    containerCreated_ = true;
+    return true;
+}
+
+// Straight into the volume's host directory where this process can set
+// owners there, else through the archive endpoint.
+void UnitRun::copyInputs() {
+    if (!volumeDir_.empty() && host_.directVolumeCopies && ::geteuid() == 0)
+        direct_ = copyInputsDirectly();
+    if (!direct_)
+        copyInputsByArchive();
+}
+
+bool UnitRun::copyInputsDirectly() {
+    auto ids = idMappingOf(client_, names_.container, host_.usernsAuto);
+    auto [uid, gid] = parseUser(spec_.user);
+    auto root = ids ? ids->toHost({0, 0}) : std::nullopt;
+    auto unit = ids ? ids->toHost({uid, gid}) : std::nullopt;
+    if (!root || !unit) {
+        kLog.debug("no id mapping for {}: copying through the archive endpoints", names_.container);
+        return false;
+    }
+    inputBytes_ = writeInputs(volumeDir_, spec_.inputs, *root, *unit);
+    result_.copiedDirectly = true;
+    return true;
+}
+
+void UnitRun::copyInputsByArchive() {
+    auto archive = inputArchive(spec_);
+    inputBytes_ = archive.size();
+    auto r = request("PUT", containerPath("/archive?path=/work&copyUIDGID=false"), 120s);
+    r.body = std::string_view(reinterpret_cast<const char*>(archive.data()), archive.size());
+    r.contentType = "application/x-tar";
+    auto pr = client_.call(r);
+    if (pr.status != 200)
+        throw std::runtime_error("podman: copying inputs: HTTP " + std::to_string(pr.status) + " " +
+                                 errorText(pr));
+}
+
+// Before start, so that every byte the unit writes is counted.
+void UnitRun::attach() {
+    attach_.begin(client_.socket(), names_.container, spec_.limits.timeout + 60s);
+    streamOpen_ = attach_.attached(10s);
+    if (!streamOpen_)
+        kLog.warn("attach to {} failed; reading logs afterwards instead", names_.container);
+}
+
+bool UnitRun::start() {
+    started_ = Clock::now();
+    auto sr = client_.call(request("POST", containerPath("/start")));
+    if (sr.status != 204 && sr.status != 304) {
+        result_.error =
+            "container start failed: HTTP " + std::to_string(sr.status) + " " + errorText(sr);
+        return false;
+    }
+    result_.started = true;
+    return true;
+}
+
+// Waits for exit, bounded by the unit's timeout (kill() follows a timeout).
+// Where the volume is visible to us, waits in short slices and checks
+// between them that the unit does not fill the disk through /work.
+// While the log stream is open the unit is running: wait on the stream,
+// which costs Podman nothing. Its /wait polls the container's state
+// (every 10 ms here, about 8% of a core per running unit on this
+// machine), so it is asked only once the stream has ended. Should the
+// stream ever outlive the unit, an inspect once a second (about 3 ms of
+// the service's CPU) notices the exit all the same.
+void UnitRun::waitForExit() {
+    lastStateCheck_ = Clock::now();
+    const auto deadline = started_ + spec_.limits.timeout;
+    while (killReason_.empty()) {
+        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        if (left <= 0ms) {
+            killReason_ = "timeout";
+            return;
+        }
+        if (spec_.stop.stop_requested()) {
+            killReason_ = "cancelled";
+            return;
+        }
+        // Short slices when there is something to check between them.
+        auto slice = volumeDir_.empty() && !spec_.stop.stop_possible()
+                         ? left
+                         : std::min<milliseconds>(left, 250ms);
+        if (streamOpen_)
+            waitOnStream(slice);
+        else if (waitOnPodman(slice))
+            return;
+    }
+}
+
+void UnitRun::waitOnStream(milliseconds slice) {
+    if (attach_.ended(std::min<milliseconds>(slice, 1s))) {
+        streamOpen_ = false;
+        return;
+    }
+    checkBetweenSlices();
+    if (!killReason_.empty() || Clock::now() - lastStateCheck_ < 1s)
+        return;
+    lastStateCheck_ = Clock::now();
+    auto ir = client_.call(request("GET", containerPath("/json")));
+    if (ir.status == 404 ||
+        (ir.status == 200 && !parsePodmanJson(ir.body)["State"]["Running"].asBool()))
+        streamOpen_ = false;
+}
+
+bool UnitRun::waitOnPodman(milliseconds slice) {
+    try {
+        auto wr = client_.call(request("POST", containerPath(kWaitExited), slice));
+        // 404 shows up transiently right at exit (while conmon's cleanup
+        // runs): treat it as exited and let the inspect decide.
+        if (wr.status == 404)
+            return true;
+        if (wr.status != 200)
+            throw std::runtime_error("podman: wait: HTTP " + std::to_string(wr.status) + " " +
+                                     errorText(wr));
+        waitedExit_ = exitCodeOf(wr.body);
+        return true;
+    } catch (const TimeoutError&) {
+        checkBetweenSlices();
+        return false;
+    }
+}
+
+void UnitRun::checkBetweenSlices() {
+    if (spec_.stop.stop_requested()) {
+        killReason_ = "cancelled";
+        return;
+    }
+    if (volumeDir_.empty())
+        return;
+    const Limits& l = spec_.limits;
+    std::uint64_t diskCap = inputBytes_ + l.maxOutputBytes + (1u << 20);
+    std::uint64_t entryCap = spec_.inputs.size() + 2ull * l.maxOutputFiles + 64;
+    if (auto over = volumeOverCap(volumeDir_, diskCap, entryCap))
+        killReason_ = *over;
+}
+
+void UnitRun::kill() {
+    if (killReason_ == "timeout") {
+        result_.timedOut = true;
+    } else {
+        result_.outputsRejected = true;
+        result_.error = "killed: " + killReason_;
+    }
+    auto kr = client_.call(request("POST", containerPath("/kill?signal=KILL")));
+    // 409, or 500 "can only kill running containers": it exited meanwhile.
+    bool exited = kr.status == 409 ||
+                  (kr.status == 500 && errorText(kr).find("running") != std::string::npos);
+    if (kr.status != 204 && !exited)
+        kLog.warn("kill {}: HTTP {} {}", names_.container, kr.status, errorText(kr));
+    auto wr = client_.call(request("POST", containerPath(kWaitExited), 30s));
+    if (wr.status != 200 && wr.status != 404)
+        throw std::runtime_error("podman: wait after kill: HTTP " + std::to_string(wr.status));
+}
+
+// A clean exit, as /wait reported it, needs no inspect. Otherwise the
+// inspect tells the exit code and OOMKilled.
+void UnitRun::readExitCode() {
+    if (killReason_.empty() && waitedExit_ == 0) {
+        result_.exitCode = 0;
+        return;
+    }
+    // Like wait, inspect can answer 404 for a moment right after exit; a
+    // short bounded retry before giving up.
+    HttpResponse ir;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        ir = client_.call(request("GET", containerPath("/json")));
+        if (ir.status == 200)
+            break;
+        kLog.debug("inspect {}: HTTP {} {}", names_.container, ir.status, errorText(ir));
+        std::this_thread::sleep_for(milliseconds(100 << attempt));
+    }
+    if (ir.status != 200)
+        throw std::runtime_error("podman: inspect " + names_.container + ": HTTP " +
+                                 std::to_string(ir.status) + " " + errorText(ir));
+    auto state = parsePodmanJson(ir.body)["State"];
+    result_.exitCode = state["ExitCode"].asInt();
+    // State.OOMKilled is not reliable (it read false for real kills on cgroup
+    // v1): a SIGKILL we did not send (no timeout, no disk kill), with the
+    // memory limit enforced, is the OOM killer.
+    bool killedByUs = !killReason_.empty();
+    bool memoryLimited = host_.cgroupLimits && host_.memoryEnforced;
+    result_.oomKilled =
+        state["OOMKilled"].asBool() || (!killedByUs && result_.exitCode == 137 && memoryLimited);
+}
+
+// From the attach stream (exact truncation flag), else from the log file,
+// which conmon keeps bounded.
+void UnitRun::readLogs() {
+    attach_.join();
+    if (const LogDemuxer* captured = attach_.logs()) {
+        keepLogs(*captured, result_);
+        return;
+    }
+    LogDemuxer logs(spec_.limits.maxLogBytes);
+    client_.stream(request("GET", containerPath("/logs?stdout=true&stderr=true"), 60s),
+                   [&](std::string_view chunk) { return logs.feed(chunk) && !logs.truncated(); });
+    keepLogs(logs, result_);
+}
+
+void UnitRun::collectOutputs() {
+    const Limits& l = spec_.limits;
+    auto files = direct_
+                     ? copyOutputs(volumeDir_, spec_.outputDir, l.maxOutputBytes, l.maxOutputFiles)
+                     : outputsByArchive();
+    if (files) {
+        result_.outputs = std::move(*files);
+        return;
+    }
+    emptyDirectory(spec_.outputDir);
+    result_.outputsRejected = true;
+    const auto& e = files.error();
+    bool plain = !direct_ || e.code == wire::Error::Code::kNotFound;
+    result_.error = plain ? e.what : "outputs refused: " + e.what;
+}
+
+// Through GET /archive?path=/work/out, capped while it streams.
+std::expected<std::vector<OutputFile>, wire::Error> UnitRun::outputsByArchive() {
+    const Limits& l = spec_.limits;
+    std::uint64_t cap =
+        l.maxOutputBytes + (std::uint64_t(l.maxOutputFiles) + 16) * 2048 + (1u << 20);
+    std::string tarBytes;
+    bool overCap = false;
+    long status = client_.stream(request("GET", containerPath("/archive?path=/work/out"), 120s),
+                                 [&](std::string_view chunk) {
+                                     if (tarBytes.size() + chunk.size() > cap) {
+                                         overCap = true;
+                                         return false;
+                                     }
+                                     tarBytes.append(chunk);
+                                     return true;
+                                 });
+    using Code = wire::Error::Code;
+    if (overCap)
+        return std::unexpected(wire::Error(
+            Code::kTooLarge, "outputs exceed " + std::to_string(l.maxOutputBytes) + " bytes"));
+    if (status == 404)
+        return std::unexpected(wire::Error(Code::kNotFound, "the unit removed /work/out"));
+    if (status != 200)
+        throw std::runtime_error("podman: copying outputs: HTTP " + std::to_string(status));
+    ExtractOptions opt;
+    opt.stripComponent = "out";
+    opt.maxBytes = l.maxOutputBytes;
+    opt.maxEntries = l.maxOutputFiles;
+    auto files = extractTar(wire::asBytes(tarBytes), spec_.outputDir, opt);
+    if (!files)
+        return std::unexpected(
+            wire::Error(files.error().code, "outputs refused: " + files.error().what));
+    return files;
+}
+
+// A timeout or an OOM kill in one line, unless a more specific error is set.
+void UnitRun::explainFailure() {
+    if (!result_.error.empty())
+        return;
+    if (result_.timedOut)
+        result_.error = "timed out after " + std::to_string(spec_.limits.timeout.count()) + " ms";
+    else if (result_.oomKilled)
+        result_.error = "killed: out of memory";
+}
+
+// Never throws: it runs in the destructor, also while an exception unwinds.
+void UnitRun::remove() noexcept {
+    try {
+        if (containerCreated_) {
+            // A short bounded retry should Podman answer an error (with
+            // Podman's own shm mount, removal failed once with "shm:
+            // device or resource busy" right after exit; units no
+            // longer have one, see buildCreateBody).
+            for (int attempt = 0; attempt < 4; ++attempt) {
+                auto r = client_.call(request("DELETE", containerPath("?force=true&v=true&t=0")));
+                if (r.status == 200 || r.status == 204 || r.status == 404)
+                    break;
+                if (attempt == 3)
+                    kLog.warn("removing container {}: HTTP {} {}", names_.container, r.status,
+                              errorText(r));
+                std::this_thread::sleep_for(milliseconds(50 << attempt));
+            }
+        }
+        if (volumeCreated_) {
+            auto r = client_.call(request("DELETE", "/volumes/" + names_.volume + "?force=true"));
+            if (r.status != 204 && r.status != 404)
+                kLog.warn("removing volume {}: HTTP {} {}", names_.volume, r.status, errorText(r));
+        }
+    } catch (const std::exception& e) {
+        kLog.warn("cleanup of {} failed: {} (cleanupLeftovers removes it later)", names_.container,
+                  e.what());
+    }
+}
+
+std::string UnitRun::containerPath(std::string_view suffix) const {
+    return "/containers/" + names_.container + std::string(suffix);
+}
+
+} // namespace swarm::sandbox
