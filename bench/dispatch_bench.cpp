@@ -9,6 +9,7 @@
 #include "sandbox/tar_writer.hpp"
 #include "sandbox/volume_files.hpp"
 #include "wire/bytes.hpp"
+#include "worker/admission.hpp"
 #include "worker/control_server.hpp"
 #include "worker/sandbox_setup.hpp"
 #include "worker/worker_config.hpp"
@@ -1224,13 +1225,7 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     auto idle = sampleIdle(rig.workerPids(), rig.podmanPid(), o.idle);
 
     // The same limits a worker gives this job's units.
-    worker::WorkerConfig cfg;
-    sandbox::Limits limits;
-    limits.memoryBytes = cfg.memoryPerSlot;
-    limits.cpuMillis = static_cast<std::uint32_t>(cfg.cpusPerSlot * 1000);
-    limits.pids = cfg.pidsPerSlot;
-    limits.scratchBytes = cfg.scratchPerSlot;
-    limits.maxOutputBytes = cfg.maxOutputBytes;
+    sandbox::Limits limits = worker::slotLimits(worker::WorkerConfig{});
     limits.timeout = 60s;
     StepTimes steps;
     if (o.steps > 0) {

@@ -20,6 +20,7 @@
 #include "wire/log.hpp"
 #include "wire/messages.hpp"
 #include "wire/peer_id.hpp"
+#include "worker/admission.hpp"
 #include "worker/offer_queue.hpp"
 #include "worker/session_images.hpp"
 #include "worker/slot_pool.hpp"
@@ -173,7 +174,8 @@ private:
     bool takeRequested();
     bool handleAssign(wire::Assign assign);
     void refuse(const wire::Assign& assign, const std::string& why);
-    void runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::stop_token stop);
+    void runUnit(wire::Assign assign, sandbox::Limits limits, std::vector<wire::Digest> pinned,
+                 std::stop_token stop);
     bool sendResult(const wire::Result& result);
     void giveBack();
     bool noWork(const wire::NoWork& none);
@@ -482,31 +484,12 @@ void Link::refuse(const wire::Assign& assign, const std::string& why) {
 bool Link::handleAssign(wire::Assign assign) {
     if (!takeRequested())
         return false;
-    const auto& cfg = w_.cfg;
-    const bool shipped = assign.imageArchive != wire::RawDigest{};
-    if (shipped && !cfg.acceptImageArchives) {
-        refuse(assign, "this worker does not run shipped image archives");
+    auto admission = admit(assign, w_.cfg);
+    if (!admission) {
+        refuse(assign, admission.error());
         return true;
     }
-    if (!shipped && !imageAllowed(assign.image, cfg.allowedImages)) {
-        refuse(assign, "image '" + assign.image + "' is not allowed by this worker's policy");
-        return true;
-    }
-    if (assign.memoryBytes > cfg.memoryPerSlot) {
-        refuse(assign, fmt::format("needs {} MiB of memory; this worker offers {} MiB per slot",
-                                   assign.memoryBytes >> 20, cfg.memoryPerSlot >> 20));
-        return true;
-    }
-    if (assign.timeoutMs > cfg.maxTimeoutMs) {
-        refuse(assign, fmt::format("timeout {} s is over this worker's limit of {} s",
-                                   assign.timeoutMs / 1000, cfg.maxTimeoutMs / 1000));
-        return true;
-    }
-    if (assign.command.empty()) {
-        refuse(assign, "no command");
-        return true;
-    }
-
+    const bool shipped = admission->shippedImage;
     std::vector<wire::Digest> inputs;
     for (const auto& in : assign.inputs)
         inputs.push_back(net::toDigest(in.digest));
@@ -547,11 +530,14 @@ bool Link::handleAssign(wire::Assign assign) {
     running_[key] = w_.deps.clock.nowMs();
     auto token = stops_[key].get_token();
     unitThreads_.start([self = shared_from_this(), a = std::move(assign), p = std::move(pinned),
-                        token]() mutable { self->runUnit(std::move(a), std::move(p), token); });
+                        limits = admission->limits, token]() mutable {
+        self->runUnit(std::move(a), limits, std::move(p), token);
+    });
     return true;
 }
 
-void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::stop_token stop) {
+void Link::runUnit(wire::Assign assign, sandbox::Limits limits, std::vector<wire::Digest> pinned,
+                   std::stop_token stop) {
     const auto& cfg = w_.cfg;
     const std::string key = replicaKey(assign.unitId, assign.replica);
     // Named from the worker's own counter and random bytes: no path is ever
@@ -580,15 +566,7 @@ void Link::runUnit(wire::Assign assign, std::vector<wire::Digest> pinned, std::s
             spec.inputs.push_back({in.name, w_.store->pathOf(net::toDigest(in.digest))});
         spec.outputDir = outDir;
         spec.stop = stop;
-        spec.limits.memoryBytes = assign.memoryBytes ? assign.memoryBytes : cfg.memoryPerSlot;
-        double cpus = assign.cpus > 0 ? std::min(assign.cpus, cfg.cpusPerSlot) : cfg.cpusPerSlot;
-        spec.limits.cpuMillis = static_cast<std::uint32_t>(cpus * 1000);
-        spec.limits.pids =
-            assign.pids > 0 ? std::min(assign.pids, cfg.pidsPerSlot) : cfg.pidsPerSlot;
-        spec.limits.scratchBytes = cfg.scratchPerSlot;
-        spec.limits.maxOutputBytes = cfg.maxOutputBytes;
-        if (assign.timeoutMs > 0)
-            spec.limits.timeout = std::chrono::milliseconds(assign.timeoutMs);
+        spec.limits = limits;
 
         // The image: a shipped archive (loaded after its digest is checked),
         // or a reference present locally or pulled as the policy allows;
