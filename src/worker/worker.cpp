@@ -21,6 +21,7 @@
 #include "wire/messages.hpp"
 #include "wire/peer_id.hpp"
 #include "worker/admission.hpp"
+#include "worker/capacity.hpp"
 #include "worker/offer_queue.hpp"
 #include "worker/session_images.hpp"
 #include "worker/slot_pool.hpp"
@@ -28,8 +29,6 @@
 
 #include <fmt/format.h>
 
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -748,21 +747,11 @@ void Worker::run() {
         deps.home / "cache", net::BlobStoreOptions{.maxBytes = s.cfg.cacheBytes}, deps.clock);
     s.slots = std::make_unique<SlotPool>(s.cfg.slots);
 
-    wire::CapacityRecord record;
-    record.cores = std::max(1u, std::thread::hardware_concurrency());
-    record.memoryBytes = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
-                         static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-    record.slots = s.cfg.slots;
-    record.freeSlots = s.cfg.slots;
-    struct utsname u {};
-    if (::uname(&u) == 0)
-        record.arch = u.machine;
-    record.os = "linux";
-    record.labels = s.cfg.labels;
-    record.podman = deps.podmanVersion;
-    record.rootless = deps.rootless;
-    record.isolation = deps.isolation;
-    record.software = kSoftware;
+    HostFacts host = HostFacts::measure();
+    host.podmanVersion = deps.podmanVersion;
+    host.rootless = deps.rootless;
+    host.isolation = deps.isolation;
+    auto record = capacityRecord(host, s.cfg.slots, s.cfg.labels, kSoftware);
 
     dht::Announcer announcer(deps.node, deps.identity, deps.clock);
     if (auto ok = announcer.announce(record); !ok)
