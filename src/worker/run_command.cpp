@@ -14,6 +14,7 @@
 #include "wire/log.hpp"
 #include "wire/trust_list.hpp"
 #include "worker/control_server.hpp"
+#include "worker/image_source.hpp"
 #include "worker/sandbox_setup.hpp"
 #include "worker/worker.hpp"
 
@@ -164,6 +165,12 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
         runtime = wrapped.get();
     }
 
+    // Pulls only what the volunteer allows, by digest (ImagePolicy).
+    sandbox::ImagePolicy policy;
+    if (cfg.pullImages)
+        for (const auto& p : cfg.allowedImages)
+            policy.allowPull.push_back(p.ends_with('*') ? p.substr(0, p.size() - 1) : p);
+    PodmanImages images(sandbox.service->socket(), policy);
     wire::SystemClock clock;
     Worker worker(cfg, WorkerDeps{
                            .identity = *identity,
@@ -173,7 +180,7 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
                            .node = node,
                            .clock = clock,
                            .home = g.home,
-                           .podmanSocket = sandbox.service->socket(),
+                           .images = images,
                            .isolation = sandbox.report.isolation,
                            .podmanVersion = sandbox.report.info.version,
                            .rootless = sandbox.report.info.rootless,

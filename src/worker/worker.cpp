@@ -25,10 +25,10 @@
 #include "worker/offer_queue.hpp"
 #include "worker/session_images.hpp"
 #include "worker/slot_pool.hpp"
+#include "worker/unit_runner.hpp"
 #include "worker/unit_threads.hpp"
 
 #include <fmt/format.h>
-
 
 #include <algorithm>
 #include <atomic>
@@ -64,19 +64,6 @@ wire::RawMessage cloneMessage(const wire::RawMessage& raw) {
     return copy;
 }
 
-// An output the unit asked to be collected: exact path or under a folder.
-bool wanted(std::string_view name, const std::vector<std::string>& outputs) {
-    if (outputs.empty())
-        return true;
-    for (const auto& o : outputs) {
-        std::string_view p = o;
-        while (p.ends_with('/'))
-            p.remove_suffix(1);
-        if (name == p || (name.starts_with(p) && name.size() > p.size() && name[p.size()] == '/'))
-            return true;
-    }
-    return false;
-}
 } // namespace
 
 class Link;
@@ -537,7 +524,6 @@ bool Link::handleAssign(wire::Assign assign) {
 
 void Link::runUnit(wire::Assign assign, sandbox::Limits limits, std::vector<wire::Digest> pinned,
                    std::stop_token stop) {
-    const auto& cfg = w_.cfg;
     const std::string key = replicaKey(assign.unitId, assign.replica);
     // Named from the worker's own counter and random bytes: no path is ever
     // built from text a peer sent (the unit id is a label only).
@@ -550,110 +536,17 @@ void Link::runUnit(wire::Assign assign, sandbox::Limits limits, std::vector<wire
     }
     auto outDir = w_.deps.home / "work" / fmt::format("unit-{}-{}", n, wire::toHex(rnd));
 
-    wire::Result r;
-    r.unitId = assign.unitId;
-    r.replica = assign.replica;
-    try {
-        std::filesystem::create_directories(outDir);
-        sandbox::UnitSpec spec;
-        spec.unitId = fmt::format("{}-r{}", assign.unitId, assign.replica);
-        spec.workerId = w_.selfId;
-        spec.image = assign.image;
-        spec.command = assign.command;
-        spec.env = assign.env;
-        for (const auto& in : assign.inputs)
-            spec.inputs.push_back({in.name, w_.store->pathOf(net::toDigest(in.digest))});
-        spec.outputDir = outDir;
-        spec.stop = stop;
-        spec.limits = limits;
-
-        // The image: a shipped archive (loaded after its digest is checked),
-        // or a reference present locally or pulled as the policy allows;
-        // resolved once per session, then the same image id (SessionImages).
-        sandbox::ImagePolicy policy;
-        if (cfg.pullImages)
-            for (const auto& p : cfg.allowedImages)
-                policy.allowPull.push_back(p.ends_with('*') ? p.substr(0, p.size() - 1) : p);
-        sandbox::ImageStore store(w_.deps.podmanSocket, policy);
-        const bool shipped = assign.imageArchive != wire::RawDigest{};
-        const auto archive = net::toDigest(assign.imageArchive);
-        const std::string imageKey = shipped ? "archive " + archive.str() : assign.image;
-        auto result = images_.run(
-            imageKey,
-            [&] {
-                return shipped
-                           ? store.load(w_.store->pathOf(archive), archive, offer_.submitter.str())
-                           : store.ensure(assign.image);
-            },
-            [&](const std::string& id) { // true: do not run the unit again
-                if (stop.stop_requested())
-                    return true;
-                try {
-                    if (store.find(id))
-                        return true;
-                } catch (const std::exception& e) {
-                    // Podman cannot say: keep the run's own error.
-                    kLog.warn("cannot check image {} of {}: {}", id, key, e.what());
-                    return true;
-                }
-                kLog.warn("image {} of {} is gone; resolving {} again", id, key, imageKey);
-                return false;
-            },
-            [&](const std::string& id) {
-                spec.image = id;
-                return w_.deps.runtime.run(spec);
-            },
-            [&](const std::string& id) {
-                kLog.info("session with {}: image {} is {} for the rest of the session",
-                          offer_.submitter.shortStr(), imageKey, id);
-            });
-        r.exitCode = result.exitCode;
-        r.timedOut = result.timedOut;
-        r.oomKilled = result.oomKilled;
-        r.wallMs = result.wallTime.count();
-        if (!result.started)
-            r.error = "could not start: " + result.error;
-        else if (result.outputsRejected)
-            r.error = "outputs refused: " + result.error;
-        else if (result.timedOut)
-            r.error = "timed out";
-        else if (result.oomKilled)
-            r.error = "killed: out of memory";
-        if (stop.stop_requested())
-            r.error = "cancelled by the submitter";
-
-        auto add = [&](std::string name, wire::ByteView data) {
-            auto d = w_.store->put(data);
-            if (!d)
-                throw std::runtime_error("cannot cache output " + name + ": " +
-                                         net::describe(d.error()));
-            r.outputs.push_back({std::move(name), net::toRaw(*d), data.size()});
-        };
-        add("stdout", wire::asBytes(result.stdoutText));
-        add("stderr", wire::asBytes(result.stderrText));
-        if (r.error.empty()) {
-            for (const auto& out : result.outputs) {
-                std::string name = "out/" + out.path;
-                if (!out.linkTarget.empty() || !wanted(name, assign.outputs))
-                    continue;
-                auto d = w_.store->putFile(outDir / out.path);
-                if (!d)
-                    throw std::runtime_error("cannot cache output " + name + ": " +
-                                             net::describe(d.error()));
-                r.outputs.push_back({name, net::toRaw(*d), out.size});
-            }
-        }
-        std::vector<wire::Digest> produced;
-        for (const auto& out : r.outputs)
-            produced.push_back(net::toDigest(out.digest));
-        w_.prove(offer_.submitter.str(), produced);
-    } catch (const std::exception& e) {
-        kLog.error("unit {} failed in the sandbox: {}", key, e.what());
-        r.error = std::string("sandbox failure: ") + e.what();
-        r.outputs.clear();
-    }
-    std::error_code ec;
-    std::filesystem::remove_all(outDir, ec);
+    UnitRunner runner({.runtime = w_.deps.runtime,
+                       .images = w_.deps.images,
+                       .blobs = *w_.store,
+                       .pins = images_,
+                       .workerId = w_.selfId,
+                       .submitterId = offer_.submitter.str()});
+    wire::Result r = runner.run(assign, limits, outDir, stop);
+    std::vector<wire::Digest> produced;
+    for (const auto& out : r.outputs)
+        produced.push_back(net::toDigest(out.digest));
+    w_.prove(offer_.submitter.str(), produced);
     for (const auto& d : pinned)
         w_.store->unpin(d);
 

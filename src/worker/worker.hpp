@@ -26,6 +26,8 @@ class Node;
 
 namespace swarm::worker {
 
+class ImageSource;
+
 /// What the daemon is given by main(): borrowed objects must outlive it.
 struct WorkerDeps {
     const wire::Identity& identity;
@@ -34,9 +36,9 @@ struct WorkerDeps {
     const net::Credentials& credentials;
     dht::Node& node;
     const wire::Clock& clock;
-    std::filesystem::path home;         ///< swarm home (cache and scratch live here)
-    std::filesystem::path podmanSocket; ///< for loading and pulling images
-    wire::Isolation isolation;          ///< measured by the doctor
+    std::filesystem::path home; ///< swarm home (cache and scratch live here)
+    ImageSource& images;        ///< where units' images come from
+    wire::Isolation isolation;  ///< measured by the doctor
     std::string podmanVersion;
     bool rootless = false;
 };
