@@ -11,6 +11,7 @@
 #include "net/session.hpp"
 #include "submitter/input_catalog.hpp"
 #include "submitter/journal.hpp"
+#include "submitter/offer_book.hpp"
 #include "submitter/progress.hpp"
 #include "submitter/replica_report.hpp"
 #include "submitter/result_store.hpp"
@@ -37,9 +38,6 @@ namespace swarm::submitter {
 namespace {
 const wire::Logger kLog("submit");
 constexpr auto kPoll = std::chrono::milliseconds(200);
-// A worker without a session is offered work again after this long.
-constexpr std::int64_t kReofferMs = 20'000;
-constexpr std::int64_t kOfferLifetimeMs = 60'000;
 } // namespace
 
 struct JobRunner::State {
@@ -64,12 +62,7 @@ struct JobRunner::State {
     std::unique_ptr<Scheduler> scheduler;
     std::unique_ptr<InputCatalog> catalog;
     std::map<std::string, const UnitSpec*> units;
-    struct PendingOffer {
-        wire::PublicKey worker;
-        std::int64_t expiresMs = 0;
-    };
-    std::map<std::array<std::uint8_t, 16>, PendingOffer> tokens;
-    std::map<std::string, std::int64_t> lastOffer; // worker -> when
+    OfferBook offers;
     std::set<WorkerId> sessions;
     std::map<WorkerId, std::vector<wire::Cancel>> cancels;
     std::mutex outMutex; // stdout lines
@@ -121,16 +114,8 @@ struct JobRunner::State {
     std::expected<void, net::Error> helloCheck(const wire::PublicKey& key,
                                                const wire::Hello& hello) {
         std::lock_guard lock(mutex);
-        auto it = tokens.find(hello.token);
-        if (it == tokens.end())
-            return std::unexpected(net::Error(net::Error::Code::kUntrusted, "unknown token"));
-        if (it->second.worker != key)
-            return std::unexpected(
-                net::Error(net::Error::Code::kUntrusted, "token was offered to another worker"));
-        bool fresh = it->second.expiresMs > clock.nowMs();
-        tokens.erase(it); // one-time, whatever the verdict
-        if (!fresh)
-            return std::unexpected(net::Error(net::Error::Code::kUntrusted, "offer expired"));
+        if (auto ok = offers.redeem(hello.token, key, clock.nowMs()); !ok)
+            return std::unexpected(net::Error(net::Error::Code::kUntrusted, ok.error()));
         return {};
     }
 
@@ -455,8 +440,7 @@ int JobRunner::run(const std::atomic<bool>& interrupted) {
             if (auto next = s.scheduler->nextLeaseExpiry(); next && *next <= now)
                 s.apply(s.scheduler->expireLeases());
             finished = s.scheduler->finished();
-            for (auto it = s.tokens.begin(); it != s.tokens.end();)
-                it = it->second.expiresMs <= now ? s.tokens.erase(it) : std::next(it);
+            s.offers.expire(now);
         }
         if (finished)
             break;
@@ -464,24 +448,21 @@ int JobRunner::run(const std::atomic<bool>& interrupted) {
         // Offer work to trusted workers we have no session with.
         for (const auto& w : discovery.snapshot().workers) {
             const auto wid = w.id.str();
-            std::array<std::uint8_t, 16> token{};
+            std::optional<OfferBook::Token> token;
             {
                 std::lock_guard lock(s.mutex);
                 if (s.sessions.contains(wid))
                     continue;
-                auto last = s.lastOffer.find(wid);
-                if (last != s.lastOffer.end() && now - last->second < kReofferMs)
-                    continue;
-                s.lastOffer[wid] = now;
-                wire::randomBytes(token);
-                s.tokens[token] = State::PendingOffer{w.id.key(), now + kOfferLifetimeMs};
+                token = s.offers.offer(wid, w.id.key(), now);
             }
+            if (!token)
+                continue;
             wire::Offer offer;
             offer.endpoints = endpoints;
-            offer.token = token;
+            offer.token = *token;
             offer.jobId = job.name;
             kLog.info("offering work to {}", wid.substr(0, 12));
-            dht::postOffer(node, s.identity, w.id, offer, s.clock, kOfferLifetimeMs);
+            dht::postOffer(node, s.identity, w.id, offer, s.clock, OfferBook::kLifetimeMs);
             s.emit(event::offerPosted(s.clock.nowMs(), wid));
         }
 
