@@ -119,37 +119,29 @@ struct JobRunner::State {
         return {};
     }
 
+    struct Link;
     void serve(net::Session& session, const wire::Hello& hello);
+    bool pushWork(net::Session& session, Link& link);
+    std::vector<wire::Assign> assignWork(Link& link);
+    bool handle(net::Session& session, Link& link, const wire::RawMessage& msg);
+    bool serveInputs(net::Session& session, Link& link, const wire::NeedBlobs& req);
     bool receiveResult(net::Session& session, const WorkerId& wid, const wire::Result& result);
     std::string refused(const WorkerId& wid, const wire::RawMessage& msg, const net::Error& why);
 };
 
-void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
-    const WorkerId wid = wire::PeerId(session.peer()).str();
-    const std::string who = wid.substr(0, 12);
-    {
-        std::lock_guard lock(mutex);
-        if (sessions.contains(wid)) {
-            kLog.warn("worker {} connected twice; keeping the first session", who);
-            (void)session.send(wire::ErrorMsg{.code = 409, .message = "already connected"});
-            return;
-        }
-        sessions.insert(wid);
-        scheduler->workerConnected(wid);
-    }
-    emit(event::workerConnected(clock.nowMs(), wid));
-    kLog.info("worker {} connected from {} ({}, {} slots)", who, session.peerAddress(),
-              hello.software, hello.slots);
-
+// One worker's session as seen by its thread.
+struct JobRunner::State::Link {
+    WorkerId wid;
     // Slots the worker asked for and was not given a unit for yet. A
     // worker that understands no-work gets them back at once when there is
     // no unit for them, so it can lend them to other submitters, and hears
     // work-ready when there is one again; an older worker's demand is kept
     // here instead, and served as work appears.
     std::uint32_t demand = 0;
-    const bool handsBack = hello.version >= wire::Hello::kWithNoWork;
+    bool handsBack = false;
     bool idle = false; // answered no-work, and the worker has not asked since
     bool saidBye = false;
+    bool finished = false; // the job is: no more messages
     std::string reason = "disconnected";
     // Replicas sent whose inputs the worker has not asked for yet, in the
     // order sent: a worker fetches the inputs of each assignment in turn, so
@@ -160,130 +152,179 @@ void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
         std::vector<wire::RawDigest> digests;
     };
     std::deque<AwaitingInputs> awaiting;
-    for (;;) {
-        std::vector<wire::Assign> assigns;
-        std::vector<wire::Cancel> toCancel;
-        std::uint32_t declined = 0;
-        bool ready = false;
-        bool finished = false;
-        {
-            std::lock_guard lock(mutex);
-            finished = scheduler->finished();
-            if (!finished && demand > 0) {
-                auto given = scheduler->requestWork(wid, demand);
-                for (const auto& a : given) {
-                    assigns.push_back(assignFor(a));
-                    emit(event::replicaAssigned(clock.nowMs(), a));
-                    AwaitingInputs w{a, {}};
-                    for (const auto& in : assigns.back().inputs)
-                        w.digests.push_back(in.digest);
-                    if (assigns.back().imageArchive != wire::RawDigest{})
-                        w.digests.push_back(assigns.back().imageArchive);
-                    if (options.json && !w.digests.empty())
-                        awaiting.push_back(std::move(w));
-                }
-                while (awaiting.size() > 4096) // a worker with everything cached
-                    awaiting.pop_front();
-                demand -= static_cast<std::uint32_t>(given.size());
-                if (handsBack) {
-                    declined = demand;
-                    demand = 0;
-                }
-            } else if (!finished && idle) {
-                ready = scheduler->hasWorkFor(wid);
-            }
-            toCancel.swap(cancels[wid]);
-        }
-        if (finished) {
-            (void)session.send(wire::Bye{.reason = "job finished"});
-            saidBye = true;
-            reason = "job finished";
-            break;
-        }
-        bool ok = true;
-        for (const auto& c : toCancel)
-            ok = ok && session.send(c).has_value();
-        for (const auto& a : assigns)
-            ok = ok && session.send(a).has_value();
-        if (declined > 0) {
-            ok = ok && session.send(wire::NoWork{.slots = declined}).has_value();
-            idle = true;
-        }
-        if (ready) {
-            ok = ok && session.send(wire::WorkReady{}).has_value();
-            idle = false;
-        }
-        if (!ok)
-            break;
+};
 
+void JobRunner::State::serve(net::Session& session, const wire::Hello& hello) {
+    Link link{.wid = wire::PeerId(session.peer()).str()};
+    link.handsBack = hello.version >= wire::Hello::kWithNoWork;
+    const std::string who = link.wid.substr(0, 12);
+    {
+        std::lock_guard lock(mutex);
+        if (sessions.contains(link.wid)) {
+            kLog.warn("worker {} connected twice; keeping the first session", who);
+            (void)session.send(wire::ErrorMsg{.code = 409, .message = "already connected"});
+            return;
+        }
+        sessions.insert(link.wid);
+        scheduler->workerConnected(link.wid);
+    }
+    emit(event::workerConnected(clock.nowMs(), link.wid));
+    kLog.info("worker {} connected from {} ({}, {} slots)", who, session.peerAddress(),
+              hello.software, hello.slots);
+
+    while (pushWork(session, link)) {
         auto msg = session.receive(kPoll);
         if (!msg) {
             if (msg.error().code == net::Error::Code::kTimeout && !session.broken())
                 continue;
-            reason = net::describe(msg.error());
+            link.reason = net::describe(msg.error());
+            if (msg.error().code == net::Error::Code::kTooLarge ||
+                msg.error().code == net::Error::Code::kProtocol) {
+                // Over the frame cap or undecodable: refused before the judge.
+                kLog.warn("worker {}: refused a message: {}; ending the session", link.wid,
+                          link.reason);
+                emit(event::messageRefused(clock.nowMs(), link.wid, "frame", link.reason));
+            }
             break;
         }
-        if (msg->type == wire::MsgType::kRequestWork) {
-            auto req = session.bodyOrBreak<wire::RequestWork>(*msg);
-            if (!req) {
-                reason = refused(wid, *msg, req.error());
-                break;
-            }
-            demand = std::min<std::uint32_t>(demand + req->slots, 1024);
-            idle = false;
-        } else if (msg->type == wire::MsgType::kNeedBlobs) {
-            auto req = session.bodyOrBreak<wire::NeedBlobs>(*msg);
-            if (!req) {
-                reason = refused(wid, *msg, req.error());
-                break;
-            }
-            if (!net::serveBlobs(session, blobs, *req))
-                break;
-            auto match = std::find_if(awaiting.begin(), awaiting.end(), [&](const auto& w) {
-                return std::any_of(w.digests.begin(), w.digests.end(), [&](const auto& d) {
-                    return std::find(req->digests.begin(), req->digests.end(), d) !=
-                           req->digests.end();
-                });
-            });
-            if (match != awaiting.end()) {
-                emit(event::inputsSent(clock.nowMs(), match->assignment));
-                awaiting.erase(awaiting.begin(), std::next(match));
-            }
-        } else if (msg->type == wire::MsgType::kResult) {
-            auto result = session.bodyOrBreak<wire::Result>(*msg);
-            if (!result) {
-                reason = refused(wid, *msg, result.error());
-                break;
-            }
-            if (!receiveResult(session, wid, *result))
-                break;
-        } else if (msg->type == wire::MsgType::kBye) {
-            auto bye = session.bodyOrBreak<wire::Bye>(*msg);
-            if (!bye) {
-                reason = refused(wid, *msg, bye.error());
-                break;
-            }
-            std::lock_guard lock(mutex);
-            apply(scheduler->workerBye(wid, parseGivenBack(bye->givenBack)));
-            saidBye = true;
-            reason = "bye: " + bye->reason;
+        if (!handle(session, link, *msg))
             break;
-        } else if (msg->type == wire::MsgType::kProgress) {
-            continue;
-        } else {
-            reason = std::string("unexpected ") + wire::msgTypeName(msg->type);
-            break;
-        }
     }
     {
         std::lock_guard lock(mutex);
-        if (!saidBye || reason == "job finished")
-            apply(scheduler->workerDisconnected(wid));
-        sessions.erase(wid);
-        cancels.erase(wid);
+        if (!link.saidBye || link.finished)
+            apply(scheduler->workerDisconnected(link.wid));
+        sessions.erase(link.wid);
+        cancels.erase(link.wid);
     }
-    kLog.info("worker {} left: {}", who, reason);
-    emit(event::workerDisconnected(clock.nowMs(), wid, reason));
+    kLog.info("worker {} left: {}", who, link.reason);
+    emit(event::workerDisconnected(clock.nowMs(), link.wid, link.reason));
+}
+
+// Sends what the worker is owed now: cancels, assigns for its demand,
+// no-work for the rest, work-ready, or bye when the job is finished. False
+// when the session is over.
+bool JobRunner::State::pushWork(net::Session& session, Link& link) {
+    std::vector<wire::Assign> assigns;
+    std::vector<wire::Cancel> toCancel;
+    std::uint32_t declined = 0;
+    bool ready = false;
+    {
+        std::lock_guard lock(mutex);
+        link.finished = scheduler->finished();
+        if (!link.finished && link.demand > 0) {
+            assigns = assignWork(link);
+            if (link.handsBack) {
+                declined = link.demand;
+                link.demand = 0;
+            }
+        } else if (!link.finished && link.idle) {
+            ready = scheduler->hasWorkFor(link.wid);
+        }
+        toCancel.swap(cancels[link.wid]);
+    }
+    if (link.finished) {
+        (void)session.send(wire::Bye{.reason = "job finished"});
+        link.saidBye = true;
+        link.reason = "job finished";
+        return false;
+    }
+    bool ok = true;
+    for (const auto& c : toCancel)
+        ok = ok && session.send(c).has_value();
+    for (const auto& a : assigns)
+        ok = ok && session.send(a).has_value();
+    if (declined > 0) {
+        ok = ok && session.send(wire::NoWork{.slots = declined}).has_value();
+        link.idle = true;
+    }
+    if (ready) {
+        ok = ok && session.send(wire::WorkReady{}).has_value();
+        link.idle = false;
+    }
+    return ok;
+}
+
+// Replicas for the worker's demand. Called with `mutex` held.
+std::vector<wire::Assign> JobRunner::State::assignWork(Link& link) {
+    std::vector<wire::Assign> assigns;
+    auto given = scheduler->requestWork(link.wid, link.demand);
+    for (const auto& a : given) {
+        assigns.push_back(assignFor(a));
+        emit(event::replicaAssigned(clock.nowMs(), a));
+        Link::AwaitingInputs w{a, {}};
+        for (const auto& in : assigns.back().inputs)
+            w.digests.push_back(in.digest);
+        if (assigns.back().imageArchive != wire::RawDigest{})
+            w.digests.push_back(assigns.back().imageArchive);
+        if (options.json && !w.digests.empty())
+            link.awaiting.push_back(std::move(w));
+    }
+    while (link.awaiting.size() > 4096) // a worker with everything cached
+        link.awaiting.pop_front();
+    link.demand -= static_cast<std::uint32_t>(given.size());
+    return assigns;
+}
+
+// One message from the worker. False when the session is over.
+bool JobRunner::State::handle(net::Session& session, Link& link, const wire::RawMessage& msg) {
+    auto body = [&]<typename T>(std::type_identity<T>) -> std::optional<T> {
+        auto b = session.bodyOrBreak<T>(msg);
+        if (!b) {
+            link.reason = refused(link.wid, msg, b.error());
+            return std::nullopt;
+        }
+        return std::move(*b);
+    };
+    switch (msg.type) {
+    case wire::MsgType::kRequestWork: {
+        auto req = body(std::type_identity<wire::RequestWork>{});
+        if (!req)
+            return false;
+        link.demand = std::min<std::uint32_t>(link.demand + req->slots, 1024);
+        link.idle = false;
+        return true;
+    }
+    case wire::MsgType::kNeedBlobs: {
+        auto req = body(std::type_identity<wire::NeedBlobs>{});
+        return req && serveInputs(session, link, *req);
+    }
+    case wire::MsgType::kResult: {
+        auto result = body(std::type_identity<wire::Result>{});
+        return result && receiveResult(session, link.wid, *result);
+    }
+    case wire::MsgType::kBye: {
+        auto bye = body(std::type_identity<wire::Bye>{});
+        if (!bye)
+            return false;
+        std::lock_guard lock(mutex);
+        apply(scheduler->workerBye(link.wid, parseGivenBack(bye->givenBack)));
+        link.saidBye = true;
+        link.reason = "bye: " + bye->reason;
+        return false;
+    }
+    case wire::MsgType::kProgress:
+        return body(std::type_identity<wire::Progress>{}).has_value();
+    default:
+        link.reason = std::string("unexpected ") + wire::msgTypeName(msg.type);
+        return false;
+    }
+}
+
+bool JobRunner::State::serveInputs(net::Session& session, Link& link, const wire::NeedBlobs& req) {
+    if (!net::serveBlobs(session, blobs, req))
+        return false;
+    auto& awaiting = link.awaiting;
+    auto match = std::find_if(awaiting.begin(), awaiting.end(), [&](const auto& w) {
+        return std::any_of(w.digests.begin(), w.digests.end(), [&](const auto& d) {
+            return std::find(req.digests.begin(), req.digests.end(), d) != req.digests.end();
+        });
+    });
+    if (match != awaiting.end()) {
+        emit(event::inputsSent(clock.nowMs(), match->assignment));
+        awaiting.erase(awaiting.begin(), std::next(match));
+    }
+    return true;
 }
 
 bool JobRunner::State::receiveResult(net::Session& session, const WorkerId& wid,

@@ -262,9 +262,18 @@ void Link::serve() {
         if (!msg) {
             if (msg.error().code == net::Error::Code::kTimeout && !session_->broken())
                 continue;
-            if (msg.error().code != net::Error::Code::kClosed)
+            const auto code = msg.error().code;
+            if (code == net::Error::Code::kTooLarge || code == net::Error::Code::kProtocol) {
+                // A frame over the cap or bytes that do not decode: refused
+                // before the judge, and counted with its refusals.
+                kLog.warn("submitter {}: refused a message: {}; ending the session",
+                          offer_.submitter.str(), net::describe(msg.error()));
+                std::lock_guard lock(w_.mutex);
+                ++w_.refused;
+            } else if (code != net::Error::Code::kClosed) {
                 kLog.warn("session with {} failed: {}", offer_.submitter.shortStr(),
                           net::describe(msg.error()));
+            }
             return;
         }
         if (!dispatch(*msg))
