@@ -110,6 +110,10 @@ struct Worker::State {
         set.insert(digests.begin(), digests.end());
     }
 
+    void serve(dht::Announcer& announcer, wire::CapacityRecord& record);
+    void startSessions();
+    void shutDown(dht::Announcer& announcer);
+
     // Lets every session ask for the slots that are free now (a unit ended
     // or was refused, a submitter had no work, a session ended): a slot its
     // own session may not take, being above its share, goes to another
@@ -669,14 +673,19 @@ void Worker::run() {
                 st->cv.notify_all();
             }
         });
+    s.serve(announcer, record);
+    s.shutDown(announcer);
+}
 
-    // Free slots are re-announced as they change, at most every 2 s, so
-    // `swarm-submit workers` and submitters see a busy worker as busy.
+// Until a stop is asked for: free slots re-announced as they change (at most
+// every 2 s, so `swarm-submit workers` and submitters see a busy worker as
+// busy), offers turned into sessions, ended sessions joined.
+void Worker::State::serve(dht::Announcer& announcer, wire::CapacityRecord& record) {
     auto announcedAt = std::chrono::steady_clock::now();
-    std::unique_lock lock(s.mutex);
-    while (!s.stopRequested) {
-        s.cv.wait_for(lock, std::chrono::seconds(1));
-        const auto free = s.slots->free();
+    std::unique_lock lock(mutex);
+    while (!stopRequested) {
+        cv.wait_for(lock, std::chrono::seconds(1));
+        const auto free = slots->free();
         if (free != record.freeSlots &&
             std::chrono::steady_clock::now() - announcedAt >= std::chrono::seconds(2)) {
             record.freeSlots = free;
@@ -686,29 +695,11 @@ void Worker::run() {
                 kLog.warn("cannot re-announce capacity: {}", ok.error().what);
             lock.lock();
         }
-        // Offers from a submitter being dialed, or whose session ended but
-        // still runs its last units, wait for that to end: the loop comes
-        // back when a session ends (cv) or within a second.
-        auto linkOf = [&](const wire::PeerId& submitter) {
-            for (const auto& l : s.links)
-                if (!l->finished() && l->submitter() == submitter)
-                    return l->connected() ? OfferQueue::LinkState::kConnected
-                                          : OfferQueue::LinkState::kDialing;
-            return OfferQueue::LinkState::kNone;
-        };
-        for (auto& offer : s.offers.take(linkOf, deps.clock.nowMs())) {
-            if (s.stopRequested)
-                break;
-            kLog.info("offer from {}{}", offer.submitter.shortStr(),
-                      offer.submitterName.empty() ? "" : " (" + offer.submitterName + ")");
-            auto link = std::make_shared<Link>(s, std::move(offer));
-            link->start();
-            s.links.push_back(std::move(link));
-        }
-        for (auto it = s.links.begin(); it != s.links.end();) {
+        startSessions();
+        for (auto it = links.begin(); it != links.end();) {
             if ((*it)->finished()) {
                 auto link = *it;
-                it = s.links.erase(it);
+                it = links.erase(it);
                 lock.unlock();
                 link->join();
                 lock.lock();
@@ -717,26 +708,55 @@ void Worker::run() {
             }
         }
     }
-    s.stopping = true;
-    s.slots->close();
-    auto links = s.links;
-    lock.unlock();
+    stopping = true;
+    slots->close();
+}
 
+// Offers from a submitter being dialed, or whose session ended but still
+// runs its last units, wait for that to end: the loop comes back when a
+// session ends (cv) or within a second. Called with `mutex` held.
+void Worker::State::startSessions() {
+    auto linkOf = [&](const wire::PeerId& submitter) {
+        for (const auto& l : links)
+            if (!l->finished() && l->submitter() == submitter)
+                return l->connected() ? OfferQueue::LinkState::kConnected
+                                      : OfferQueue::LinkState::kDialing;
+        return OfferQueue::LinkState::kNone;
+    };
+    for (auto& offer : offers.take(linkOf, deps.clock.nowMs())) {
+        if (stopRequested)
+            break;
+        kLog.info("offer from {}{}", offer.submitter.shortStr(),
+                  offer.submitterName.empty() ? "" : " (" + offer.submitterName + ")");
+        auto link = std::make_shared<Link>(*this, std::move(offer));
+        link->start();
+        links.push_back(std::move(link));
+    }
+}
+
+// Stops taking work, gives back what runs, withdraws, removes containers,
+// joins every session.
+void Worker::State::shutDown(dht::Announcer& announcer) {
+    std::vector<std::shared_ptr<Link>> all;
+    {
+        std::lock_guard lock(mutex);
+        all.assign(links.begin(), links.end());
+    }
     kLog.info("stopping: giving back work, withdrawing, cleaning up");
-    s.inbox.reset();
-    for (auto& l : links)
+    inbox.reset();
+    for (auto& l : all)
         l->stop();
     announcer.withdraw();
     // Running containers are ours to remove; their units were given back.
     try {
-        deps.runtime.cleanupLeftovers(s.selfId);
+        deps.runtime.cleanupLeftovers(selfId);
     } catch (const std::exception& e) {
         kLog.error("cleaning up containers failed (the next start retries): {}", e.what());
     }
-    for (auto& l : links)
+    for (auto& l : all)
         l->join();
-    lock.lock();
-    s.links.clear();
+    std::lock_guard lock(mutex);
+    links.clear();
 }
 
 WorkerStatus Worker::status() const {
