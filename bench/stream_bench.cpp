@@ -137,12 +137,12 @@ private:
 /// The floor: the same number of bytes, framed the same way, through a
 /// plain TCP socket on loopback, memory to memory.
 double plainTcp(std::uint64_t total, Pacer pacer) {
-    net::Fd listenFd = net::listenTcp("127.0.0.1", 0);
+    base::UniqueFd listenFd = net::listenTcp("127.0.0.1", 0);
     net::Endpoint ep{"127.0.0.1", net::localPort(listenFd.get())};
     auto receiver = std::async(std::launch::async, [&]() {
         pollfd pfd{listenFd.get(), POLLIN, 0};
         ::poll(&pfd, 1, 5000);
-        net::Fd fd(::accept4(listenFd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        base::UniqueFd fd(::accept4(listenFd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd)
             throw std::runtime_error("accept failed");
         auto deadline = Clock::now() + 120s;
@@ -223,6 +223,7 @@ struct Setup {
                     return;
             } else if (raw->type == wire::MsgType::kRequestWork) {
                 wire::BlobChunk chunk;
+                chunk.digest.fill(1); // a frame stream, not a blob: any digest but none
                 chunk.total = streamBytes;
                 chunk.data.assign(net::kBlobChunkSize, 0x5a);
                 pacer.start();

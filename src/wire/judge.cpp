@@ -177,7 +177,8 @@ Verdict checkImage(const Assign& a) {
                       fmt::format("'{}' is not an image reference", excerpt(a.image)));
     // A bare id could name what another submitter shipped: name the image
     // (a digest reference pins it) or ship it.
-    if (!shipped && a.image.starts_with("sha256:"))
+    const bool bareHex = a.image.find_first_of("/:@") == std::string::npos && isHex(a.image);
+    if (!shipped && (a.image.starts_with("sha256:") || bareHex))
         return refuse("assign.image", "an image id is not accepted; give a name or ship the image");
     return {};
 }
@@ -195,8 +196,9 @@ Verdict checkLimits(const Assign& a) {
         (a.cpus != 0 && (a.cpus < limits::kCpusMin || a.cpus > limits::kCpusMax)))
         return refuse("assign.cpus", fmt::format("{} is not 0 or between {} and {}", a.cpus,
                                                  limits::kCpusMin, limits::kCpusMax));
-    if (a.pids > limits::kPids)
-        return refuse("assign.pids", fmt::format("{} is over {}", a.pids, limits::kPids));
+    if (a.pids != 0 && (a.pids < limits::kPidsMin || a.pids > limits::kPids))
+        return refuse("assign.pids", fmt::format("{} is not 0 or between {} and {}", a.pids,
+                                                 limits::kPidsMin, limits::kPids));
     return checkMs("assign.leaseExpiresMs", a.leaseExpiresMs);
 }
 
@@ -288,40 +290,71 @@ bool isImageReference(std::string_view ref) noexcept {
     return isImageName(ref);
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 character at the start of `s`
+// (Unicode's table 3-7: no overlongs, no surrogates, nothing over U+10FFFF),
+// or 0 when there is none.
+std::size_t utf8Length(std::string_view s) {
+    auto at = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
+        return i < s.size() && at(i) >= lo && at(i) <= hi;
+    };
+    const unsigned c = at(0);
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return cont(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        const unsigned lo = c == 0xE0 ? 0xA0 : 0x80;
+        const unsigned hi = c == 0xED ? 0x9F : 0xBF;
+        return cont(1, lo, hi) && cont(2) ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        const unsigned lo = c == 0xF0 ? 0x90 : 0x80;
+        const unsigned hi = c == 0xF4 ? 0x8F : 0xBF;
+        return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+    }
+    return 0;
+}
+
+// C0 controls but tab, DEL, and the C1 controls U+0080-009F (CSI among them).
+bool isControl(std::string_view ch) {
+    const auto c = static_cast<unsigned char>(ch[0]);
+    if (ch.size() == 1)
+        return (c < 0x20 && c != '\t') || c == 0x7F;
+    return ch.size() == 2 && c == 0xC2 && static_cast<unsigned char>(ch[1]) < 0xA0;
+}
+
+} // namespace
+
 void cleanText(std::string& text, std::size_t maxBytes) {
     static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+    static constexpr std::string_view kEllipsis = "\xE2\x80\xA6";
     std::string out;
     out.reserve(std::min(text.size(), maxBytes));
+    std::vector<std::size_t> starts; // where each character of `out` begins
     bool cut = false;
     for (std::size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        std::size_t len = c < 0x80         ? 1
-                          : (c >> 5) == 6  ? 2
-                          : (c >> 4) == 14 ? 3
-                          : (c >> 3) == 30 ? 4
-                                           : 0;
-        bool valid = len > 0 && i + len <= text.size();
-        for (std::size_t k = 1; valid && k < len; ++k)
-            valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-        if (valid && len == 2 && c < 0xC2)
-            valid = false; // overlong
-        const bool control = len == 1 && ((c < 0x20 && c != '\t') || c == 0x7F);
-        std::string_view piece =
-            valid && !control ? std::string_view(text).substr(i, len) : kReplacement;
+        const std::string_view rest = std::string_view(text).substr(i);
+        const std::size_t len = utf8Length(rest);
+        std::string_view piece = len == 0 ? kReplacement : rest.substr(0, len);
+        if (isControl(piece))
+            piece = kReplacement;
         if (out.size() + piece.size() > maxBytes) {
             cut = true;
             break;
         }
+        starts.push_back(out.size());
         out += piece;
-        i += valid ? len : 1;
+        i += len == 0 ? 1 : len;
     }
-    if (cut && maxBytes >= 3) {
-        while (!out.empty() && out.size() + 3 > maxBytes) {
-            while ((static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
-                out.pop_back(); // a character's continuation bytes
-            out.pop_back();     // and its lead byte
+    if (cut && maxBytes >= kEllipsis.size()) {
+        while (!starts.empty() && out.size() + kEllipsis.size() > maxBytes) {
+            out.resize(starts.back());
+            starts.pop_back();
         }
-        out += "\xE2\x80\xA6";
+        out += kEllipsis;
     }
     text = std::move(out);
 }
@@ -329,7 +362,7 @@ void cleanText(std::string& text, std::size_t maxBytes) {
 std::string excerpt(std::string_view value, std::size_t maxBytes) {
     std::string out;
     for (char ch : value) {
-        if (out.size() >= maxBytes) {
+        if (out.size() + 4 > maxBytes) {
             out += "…";
             break;
         }
@@ -359,11 +392,21 @@ Verdict judge(WorkReady&) {
     return {};
 }
 
+namespace {
+Verdict checkInputNames(const std::vector<FileRef>& inputs) {
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].name.size() > limits::kInputNameBytes)
+            return refuse(fmt::format("assign.inputs[{}].name", i),
+                          fmt::format("longer than {} bytes", limits::kInputNameBytes));
+    return {};
+}
+} // namespace
+
 Verdict judge(Assign& a) {
     for (auto check :
          {checkUnit("assign", a.unitId, a.replica), checkImage(a), checkCommand(a.command),
           checkEnv(a.env), checkFileRefs("assign.inputs", a.inputs, limits::kInputs, false),
-          checkOutputPatterns(a.outputs), checkLimits(a)})
+          checkInputNames(a.inputs), checkOutputPatterns(a.outputs), checkLimits(a)})
         if (!check)
             return check;
     return {};

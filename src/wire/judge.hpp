@@ -60,11 +60,13 @@ inline constexpr std::uint64_t kBlobBytes = 1ull << 40; ///< one blob (inputs, o
 inline constexpr std::uint32_t kSlots = 1024;
 inline constexpr std::int64_t kTimeoutMs = 30ll * 24 * 3600 * 1000; ///< 30 days
 inline constexpr std::int64_t kMaxMs = 1ll << 53;                   ///< any time or duration in ms
-inline constexpr std::uint64_t kMemoryMin = 1 << 20;                ///< 1 MiB (0: the worker's own)
+inline constexpr std::uint64_t kMemoryMin = 4 << 20;                ///< 4 MiB (0: the worker's own)
 inline constexpr std::uint64_t kMemoryMax = 1ull << 44;
 inline constexpr double kCpusMin = 0.001; ///< (0: the worker's own)
 inline constexpr double kCpusMax = 4096;
+inline constexpr std::uint32_t kPidsMin = 2; ///< (0: the worker's own)
 inline constexpr std::uint32_t kPids = 1 << 22;
+inline constexpr std::size_t kInputNameBytes = 200; ///< an input's name
 inline constexpr std::size_t kSoftwareBytes = 128;
 inline constexpr std::size_t kReasonBytes = 1024; ///< cancel and bye reasons
 inline constexpr std::size_t kErrorBytes = 4096;  ///< error texts
@@ -86,13 +88,14 @@ std::expected<void, std::string> checkRelativePath(std::string_view name);
 /// a port), or an image id `sha256:<64 hex>`; at most limits::kImageBytes.
 bool isImageReference(std::string_view ref) noexcept;
 
-/// Replaces invalid UTF-8 and control characters (but tab) with U+FFFD and
-/// cuts `text` to at most `maxBytes` bytes at a character boundary, adding
-/// "…" when it cut.
+/// Replaces ill-formed UTF-8 (overlongs, surrogates, past U+10FFFF, stray
+/// bytes) and control characters (C0 but tab, DEL, C1) with U+FFFD, and
+/// cuts `text` to at most `maxBytes` bytes at a character boundary, ending
+/// in "…" when it cut (when maxBytes leaves room for it).
 void cleanText(std::string& text, std::size_t maxBytes);
 
-/// At most `maxBytes` of `value` for quoting in a reason: printable ASCII
-/// kept, anything else as \xNN, "…" when cut.
+/// About `maxBytes` of `value` for quoting in a reason: printable ASCII
+/// kept, anything else as \xNN, "…" added when cut.
 std::string excerpt(std::string_view value, std::size_t maxBytes = 40);
 
 /// One judge per message type. Each returns kRefused naming the field that

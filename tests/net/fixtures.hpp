@@ -95,16 +95,23 @@ inline wire::Hello hello(std::array<std::uint8_t, 16> t = token(7)) {
     return h;
 }
 
+/// A progress message that passes the judge, for tests that need any
+/// small message.
+inline wire::Progress progress(std::uint32_t replica = 0) {
+    wire::Progress p;
+    p.unitId = "echo";
+    p.replica = replica;
+    p.state = "running";
+    return p;
+}
+
 /// Echo body: answers each RequestWork with a Progress naming the slots.
 inline void echoBody(net::Session& s, const wire::Hello&) {
     for (;;) {
         auto req = s.receiveAs<wire::RequestWork>(std::chrono::seconds(10));
         if (!req)
             return;
-        wire::Progress p;
-        p.unitId = "echo";
-        p.replica = req->slots;
-        if (!s.send(p))
+        if (!s.send(progress(req->slots)))
             return;
     }
 }

@@ -34,7 +34,7 @@ struct RecordingServer {
                 return;
             }
             ++served;
-            (void)s.send(wire::Progress{});
+            (void)s.send(test::progress());
         };
     }
 

@@ -124,6 +124,11 @@ const std::vector<AssignRow> kAssignRows = {
     {"negative cpus", [](Assign& a) { a.cpus = -1; }, "assign.cpus"},
     {"infinite cpus", [](Assign& a) { a.cpus = INFINITY; }, "assign.cpus"},
     {"huge pids", [](Assign& a) { a.pids = 4'000'000'000u; }, "assign.pids"},
+    {"one pid", [](Assign& a) { a.pids = 1; }, "assign.pids"},
+    {"2 MiB memory", [](Assign& a) { a.memoryBytes = 2 << 20; }, "assign.memoryBytes"},
+    {"201-byte input name", [](Assign& a) { a.inputs[0].name = std::string(201, 'i'); },
+     "assign.inputs[0].name"},
+    {"bare hex image id", [](Assign& a) { a.image = "3f4a5b6c7d8e"; }, "assign.image"},
     {"negative lease", [](Assign& a) { a.leaseExpiresMs = -5; }, "assign.leaseExpiresMs"},
 };
 
@@ -223,6 +228,21 @@ BOOST_AUTO_TEST_CASE(texts_are_cleaned_not_refused) {
     std::string accents = "caf\xc3\xa9";
     cleanText(accents, 100);
     BOOST_TEST(accents == "caf\xc3\xa9");
+    // Ill-formed UTF-8 and C1 controls: each offending byte one U+FFFD.
+    for (std::string bad : {"\xe0\x80\xaf", "\xed\xa0\x80", "\xf0\x80\x80\xaf", "\xf4\x90\x80\x80",
+                            "\xf5\x80\x80\x80", "\xc2\x9b"}) {
+        std::string t = bad;
+        cleanText(t, 100);
+        BOOST_TEST(t.find_first_not_of("\xEF\xBF\xBD") == std::string::npos, bad);
+        BOOST_TEST(!t.empty());
+    }
+    std::string fine = "\xe2\x82\xac \xf0\x9f\x98\x80 \xed\x9f\xbf \xf4\x8f\xbf\xbf \xc2\xa0";
+    std::string same = fine;
+    cleanText(same, 100);
+    BOOST_TEST(same == fine);
+    std::string tiny = "abcdef";
+    cleanText(tiny, 2);
+    BOOST_TEST(tiny == "ab");
     std::string cut = "\xc3\xa9\xc3\xa9\xc3\xa9";
     cleanText(cut, 5);
     BOOST_TEST(cut == "\xc3\xa9\xE2\x80\xA6");
