@@ -142,7 +142,8 @@ double plainTcp(std::uint64_t total, Pacer pacer) {
     auto receiver = std::async(std::launch::async, [&]() {
         pollfd pfd{listenFd.get(), POLLIN, 0};
         ::poll(&pfd, 1, 5000);
-        base::UniqueFd fd(::accept4(listenFd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        base::UniqueFd fd(
+            ::accept4(listenFd.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
         if (!fd)
             throw std::runtime_error("accept failed");
         auto deadline = Clock::now() + 120s;

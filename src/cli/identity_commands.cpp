@@ -1,4 +1,4 @@
-#include "cli/json.hpp"
+#include "base/json_writer.hpp"
 #include "cli/program.hpp"
 
 #include "wire/home.hpp"
@@ -85,13 +85,10 @@ int runTrust(Args& args, const Globals& g) {
             throw UsageError("usage: trust list");
         auto list = requireTrust(g);
         if (g.json) {
-            std::string out = "{\"peers\":[";
-            for (std::size_t i = 0; i < list.entries().size(); ++i) {
-                const auto& e = list.entries()[i];
-                out += fmt::format("{}{{\"id\":{},\"name\":{}}}", i ? "," : "",
-                                   jsonString(e.id.str()), jsonString(e.name));
-            }
-            fmt::print("{}]}}\n", out);
+            base::JsonArray peers;
+            for (const auto& e : list.entries())
+                peers.add(base::JsonObject().add("id", e.id.str()).add("name", e.name));
+            fmt::print("{}\n", base::JsonObject().add("peers", peers).str());
             return 0;
         }
         for (const auto& e : list.entries())

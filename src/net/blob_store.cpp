@@ -54,7 +54,7 @@ Error ioError(const std::string& what) {
 // ---- BlobWriter ----------------------------------------------------------
 
 BlobWriter::BlobWriter(BlobStore& store, const wire::Digest& digest, std::uint64_t size,
-                       fs::path temp, Fd fd)
+                       fs::path temp, base::UniqueFd fd)
     : store_(&store), digest_(digest), size_(size), temp_(std::move(temp)), fd_(std::move(fd)) {}
 
 BlobWriter::BlobWriter(BlobWriter&& other) noexcept
@@ -112,7 +112,7 @@ std::expected<void, Error> BlobWriter::commit() {
             Error(Error::Code::kTruncated, "blob ended after " + std::to_string(written_) + " of " +
                                                std::to_string(size_) + " bytes"));
     }
-    if (hash_.finish() != digest_) {
+    if (wire::Digest{hash_.finish()} != digest_) {
         discard();
         return std::unexpected(
             Error(Error::Code::kCorrupt, "blob content does not match " + digest_.str()));
@@ -212,7 +212,7 @@ std::expected<BlobFile, Error> BlobStore::open(const wire::Digest& digest) {
     auto it = entries_.find(digest);
     if (it == entries_.end())
         return std::unexpected(Error(Error::Code::kNotFound, "no blob " + digest.str()));
-    Fd fd(::open(pathOf(digest).c_str(), O_RDONLY | O_CLOEXEC));
+    base::UniqueFd fd(::open(pathOf(digest).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
         // Someone removed it behind our back: forget it.
         used_ -= it->second.size;
@@ -233,7 +233,7 @@ std::expected<BlobWriter, Error> BlobStore::begin(const wire::Digest& digest, st
     std::array<std::uint8_t, 8> rnd;
     wire::randomBytes(rnd);
     fs::path temp = dir_ / (std::string(kPartialPrefix) + wire::toHex(rnd));
-    Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    base::UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!fd)
         throw std::system_error(errno, std::generic_category(), "create " + temp.string());
     return BlobWriter(*this, digest, size, std::move(temp), std::move(fd));
@@ -255,7 +255,7 @@ std::expected<void, Error> BlobStore::publish(BlobWriter& writer) {
 }
 
 std::expected<wire::Digest, Error> BlobStore::put(wire::ByteView data) {
-    auto digest = fastSha256(data);
+    auto digest = wire::sha256(data);
     if (contains(digest)) {
         (void)missing(std::span(&digest, 1));
         return digest;
@@ -271,42 +271,24 @@ std::expected<wire::Digest, Error> BlobStore::put(wire::ByteView data) {
 }
 
 std::expected<wire::Digest, Error> BlobStore::putFile(const fs::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)
         return std::unexpected(ioError("open " + path.string()));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
         return std::unexpected(ioError("stat " + path.string()));
-    auto size = static_cast<std::uint64_t>(st.st_size);
-    std::vector<std::uint8_t> buf(1 << 20);
-    auto readAllInto = [&](auto&& sink) -> std::expected<void, Error> {
-        if (::lseek(fd.get(), 0, SEEK_SET) < 0)
-            return std::unexpected(ioError("seek " + path.string()));
-        std::uint64_t total = 0;
-        for (;;) {
-            ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return std::unexpected(ioError("read " + path.string()));
-            if (n == 0)
-                break;
-            total += static_cast<std::uint64_t>(n);
-            if (auto ok = sink(wire::ByteView(buf.data(), static_cast<std::size_t>(n))); !ok)
-                return ok;
-        }
-        if (total != size)
-            return std::unexpected(Error(Error::Code::kIo, path.string() + " changed while read"));
-        return {};
-    };
-    Sha256Hasher hash;
-    if (auto ok = readAllInto([&](wire::ByteView b) -> std::expected<void, Error> {
-            hash.update(b);
-            return {};
-        });
-        !ok)
-        return std::unexpected(ok.error());
-    auto digest = hash.finish();
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    auto changed = [&] { return Error(Error::Code::kIo, path.string() + " changed while read"); };
+    // Hash first: a file already in the store is not copied again.
+    base::FileHash hashed;
+    try {
+        hashed = base::hashFd(fd.get(), path.string());
+    } catch (const std::system_error& e) {
+        return std::unexpected(Error(Error::Code::kIo, e.what()));
+    }
+    if (hashed.size != size)
+        return std::unexpected(changed());
+    const wire::Digest digest{hashed.digest};
     if (contains(digest)) {
         (void)missing(std::span(&digest, 1));
         return digest;
@@ -314,8 +296,23 @@ std::expected<wire::Digest, Error> BlobStore::putFile(const fs::path& path) {
     auto writer = begin(digest, size);
     if (!writer)
         return std::unexpected(writer.error());
-    if (auto ok = readAllInto([&](wire::ByteView b) { return writer->append(b); }); !ok)
-        return std::unexpected(ok.error());
+    if (::lseek(fd.get(), 0, SEEK_SET) < 0)
+        return std::unexpected(ioError("seek " + path.string()));
+    std::vector<std::uint8_t> buf(1 << 20);
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return std::unexpected(ioError("read " + path.string()));
+        if (n == 0)
+            break;
+        // append() refuses bytes past `size`; a file that shrank is caught below.
+        if (auto ok = writer->append(wire::ByteView(buf.data(), static_cast<std::size_t>(n))); !ok)
+            return std::unexpected(ok.error());
+    }
+    if (writer->written() != size)
+        return std::unexpected(changed());
     if (auto ok = writer->commit(); !ok)
         return std::unexpected(ok.error());
     return digest;

@@ -1,7 +1,7 @@
 #pragma once
 
+#include "base/sha256.hpp"
 #include "net/error.hpp"
-#include "net/sha256_hasher.hpp"
 #include "net/socket.hpp"
 #include "wire/bytes.hpp"
 #include "wire/clock.hpp"
@@ -54,23 +54,23 @@ public:
 private:
     friend class BlobStore;
     BlobWriter(BlobStore& store, const wire::Digest& digest, std::uint64_t size,
-               std::filesystem::path temp, Fd fd);
+               std::filesystem::path temp, base::UniqueFd fd);
     void discard() noexcept;
 
     BlobStore* store_;
     wire::Digest digest_;
     std::uint64_t size_;
     std::uint64_t written_ = 0;
-    Sha256Hasher hash_;
+    base::Sha256 hash_;
     std::filesystem::path temp_;
-    Fd fd_;
+    base::UniqueFd fd_;
     bool done_ = false;
 };
 
 /// An open blob for reading; the file stays readable even if the blob is
 /// evicted meanwhile.
 struct BlobFile {
-    Fd fd;
+    base::UniqueFd fd;
     std::uint64_t size = 0;
 };
 

@@ -24,7 +24,7 @@ struct Listener::Connection {
     // The accepted socket. The session works on a dup of it, so stop() can
     // always shutdown() this one to unblock the session's I/O without racing
     // the session's close().
-    Fd fd;
+    base::UniqueFd fd;
 };
 
 Listener::Listener(const Credentials& credentials, ListenerConfig config, PeerCheck check,
@@ -36,8 +36,8 @@ Listener::Listener(const Credentials& credentials, ListenerConfig config, PeerCh
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK) != 0)
         throw std::system_error(errno, std::generic_category(), "pipe");
-    wakeRead_ = Fd(pipeFds[0]);
-    wakeWrite_ = Fd(pipeFds[1]);
+    wakeRead_ = base::UniqueFd(pipeFds[0]);
+    wakeWrite_ = base::UniqueFd(pipeFds[1]);
     acceptThread_ = std::thread([this] { acceptLoop(); });
 }
 
@@ -126,7 +126,7 @@ void Listener::acceptLoop() {
                 }
                 break; // EAGAIN or a resource error: back to poll
             }
-            Fd fd(raw);
+            base::UniqueFd fd(raw);
             std::lock_guard lock(mutex_);
             std::size_t active = 0;
             for (const auto& c : connections_)
@@ -157,12 +157,12 @@ void Listener::acceptLoop() {
 
 void Listener::serve(Connection& conn) {
     Deadline deadline = SteadyClock::now() + config_.limits.handshake;
-    Fd dup;
+    base::UniqueFd dup;
     std::string address;
     {
         std::lock_guard lock(conn.mutex);
         address = peerAddress(conn.fd.get());
-        dup = Fd(::fcntl(conn.fd.get(), F_DUPFD_CLOEXEC, 0));
+        dup = base::UniqueFd(::fcntl(conn.fd.get(), F_DUPFD_CLOEXEC, 0));
     }
     auto finish = [&conn] {
         std::lock_guard lock(conn.mutex);

@@ -84,9 +84,9 @@ private:
     PeerCheck check_;
     HelloCheck helloCheck_;
     Handler handler_;
-    Fd listenFd_;
-    Fd wakeRead_;
-    Fd wakeWrite_;
+    base::UniqueFd listenFd_;
+    base::UniqueFd wakeRead_;
+    base::UniqueFd wakeWrite_;
     std::uint16_t port_ = 0;
 
     mutable std::mutex mutex_;

@@ -36,7 +36,7 @@ struct PubkeyDeleter {
 } // namespace
 
 struct Session::Impl {
-    Fd fd;
+    base::UniqueFd fd;
     std::shared_ptr<Credentials::Impl> credentials; // outlives the GnuTLS session
     SessionHandle tls;
     SessionLimits limits;
@@ -311,8 +311,8 @@ Error tlsError(Session::Impl& impl, int rc, bool reading) {
 } // namespace
 
 std::expected<std::unique_ptr<Session>, Error>
-Session::handshake(Fd socket, const Credentials& credentials, Role role, PeerCheck check,
-                   const SessionLimits& limits, Deadline deadline,
+Session::handshake(base::UniqueFd socket, const Credentials& credentials, Role role,
+                   PeerCheck check, const SessionLimits& limits, Deadline deadline,
                    std::atomic<std::int64_t>* bufferedTotal) {
     prepareSocket(socket.get());
     auto impl = std::make_unique<Impl>(limits);

@@ -49,7 +49,7 @@ public:
     /// `bufferedTotal` is given, the bytes this session buffers for partial
     /// frames are added to it while buffered (for a listener's accounting).
     static std::expected<std::unique_ptr<Session>, Error>
-    handshake(Fd socket, const Credentials& credentials, Role role, PeerCheck check,
+    handshake(base::UniqueFd socket, const Credentials& credentials, Role role, PeerCheck check,
               const SessionLimits& limits, Deadline deadline,
               std::atomic<std::int64_t>* bufferedTotal = nullptr);
 

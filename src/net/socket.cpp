@@ -25,26 +25,6 @@ int millisUntil(Deadline deadline) noexcept {
     return static_cast<int>(left.count());
 }
 
-Fd& Fd::operator=(Fd&& other) noexcept {
-    if (this != &other) {
-        reset();
-        fd_ = other.release();
-    }
-    return *this;
-}
-
-int Fd::release() noexcept {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-}
-
-void Fd::reset() noexcept {
-    if (fd_ >= 0)
-        ::close(fd_);
-    fd_ = -1;
-}
-
 std::expected<Endpoint, Error> Endpoint::parse(std::string_view text) {
     std::string_view host;
     std::string_view port;
@@ -98,7 +78,7 @@ void prepareSocket(int fd) noexcept {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-Fd listenTcp(const std::string& host, std::uint16_t port, int backlog) {
+base::UniqueFd listenTcp(const std::string& host, std::uint16_t port, int backlog) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -109,7 +89,7 @@ Fd listenTcp(const std::string& host, std::uint16_t port, int backlog) {
     if (rc != 0)
         throw std::runtime_error("listen: cannot resolve " + host + ": " + gai_strerror(rc));
     std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, &freeaddrinfo);
-    Fd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    base::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd)
         throwErrno("socket");
     int one = 1;
@@ -131,7 +111,7 @@ std::uint16_t localPort(int fd) {
     return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
 
-std::expected<Fd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline) {
+std::expected<base::UniqueFd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -145,7 +125,7 @@ std::expected<Fd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline)
     std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, &freeaddrinfo);
     std::string last = "no address";
     for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-        Fd fd(::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        base::UniqueFd fd(::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
         if (!fd) {
             last = std::strerror(errno);
             continue;

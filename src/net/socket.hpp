@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/unique_fd.hpp"
 #include "net/error.hpp"
 
 #include <chrono>
@@ -16,26 +17,6 @@ using Deadline = SteadyClock::time_point;
 /// Milliseconds left until `deadline`, clamped to [0, INT_MAX].
 int millisUntil(Deadline deadline) noexcept;
 
-/// Owns one file descriptor; closes it on destruction. Move-only.
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) noexcept : fd_(fd) {}
-    Fd(Fd&& other) noexcept : fd_(other.release()) {}
-    Fd& operator=(Fd&& other) noexcept;
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-
-    int get() const noexcept { return fd_; }
-    explicit operator bool() const noexcept { return fd_ >= 0; }
-    int release() noexcept;
-    void reset() noexcept;
-
-private:
-    int fd_ = -1;
-};
-
 /// "host:port" or "[v6addr]:port".
 struct Endpoint {
     std::string host;
@@ -48,7 +29,7 @@ struct Endpoint {
 
 /// A non-blocking listening TCP socket bound to `host:port` (port 0 picks
 /// one). Throws std::system_error on failure.
-Fd listenTcp(const std::string& host, std::uint16_t port, int backlog = 128);
+base::UniqueFd listenTcp(const std::string& host, std::uint16_t port, int backlog = 128);
 
 /// The local port a socket is bound to. Throws std::system_error.
 std::uint16_t localPort(int fd);
@@ -56,7 +37,7 @@ std::uint16_t localPort(int fd);
 /// Connects a non-blocking TCP socket (TCP_NODELAY set), waiting at most
 /// until `deadline`. The host is resolved with getaddrinfo (may block on DNS).
 /// kRefused / kTimeout on failure.
-std::expected<Fd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline);
+std::expected<base::UniqueFd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline);
 
 /// Sets O_NONBLOCK and TCP_NODELAY (where applicable) on an accepted socket.
 void prepareSocket(int fd) noexcept;

@@ -1,36 +1,41 @@
 #include "sandbox/container_spec.hpp"
 
+#include "base/json_writer.hpp"
 #include "sandbox/tar_writer.hpp"
-
-#include <json/json.h>
 
 #include <algorithm>
 #include <charconv>
+#include <initializer_list>
+#include <map>
 
 namespace swarm::sandbox {
 
 namespace {
 
-Json::Value labels(const UnitSpec& spec) {
-    Json::Value l(Json::objectValue);
-    l[std::string(kLabelSwarm)] = "1";
-    l[std::string(kLabelUnit)] = spec.unitId;
-    l[std::string(kLabelWorker)] = spec.workerId;
-    return l;
+base::JsonObject labels(const UnitSpec& spec) {
+    return base::JsonObject()
+        .add(kLabelSwarm, "1")
+        .add(kLabelUnit, spec.unitId)
+        .add(kLabelWorker, spec.workerId);
 }
 
-std::string compact(const Json::Value& v) {
-    Json::StreamWriterBuilder b;
-    b["indentation"] = "";
-    return Json::writeString(b, v);
+base::JsonObject rlimit(const char* type, std::uint64_t value) {
+    return base::JsonObject().add("type", type).add("soft", value).add("hard", value);
 }
 
-Json::Value rlimit(const char* type, std::uint64_t value) {
-    Json::Value r;
-    r["type"] = type;
-    r["soft"] = Json::UInt64(value);
-    r["hard"] = Json::UInt64(value);
-    return r;
+// A tmpfs mount: nosuid, nodev, then `options`, then its size.
+base::JsonObject tmpfs(const char* destination, const char* source,
+                       std::initializer_list<const char*> options, std::uint64_t size) {
+    base::JsonArray o;
+    o.add("nosuid").add("nodev");
+    for (const char* option : options)
+        o.add(option);
+    o.add("size=" + std::to_string(size));
+    return base::JsonObject()
+        .add("destination", destination)
+        .add("type", "tmpfs")
+        .add("source", source)
+        .add("options", o);
 }
 
 std::optional<std::uint32_t> parseId(std::string_view s) {
@@ -104,113 +109,97 @@ std::expected<void, wire::Error> validateSpec(const UnitSpec& spec) {
 std::string buildCreateBody(const UnitSpec& spec, const HostProfile& host,
                             const ContainerNames& names) {
     const Limits& l = spec.limits;
-    Json::Value b(Json::objectValue);
-    b["name"] = names.container;
-    b["image"] = spec.image;
-    for (const auto& arg : spec.command)
-        b["command"].append(arg);
-    b["labels"] = labels(spec);
-    b["hostname"] = "unit";
-    b["work_dir"] = "/work";
-    b["user"] = spec.user;
-    Json::Value env(Json::objectValue);
-    env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    env["HOME"] = "/tmp";
+    base::JsonObject b;
+    b.add("name", names.container).add("image", spec.image).add("command", spec.command);
+    b.add("labels", labels(spec)).add("hostname", "unit").add("work_dir", "/work");
+    b.add("user", spec.user);
+    std::map<std::string, std::string> env{
+        {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, {"HOME", "/tmp"}};
     for (const auto& [k, v] : spec.env)
         env[k] = v;
     env["SWARM_IN"] = "/work/in";
     env["SWARM_OUT"] = "/work/out";
-    b["env"] = env;
+    base::JsonObject envObject;
+    for (const auto& [k, v] : env)
+        envObject.add(k, v);
+    b.add("env", envObject);
 
     // Isolation.
-    b["netns"]["nsmode"] = "none";
+    b.add("netns", base::JsonObject().add("nsmode", "none"));
     if (!host.rootless && host.usernsAuto) {
         // The REST API needs the mapping options spelled out, or "auto" is
         // silently ignored; 65536 ids so that 65534 (nobody) is mapped too.
-        b["userns"]["nsmode"] = "auto";
-        b["idmappings"]["AutoUserNs"] = true;
-        b["idmappings"]["AutoUserNsOpts"]["Size"] = 65536;
+        b.add("userns", base::JsonObject().add("nsmode", "auto"));
+        b.add("idmappings", base::JsonObject()
+                                .add("AutoUserNs", true)
+                                .add("AutoUserNsOpts", base::JsonObject().add("Size", 65536)));
     }
-    b["read_only_filesystem"] = true;
-    b["read_write_tmpfs"] = false;
-    b["cap_drop"].append("ALL");
-    b["no_new_privileges"] = true;
+    b.add("read_only_filesystem", true).add("read_write_tmpfs", false);
+    b.add("cap_drop", base::JsonArray().add("ALL")).add("no_new_privileges", true);
     if (host.seccompProfile)
-        b["seccomp_profile_path"] = host.seccompProfile->string();
-    b["image_volume_mode"] = "ignore"; // image VOLUMEs would be unlabelled leftovers
-    b["use_image_hosts"] = false;
-    b["oom_score_adj"] = 1000;
+        b.add("seccomp_profile_path", host.seccompProfile->string());
+    b.add("image_volume_mode", "ignore"); // image VOLUMEs would be unlabelled leftovers
+    b.add("use_image_hosts", false).add("oom_score_adj", 1000);
 
     // Storage: the unit volume at /work, bounded tmpfs at /tmp and /dev/shm.
-    Json::Value vol;
-    vol["Name"] = names.volume;
-    vol["Dest"] = "/work";
-    vol["Options"].append("nosuid");
-    vol["Options"].append("nodev");
-    b["volumes"].append(vol);
-    Json::Value tmp;
-    tmp["destination"] = "/tmp";
-    tmp["type"] = "tmpfs";
-    tmp["source"] = "tmpfs";
-    for (const char* o : {"nosuid", "nodev", "mode=1777"})
-        tmp["options"].append(o);
-    tmp["options"].append("size=" + std::to_string(l.scratchBytes));
-    b["mounts"].append(tmp);
+    b.add("volumes",
+          base::JsonArray().add(base::JsonObject()
+                                    .add("Name", names.volume)
+                                    .add("Dest", "/work")
+                                    .add("Options", base::JsonArray().add("nosuid").add("nodev"))));
     // Its own IPC namespace, with /dev/shm a tmpfs of the container's alone.
     // Podman's default ("shareable") mounts a tmpfs on the host for each
     // container and unmounts it at removal, which then often fails once
     // with "shm: device or resource busy"; "none" makes no host mount.
-    b["ipcns"]["nsmode"] = "none";
-    Json::Value shm;
-    shm["destination"] = "/dev/shm";
-    shm["type"] = "tmpfs";
-    shm["source"] = "shm";
-    for (const char* o : {"nosuid", "nodev", "noexec", "mode=1777"})
-        shm["options"].append(o);
-    shm["options"].append("size=" +
-                          std::to_string(std::min<std::uint64_t>(l.scratchBytes, kMaxShmBytes)));
-    b["mounts"].append(shm);
+    b.add("mounts", base::JsonArray()
+                        .add(tmpfs("/tmp", "tmpfs", {"mode=1777"}, l.scratchBytes))
+                        .add(tmpfs("/dev/shm", "shm", {"noexec", "mode=1777"},
+                                   std::min<std::uint64_t>(l.scratchBytes, kMaxShmBytes))));
+    b.add("ipcns", base::JsonObject().add("nsmode", "none"));
 
     // Limits. Rootless on cgroup v1 Podman drops these with a warning; we
     // leave them out and rely on the rlimits below instead.
     if (host.cgroupLimits) {
-        Json::Value& r = b["resource_limits"];
-        r["memory"]["limit"] = Json::Int64(l.memoryBytes);
-        r["memory"]["swap"] = Json::Int64(l.memoryBytes); // no swap beyond the limit
-        r["cpu"]["period"] = Json::UInt64(100000);
-        r["cpu"]["quota"] = Json::Int64(std::int64_t(l.cpuMillis) * 100);
-        r["pids"]["limit"] = Json::Int64(l.pids);
+        const auto memory = static_cast<std::int64_t>(l.memoryBytes);
+        b.add("resource_limits",
+              base::JsonObject()
+                  .add("memory", base::JsonObject()
+                                     .add("limit", memory)
+                                     .add("swap", memory)) // no swap beyond the limit
+                  .add("cpu", base::JsonObject()
+                                  .add("period", 100000)
+                                  .add("quota", std::int64_t(l.cpuMillis) * 100))
+                  .add("pids", base::JsonObject().add("limit", l.pids)));
     }
     // runc refuses rlimits above the host's hard limits, and Podman raises
     // unspecified nofile/nproc to 1M once any rlimit is given: always set both.
-    b["r_limits"].append(rlimit("nofile", 1024));
-    b["r_limits"].append(rlimit("nproc", host.rlimitFallbacks ? l.pids : 4096));
-    b["r_limits"].append(rlimit("fsize", l.maxFileBytes));
-    b["r_limits"].append(rlimit("core", 0));
+    base::JsonArray rlimits;
+    rlimits.add(rlimit("nofile", 1024));
+    rlimits.add(rlimit("nproc", host.rlimitFallbacks ? l.pids : 4096));
+    rlimits.add(rlimit("fsize", l.maxFileBytes));
+    rlimits.add(rlimit("core", 0));
     if (host.rlimitFallbacks && (!host.cgroupLimits || !host.memoryEnforced))
-        b["r_limits"].append(rlimit("data", fallbackDataLimit(l.memoryBytes)));
+        rlimits.add(rlimit("data", fallbackDataLimit(l.memoryBytes)));
     if (host.rlimitFallbacks && (!host.cgroupLimits || !host.cpuEnforced)) {
         auto cpuSeconds = (l.timeout.count() * l.cpuMillis / 1000 + 999) / 1000 + 1;
-        b["r_limits"].append(rlimit("cpu", static_cast<std::uint64_t>(cpuSeconds)));
+        rlimits.add(rlimit("cpu", static_cast<std::uint64_t>(cpuSeconds)));
     }
+    b.add("r_limits", rlimits);
 
     // Podman's own backstop in case this process dies mid-run: kill after
     // the unit timeout plus a grace period (whole seconds).
     auto seconds = (l.timeout.count() + 999) / 1000;
-    b["timeout"] = Json::UInt64(seconds + 30);
-    b["stop_timeout"] = 1;
-    Json::Value& log = b["log_configuration"];
-    log["driver"] = "k8s-file";
+    b.add("timeout", static_cast<std::uint64_t>(seconds + 30)).add("stop_timeout", 1);
     // conmon truncates the log file at this size: a flood cannot fill the disk.
-    log["size"] = Json::Int64(l.maxLogBytes * 4 + (64 << 10));
-    return compact(b);
+    b.add("log_configuration",
+          base::JsonObject()
+              .add("driver", "k8s-file")
+              .add("size", static_cast<std::int64_t>(l.maxLogBytes * 4 + (64 << 10))));
+    return b.str();
 }
 
 std::string buildVolumeBody(const UnitSpec& spec, const ContainerNames& names) {
-    Json::Value b;
-    b["Name"] = names.volume;
-    b["Label"] = labels(spec);
-    return compact(b);
+    return base::JsonObject().add("Name", names.volume).add("Label", labels(spec)).str();
 }
 
 } // namespace swarm::sandbox

@@ -1,5 +1,6 @@
 #include "sandbox/podman_runtime.hpp"
 
+#include "base/json_writer.hpp"
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_request.hpp"
 #include "sandbox/unit_run.hpp"
@@ -44,7 +45,10 @@ std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
     // Podman 4.3 ANDs several label filters for containers but ORs them for
     // volumes ("swarm=1" alone then matches every worker's volumes). Filter
     // on the worker label only, and check both labels here before removing.
-    std::string filter = R"({"label":["swarm.worker=)" + worker + R"("]})";
+    const std::string filter =
+        base::JsonObject()
+            .add("label", base::JsonArray().add(std::string(kLabelWorker) + "=" + worker))
+            .str();
     auto ours = [&](const Json::Value& labels) {
         return labels.isObject() && labels[std::string(kLabelSwarm)].asString() == "1" &&
                labels[std::string(kLabelWorker)].asString() == worker;

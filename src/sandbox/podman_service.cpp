@@ -127,6 +127,8 @@ std::unique_ptr<PodmanService> PodmanService::connect(const ServiceOptions& opti
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (::getppid() != parent)
             ::_exit(127);
+        // Raw fds on purpose: between fork() and exec only async-signal-safe
+        // calls; O_CLOEXEC closes these at exec, once dup2() has copied them.
         int fd = ::open(logPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {

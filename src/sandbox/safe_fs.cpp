@@ -9,26 +9,12 @@
 
 namespace swarm::sandbox {
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-    if (this != &o) {
-        reset();
-        fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-}
-
-void Fd::reset() noexcept {
-    if (fd_ >= 0)
-        ::close(fd_);
-    fd_ = -1;
-}
-
 void throwErrno(const std::string& what) {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
-Fd openDirBelow(int root, const std::string& rel, bool create, unsigned mode) {
-    Fd cur(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+base::UniqueFd openDirBelow(int root, const std::string& rel, bool create, unsigned mode) {
+    base::UniqueFd cur(::fcntl(root, F_DUPFD_CLOEXEC, 0));
     if (cur.get() < 0)
         throwErrno("dup");
     std::size_t start = 0;
@@ -39,7 +25,8 @@ Fd openDirBelow(int root, const std::string& rel, bool create, unsigned mode) {
         std::string part = rel.substr(start, end - start);
         if (create && ::mkdirat(cur.get(), part.c_str(), mode) != 0 && errno != EEXIST)
             throwErrno("mkdirat " + rel);
-        Fd next(::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        base::UniqueFd next(
+            ::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (next.get() < 0)
             throwErrno("openat " + rel);
         cur = std::move(next);

@@ -1,32 +1,16 @@
 #pragma once
 
+#include "base/unique_fd.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 
 namespace swarm::sandbox {
 
 /// The deepest path (in components) accepted in a unit's outputs.
 constexpr int kMaxOutputDepth = 128;
-
-/// An owned file descriptor, closed on destruction.
-class Fd {
-public:
-    explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-    Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd& operator=(Fd&& o) noexcept;
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-
-    int get() const noexcept { return fd_; }
-    void reset() noexcept;
-
-private:
-    int fd_;
-};
 
 /// Throws std::system_error for errno, prefixed with `what`.
 [[noreturn]] void throwErrno(const std::string& what);
@@ -35,7 +19,7 @@ private:
 /// directory `root`, one component at a time with O_NOFOLLOW, so that a
 /// symlink anywhere on the way fails (ELOOP or ENOTDIR). With `create`,
 /// missing components are made with `mode`. Throws std::system_error.
-Fd openDirBelow(int root, const std::string& rel, bool create, unsigned mode = 0755);
+base::UniqueFd openDirBelow(int root, const std::string& rel, bool create, unsigned mode = 0755);
 
 /// Writes all of `size` bytes to `fd`, retrying on EINTR and short writes.
 /// Throws std::system_error naming `what`.

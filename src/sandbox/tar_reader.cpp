@@ -369,27 +369,27 @@ std::map<std::string, OutputFile> writePlan(wire::ByteView archive, int root,
             openDirBelow(root, p.path, true);
             continue;
         }
-        Fd dir = openDirBelow(root, parentOf(p.path), true);
-        std::string base = baseOf(p.path);
+        base::UniqueFd dir = openDirBelow(root, parentOf(p.path), true);
+        std::string leaf = baseOf(p.path);
         OutputFile of;
         of.path = p.path;
         if (p.type == '2') {
-            if (::symlinkat(p.linkTarget.c_str(), dir.get(), base.c_str()) != 0)
+            if (::symlinkat(p.linkTarget.c_str(), dir.get(), leaf.c_str()) != 0)
                 throwErrno("symlinkat " + p.path);
             of.linkTarget = p.linkTarget;
             of.digest = wire::sha256(wire::asBytes(p.linkTarget));
         } else if (p.type == '1') {
             const OutputFile& src = out.at(p.linkTarget);
-            Fd srcDir = openDirBelow(root, parentOf(p.linkTarget), false);
-            if (::linkat(srcDir.get(), baseOf(p.linkTarget).c_str(), dir.get(), base.c_str(), 0) !=
+            base::UniqueFd srcDir = openDirBelow(root, parentOf(p.linkTarget), false);
+            if (::linkat(srcDir.get(), baseOf(p.linkTarget).c_str(), dir.get(), leaf.c_str(), 0) !=
                 0)
                 throwErrno("linkat " + p.path);
             of.size = src.size;
             of.digest = src.digest;
         } else {
             mode_t mode = (p.entry->mode & 0111) ? 0755 : 0644;
-            Fd f(::openat(dir.get(), base.c_str(),
-                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+            base::UniqueFd f(::openat(dir.get(), leaf.c_str(),
+                                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
             if (f.get() < 0)
                 throwErrno("create " + p.path);
             auto data = archive.subspan(p.entry->dataOffset, p.entry->size);
@@ -420,7 +420,7 @@ std::expected<std::vector<OutputFile>, wire::Error> extractTar(wire::ByteView ar
     const std::vector<Planned> plan = planner.take();
 
     // Phase 2: write, never following a link, never replacing anything.
-    Fd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    base::UniqueFd root(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (root.get() < 0)
         throwErrno("open " + dest.string());
     auto written = writePlan(archive, root.get(), plan);

@@ -1,5 +1,6 @@
 #include "sandbox/volume_files.hpp"
 
+#include "base/sha256.hpp"
 #include "sandbox/safe_fs.hpp"
 #include "wire/digest.hpp"
 
@@ -24,8 +25,8 @@ std::unexpected<wire::Error> refuse(Code code, std::string what) {
     return std::unexpected(wire::Error(code, std::move(what)));
 }
 
-Fd openDirectory(const std::filesystem::path& dir) {
-    Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+base::UniqueFd openDirectory(const std::filesystem::path& dir) {
+    base::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd.get() < 0)
         throwErrno("open " + dir.string());
     return fd;
@@ -72,15 +73,14 @@ public:
     // Walks the directory `fd` (at `rel` below out/, whose entries have
     // `depth` path components), adding to plan_.
     std::optional<wire::Error> walk(int fd, const std::string& rel, int depth) {
-        int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-        if (copy < 0)
+        base::UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+        if (!copy)
             throwErrno("dup");
-        DIR* dir = ::fdopendir(copy);
-        if (!dir) {
-            ::close(copy);
+        DIR* dir = ::fdopendir(copy.get());
+        if (!dir)
             throwErrno("opendir " + rel);
-        }
         std::unique_ptr<DIR, int (*)(DIR*)> guard(dir, ::closedir);
+        (void)copy.release(); // closedir() closes it now
         while (true) {
             errno = 0;
             dirent* e = ::readdir(dir);
@@ -105,7 +105,8 @@ public:
                 throwErrno("stat " + path);
             if (S_ISDIR(st.st_mode)) {
                 plan_.push_back({path, Planned::Kind::kDir});
-                Fd sub(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                base::UniqueFd sub(
+                    ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
                 if (sub.get() < 0)
                     throwErrno("open " + path);
                 if (auto bad = walk(sub.get(), path, depth + 1))
@@ -217,8 +218,8 @@ std::optional<TarOwner> IdMapping::toHost(TarOwner inside) const {
 
 std::uint64_t writeInputs(const std::filesystem::path& volumeDir,
                           const std::vector<InputFile>& inputs, TarOwner root, TarOwner unit) {
-    Fd volume = openDirectory(volumeDir);
-    Fd in = openDirBelow(volume.get(), "in", true, 0555);
+    base::UniqueFd volume = openDirectory(volumeDir);
+    base::UniqueFd in = openDirBelow(volume.get(), "in", true, 0555);
     setOwner(in.get(), root, 0555, "in");
     std::uint64_t written = 0;
     std::vector<std::uint8_t> buf(kChunk);
@@ -228,18 +229,18 @@ std::uint64_t writeInputs(const std::filesystem::path& volumeDir,
         for (std::size_t slash = parent.find('/'); !parent.empty();
              slash = parent.find('/', slash + 1)) {
             std::string dir = parent.substr(0, slash);
-            Fd d = openDirBelow(in.get(), dir, true, 0555);
+            base::UniqueFd d = openDirBelow(in.get(), dir, true, 0555);
             setOwner(d.get(), root, 0555, "in/" + dir);
             if (slash == std::string::npos)
                 break;
         }
-        Fd dir = openDirBelow(in.get(), parent, false);
+        base::UniqueFd dir = openDirBelow(in.get(), parent, false);
         std::string what = "in/" + input.name;
-        Fd src(::open(input.source.c_str(), O_RDONLY | O_CLOEXEC));
+        base::UniqueFd src(::open(input.source.c_str(), O_RDONLY | O_CLOEXEC));
         if (src.get() < 0)
             throwErrno("open " + input.source.string());
-        Fd dst(::openat(dir.get(), baseOf(input.name).c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444));
+        base::UniqueFd dst(::openat(dir.get(), baseOf(input.name).c_str(),
+                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444));
         if (dst.get() < 0)
             throwErrno("create " + what);
         while (auto n = readSome(src.get(), buf.data(), buf.size(), input.source.string())) {
@@ -250,7 +251,7 @@ std::uint64_t writeInputs(const std::filesystem::path& volumeDir,
     }
     if (::mkdirat(volume.get(), "out", 0755) != 0)
         throwErrno("mkdir out");
-    Fd out = openDirBelow(volume.get(), "out", false);
+    base::UniqueFd out = openDirBelow(volume.get(), "out", false);
     setOwner(out.get(), unit, 0755, "out");
     return written;
 }
@@ -258,9 +259,10 @@ std::uint64_t writeInputs(const std::filesystem::path& volumeDir,
 std::expected<std::vector<OutputFile>, wire::Error>
 copyOutputs(const std::filesystem::path& volumeDir, const std::filesystem::path& dest,
             std::uint64_t maxBytes, std::uint32_t maxEntries) {
-    Fd volume = openDirectory(volumeDir);
+    base::UniqueFd volume = openDirectory(volumeDir);
     // The unit owns /work: out/ may be gone, or replaced by a file or a link.
-    Fd out(::openat(volume.get(), "out", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    base::UniqueFd out(
+        ::openat(volume.get(), "out", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (out.get() < 0) {
         if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
             return refuse(Code::kNotFound, "the unit removed /work/out");
@@ -275,7 +277,7 @@ copyOutputs(const std::filesystem::path& volumeDir, const std::filesystem::path&
     // Phase 2: copy, never following a link on either side, never replacing
     // anything. The container has exited, so the tree no longer changes; a
     // file that does anyway is refused.
-    Fd root = openDirectory(dest);
+    base::UniqueFd root = openDirectory(dest);
     std::map<std::string, OutputFile> copied;
     std::vector<std::uint8_t> buf(kChunk);
     for (const auto& p : judge.plan()) {
@@ -283,31 +285,31 @@ copyOutputs(const std::filesystem::path& volumeDir, const std::filesystem::path&
             openDirBelow(root.get(), p.path, true);
             continue;
         }
-        Fd dir = openDirBelow(root.get(), parentOf(p.path), true);
-        std::string base = baseOf(p.path);
+        base::UniqueFd dir = openDirBelow(root.get(), parentOf(p.path), true);
+        std::string leaf = baseOf(p.path);
         OutputFile of;
         of.path = p.path;
         if (p.kind == Planned::Kind::kLink) {
-            if (::symlinkat(p.linkTarget.c_str(), dir.get(), base.c_str()) != 0)
+            if (::symlinkat(p.linkTarget.c_str(), dir.get(), leaf.c_str()) != 0)
                 throwErrno("symlinkat " + p.path);
             of.linkTarget = p.linkTarget;
             of.digest = wire::sha256(wire::asBytes(p.linkTarget));
             copied.emplace(p.path, std::move(of));
             continue;
         }
-        Fd srcDir = openDirBelow(out.get(), parentOf(p.path), false);
-        Fd src(::openat(srcDir.get(), base.c_str(),
-                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+        base::UniqueFd srcDir = openDirBelow(out.get(), parentOf(p.path), false);
+        base::UniqueFd src(::openat(srcDir.get(), leaf.c_str(),
+                                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
         struct stat st {};
         if (src.get() < 0 || ::fstat(src.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
             static_cast<std::uint64_t>(st.st_size) != p.size)
             return refuse(Code::kInvalidArgument, "'" + p.path + "' changed while being copied");
-        Fd dst(::openat(dir.get(), base.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        p.executable ? 0755 : 0644));
+        base::UniqueFd dst(::openat(dir.get(), leaf.c_str(),
+                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                    p.executable ? 0755 : 0644));
         if (dst.get() < 0)
             throwErrno("create " + p.path);
-        wire::Sha256 hash;
+        base::Sha256 hash;
         std::uint64_t done = 0;
         while (done < p.size) {
             auto want =
@@ -321,7 +323,7 @@ copyOutputs(const std::filesystem::path& volumeDir, const std::filesystem::path&
             done += n;
         }
         of.size = p.size;
-        of.digest = hash.finish();
+        of.digest = wire::Digest{hash.finish()};
         copied.emplace(p.path, std::move(of));
     }
     std::vector<OutputFile> result;

@@ -1,38 +1,20 @@
 #include "submitter/input_catalog.hpp"
 
+#include "base/sha256.hpp"
 #include "submitter/scheduler.hpp"
 
-#include <cerrno>
-#include <fstream>
 #include <map>
-#include <system_error>
 
 namespace swarm::submitter {
 
 namespace fs = std::filesystem;
 
 wire::FileRef describeFile(const fs::path& path, std::string name) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw std::system_error(errno ? errno : ENOENT, std::generic_category(),
-                                "open " + path.string());
-    wire::Sha256 h;
-    std::vector<std::uint8_t> buf(1 << 16);
-    std::uint64_t size = 0;
-    while (in) {
-        in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
-        const auto n = in.gcount();
-        if (n > 0) {
-            h.update(wire::ByteView(buf.data(), static_cast<std::size_t>(n)));
-            size += static_cast<std::uint64_t>(n);
-        }
-    }
-    if (in.bad())
-        throw std::system_error(EIO, std::generic_category(), "read " + path.string());
+    const auto hashed = base::hashFile(path);
     wire::FileRef ref;
     ref.name = std::move(name);
-    ref.digest = h.finish().bytes;
-    ref.size = size;
+    ref.digest = hashed.digest;
+    ref.size = hashed.size;
     return ref;
 }
 

@@ -1,5 +1,7 @@
 #include "submitter/journal.hpp"
 
+#include "base/unique_fd.hpp"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
@@ -151,19 +153,18 @@ private:
     sqlite3* db_;
 };
 
-// An exclusive advisory lock on DIR/journal.lock, held while open.
+// An exclusive advisory lock on DIR/journal.lock, held while open (the
+// lock goes with the descriptor).
 class DirLock {
 public:
     DirLock() = default;
     explicit DirLock(const fs::path& dir) {
         const fs::path p = dir / "journal.lock";
-        fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd_ < 0)
+        fd_.reset(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!fd_)
             throw std::system_error(errno, std::generic_category(), "open " + p.string());
-        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
             const int err = errno;
-            ::close(fd_);
-            fd_ = -1;
             if (err == EWOULDBLOCK)
                 throw std::system_error(EBUSY, std::generic_category(),
                                         "job directory " + dir.string() +
@@ -171,18 +172,9 @@ public:
             throw std::system_error(err, std::generic_category(), "lock " + p.string());
         }
     }
-    DirLock(DirLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    DirLock& operator=(DirLock&& o) noexcept {
-        std::swap(fd_, o.fd_);
-        return *this;
-    }
-    ~DirLock() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
 
 private:
-    int fd_ = -1;
+    base::UniqueFd fd_;
 };
 
 constexpr const char* kSchema = R"sql(

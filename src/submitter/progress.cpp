@@ -1,6 +1,6 @@
 #include "submitter/progress.hpp"
 
-#include "submitter/json_object.hpp"
+#include "base/json_writer.hpp"
 
 #include <fmt/format.h>
 
@@ -67,43 +67,40 @@ std::string statusReport(std::string_view job, const Snapshot& state) {
 namespace event {
 
 namespace {
-JsonObject base(std::string_view name, std::int64_t timeMs) {
-    JsonObject o;
+base::JsonObject start(std::string_view name, std::int64_t timeMs) {
+    base::JsonObject o;
     o.add("event", name).add("time_ms", timeMs);
     return o;
-}
-std::uint64_t u64(std::size_t v) {
-    return static_cast<std::uint64_t>(v);
 }
 } // namespace
 
 std::string jobStarted(std::int64_t timeMs, std::string_view job, std::size_t units,
                        const ReplicationPolicy& policy, bool resumed) {
-    return base("job-started", timeMs)
+    return start("job-started", timeMs)
         .add("job", job)
-        .add("units", u64(units))
-        .add("replicas", u64(policy.replicas))
-        .add("quorum", u64(policy.quorum))
+        .add("units", units)
+        .add("replicas", policy.replicas)
+        .add("quorum", policy.quorum)
         .add("resumed", resumed)
         .str();
 }
 
 std::string offerPosted(std::int64_t timeMs, const WorkerId& worker) {
-    return base("offer-posted", timeMs).add("worker", worker).str();
+    return start("offer-posted", timeMs).add("worker", worker).str();
 }
 
 std::string workerConnected(std::int64_t timeMs, const WorkerId& worker) {
-    return base("worker-connected", timeMs).add("worker", worker).str();
+    return start("worker-connected", timeMs).add("worker", worker).str();
 }
 
 std::string workerDisconnected(std::int64_t timeMs, const WorkerId& worker,
                                std::string_view reason) {
-    return base("worker-disconnected", timeMs).add("worker", worker).add("reason", reason).str();
+    return start("worker-disconnected", timeMs).add("worker", worker).add("reason", reason).str();
 }
 
 std::string messageRefused(std::int64_t timeMs, const WorkerId& worker, std::string_view type,
                            std::string_view reason) {
-    return base("message-refused", timeMs)
+    return start("message-refused", timeMs)
         .add("worker", worker)
         .add("message", type)
         .add("reason", reason)
@@ -111,36 +108,36 @@ std::string messageRefused(std::int64_t timeMs, const WorkerId& worker, std::str
 }
 
 std::string replicaAssigned(std::int64_t timeMs, const Assignment& a) {
-    return base("replica-assigned", timeMs)
+    return start("replica-assigned", timeMs)
         .add("unit", a.unitId)
-        .add("replica", u64(a.replica))
+        .add("replica", a.replica)
         .add("worker", a.worker)
         .add("lease_expires_ms", a.leaseExpiresMs)
         .str();
 }
 
 std::string inputsSent(std::int64_t timeMs, const Assignment& a) {
-    return base("inputs-sent", timeMs)
+    return start("inputs-sent", timeMs)
         .add("unit", a.unitId)
-        .add("replica", u64(a.replica))
+        .add("replica", a.replica)
         .add("worker", a.worker)
         .str();
 }
 
 std::string resultReceived(std::int64_t timeMs, std::string_view unit, std::uint32_t replica,
                            const WorkerId& worker, std::int64_t wallMs) {
-    return base("result-received", timeMs)
+    return start("result-received", timeMs)
         .add("unit", unit)
-        .add("replica", u64(replica))
+        .add("replica", replica)
         .add("worker", worker)
         .add("wall_ms", wallMs)
         .str();
 }
 
 std::string replicaEnded(std::int64_t timeMs, const ReplicaRecord& r) {
-    auto o = base("replica-ended", timeMs);
+    auto o = start("replica-ended", timeMs);
     o.add("unit", r.unitId)
-        .add("replica", u64(r.replica))
+        .add("replica", r.replica)
         .add("worker", r.worker)
         .add("state", stateName(r.state));
     if (r.state == ReplicaState::kSucceeded || r.state == ReplicaState::kErrored)
@@ -153,7 +150,7 @@ std::string replicaEnded(std::int64_t timeMs, const ReplicaRecord& r) {
 }
 
 std::string unitValid(std::int64_t timeMs, const UnitRecord& u) {
-    auto o = base("unit-valid", timeMs);
+    auto o = start("unit-valid", timeMs);
     o.add("unit", u.id);
     if (u.digest)
         o.add("digest", u.digest->str());
@@ -163,20 +160,20 @@ std::string unitValid(std::int64_t timeMs, const UnitRecord& u) {
 }
 
 std::string unitFailed(std::int64_t timeMs, const UnitRecord& u) {
-    return base("unit-failed", timeMs).add("unit", u.id).add("reason", u.reason).str();
+    return start("unit-failed", timeMs).add("unit", u.id).add("reason", u.reason).str();
 }
 
 std::string warning(std::int64_t timeMs, std::string_view message) {
-    return base("warning", timeMs).add("message", message).str();
+    return start("warning", timeMs).add("message", message).str();
 }
 
 std::string progress(const ProgressState& p) {
-    auto o = base("progress", p.nowMs);
-    o.add("total", u64(p.total))
-        .add("valid", u64(p.valid))
-        .add("failed", u64(p.failed))
-        .add("running", u64(p.running))
-        .add("workers", u64(p.workers));
+    auto o = start("progress", p.nowMs);
+    o.add("total", p.total)
+        .add("valid", p.valid)
+        .add("failed", p.failed)
+        .add("running", p.running)
+        .add("workers", p.workers);
     if (auto eta = etaMs(p))
         o.add("eta_ms", *eta);
     else
@@ -186,10 +183,10 @@ std::string progress(const ProgressState& p) {
 
 std::string jobFinished(std::int64_t timeMs, std::size_t total, std::size_t valid,
                         std::size_t failed, std::string_view resultsDir) {
-    return base("job-finished", timeMs)
-        .add("total", u64(total))
-        .add("valid", u64(valid))
-        .add("failed", u64(failed))
+    return start("job-finished", timeMs)
+        .add("total", total)
+        .add("valid", valid)
+        .add("failed", failed)
         .add("results", resultsDir)
         .add("ok", valid == total)
         .str();

@@ -1,5 +1,6 @@
 #include "submitter/replica_report.hpp"
 
+#include "base/sha256.hpp"
 #include "submitter/result_store.hpp"
 #include "wire/messages.hpp"
 
@@ -29,7 +30,7 @@ wire::Digest combinedDigest(std::int32_t exitCode, const std::vector<OutputFile>
             sorted.push_back(&o);
     std::sort(sorted.begin(), sorted.end(),
               [](const OutputFile* a, const OutputFile* b) { return a->name < b->name; });
-    wire::Sha256 h;
+    base::Sha256 h;
     static constexpr std::string_view kTag{"swarm/v1/result-digest\0", 23};
     h.update(wire::asBytes(kTag));
     auto putU64 = [&h](std::uint64_t v) {
@@ -46,7 +47,7 @@ wire::Digest combinedDigest(std::int32_t exitCode, const std::vector<OutputFile>
         h.update(o->digest.bytes);
         putU64(o->size);
     }
-    return h.finish();
+    return wire::Digest{h.finish()};
 }
 
 ReplicaReport reportFromResult(const wire::Result& result) {

@@ -1,7 +1,9 @@
 #include "submitter/result_store.hpp"
 
+#include "base/json_writer.hpp"
+#include "base/sha256.hpp"
+#include "base/unique_fd.hpp"
 #include "submitter/job_spec.hpp"
-#include "submitter/json_object.hpp"
 #include "wire/home.hpp"
 #include "wire/judge.hpp"
 
@@ -11,7 +13,6 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <fstream>
 #include <map>
 #include <set>
 #include <system_error>
@@ -30,32 +31,12 @@ std::unexpected<Error> invalid(std::string what) {
 
 // fsync a file or directory; throws on failure.
 void syncPath(const fs::path& path, bool directory) {
-    const int fd =
-        ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0)
+    const base::UniqueFd fd(
+        ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
+    if (!fd)
         throw std::system_error(errno, std::generic_category(), "open " + path.string());
-    const int rc = ::fsync(fd);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0)
-        throw std::system_error(err, std::generic_category(), "fsync " + path.string());
-}
-
-wire::Digest hashFile(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw std::system_error(errno, std::generic_category(), "open " + path.string());
-    wire::Sha256 h;
-    std::vector<std::uint8_t> buf(1 << 16);
-    while (in) {
-        in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
-        const auto n = in.gcount();
-        if (n > 0)
-            h.update(wire::ByteView(buf.data(), static_cast<std::size_t>(n)));
-    }
-    if (in.bad())
-        throw std::system_error(EIO, std::generic_category(), "read " + path.string());
-    return h.finish();
+    if (::fsync(fd.get()) != 0)
+        throw std::system_error(errno, std::generic_category(), "fsync " + path.string());
 }
 
 } // namespace
@@ -111,7 +92,7 @@ std::expected<void, Error> ResultStore::putBlob(const wire::Digest& digest, wire
 
 std::expected<void, Error> ResultStore::importBlobFile(const wire::Digest& digest,
                                                        const fs::path& file) {
-    if (hashFile(file) != digest) {
+    if (wire::Digest{base::hashFile(file).digest} != digest) {
         fs::remove(file);
         return std::unexpected(Error(Error::Code::kMalformed, "blob does not match its digest"));
     }
@@ -186,7 +167,7 @@ void ResultStore::writeSummary(std::string_view jobName, const Snapshot& state) 
 }
 
 std::string summaryJson(std::string_view jobName, const Snapshot& state) {
-    std::vector<std::string> units;
+    base::JsonArray units;
     std::uint64_t valid = 0;
     std::uint64_t failed = 0;
     std::uint64_t pending = 0;
@@ -197,24 +178,22 @@ std::string summaryJson(std::string_view jobName, const Snapshot& state) {
         valid += u.state == UnitState::kValid;
         failed += u.state == UnitState::kFailed;
         pending += u.state == UnitState::kPending;
-        std::vector<std::string> replicas;
+        base::JsonArray replicas;
         std::uint64_t attempts = 0;
         for (const ReplicaRecord* rp : byUnit[u.id]) {
             const auto& r = *rp;
             attempts += countsAsIssued(r.state);
-            JsonObject o;
-            o.add("replica", static_cast<std::uint64_t>(r.replica))
-                .add("worker", r.worker)
-                .add("state", stateName(r.state));
+            base::JsonObject o;
+            o.add("replica", r.replica).add("worker", r.worker).add("state", stateName(r.state));
             if (r.state == ReplicaState::kSucceeded || r.state == ReplicaState::kErrored)
-                o.add("exit_code", static_cast<std::int64_t>(r.exitCode));
+                o.add("exit_code", r.exitCode);
             if (r.digest)
                 o.add("digest", r.digest->str());
             if (!r.reason.empty())
                 o.add("reason", r.reason);
-            replicas.push_back(o.str());
+            replicas.add(o);
         }
-        JsonObject o;
+        base::JsonObject o;
         o.add("id", u.id).add("state", stateName(u.state));
         if (u.digest)
             o.add("digest", u.digest->str());
@@ -223,17 +202,15 @@ std::string summaryJson(std::string_view jobName, const Snapshot& state) {
         o.add("agreed", u.agreed).add("attempts", attempts);
         if (!u.reason.empty())
             o.add("reason", u.reason);
-        o.addRaw("replicas", jsonArray(replicas));
-        units.push_back(o.str());
+        o.add("replicas", replicas);
+        units.add(o);
     }
-    JsonObject counts;
-    counts.add("total", static_cast<std::uint64_t>(state.units.size()))
+    base::JsonObject counts;
+    counts.add("total", state.units.size())
         .add("valid", valid)
         .add("failed", failed)
         .add("pending", pending);
-    JsonObject doc;
-    doc.add("job", jobName).addRaw("counts", counts.str()).addRaw("units", jsonArray(units));
-    return doc.str();
+    return base::JsonObject().add("job", jobName).add("counts", counts).add("units", units).str();
 }
 
 } // namespace swarm::submitter

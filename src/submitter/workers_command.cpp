@@ -1,5 +1,6 @@
 #include "submitter/workers_command.hpp"
 
+#include "base/json_writer.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/discovery.hpp"
 #include "dht/keys.hpp"
@@ -20,10 +21,6 @@ namespace swarm::submitter {
 namespace {
 
 constexpr std::uint64_t kDefaultTimeoutSeconds = 10;
-
-std::string jsonBool(bool b) {
-    return b ? "true" : "false";
-}
 
 std::string humanBytes(std::uint64_t n) {
     if (n >= (1ULL << 30))
@@ -75,83 +72,53 @@ void printTable(std::string_view swarm, const dht::DiscoverySnapshot& snap,
 
 } // namespace
 
-std::string jsonString(std::string_view text) {
-    std::string out = "\"";
-    auto bytes = reinterpret_cast<const unsigned char*>(text.data());
-    std::size_t i = 0, n = text.size();
-    while (i < n) {
-        unsigned char c = bytes[i];
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-            ++i;
-        } else if (c < 0x20 || c == 0x7f) {
-            out += fmt::format("\\u{:04x}", c);
-            ++i;
-        } else if (c < 0x80) {
-            out += static_cast<char>(c);
-            ++i;
-        } else {
-            // Copy one well-formed UTF-8 sequence, or emit U+FFFD for a bad byte.
-            std::size_t len = (c >= 0xc2 && c <= 0xdf)   ? 2
-                              : (c >= 0xe0 && c <= 0xef) ? 3
-                              : (c >= 0xf0 && c <= 0xf4) ? 4
-                                                         : 0;
-            bool ok = len > 0 && i + len <= n;
-            for (std::size_t k = 1; ok && k < len; ++k)
-                ok = (bytes[i + k] & 0xc0) == 0x80;
-            if (ok && len == 3) {
-                // No overlong forms, no UTF-16 surrogates.
-                ok = !(c == 0xe0 && bytes[i + 1] < 0xa0) && !(c == 0xed && bytes[i + 1] >= 0xa0);
-            } else if (ok && len == 4) {
-                ok = !(c == 0xf0 && bytes[i + 1] < 0x90) && !(c == 0xf4 && bytes[i + 1] >= 0x90);
-            }
-            if (ok) {
-                out.append(text.substr(i, len));
-                i += len;
-            } else {
-                out += "\\ufffd";
-                ++i;
-            }
-        }
-    }
-    out += '"';
-    return out;
-}
-
 std::string workersJson(std::string_view swarm, const dht::DiscoverySnapshot& snap,
                         std::size_t trustedTotal, std::int64_t elapsedMs, bool complete) {
-    std::string workers;
+    base::JsonArray workers;
     for (const auto& w : snap.workers) {
         const auto& r = w.record;
         const auto& iso = r.isolation;
-        std::string labels;
-        for (const auto& l : r.labels)
-            labels += (labels.empty() ? "" : ",") + jsonString(l);
-        workers += fmt::format(
-            "{}{{\"id\":{},\"name\":{},\"cores\":{},\"memory_bytes\":{},\"slots\":{},"
-            "\"free_slots\":{},\"arch\":{},\"os\":{},\"labels\":[{}],\"podman\":{},"
-            "\"rootless\":{},\"isolation\":{{\"memory\":{},\"cpu\":{},\"pids\":{},"
-            "\"userns\":{},\"seccomp\":{},\"network\":{},\"read_only\":{}}},\"software\":{},"
-            "\"sequence\":{},\"issued_at_ms\":{},\"expires_at_ms\":{},\"age_ms\":{}}}",
-            workers.empty() ? "" : ",", jsonString(w.id.str()), jsonString(w.name), r.cores,
-            r.memoryBytes, r.slots, r.freeSlots, jsonString(r.arch), jsonString(r.os), labels,
-            jsonString(r.podman), jsonBool(r.rootless), jsonBool(iso.memory), jsonBool(iso.cpu),
-            jsonBool(iso.pids), jsonBool(iso.userns), jsonBool(iso.seccomp), jsonBool(iso.network),
-            jsonBool(iso.readOnly), jsonString(r.software), r.sequence, w.issuedAtMs, w.expiresAtMs,
-            snap.ageMs(w));
+        base::JsonObject isolation;
+        isolation.add("memory", iso.memory)
+            .add("cpu", iso.cpu)
+            .add("pids", iso.pids)
+            .add("userns", iso.userns)
+            .add("seccomp", iso.seccomp)
+            .add("network", iso.network)
+            .add("read_only", iso.readOnly);
+        workers.add(base::JsonObject()
+                        .add("id", w.id.str())
+                        .add("name", w.name)
+                        .add("cores", r.cores)
+                        .add("memory_bytes", r.memoryBytes)
+                        .add("slots", r.slots)
+                        .add("free_slots", r.freeSlots)
+                        .add("arch", r.arch)
+                        .add("os", r.os)
+                        .add("labels", r.labels)
+                        .add("podman", r.podman)
+                        .add("rootless", r.rootless)
+                        .add("isolation", isolation)
+                        .add("software", r.software)
+                        .add("sequence", r.sequence)
+                        .add("issued_at_ms", w.issuedAtMs)
+                        .add("expires_at_ms", w.expiresAtMs)
+                        .add("age_ms", snap.ageMs(w)));
     }
-    std::string skipped;
+    base::JsonObject skipped;
     for (std::size_t i = 0; i < dht::kSkipReasonCount; ++i)
-        skipped += fmt::format("{}{}:{}", i == 0 ? "" : ",",
-                               jsonString(dht::reasonName(static_cast<dht::SkipReason>(i))),
-                               snap.skipped[i]);
-    return fmt::format("{{\"swarm\":{},\"elapsed_ms\":{},\"complete\":{},\"allow_listed\":{},"
-                       "\"found\":{},\"workers\":[{}],\"skipped\":{{{}}},\"skipped_total\":{},"
-                       "\"values_seen\":{}}}",
-                       jsonString(swarm), elapsedMs, jsonBool(complete), trustedTotal,
-                       snap.workers.size(), workers, skipped, snap.skippedTotal(),
-                       snap.distinctValues);
+        skipped.add(dht::reasonName(static_cast<dht::SkipReason>(i)), snap.skipped[i]);
+    return base::JsonObject()
+        .add("swarm", swarm)
+        .add("elapsed_ms", elapsedMs)
+        .add("complete", complete)
+        .add("allow_listed", trustedTotal)
+        .add("found", snap.workers.size())
+        .add("workers", workers)
+        .add("skipped", skipped)
+        .add("skipped_total", snap.skippedTotal())
+        .add("values_seen", snap.distinctValues)
+        .str();
 }
 
 cli::Command workersCommand() {

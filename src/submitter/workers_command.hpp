@@ -28,8 +28,4 @@ cli::Command workersCommand();
 std::string workersJson(std::string_view swarm, const dht::DiscoverySnapshot& snapshot,
                         std::size_t trustedTotal, std::int64_t elapsedMs, bool complete);
 
-/// `text` as a JSON string literal: quotes, backslashes and control
-/// characters escaped, invalid UTF-8 replaced by U+FFFD.
-std::string jsonString(std::string_view text);
-
 } // namespace swarm::submitter

@@ -1,13 +1,10 @@
 #include "wire/digest.hpp"
 
-#include <sodium.h>
+#include "base/sha256.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace swarm::wire {
-
-static_assert(sizeof(crypto_hash_sha256_state) <= 128);
 
 std::string Digest::str() const {
     return "sha256:" + toHex(bytes);
@@ -32,24 +29,7 @@ std::optional<Digest> Digest::fromBytes(ByteView raw) {
 }
 
 Digest sha256(ByteView data) {
-    Digest d;
-    crypto_hash_sha256(d.bytes.data(), data.data(), data.size());
-    return d;
-}
-
-Sha256::Sha256() {
-    crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_));
-}
-
-void Sha256::update(ByteView data) {
-    crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_), data.data(),
-                              data.size());
-}
-
-Digest Sha256::finish() {
-    Digest d;
-    crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_), d.bytes.data());
-    return d;
+    return Digest{base::Sha256::of(data)};
 }
 
 } // namespace swarm::wire

@@ -24,19 +24,8 @@ struct Digest {
     auto operator<=>(const Digest&) const = default;
 };
 
-/// One-shot SHA-256.
+/// One-shot SHA-256 (base::Sha256::of; stream with base::Sha256 and wrap its
+/// result as Digest{...}).
 Digest sha256(ByteView data);
-
-/// Incremental SHA-256. Not thread-safe; one instance per stream.
-class Sha256 {
-public:
-    Sha256();
-    void update(ByteView data);
-    /// Finishes the hash; the object must not be updated afterwards.
-    Digest finish();
-
-private:
-    alignas(16) unsigned char state_[128];
-};
 
 } // namespace swarm::wire

@@ -1,5 +1,7 @@
 #include "wire/home.hpp"
 
+#include "base/unique_fd.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,38 +46,35 @@ void writeFileAtomic(const std::filesystem::path& path, std::string_view data, u
     }
     std::random_device rd;
     auto tmp = dir / ("." + path.filename().string() + ".tmp" + std::to_string(rd()));
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
+    base::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (!fd)
         throw std::system_error(errno, std::generic_category(), "cannot create " + tmp.string());
     auto failWith = [&](int err, const char* what) {
-        ::close(fd);
+        fd.reset();
         ::unlink(tmp.c_str());
         throw std::system_error(err, std::generic_category(),
                                 std::string(what) + " " + tmp.string());
     };
-    ::fchmod(fd, mode); // the umask must not widen or narrow what we asked for
+    ::fchmod(fd.get(), mode); // the umask must not widen or narrow what we asked for
     std::size_t off = 0;
     while (off < data.size()) {
-        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             failWith(errno, "cannot write");
         off += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0)
+    if (::fsync(fd.get()) != 0)
         failWith(errno, "cannot sync");
-    ::close(fd);
+    fd.reset();
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         ::unlink(tmp.c_str());
         throw std::system_error(err, std::generic_category(), "cannot rename to " + path.string());
     }
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
+    if (base::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); dfd)
+        ::fsync(dfd.get());
 }
 
 } // namespace swarm::wire

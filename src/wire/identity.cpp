@@ -1,5 +1,6 @@
 #include "wire/identity.hpp"
 
+#include "base/unique_fd.hpp"
 #include "wire/home.hpp"
 
 #include <sodium.h>
@@ -112,21 +113,17 @@ std::expected<void, Error> saveIdentity(const std::filesystem::path& path, const
 
 std::expected<Identity, Error> loadIdentity(const std::filesystem::path& path) {
     const std::string name = path.string();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
+    base::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) {
         if (errno == ENOENT)
             return std::unexpected(Error(Error::Code::kNotFound,
                                          "no identity at " + name + " (run the 'init' command)"));
         return std::unexpected(Error(Error::Code::kIo, name + ": " + std::strerror(errno)));
     }
     struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        int err = errno;
-        ::close(fd);
-        return std::unexpected(Error(Error::Code::kIo, name + ": " + std::strerror(err)));
-    }
+    if (::fstat(fd.get(), &st) != 0)
+        return std::unexpected(Error(Error::Code::kIo, name + ": " + std::strerror(errno)));
     if ((st.st_mode & 077) != 0) {
-        ::close(fd);
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
         return std::unexpected(
@@ -136,14 +133,14 @@ std::expected<Identity, Error> loadIdentity(const std::filesystem::path& path) {
     unsigned char buf[kFileSize + 1];
     std::size_t got = 0;
     while (got < sizeof buf) {
-        ssize_t n = ::read(fd, buf + got, sizeof buf - got);
+        ssize_t n = ::read(fd.get(), buf + got, sizeof buf - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         got += static_cast<std::size_t>(n);
     }
-    ::close(fd);
+    fd.reset();
     auto fail = [&](std::string why) {
         sodium_memzero(buf, sizeof buf);
         return std::unexpected(Error(Error::Code::kMalformed,

@@ -1,5 +1,6 @@
 #include "worker/control_server.hpp"
 
+#include "base/json_writer.hpp"
 #include "wire/log.hpp"
 
 #include <fcntl.h>
@@ -61,40 +62,34 @@ ControlServer::ControlServer(std::filesystem::path path, StatusFn status)
     : path_(std::move(path)), status_(std::move(status)) {
     auto addr = addressOf(path_);
     ::unlink(path_.c_str()); // a stale socket of a crashed daemon
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0)
+    fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd_)
         throw std::system_error(errno, std::generic_category(), "control socket");
     // Only the owner may talk to the daemon: create the socket 0600.
     mode_t old = ::umask(0177);
-    int rc = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int rc = ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     ::umask(old);
-    if (rc != 0 || ::listen(fd_, 8) != 0) {
-        int err = errno;
-        ::close(fd_);
-        throw std::system_error(err, std::generic_category(), "cannot bind " + path_.string());
-    }
-    if (::pipe2(wake_, O_CLOEXEC) != 0) {
-        int err = errno;
-        ::close(fd_);
-        throw std::system_error(err, std::generic_category(), "pipe");
-    }
+    if (rc != 0 || ::listen(fd_.get(), 8) != 0)
+        throw std::system_error(errno, std::generic_category(), "cannot bind " + path_.string());
+    int wake[2];
+    if (::pipe2(wake, O_CLOEXEC) != 0)
+        throw std::system_error(errno, std::generic_category(), "pipe");
+    wakeRead_.reset(wake[0]);
+    wakeWrite_.reset(wake[1]);
     thread_ = std::thread([this] { loop(); });
 }
 
 ControlServer::~ControlServer() {
     char c = 'x';
-    (void)!::write(wake_[1], &c, 1);
+    (void)!::write(wakeWrite_.get(), &c, 1);
     if (thread_.joinable())
         thread_.join();
-    ::close(fd_);
-    ::close(wake_[0]);
-    ::close(wake_[1]);
     ::unlink(path_.c_str());
 }
 
 void ControlServer::loop() {
     for (;;) {
-        pollfd p[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+        pollfd p[2] = {{fd_.get(), POLLIN, 0}, {wakeRead_.get(), POLLIN, 0}};
         if (::poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -102,51 +97,47 @@ void ControlServer::loop() {
         }
         if (p[1].revents != 0)
             return;
-        int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client < 0)
+        const base::UniqueFd client(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!client)
             continue;
-        std::string request = readLine(client, 1000);
+        std::string request = readLine(client.get(), 1000);
         if (request == "status") {
             std::string reply;
             try {
                 reply = status_();
             } catch (const std::exception& e) {
                 kLog.error("status failed: {}", e.what());
-                reply = "{\"error\":\"status failed\"}";
+                reply = base::JsonObject().add("error", "status failed").str();
             }
-            writeAll(client, reply + "\n");
+            writeAll(client.get(), reply + "\n");
         } else {
-            writeAll(client, "{\"error\":\"unknown request\"}\n");
+            writeAll(client.get(), base::JsonObject().add("error", "unknown request").str() + "\n");
         }
-        ::close(client);
     }
 }
 
 std::string queryStatus(const std::filesystem::path& path) {
     auto addr = addressOf(path);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    const base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd)
         throw std::system_error(errno, std::generic_category(), "socket");
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         throw std::runtime_error("no worker is running with this home (" + path.string() +
                                  " does not answer)");
-    }
-    writeAll(fd, "status\n");
+    writeAll(fd.get(), "status\n");
     std::string reply;
     char buf[4096];
     for (;;) {
-        pollfd p{fd, POLLIN, 0};
+        pollfd p{fd.get(), POLLIN, 0};
         if (::poll(&p, 1, 5000) <= 0)
             break;
-        ssize_t n = ::read(fd, buf, sizeof buf);
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n <= 0)
             break;
         reply.append(buf, static_cast<std::size_t>(n));
         if (reply.size() > (1u << 20))
             break;
     }
-    ::close(fd);
     if (reply.empty())
         throw std::runtime_error("the worker did not answer on " + path.string());
     while (!reply.empty() && reply.back() == '\n')

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "base/unique_fd.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -27,8 +29,9 @@ private:
 
     std::filesystem::path path_;
     StatusFn status_;
-    int fd_ = -1;
-    int wake_[2] = {-1, -1};
+    base::UniqueFd fd_;
+    base::UniqueFd wakeRead_; // the destructor writes to wakeWrite_ to stop loop()
+    base::UniqueFd wakeWrite_;
     std::thread thread_;
 };
 

@@ -1,62 +1,43 @@
 // `swarm-worker doctor`: prints what isolation this machine really enforces,
 // measured with probe containers (see src/sandbox/doctor.hpp).
 
+#include "base/json_writer.hpp"
 #include "sandbox/podman_client.hpp"
 #include "worker/commands.hpp"
 #include "worker/sandbox_setup.hpp"
 
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 namespace swarm::worker {
 
 namespace {
 
-std::string jsonString(std::string_view s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        switch (c) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            if (c < 0x20)
-                out += fmt::format("\\u{:04x}", c);
-            else
-                out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
-}
-
-std::string jsonList(const std::vector<std::string>& items) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < items.size(); ++i)
-        out += (i ? "," : "") + jsonString(items[i]);
-    return out + "]";
-}
-
 std::string toJson(const sandbox::DoctorReport& r) {
     const auto& i = r.isolation;
-    return fmt::format(
-        R"({{"reachable":{},"socket":{},"version":{},"rootless":{},"cgroupVersion":{},)"
-        R"("runtime":{},"storage":{},"probed":{},"isolation":{{"memory":{},"cpu":{},"pids":{},)"
-        R"("userns":{},"seccomp":{},"network":{},"readOnly":{}}},"fallbacks":{},"problems":{}}})",
-        r.reachable, jsonString(r.socket), jsonString(r.info.version), r.info.rootless,
-        jsonString(r.info.cgroupVersion), jsonString(r.info.runtime),
-        jsonString(r.info.storageDriver), r.probed, i.memory, i.cpu, i.pids, i.userns, i.seccomp,
-        i.network, i.readOnly, jsonList(r.fallbacks), jsonList(r.problems));
+    base::JsonObject isolation;
+    isolation.add("memory", i.memory)
+        .add("cpu", i.cpu)
+        .add("pids", i.pids)
+        .add("userns", i.userns)
+        .add("seccomp", i.seccomp)
+        .add("network", i.network)
+        .add("readOnly", i.readOnly);
+    return base::JsonObject()
+        .add("reachable", r.reachable)
+        .add("socket", r.socket)
+        .add("version", r.info.version)
+        .add("rootless", r.info.rootless)
+        .add("cgroupVersion", r.info.cgroupVersion)
+        .add("runtime", r.info.runtime)
+        .add("storage", r.info.storageDriver)
+        .add("probed", r.probed)
+        .add("isolation", isolation)
+        .add("fallbacks", r.fallbacks)
+        .add("problems", r.problems)
+        .str();
 }
 
 } // namespace
@@ -72,8 +53,11 @@ cli::Command doctorCommand() {
                     setup = setUpSandbox(image);
                 } catch (const std::exception& e) {
                     if (globals.json)
-                        std::printf("{\"reachable\":false,\"problems\":[%s]}\n",
-                                    jsonString(e.what()).c_str());
+                        std::printf("%s\n", base::JsonObject()
+                                                .add("reachable", false)
+                                                .add("problems", std::vector<std::string>{e.what()})
+                                                .str()
+                                                .c_str());
                     else
                         std::printf("podman:       NOT reachable: %s\n", e.what());
                     return 1;

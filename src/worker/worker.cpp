@@ -1,6 +1,6 @@
 #include "worker/worker.hpp"
 
-#include "cli/json.hpp"
+#include "base/json_writer.hpp"
 #include "dht/announcer.hpp"
 #include "dht/inbox.hpp"
 #include "dht/node.hpp"
@@ -502,10 +502,14 @@ bool Link::handleAssign(wire::Assign assign) {
     const auto peer = offer_.submitter.str();
     options.usable = [this, &peer](const wire::Digest& d) { return w_.hasProven(peer, d); };
     std::expected<void, net::Error> fetched;
-    {
+    try {
         // The fetch sends need-blobs: no result may be sent meanwhile.
         std::lock_guard lock(sendMutex_);
         fetched = net::fetchBlobs(*session_, *w_.store, inputs, options);
+    } catch (const std::exception& e) { // the cache's disk failed
+        kLog.error("cannot cache inputs of {}: {}", assign.unitId, e.what());
+        refuse(assign, std::string("inputs could not be cached: ") + e.what());
+        return true;
     }
     if (!fetched) {
         if (session_->broken()) {
@@ -788,20 +792,26 @@ WorkerStatus Worker::status() const {
 }
 
 std::string WorkerStatus::json() const {
-    std::string subs;
-    for (const auto& s : submitters)
-        subs += (subs.empty() ? "" : ",") + cli::jsonString(s);
-    std::string units;
+    base::JsonArray units;
     for (const auto& u : running)
-        units += fmt::format("{}{{\"submitter\":{},\"unit\":{},\"elapsed_ms\":{}}}",
-                             units.empty() ? "" : ",", cli::jsonString(u.submitter),
-                             cli::jsonString(u.unit), u.elapsedMs);
-    return fmt::format(
-        "{{\"peer_id\":{},\"slots\":{},\"submitters\":[{}],\"running\":[{}],"
-        "\"done\":{},\"failed\":{},\"refused\":{},\"cache_bytes\":{},\"cache_limit\":{},"
-        "\"offers_accepted\":{},\"offers_refused\":{},\"stopping\":{}}}",
-        cli::jsonString(peerId), slots, subs, units, done, failed, refused, cacheBytes, cacheLimit,
-        offersAccepted, offersRefused, stopping ? "true" : "false");
+        units.add(base::JsonObject()
+                      .add("submitter", u.submitter)
+                      .add("unit", u.unit)
+                      .add("elapsed_ms", u.elapsedMs));
+    return base::JsonObject()
+        .add("peer_id", peerId)
+        .add("slots", slots)
+        .add("submitters", submitters)
+        .add("running", units)
+        .add("done", done)
+        .add("failed", failed)
+        .add("refused", refused)
+        .add("cache_bytes", cacheBytes)
+        .add("cache_limit", cacheLimit)
+        .add("offers_accepted", offersAccepted)
+        .add("offers_refused", offersRefused)
+        .add("stopping", stopping)
+        .str();
 }
 
 } // namespace swarm::worker

@@ -1,6 +1,7 @@
 // `swarm-submit workers` against a small loopback overlay, run in-process
 // with stdout captured; the --json document is parsed back.
 
+#include "base/json_writer.hpp"
 #include "cli/args.hpp"
 #include "cli/program.hpp"
 #include "dht/announcer.hpp"
@@ -57,14 +58,17 @@ std::string captureStdout(const std::filesystem::path& file, Fn fn, int& status)
 
 BOOST_AUTO_TEST_SUITE(workers_command)
 
+// The document's strings go through base::jsonString (its own tests are in
+// tests/base): newline, tab and return as \n, \t, \r like the submitter's
+// events, and invalid UTF-8 as U+FFFD itself rather than a \ufffd escape.
 BOOST_AUTO_TEST_CASE(json_string_escaping) {
-    using submitter::jsonString;
+    using base::jsonString;
     BOOST_TEST(jsonString("plain") == "\"plain\"");
     BOOST_TEST(jsonString("a\"b\\c") == "\"a\\\"b\\\\c\"");
-    BOOST_TEST(jsonString(std::string("\n\x01", 2)) == "\"\\u000a\\u0001\"");
+    BOOST_TEST(jsonString(std::string("\n\x01", 2)) == "\"\\n\\u0001\"");
     BOOST_TEST(jsonString("caf\xc3\xa9") == "\"caf\xc3\xa9\"");
-    BOOST_TEST(jsonString("bad\xff\xc3") == "\"bad\\ufffd\\ufffd\"");
-    BOOST_TEST(jsonString("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");
+    BOOST_TEST(jsonString("bad\xff\xc3") == "\"bad\xef\xbf\xbd\xef\xbf\xbd\"");
+    BOOST_TEST(jsonString("\xed\xa0\x80") == "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
 }
 
 BOOST_AUTO_TEST_CASE(lists_trusted_workers_as_json) {

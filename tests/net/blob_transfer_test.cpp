@@ -1,3 +1,4 @@
+#include "base/sha256.hpp"
 #include "fixtures.hpp"
 #include "net/blob_store.hpp"
 #include "net/blob_transfer.hpp"
@@ -40,16 +41,7 @@ std::size_t partialFiles(const fs::path& dir) {
 }
 
 wire::Digest hashFile(const fs::path& path) {
-    net::Fd fd(::open(path.c_str(), O_RDONLY));
-    wire::Sha256 h;
-    std::vector<std::uint8_t> buf(1 << 20);
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n <= 0)
-            break;
-        h.update(wire::ByteView(buf.data(), static_cast<std::size_t>(n)));
-    }
-    return h.finish();
+    return wire::Digest{base::hashFile(path).digest};
 }
 
 /// Sends a blob with one byte flipped in its second chunk (or the first,

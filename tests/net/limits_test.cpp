@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(silent_and_dribbling_clients_are_dropped_in_time) {
     const long rssBefore = vmRssKb();
 
     struct Conn {
-        net::Fd fd;
+        base::UniqueFd fd;
         net::Deadline opened;
         std::optional<net::Deadline> closed;
         bool dribble = false;

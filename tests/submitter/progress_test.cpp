@@ -1,4 +1,4 @@
-#include "submitter/json_object.hpp"
+#include "base/json_writer.hpp"
 #include "submitter/progress.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -118,11 +118,13 @@ BOOST_AUTO_TEST_CASE(status_report) {
 }
 
 BOOST_AUTO_TEST_CASE(json_quoting_is_safe) {
-    BOOST_TEST(jsonQuote("a\"b\\c") == R"("a\"b\\c")");
-    BOOST_TEST(jsonQuote(std::string("\x01\x7f", 2)) == R"("\u0001\u007f")");
-    BOOST_TEST(jsonQuote("h\xC3\xA9") == "\"h\xC3\xA9\"");               // valid UTF-8 kept
-    BOOST_TEST(jsonQuote("\xFF\xC3") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\""); // invalid replaced
-    BOOST_TEST(jsonQuote("\xED\xA0\x80") ==
+    // Events and summary.json quote with base::jsonString.
+    using swarm::base::jsonString;
+    BOOST_TEST(jsonString("a\"b\\c") == R"("a\"b\\c")");
+    BOOST_TEST(jsonString(std::string("\x01\x7f", 2)) == R"("\u0001\u007f")");
+    BOOST_TEST(jsonString("h\xC3\xA9") == "\"h\xC3\xA9\"");               // valid UTF-8 kept
+    BOOST_TEST(jsonString("\xFF\xC3") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\""); // invalid replaced
+    BOOST_TEST(jsonString("\xED\xA0\x80") ==
                "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""); // surrogate
 }
 
