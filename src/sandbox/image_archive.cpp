@@ -1,5 +1,6 @@
 #include "sandbox/image_archive.hpp"
 
+#include "base/json_writer.hpp"
 #include "sandbox/safe_fs.hpp"
 #include "sandbox/tar_reader.hpp"
 #include "sandbox/tar_writer.hpp"
@@ -23,6 +24,7 @@ using Code = wire::Error::Code;
 
 constexpr std::uint32_t kMaxArchiveEntries = 100'000;
 constexpr std::size_t kBlock = 512;
+constexpr std::size_t kMaxJsonBytes = 1 << 20; // manifest.json, index.json, configs
 
 std::unexpected<wire::Error> malformed(std::string what) {
     return std::unexpected(wire::Error(Code::kMalformed, "image archive: " + std::move(what)));
@@ -47,6 +49,33 @@ struct Members {
     }
 };
 
+// A relative symlink target that, read from the link's directory, names a
+// path inside the archive (docker-archive's legacy `<id>/layer.tar ->
+// ../<hex>.tar`).
+bool staysInside(const std::string& link, std::string_view target) {
+    if (target.empty() || target.front() == '/')
+        return false;
+    std::vector<std::string_view> parts;
+    std::string_view dir = link;
+    for (auto slash = dir.find('/'); slash != std::string_view::npos; slash = dir.find('/')) {
+        parts.push_back(dir.substr(0, slash)); // the link's own name is not a directory
+        dir.remove_prefix(slash + 1);
+    }
+    while (!target.empty()) {
+        const auto slash = target.find('/');
+        const auto part = target.substr(0, slash);
+        target.remove_prefix(slash == std::string_view::npos ? target.size() : slash + 1);
+        if (part == "..") {
+            if (parts.empty())
+                return false;
+            parts.pop_back();
+        } else if (!part.empty() && part != ".") {
+            parts.push_back(part);
+        }
+    }
+    return !parts.empty();
+}
+
 std::expected<void, wire::Error> judge(TarEntry& e) {
     auto path = normaliseArchivePath(e.path);
     if (!path)
@@ -57,7 +86,7 @@ std::expected<void, wire::Error> judge(TarEntry& e) {
         return malformed(std::string("entry type '") + e.type + "' of '" + e.path + "' refused");
     if (e.path.empty() && e.type != '5')
         return malformed("root entry is not a directory");
-    if (e.type == '2' && (e.linkTarget.empty() || e.linkTarget.front() == '/'))
+    if (e.type == '2' && !staysInside(e.path, e.linkTarget))
         return malformed("symlink '" + e.path + "' -> '" + e.linkTarget + "' refused");
     if (e.type == '1') {
         auto target = normaliseArchivePath(e.linkTarget);
@@ -96,20 +125,75 @@ std::expected<Members, wire::Error> readMembers(wire::ByteView tar) {
 }
 
 std::optional<Json::Value> parseStrictJson(const std::string& text) {
+    if (text.size() > kMaxJsonBytes)
+        return std::nullopt;
     Json::CharReaderBuilder b;
     Json::CharReaderBuilder::strictMode(&b.settings_); // also refuses duplicate keys
     std::unique_ptr<Json::CharReader> r(b.newCharReader());
     Json::Value v;
     std::string errs;
-    if (!r->parse(text.data(), text.data() + text.size(), &v, &errs))
+    try { // jsoncpp throws past its nesting limit
+        if (!r->parse(text.data(), text.data() + text.size(), &v, &errs))
+            return std::nullopt;
+    } catch (const std::exception&) {
         return std::nullopt;
+    }
     return v;
 }
 
+base::JsonObject jsonObject(const Json::Value& v);
+base::JsonArray jsonArray(const Json::Value& v);
+
+// Adds the parsed value `v` to an object (under `key...`) or an array.
+// jsoncpp's own writer is not used: it passes invalid UTF-8 through, or
+// with emitUTF8 off decodes it wrongly (docs/architecture.md).
+template <typename Builder, typename... Key>
+void addParsed(Builder& out, const Json::Value& v, const Key&... key) {
+    switch (v.type()) {
+    case Json::nullValue:
+        out.addNull(key...);
+        break;
+    case Json::intValue:
+        out.add(key..., v.asInt64());
+        break;
+    case Json::uintValue:
+        out.add(key..., v.asUInt64());
+        break;
+    case Json::realValue:
+        out.add(key..., v.asDouble());
+        break;
+    case Json::stringValue:
+        out.add(key..., v.asString());
+        break;
+    case Json::booleanValue:
+        out.add(key..., v.asBool());
+        break;
+    case Json::arrayValue:
+        out.add(key..., jsonArray(v));
+        break;
+    case Json::objectValue:
+        out.add(key..., jsonObject(v));
+        break;
+    }
+}
+
+base::JsonObject jsonObject(const Json::Value& v) {
+    base::JsonObject out;
+    for (const auto& name : v.getMemberNames())
+        addParsed(out, v[name], name);
+    return out;
+}
+
+base::JsonArray jsonArray(const Json::Value& v) {
+    base::JsonArray out;
+    for (const auto& element : v)
+        addParsed(out, element);
+    return out;
+}
+
+// The compact text of a parsed object or array.
 std::string compactJson(const Json::Value& v) {
-    Json::StreamWriterBuilder b;
-    b["indentation"] = "";
-    return Json::writeString(b, v);
+    return v.isArray() ? jsonArray(v).str() : jsonObject(v).str();
 }
 
 // The members of object `from` spelt exactly as `keys`; nothing else (Go's
@@ -145,6 +229,43 @@ std::expected<std::string, wire::Error> configId(const Members& m, const std::st
     return wire::sha256(m.tar.subspan(e->dataOffset, e->size)).str().substr(7);
 }
 
+// Podman reuses a layer it already stores when the archive names its digest,
+// without reading the archive's copy: an archive citing another image's
+// layers would run on them. So every layer must be a regular file in the
+// archive whose content is what it is named by: in a docker-archive the
+// config's diff_id (layers there are uncompressed), in an OCI layout its
+// blob name (`named`; layers there may be compressed).
+// In an OCI layout a blob's name is its digest, which Podman reuses by:
+// there the name must be the content's hash too (`named`).
+std::expected<void, wire::Error> checkLayers(const Members& m, const std::string& configPath,
+                                             const std::vector<std::string>& layers, bool named) {
+    auto norm = normaliseArchivePath(configPath);
+    const TarEntry* file = norm ? m.file(*norm) : nullptr;
+    const auto config = file ? parseStrictJson(m.content(*file)) : std::nullopt;
+    if (!config || !config->isObject() || !(*config)["rootfs"].isObject())
+        return malformed("image config '" + configPath + "' is not an image config");
+    const Json::Value& diffIds = (*config)["rootfs"]["diff_ids"];
+    if (!diffIds.isArray() || diffIds.size() != layers.size())
+        return malformed("image config '" + configPath + "' does not list one diff_id per layer");
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        auto path = normaliseArchivePath(layers[i]);
+        const TarEntry* layer = path ? m.file(*path) : nullptr;
+        if (layer == nullptr)
+            return malformed("layer '" + layers[i] + "' is not a file in the archive");
+        const auto got = wire::sha256(m.tar.subspan(layer->dataOffset, layer->size)).str();
+        if (named) {
+            if (*path != "blobs/sha256/" + got.substr(7))
+                return malformed("blob '" + layers[i] + "' does not hash to its name");
+            continue;
+        }
+        const auto want = sha256Hex(diffIds[static_cast<Json::ArrayIndex>(i)]);
+        if (!want || got != "sha256:" + *want)
+            return malformed("layer '" + layers[i] +
+                             "' is not the uncompressed layer its config names");
+    }
+    return {};
+}
+
 // A name-carrying file rewritten without names, and the id of the image it
 // describes.
 struct Untagged {
@@ -152,23 +273,39 @@ struct Untagged {
     std::string imageId;
 };
 
-// docker-archive: manifest.json keeps Config, Layers, Parent and
-// LayerSources of each image, never RepoTags. The id is the first image's.
+// docker-archive: one image; manifest.json keeps its Config and Layers,
+// never RepoTags (nor Parent or LayerSources, which a load does not need).
 std::expected<Untagged, wire::Error> untagDockerManifest(const Members& m,
                                                          const std::string& text) {
     const auto v = parseStrictJson(text);
-    if (!v || !v->isArray() || v->empty())
-        return malformed("manifest.json is not a list of images");
-    Json::Value out(Json::arrayValue);
-    for (const auto& image : *v) {
-        if (!image.isObject() || !image["Config"].isString())
-            return malformed("an image in manifest.json has no Config");
-        out.append(only(image, {"Config", "Layers", "Parent", "LayerSources"}));
+    if (!v || !v->isArray() || v->size() != 1)
+        return malformed("manifest.json must list exactly one image");
+    const Json::Value& image = (*v)[0];
+    if (!image.isObject() || !image["Config"].isString() || !image["Layers"].isArray())
+        return malformed("the image in manifest.json has no Config or Layers");
+    std::vector<std::string> layers;
+    for (const auto& l : image["Layers"]) {
+        if (!l.isString())
+            return malformed("manifest.json: a layer is not a path");
+        layers.push_back(l.asString());
     }
-    auto id = configId(m, (*v)[0]["Config"].asString());
+    if (auto ok = checkLayers(m, image["Config"].asString(), layers, false); !ok)
+        return std::unexpected(ok.error());
+    auto id = configId(m, image["Config"].asString());
     if (!id)
         return std::unexpected(id.error());
+    Json::Value out(Json::arrayValue);
+    out.append(only(image, {"Config", "Layers"}));
     return Untagged{compactJson(out), *id};
+}
+
+// An image manifest, not an index or list (whose nested manifests Podman
+// would load too). An absent mediaType is OCI's image manifest.
+bool isImageManifestType(const Json::Value& type) {
+    return type.isNull() ||
+           (type.isString() &&
+            (type.asString() == "application/vnd.oci.image.manifest.v1+json" ||
+             type.asString() == "application/vnd.docker.distribution.manifest.v2+json"));
 }
 
 // oci-archive: index.json keeps one manifest descriptor without its
@@ -187,10 +324,20 @@ std::expected<Untagged, wire::Error> untagOciIndex(const Members& m, const std::
     const TarEntry* blob = hex ? m.file("blobs/sha256/" + *hex) : nullptr;
     const auto manifest = blob ? parseStrictJson(m.content(*blob)) : std::nullopt;
     std::optional<std::string> config;
-    if (manifest && manifest->isObject() && (*manifest)["config"].isObject())
+    if (manifest && manifest->isObject() && (*manifest)["config"].isObject() &&
+        (*manifest)["layers"].isArray() && isImageManifestType((*manifest)["mediaType"]))
         config = sha256Hex((*manifest)["config"]["digest"]);
     if (!config)
-        return malformed("index.json names no image manifest with a config");
+        return malformed("index.json names no image manifest with a config and layers");
+    std::vector<std::string> layers;
+    for (const auto& l : (*manifest)["layers"]) {
+        const auto layerHex = l.isObject() ? sha256Hex(l["digest"]) : std::nullopt;
+        if (!layerHex)
+            return malformed("index.json: a layer of the manifest has no sha256 digest");
+        layers.push_back("blobs/sha256/" + *layerHex);
+    }
+    if (auto ok = checkLayers(m, "blobs/sha256/" + *config, layers, true); !ok)
+        return std::unexpected(ok.error());
     auto id = configId(m, "blobs/sha256/" + *config);
     if (!id)
         return std::unexpected(id.error());

@@ -305,6 +305,19 @@ bool JobRunner::State::handle(net::Session& session, Link& link, const wire::Raw
     }
     case wire::MsgType::kProgress:
         return body(std::type_identity<wire::Progress>{}).has_value();
+    case wire::MsgType::kError: {
+        // The worker refused an assign it could not name (docs/protocol.md):
+        // only that replica is lost, and its lease will say so.
+        auto err = body(std::type_identity<wire::ErrorMsg>{});
+        if (!err)
+            return false;
+        kLog.warn("worker {} reported an error {}: {}", link.wid.substr(0, 12), err->code,
+                  err->message);
+        if (err->code == wire::kRefusedCode)
+            return true;
+        link.reason = "error: " + err->message;
+        return false;
+    }
     default:
         link.reason = std::string("unexpected ") + wire::msgTypeName(msg.type);
         return false;

@@ -606,7 +606,7 @@ BOOST_AUTO_TEST_CASE(hostile_image_archives_are_refused_before_podman) {
         {"no config", {{"manifest.json", manifest}}, "image config 'c.json'"},
         {"not strict JSON",
          {{"c.json", "{}"}, {"manifest.json", R"([{"Config":"c.json","Config":"d"}])"}},
-         "manifest.json is not a list"},
+         "manifest.json must list exactly one image"},
         {"two images in an index",
          {{"oci-layout", "{}"}, {"index.json", R"({"manifests":[{},{}]})"}},
          "lists 2 manifests"},
