@@ -119,6 +119,13 @@ struct JobRunner::State {
         return {};
     }
 
+    void prepare();
+    void offerWork(dht::Node& node, const dht::Discovery& discovery,
+                   const std::vector<std::string>& endpoints, std::int64_t now);
+    bool expire(std::int64_t now);
+    ProgressState progressState(std::int64_t startedMs, std::size_t decidedAtStart);
+    int finish();
+
     struct Link;
     void serve(net::Session& session, const wire::Hello& hello);
     bool pushWork(net::Session& session, Link& link);
@@ -389,25 +396,23 @@ JobRunner::JobRunner(JobSpec job, Journal& journal, RunOptions options,
 
 JobRunner::~JobRunner() = default;
 
-int JobRunner::run(const std::atomic<bool>& interrupted) {
-    auto& s = *state_;
-    const auto& job = s.job;
-
+// Inputs hashed and stored, the scheduler restored from the journal.
+void JobRunner::State::prepare() {
     // Inputs are hashed once and copied into the blob store the sessions
     // serve from; units refer to them by digest.
-    s.catalog = std::make_unique<InputCatalog>(job);
+    catalog = std::make_unique<InputCatalog>(job);
     // Results already accepted were computed from the inputs as they were
     // when the job started: a resumed run refuses to mix in changed files.
-    const auto listing = inputListing(job, *s.catalog);
-    const auto recorded = s.journal.inputListing();
+    const auto listing = inputListing(job, *catalog);
+    const auto recorded = journal.inputListing();
     if (recorded.empty())
-        s.journal.recordInputListing(listing);
+        journal.recordInputListing(listing);
     else if (auto change = describeInputChange(recorded, listing))
         throw std::runtime_error(*change +
                                  ": results so far were computed from the old content; restore "
                                  "it, or start a new job in another --out directory");
     if (job.image.archive) {
-        auto d = s.blobs.putFile(*job.image.archive);
+        auto d = blobs.putFile(*job.image.archive);
         if (!d)
             throw std::runtime_error("cannot read image archive " + job.image.archive->string() +
                                      ": " + net::describe(d.error()));
@@ -415,24 +420,103 @@ int JobRunner::run(const std::atomic<bool>& interrupted) {
     std::vector<std::string> ids;
     for (const auto& unit : job.units) {
         ids.push_back(unit.id);
-        s.units[unit.id] = &unit;
+        units[unit.id] = &unit;
         for (const auto& in : unit.inputs) {
-            auto d = s.blobs.putFile(in.source);
+            auto d = blobs.putFile(in.source);
             if (!d)
                 throw std::runtime_error("cannot read input " + in.source.string() + ": " +
                                          net::describe(d.error()));
         }
     }
-    s.scheduler = std::make_unique<Scheduler>(job.policy, ids, s.clock, s.journal);
+    scheduler = std::make_unique<Scheduler>(job.policy, ids, clock, journal);
     {
-        std::lock_guard lock(s.mutex);
-        auto snapshot = s.journal.load();
-        s.apply(s.scheduler->restore(snapshot));
+        std::lock_guard lock(mutex);
+        auto snapshot = journal.load();
+        apply(scheduler->restore(snapshot));
         // A resumed run restores results of units validated before, should
         // the crash have come between the journal and the result files.
-        for (const auto& [unit, err] : s.results.writeMissingUnits(snapshot))
+        for (const auto& [unit, err] : results.writeMissingUnits(snapshot))
             kLog.error("cannot restore the results of {}: {}", unit, err.what);
     }
+}
+
+// Offers work to trusted workers we have no session with.
+void JobRunner::State::offerWork(dht::Node& node, const dht::Discovery& discovery,
+                                 const std::vector<std::string>& endpoints, std::int64_t now) {
+    for (const auto& w : discovery.snapshot().workers) {
+        const auto wid = w.id.str();
+        std::optional<OfferBook::Token> token;
+        {
+            std::lock_guard lock(mutex);
+            if (sessions.contains(wid))
+                continue;
+            token = offers.offer(wid, w.id.key(), now);
+        }
+        if (!token)
+            continue;
+        wire::Offer offer;
+        offer.endpoints = endpoints;
+        offer.token = *token;
+        offer.jobId = job.name;
+        kLog.info("offering work to {}", wid.substr(0, 12));
+        dht::postOffer(node, identity, w.id, offer, clock, OfferBook::kLifetimeMs);
+        emit(event::offerPosted(clock.nowMs(), wid));
+    }
+}
+
+// Leases and offer tokens that ran out at `now`; true once the job is finished.
+bool JobRunner::State::expire(std::int64_t now) {
+    std::lock_guard lock(mutex);
+    if (auto next = scheduler->nextLeaseExpiry(); next && *next <= now)
+        apply(scheduler->expireLeases());
+    offers.expire(now);
+    return scheduler->finished();
+}
+
+ProgressState JobRunner::State::progressState(std::int64_t startedMs, std::size_t decidedAtStart) {
+    std::lock_guard lock(mutex);
+    auto c = scheduler->counts();
+    ProgressState p;
+    p.total = c.total;
+    p.valid = c.valid;
+    p.failed = c.failed;
+    p.running = c.running;
+    p.workers = sessions.size();
+    p.startedMs = startedMs;
+    p.nowMs = clock.nowMs();
+    p.decidedAtStart = decidedAtStart;
+    return p;
+}
+
+// The summary, the last event and the report; the exit status of run().
+int JobRunner::State::finish() {
+    Snapshot snapshot;
+    SchedulerCounts counts;
+    bool finished = false;
+    {
+        std::lock_guard lock(mutex);
+        snapshot = scheduler->snapshot();
+        counts = scheduler->counts();
+        finished = scheduler->finished();
+    }
+    results.writeSummary(job.name, snapshot);
+    auto resultsDir = (options.jobDir / "results").string();
+    emit(event::jobFinished(clock.nowMs(), counts.total, counts.valid, counts.failed, resultsDir));
+    if (!options.json) {
+        std::fputs(statusReport(job.name, snapshot).c_str(), stdout);
+        std::printf("results: %s\nsummary: %s\n", resultsDir.c_str(),
+                    (options.jobDir / "summary.json").c_str());
+    }
+    if (!finished)
+        return 130;
+    return counts.valid == counts.total ? 0 : 1;
+}
+
+int JobRunner::run(const std::atomic<bool>& interrupted) {
+    auto& s = *state_;
+    const auto& job = s.job;
+
+    s.prepare();
     const auto startedMs = s.clock.nowMs();
     const auto decidedAtStart = s.scheduler->counts().valid + s.scheduler->counts().failed;
     s.emit(event::jobStarted(startedMs, job.name, job.units.size(), job.policy, s.resumed));
@@ -471,54 +555,14 @@ int JobRunner::run(const std::atomic<bool>& interrupted) {
 
     std::int64_t lastProgress = 0;
     std::string lastLine;
-    auto progressState = [&] {
-        std::lock_guard lock(s.mutex);
-        auto c = s.scheduler->counts();
-        ProgressState p;
-        p.total = c.total;
-        p.valid = c.valid;
-        p.failed = c.failed;
-        p.running = c.running;
-        p.workers = s.sessions.size();
-        p.startedMs = startedMs;
-        p.nowMs = s.clock.nowMs();
-        p.decidedAtStart = decidedAtStart;
-        return p;
-    };
+    auto progressState = [&] { return s.progressState(startedMs, decidedAtStart); };
 
     while (!interrupted) {
         auto now = s.clock.nowMs();
-        bool finished = false;
-        {
-            std::lock_guard lock(s.mutex);
-            if (auto next = s.scheduler->nextLeaseExpiry(); next && *next <= now)
-                s.apply(s.scheduler->expireLeases());
-            finished = s.scheduler->finished();
-            s.offers.expire(now);
-        }
-        if (finished)
+        if (s.expire(now))
             break;
 
-        // Offer work to trusted workers we have no session with.
-        for (const auto& w : discovery.snapshot().workers) {
-            const auto wid = w.id.str();
-            std::optional<OfferBook::Token> token;
-            {
-                std::lock_guard lock(s.mutex);
-                if (s.sessions.contains(wid))
-                    continue;
-                token = s.offers.offer(wid, w.id.key(), now);
-            }
-            if (!token)
-                continue;
-            wire::Offer offer;
-            offer.endpoints = endpoints;
-            offer.token = *token;
-            offer.jobId = job.name;
-            kLog.info("offering work to {}", wid.substr(0, 12));
-            dht::postOffer(node, s.identity, w.id, offer, s.clock, OfferBook::kLifetimeMs);
-            s.emit(event::offerPosted(s.clock.nowMs(), wid));
-        }
+        s.offerWork(node, discovery, endpoints, now);
 
         auto p = progressState();
         if (s.options.progress) {
@@ -549,28 +593,9 @@ int JobRunner::run(const std::atomic<bool>& interrupted) {
         std::fprintf(stderr, "\r%s\033[K\n", progressLine(progressState(), 100).c_str());
     }
 
-    Snapshot snapshot;
-    SchedulerCounts counts;
-    bool finished = false;
-    {
-        std::lock_guard lock(s.mutex);
-        snapshot = s.scheduler->snapshot();
-        counts = s.scheduler->counts();
-        finished = s.scheduler->finished();
-    }
-    s.results.writeSummary(job.name, snapshot);
-    auto resultsDir = (s.options.jobDir / "results").string();
-    s.emit(
-        event::jobFinished(s.clock.nowMs(), counts.total, counts.valid, counts.failed, resultsDir));
-    if (!s.options.json) {
-        std::fputs(statusReport(job.name, snapshot).c_str(), stdout);
-        std::printf("results: %s\nsummary: %s\n", resultsDir.c_str(),
-                    (s.options.jobDir / "summary.json").c_str());
-    }
+    const int status = s.finish();
     node.shutdown();
-    if (!finished)
-        return 130;
-    return counts.valid == counts.total ? 0 : 1;
+    return status;
 }
 
 } // namespace swarm::submitter
