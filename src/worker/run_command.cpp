@@ -70,17 +70,10 @@ std::uint64_t parseMemory(const std::string& text) {
     throw cli::UsageError("--memory wants a size per slot, like 512M or 2G");
 }
 
-int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap) {
-    // Before any thread (OpenDHT, sessions, Podman) exists.
-    std::atomic<Worker*> target{nullptr};
-    std::atomic<bool> signalled{false};
-    cli::SignalWatcher watcher([&](int sig) {
-        kLog.info("got signal {}: stopping", sig);
-        signalled = true;
-        if (Worker* w = target.load())
-            w->requestStop();
-    });
-
+// worker.toml (or --config), then the flags over it. The --bootstrap flags
+// are returned apart: they merge with the file's and the environment's.
+WorkerConfig readConfig(cli::Args& args, const cli::Globals& g,
+                        std::vector<std::string>& bootstrapFlags) {
     WorkerConfig cfg;
     auto configPath = args.take("config");
     if (!configPath && std::filesystem::exists(g.home / "worker.toml"))
@@ -93,7 +86,7 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
     }
     if (auto v = args.take("swarm"))
         cfg.swarm = *v;
-    auto bootstrapFlags = args.takeAll("bootstrap");
+    bootstrapFlags = args.takeAll("bootstrap");
     if (auto v = args.take("dht-address"))
         cfg.dhtAddress = *v;
     if (auto v = args.takeNumber("dht-port")) {
@@ -117,6 +110,31 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
         throw cli::UsageError("swarm name '" + cfg.swarm +
                               "' is not valid ([a-z0-9._-], 1..64 characters)");
 
+    return cfg;
+}
+
+// Pulls only what the volunteer allows, by digest.
+sandbox::ImagePolicy imagePolicy(const WorkerConfig& cfg) {
+    sandbox::ImagePolicy policy;
+    if (cfg.pullImages)
+        for (const auto& p : cfg.allowedImages)
+            policy.allowPull.push_back(p.ends_with('*') ? p.substr(0, p.size() - 1) : p);
+    return policy;
+}
+
+int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap) {
+    // Before any thread (OpenDHT, sessions, Podman) exists.
+    std::atomic<Worker*> target{nullptr};
+    std::atomic<bool> signalled{false};
+    cli::SignalWatcher watcher([&](int sig) {
+        kLog.info("got signal {}: stopping", sig);
+        signalled = true;
+        if (Worker* w = target.load())
+            w->requestStop();
+    });
+
+    std::vector<std::string> bootstrapFlags;
+    WorkerConfig cfg = readConfig(args, g, bootstrapFlags);
     auto bootstrap =
         dht::mergeBootstrap(bootstrapFlags, cfg.bootstrap, wire::processEnv("SWARM_BOOTSTRAP"));
     if (!bootstrap)
@@ -165,12 +183,7 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
         runtime = wrapped.get();
     }
 
-    // Pulls only what the volunteer allows, by digest (ImagePolicy).
-    sandbox::ImagePolicy policy;
-    if (cfg.pullImages)
-        for (const auto& p : cfg.allowedImages)
-            policy.allowPull.push_back(p.ends_with('*') ? p.substr(0, p.size() - 1) : p);
-    PodmanImages images(sandbox.service->socket(), policy);
+    PodmanImages images(sandbox.service->socket(), imagePolicy(cfg));
     wire::SystemClock clock;
     Worker worker(cfg, WorkerDeps{
                            .identity = *identity,
