@@ -1,5 +1,6 @@
 #include "wire/judge.hpp"
 
+#include "base/utf8.hpp"
 #include "wire/messages.hpp"
 #include "wire/records.hpp"
 
@@ -292,32 +293,6 @@ bool isImageReference(std::string_view ref) noexcept {
 
 namespace {
 
-// The length of the well-formed UTF-8 character at the start of `s`
-// (Unicode's table 3-7: no overlongs, no surrogates, nothing over U+10FFFF),
-// or 0 when there is none.
-std::size_t utf8Length(std::string_view s) {
-    auto at = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
-        return i < s.size() && at(i) >= lo && at(i) <= hi;
-    };
-    const unsigned c = at(0);
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        return cont(1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        const unsigned lo = c == 0xE0 ? 0xA0 : 0x80;
-        const unsigned hi = c == 0xED ? 0x9F : 0xBF;
-        return cont(1, lo, hi) && cont(2) ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        const unsigned lo = c == 0xF0 ? 0x90 : 0x80;
-        const unsigned hi = c == 0xF4 ? 0x8F : 0xBF;
-        return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
-    }
-    return 0;
-}
-
 // C0 controls but tab, DEL, and the C1 controls U+0080-009F (CSI among them).
 bool isControl(std::string_view ch) {
     const auto c = static_cast<unsigned char>(ch[0]);
@@ -336,9 +311,8 @@ void cleanText(std::string& text, std::size_t maxBytes) {
     std::vector<std::size_t> starts; // where each character of `out` begins
     bool cut = false;
     for (std::size_t i = 0; i < text.size();) {
-        const std::string_view rest = std::string_view(text).substr(i);
-        const std::size_t len = utf8Length(rest);
-        std::string_view piece = len == 0 ? kReplacement : rest.substr(0, len);
+        const std::size_t len = base::utf8Length(text, i);
+        std::string_view piece = len == 0 ? kReplacement : std::string_view(text).substr(i, len);
         if (isControl(piece))
             piece = kReplacement;
         if (out.size() + piece.size() > maxBytes) {
