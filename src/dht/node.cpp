@@ -116,7 +116,7 @@ std::vector<DhtValue> copyValues(const std::vector<std::shared_ptr<::dht::Value>
 
 struct Node::Impl {
     NodeConfig config;
-    EventLoop loop;
+    base::EventLoop loop{[](std::string_view what) { kLog.error("{}", what); }};
     ::dht::DhtRunner runner;
     std::mutex mutex;
     std::map<std::uint64_t, std::pair<::dht::InfoHash, std::shared_future<std::size_t>>> listens;
@@ -260,7 +260,7 @@ const NodeConfig& Node::config() const noexcept {
 const std::string& Node::swarm() const noexcept {
     return impl_->config.swarm;
 }
-EventLoop& Node::loop() noexcept {
+base::EventLoop& Node::loop() noexcept {
     return impl_->loop;
 }
 

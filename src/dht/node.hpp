@@ -1,7 +1,7 @@
 #pragma once
 
+#include "base/event_loop.hpp"
 #include "dht/bootstrap.hpp"
-#include "dht/event_loop.hpp"
 #include "wire/bytes.hpp"
 
 #include <chrono>
@@ -92,7 +92,7 @@ public:
     /// "address:port" other nodes can bootstrap from (IPv4).
     std::string endpoint() const;
     /// The loop on which this node's callbacks run.
-    EventLoop& loop() noexcept;
+    base::EventLoop& loop() noexcept;
 
     /// Adds bootstrap nodes (resolving names; unresolvable ones are logged
     /// and skipped). Returns how many addresses were handed to OpenDHT.

@@ -78,13 +78,13 @@ std::optional<std::string> describeInputChange(const std::string& recorded,
     return "the job's inputs changed since it started";
 }
 
-InputCatalog::InputCatalog(const JobSpec& job) {
+InputCatalog::InputCatalog(const JobSpec& job, const Describe& describe) {
     std::map<fs::path, wire::FileRef> byPath; // a file shared by units is hashed once
     auto add = [&](const fs::path& source, const std::string& name) {
         const fs::path key = fs::absolute(source);
         auto it = byPath.find(key);
         if (it == byPath.end())
-            it = byPath.emplace(key, describeFile(key, "")).first;
+            it = byPath.emplace(key, describe ? describe(key) : describeFile(key, "")).first;
         wire::FileRef ref = it->second;
         ref.name = name;
         const wire::Digest d{ref.digest};

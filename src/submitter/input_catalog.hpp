@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,9 +23,15 @@ struct Assignment;
 /// between threads.
 class InputCatalog {
 public:
-    /// Hashes every input (and the image archive). Throws std::system_error
-    /// if a file cannot be read.
-    explicit InputCatalog(const JobSpec& job);
+    /// A file's digest and size (its FileRef without a name). Throws on I/O
+    /// errors.
+    using Describe = std::function<wire::FileRef(const std::filesystem::path&)>;
+
+    /// Hashes every input (and the image archive) once, through `describe`
+    /// (default: describeFile; a run passes one that copies the file into
+    /// its blob store, hashing as it copies). Throws std::system_error or
+    /// std::runtime_error if a file cannot be read.
+    explicit InputCatalog(const JobSpec& job, const Describe& describe = {});
 
     /// The unit's inputs as FileRefs (name inside the work dir, digest, size).
     /// Empty for an unknown unit id.

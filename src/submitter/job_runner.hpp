@@ -1,7 +1,9 @@
 #pragma once
 
 #include "dht/bootstrap.hpp"
+#include "dht/worker_table.hpp"
 #include "submitter/job_spec.hpp"
+#include "submitter/progress.hpp"
 #include "wire/trust_list.hpp"
 
 #include <atomic>
@@ -11,14 +13,17 @@
 #include <string>
 #include <vector>
 
+namespace swarm::base {
+class Executor;
+}
 namespace swarm::wire {
-class Clock;
-class Identity;
+class PeerId;
+struct Offer;
 } // namespace swarm::wire
 
 namespace swarm::submitter {
 
-class Journal;
+class Batch;
 
 /// Where and how a job runs; parsed once from the command line.
 struct RunOptions {
@@ -36,35 +41,48 @@ struct RunOptions {
     bool progress = false; ///< a live progress line on stderr (a terminal)
 };
 
-/// Drives one job through the swarm: discovers trusted workers, offers them
-/// work, serves their sessions, schedules replicas, validates results by
-/// quorum and writes them to the job directory. Every scheduling decision
-/// is committed to the journal before it is acted on, so a killed run
-/// resumes where it stopped.
+/// Where the runner finds trusted workers and leaves them offers: the DHT in
+/// a run (DhtSwarm), a fake in tests.
+class SwarmAccess {
+public:
+    virtual ~SwarmAccess() = default;
+    /// The trusted workers seen lately.
+    virtual std::vector<dht::WorkerEntry> workers() const = 0;
+    /// Leaves `offer` in `worker`'s inbox.
+    virtual void postOffer(const wire::PeerId& worker, const wire::Offer& offer) = 0;
+};
+
+/// The control loop of one run: on a timer, it expires leases and offer
+/// tokens, offers work to trusted workers without a session, and reports
+/// progress; the sessions themselves run on the listener's threads
+/// (WorkerSession). It owns nothing: run_command.cpp makes the batch, the
+/// listener, the DHT node and the clock and hands them in.
 ///
-/// Threads: the caller's thread runs the control loop (leases, offers,
-/// progress); the TLS listener runs one thread per worker session. They
-/// share the scheduler, the journal and the result store under one mutex.
+/// Threads: tick() runs on `timer`; run() waits on the caller's thread.
 class JobRunner {
 public:
-    /// Borrows identity and clock. `resumed` says the journal already held
-    /// this job (for the job-started event and the summary).
-    JobRunner(JobSpec job, Journal& journal, RunOptions options, const wire::Identity& identity,
-              wire::TrustList trust, const wire::Clock& clock, bool resumed);
-    ~JobRunner();
-    JobRunner(const JobRunner&) = delete;
-    JobRunner& operator=(const JobRunner&) = delete;
+    /// `endpoints`: where workers reach the listener, put into offers.
+    JobRunner(Batch& batch, SwarmAccess& swarm, base::Executor& timer,
+              std::vector<std::string> endpoints);
 
-    /// Runs until every unit is valid or failed, or `interrupted` becomes
-    /// true. Returns 0 only if every unit is valid; 1 if some failed; 130 if
-    /// interrupted (the journal keeps the state for a resume). Throws
-    /// std::runtime_error / std::system_error on local failures.
-    int run(const std::atomic<bool>& interrupted);
-
-    struct State;
+    /// One step of the control loop at the batch clock's now. Returns true
+    /// once the job is finished.
+    bool tick();
+    /// Ticks every 250 ms until the job is finished or `interrupted`, then
+    /// gives the workers up to 2 s to hear bye from their sessions.
+    void run(const std::atomic<bool>& interrupted);
+    /// The progress line's state now.
+    ProgressState progress() const;
 
 private:
-    std::shared_ptr<State> state_;
+    void offerWork(std::int64_t nowMs);
+
+    Batch& batch_;
+    SwarmAccess& swarm_;
+    base::Executor& timer_;
+    const std::vector<std::string> endpoints_;
+    std::int64_t startedMs_ = 0;
+    std::size_t decidedAtStart_ = 0;
 };
 
 } // namespace swarm::submitter

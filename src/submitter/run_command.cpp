@@ -1,17 +1,29 @@
 #include "submitter/commands.hpp"
 
+#include "base/event_loop.hpp"
 #include "cli/signal_watcher.hpp"
 #include "dht/bootstrap.hpp"
+#include "dht/discovery.hpp"
+#include "dht/inbox.hpp"
 #include "dht/keys.hpp"
+#include "dht/node.hpp"
 #include "net/credentials.hpp"
+#include "net/listener.hpp"
+#include "net/peer_check.hpp"
+#include "net/session.hpp"
+#include "submitter/batch.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/job_spec.hpp"
 #include "submitter/journal.hpp"
+#include "submitter/offer_book.hpp"
 #include "submitter/progress.hpp"
+#include "submitter/reporter.hpp"
 #include "submitter/submit_config.hpp"
+#include "submitter/worker_session.hpp"
 #include "wire/clock.hpp"
 #include "wire/home.hpp"
 #include "wire/identity.hpp"
+#include "wire/log.hpp"
 #include "wire/trust_list.hpp"
 
 #include <fmt/format.h>
@@ -27,6 +39,83 @@
 namespace swarm::submitter {
 
 namespace {
+
+const wire::Logger kLog("submit");
+
+/// Finds trusted workers and posts offers through the DHT.
+class DhtSwarm final : public SwarmAccess {
+public:
+    DhtSwarm(dht::Node& node, const dht::Discovery& discovery, const wire::Identity& identity,
+             const wire::Clock& clock)
+        : node_(node), discovery_(discovery), identity_(identity), clock_(clock) {}
+    std::vector<dht::WorkerEntry> workers() const override { return discovery_.snapshot().workers; }
+    void postOffer(const wire::PeerId& worker, const wire::Offer& offer) override {
+        dht::postOffer(node_, identity_, worker, offer, clock_, OfferBook::kLifetimeMs);
+    }
+
+private:
+    dht::Node& node_;
+    const dht::Discovery& discovery_;
+    const wire::Identity& identity_;
+    const wire::Clock& clock_;
+};
+
+// The composition root of a run: the batch, the listener its workers dial,
+// the DHT node it finds them through, the clock and the timer, made here
+// and handed to the JobRunner. Returns the run's exit status.
+int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
+             const wire::Identity& identity, const wire::TrustList& trust, bool resumed,
+             const std::atomic<bool>& interrupted) {
+    net::TlsLibrary tls;
+    wire::SystemClock clock;
+    Reporter reporter(options.json, options.progress);
+    Batch batch(std::move(job), journal, options.jobDir, clock, reporter);
+    batch.prepare();
+    const auto c = batch.counts();
+    reporter.emit(
+        event::jobStarted(clock.nowMs(), batch.job().name, c.total, batch.job().policy, resumed));
+
+    net::Credentials credentials(identity);
+    net::ListenerConfig lc;
+    lc.host = options.listenHost;
+    lc.port = options.listenPort;
+    net::Listener listener(
+        credentials, lc, net::allowList(trust),
+        [&batch](const wire::PublicKey& key,
+                 const wire::Hello& hello) -> std::expected<void, net::Error> {
+            if (auto ok = batch.redeem(hello.token, key); !ok)
+                return std::unexpected(net::Error(net::Error::Code::kUntrusted, ok.error()));
+            return {};
+        },
+        [&batch](net::Session& session, const wire::Hello& hello) {
+            WorkerSession(batch, session, hello).serve();
+        });
+    std::vector<std::string> endpoints = options.advertise;
+    if (endpoints.empty())
+        endpoints.push_back(fmt::format("{}:{}", options.listenHost, listener.port()));
+    kLog.info("listening for workers on {}", endpoints.front());
+
+    dht::NodeConfig nc;
+    nc.bindAddress = options.dhtAddress;
+    nc.port = options.dhtPort;
+    nc.bootstrap = options.bootstrap;
+    nc.lanDiscovery = options.lanDiscovery;
+    nc.swarm = options.swarm;
+    dht::Node node(nc);
+    dht::Discovery discovery(node, trust, clock);
+    discovery.start();
+    DhtSwarm swarm(node, discovery, identity, clock);
+    base::EventLoop timer([](std::string_view what) { kLog.error("{}", what); });
+
+    JobRunner runner(batch, swarm, timer, endpoints);
+    runner.run(interrupted);
+    timer.stop();
+    listener.stop();
+    reporter.finish(runner.progress());
+    const int status = batch.finish();
+    node.shutdown();
+    return status;
+}
 
 struct NetworkFlags {
     RunOptions options;
@@ -121,10 +210,8 @@ int execute(JobSpec job, const std::filesystem::path& dir, NetworkFlags flags,
     std::atomic<bool> interrupted{false};
     cli::SignalWatcher watcher([&](int) { interrupted = true; });
 
-    net::TlsLibrary tls;
-    wire::SystemClock clock;
-    JobRunner runner(std::move(job), *journal, flags.options, *identity, *trust, clock, resumed);
-    int rc = runner.run(interrupted);
+    int rc =
+        runBatch(std::move(job), *journal, flags.options, *identity, *trust, resumed, interrupted);
     if (rc == 130)
         fmt::print(stderr, "interrupted: resume with 'swarm-submit resume {}'\n", dir.string());
     return rc;

@@ -21,12 +21,16 @@ namespace swarm::net {
 class Credentials;
 }
 namespace swarm::dht {
+class Announcer;
 class Node;
-}
+} // namespace swarm::dht
 
 namespace swarm::worker {
 
 class ImageSource;
+
+/// What the worker calls itself in its hello.
+inline constexpr const char* kWorkerSoftware = "swarm-worker/0.1.0";
 
 /// What the daemon is given by main(): borrowed objects must outlive it.
 struct WorkerDeps {
@@ -70,8 +74,11 @@ struct WorkerStatus {
 
 /// The volunteer daemon: announces capacity, accepts fresh offers from
 /// trusted submitters in its inbox, dials out to them, and runs the units
-/// they assign in the sandbox — one thread per submitter session and one
-/// per running unit, at most `slots` units at once.
+/// they assign in the sandbox, at most `slots` units at once.
+///
+/// Threads: run()'s own (announces, joins ended sessions); one event loop
+/// that owns every session's state and the slots (SessionTable); per
+/// session a reader and a writer (SubmitterLink); one per running unit.
 class Worker {
 public:
     Worker(WorkerConfig config, WorkerDeps deps);
@@ -92,8 +99,12 @@ public:
     WorkerStatus status() const;
 
     struct State;
+    struct Serving;
 
 private:
+    void serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRecord& record);
+    void shutDown(Serving& serving, dht::Announcer& announcer);
+
     std::shared_ptr<State> state_;
 };
 

@@ -1,19 +1,18 @@
-#include "dht/event_loop.hpp"
+#include "base/event_loop.hpp"
 
-#include "wire/log.hpp"
+#include <fmt/format.h>
 
 #include <cassert>
 #include <exception>
 #include <future>
 #include <memory>
 
-namespace swarm::dht {
+namespace swarm::base {
 
-namespace {
-const wire::Logger kLog("dht");
+EventLoop::EventLoop(ErrorSink onError) : onError_(std::move(onError)), thread_([this] { run(); }) {
+    if (!onError_)
+        onError_ = [](std::string_view what) { fmt::print(stderr, "{}\n", what); };
 }
-
-EventLoop::EventLoop() : thread_([this] { run(); }) {}
 
 EventLoop::~EventLoop() {
     stop();
@@ -82,12 +81,12 @@ void EventLoop::run() {
         try {
             task();
         } catch (const std::exception& e) {
-            kLog.error("event loop task failed: {}", e.what());
+            onError_(fmt::format("event loop task failed: {}", e.what()));
         } catch (...) {
-            kLog.error("event loop task failed with an unknown exception");
+            onError_("event loop task failed with an unknown exception");
         }
         lock.lock();
     }
 }
 
-} // namespace swarm::dht
+} // namespace swarm::base

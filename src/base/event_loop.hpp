@@ -6,32 +6,37 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <utility>
 
-namespace swarm::dht {
+#include "base/executor.hpp"
 
-/// One thread that runs posted tasks and timers in order. OpenDHT calls us
-/// back on its own thread; everything in this room re-posts those callbacks
-/// here, so our logic never runs on OpenDHT's thread and never blocks it.
+namespace swarm::base {
+
+/// One thread that runs posted tasks and timers in order, on the real
+/// steady clock. The DHT room re-posts OpenDHT's callbacks to one, so its
+/// logic never runs on OpenDHT's thread; the worker's sessions live on one.
 ///
 /// Thread-safe: post()/postAfter() may be called from any thread. A task
-/// that throws is logged and dropped; the loop keeps running. Tasks still
-/// queued when stop() runs are dropped without running.
-class EventLoop {
+/// that throws is reported to `onError` and dropped; the loop keeps running.
+/// Tasks still queued when stop() runs are dropped without running.
+class EventLoop final : public Executor {
 public:
-    using Clock = std::chrono::steady_clock;
+    using ErrorSink = std::function<void(std::string_view what)>;
 
-    EventLoop();
+    /// `onError` gets what a failed task threw (default: standard error).
+    explicit EventLoop(ErrorSink onError = {});
     /// Stops and joins the thread.
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
 
     /// Runs `task` on the loop thread as soon as possible.
-    void post(std::function<void()> task);
+    void post(std::function<void()> task) override;
     /// Runs `task` on the loop thread once `delay` has passed.
-    void postAfter(std::chrono::milliseconds delay, std::function<void()> task);
+    void postAfter(std::chrono::milliseconds delay, std::function<void()> task) override;
+    Clock::time_point now() const override { return Clock::now(); }
     /// Runs `task` on the loop thread and waits for it (bounded by
     /// `timeout`). Returns false if it did not run in time or the loop is
     /// stopped. Must not be called from the loop thread itself.
@@ -46,6 +51,7 @@ public:
 private:
     void run();
 
+    ErrorSink onError_;
     std::mutex mutex_;
     std::condition_variable cv_;
     // Keyed by (due time, sequence) so equal times keep posting order.
@@ -55,4 +61,4 @@ private:
     std::thread thread_;
 };
 
-} // namespace swarm::dht
+} // namespace swarm::base

@@ -1,0 +1,210 @@
+#include "submitter/batch.hpp"
+
+#include "net/blob_transfer.hpp"
+#include "submitter/input_catalog.hpp"
+#include "submitter/journal.hpp"
+#include "submitter/reporter.hpp"
+#include "wire/clock.hpp"
+#include "wire/log.hpp"
+
+#include <cstdio>
+
+namespace swarm::submitter {
+
+namespace {
+const wire::Logger kLog("submit");
+}
+
+Batch::Batch(JobSpec job, Journal& journal, const std::filesystem::path& jobDir,
+             const wire::Clock& clock, Reporter& reporter)
+    : job_(std::move(job)), journal_(journal), jobDir_(jobDir), clock_(clock), reporter_(reporter),
+      results_(jobDir),
+      blobs_(results_.blobDir(),
+             net::BlobStoreOptions{.maxBytes = std::uint64_t{1} << 62, .fsync = true}, clock) {}
+
+Batch::~Batch() = default;
+
+void Batch::prepare() {
+    // Each input is read once: copied into the blob store the sessions
+    // serve from, hashed as it is copied; units refer to it by digest.
+    catalog_ = std::make_unique<InputCatalog>(job_, [this](const std::filesystem::path& path) {
+        auto d = blobs_.putFile(path);
+        auto size = d ? blobs_.sizeOf(*d) : std::nullopt;
+        if (!size)
+            throw std::runtime_error("cannot read input " + path.string() + ": " +
+                                     (d ? "not stored" : net::describe(d.error())));
+        wire::FileRef ref;
+        ref.digest = d->bytes;
+        ref.size = *size;
+        return ref;
+    });
+    // Results already accepted were computed from the inputs as they were
+    // when the job started: a resumed run refuses to mix in changed files.
+    const auto listing = inputListing(job_, *catalog_);
+    const auto recorded = journal_.inputListing();
+    if (recorded.empty())
+        journal_.recordInputListing(listing);
+    else if (auto change = describeInputChange(recorded, listing))
+        throw std::runtime_error(*change +
+                                 ": results so far were computed from the old content; restore "
+                                 "it, or start a new job in another --out directory");
+    std::vector<std::string> ids;
+    for (const auto& unit : job_.units) {
+        ids.push_back(unit.id);
+        units_[unit.id] = &unit;
+    }
+    scheduler_ = std::make_unique<Scheduler>(job_.policy, ids, clock_, journal_);
+    std::lock_guard lock(mutex_);
+    auto snapshot = journal_.load();
+    apply(scheduler_->restore(snapshot));
+    // A resumed run restores results of units validated before, should the
+    // crash have come between the journal and the result files.
+    for (const auto& [unit, err] : results_.writeMissingUnits(snapshot))
+        kLog.error("cannot restore the results of {}: {}", unit, err.what);
+}
+
+// Acts on what a scheduler event decided. Called with `mutex_` held.
+void Batch::apply(const Effects& fx) {
+    auto now = clock_.nowMs();
+    for (const auto& r : fx.ended) {
+        reporter_.emit(event::replicaEnded(now, r));
+        // A worker whose lease ran out may still be running the replica.
+        if (r.state == ReplicaState::kExpired && sessions_.contains(r.worker))
+            cancels_[r.worker].push_back(
+                wire::Cancel{.unitId = r.unitId, .replica = r.replica, .reason = "lease expired"});
+    }
+    for (const auto& c : fx.cancelled)
+        cancels_[c.worker].push_back(
+            wire::Cancel{.unitId = c.unitId, .replica = c.replica, .reason = "not needed"});
+    for (const auto& id : fx.validated) {
+        const UnitRecord* u = scheduler_->unit(id);
+        if (u == nullptr || !u->acceptedReplica)
+            continue;
+        const auto& reps = scheduler_->replicas(id);
+        auto written = results_.writeUnit(id, reps.at(*u->acceptedReplica).outputs);
+        if (!written)
+            kLog.error("cannot write results of {}: {}", id, written.error().what);
+        reporter_.emit(event::unitValid(now, *u));
+    }
+    for (const auto& id : fx.failed) {
+        if (const UnitRecord* u = scheduler_->unit(id)) {
+            kLog.warn("unit {} failed: {}", id, u->reason);
+            reporter_.emit(event::unitFailed(now, *u));
+        }
+    }
+}
+
+std::optional<OfferBook::Token> Batch::offerTo(const std::string& wid, const wire::PublicKey& key,
+                                               std::int64_t nowMs) {
+    std::lock_guard lock(mutex_);
+    if (sessions_.contains(wid))
+        return std::nullopt;
+    return offers_.offer(wid, key, nowMs);
+}
+
+std::expected<void, std::string> Batch::redeem(const OfferBook::Token& token,
+                                               const wire::PublicKey& key) {
+    std::lock_guard lock(mutex_);
+    return offers_.redeem(token, key, clock_.nowMs());
+}
+
+bool Batch::connect(const WorkerId& wid) {
+    std::lock_guard lock(mutex_);
+    if (!sessions_.insert(wid).second)
+        return false;
+    scheduler_->workerConnected(wid);
+    return true;
+}
+
+void Batch::disconnect(const WorkerId& wid, bool replicasLost) {
+    std::lock_guard lock(mutex_);
+    if (replicasLost)
+        apply(scheduler_->workerDisconnected(wid));
+    sessions_.erase(wid);
+    cancels_.erase(wid);
+    sessionEnded_.notify_all();
+}
+
+void Batch::waitForNoWorkers(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    sessionEnded_.wait_for(lock, timeout, [&] { return sessions_.empty(); });
+}
+
+Owed Batch::owed(const WorkerId& wid, std::uint32_t demand, bool idle) {
+    Owed o;
+    std::lock_guard lock(mutex_);
+    o.finished = scheduler_->finished();
+    if (!o.finished && demand > 0) {
+        o.assigned = scheduler_->requestWork(wid, demand);
+        for (const auto& a : o.assigned) {
+            o.assigns.push_back(buildAssign(job_, *units_.at(a.unitId), a, *catalog_));
+            reporter_.emit(event::replicaAssigned(clock_.nowMs(), a));
+        }
+    } else if (!o.finished && idle) {
+        o.workReady = scheduler_->hasWorkFor(wid);
+    }
+    o.cancels.swap(cancels_[wid]);
+    return o;
+}
+
+void Batch::workerBye(const WorkerId& wid, const std::vector<std::string>& givenBack) {
+    std::lock_guard lock(mutex_);
+    apply(scheduler_->workerBye(wid, parseGivenBack(givenBack)));
+}
+
+void Batch::reportResult(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,
+                         const ReplicaReport& report) {
+    std::lock_guard lock(mutex_);
+    auto fx = scheduler_->reportResult(wid, unitId, replica, report);
+    if (!fx.ignored.empty())
+        kLog.info("result for {}/{} ignored: {}", unitId, replica, fx.ignored);
+    apply(fx);
+}
+
+bool Batch::expire(std::int64_t nowMs) {
+    std::lock_guard lock(mutex_);
+    if (auto next = scheduler_->nextLeaseExpiry(); next && *next <= nowMs)
+        apply(scheduler_->expireLeases());
+    offers_.expire(nowMs);
+    return scheduler_->finished();
+}
+
+bool Batch::finished() const {
+    std::lock_guard lock(mutex_);
+    return scheduler_->finished();
+}
+
+SchedulerCounts Batch::counts() const {
+    std::lock_guard lock(mutex_);
+    return scheduler_->counts();
+}
+
+std::size_t Batch::workers() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+int Batch::finish() {
+    Snapshot snapshot;
+    SchedulerCounts c;
+    bool done = false;
+    {
+        std::lock_guard lock(mutex_);
+        snapshot = scheduler_->snapshot();
+        c = scheduler_->counts();
+        done = scheduler_->finished();
+    }
+    results_.writeSummary(job_.name, snapshot);
+    auto resultsDir = (jobDir_ / "results").string();
+    reporter_.emit(event::jobFinished(clock_.nowMs(), c.total, c.valid, c.failed, resultsDir));
+    if (!reporter_.json()) {
+        std::fputs(statusReport(job_.name, snapshot).c_str(), stdout);
+        std::printf("results: %s\nsummary: %s\n", resultsDir.c_str(),
+                    (jobDir_ / "summary.json").c_str());
+    }
+    if (!done)
+        return 130;
+    return c.valid == c.total ? 0 : 1;
+}
+
+} // namespace swarm::submitter

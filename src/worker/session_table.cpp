@@ -1,0 +1,314 @@
+#include "worker/session_table.hpp"
+
+#include "wire/clock.hpp"
+#include "wire/log.hpp"
+#include "worker/worker.hpp"
+
+#include <fmt/format.h>
+
+namespace swarm::worker {
+
+namespace {
+const wire::Logger kLog("worker");
+// A submitter that said it has no work says work-ready when it has some;
+// it is asked again anyway after this long.
+constexpr auto kRecheck = std::chrono::seconds(30);
+
+std::string replicaKey(std::string_view unit, std::uint32_t replica) {
+    return fmt::format("{}/{}", unit, replica);
+}
+} // namespace
+
+SessionTable::SessionTable(const WorkerConfig& cfg, base::Executor& executor,
+                           const wire::Clock& clock, SessionPort& port)
+    : cfg_(cfg), executor_(executor), clock_(clock), port_(port), slots_(cfg.slots) {}
+
+SessionTable::Entry* SessionTable::find(SessionId id) {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : &it->second;
+}
+
+void SessionTable::offered(dht::ReceivedOffer offer) {
+    if (stopping_)
+        return;
+    offers_.push(std::move(offer));
+    startSessions();
+}
+
+// Offers from a submitter being dialed, or whose session ended but still
+// runs its last units, wait until that ends (OfferQueue).
+void SessionTable::startSessions() {
+    auto linkOf = [&](const wire::PeerId& submitter) {
+        for (const auto& [id, e] : sessions_)
+            if (e.offer.submitter == submitter)
+                return e.phase == Phase::kConnected ? OfferQueue::LinkState::kConnected
+                                                    : OfferQueue::LinkState::kDialing;
+        return OfferQueue::LinkState::kNone;
+    };
+    for (auto& offer : offers_.take(linkOf, clock_.nowMs())) {
+        kLog.info("offer from {}{}", offer.submitter.shortStr(),
+                  offer.submitterName.empty() ? "" : " (" + offer.submitterName + ")");
+        const auto id = nextId_++;
+        Entry e;
+        e.weight = shareOf(cfg_, offer.submitter.str(), offer.submitterName);
+        e.holder = slots_.join(e.weight);
+        e.offer = std::move(offer);
+        auto& entry = sessions_.emplace(id, std::move(e)).first->second;
+        port_.dial(id, entry.offer);
+    }
+}
+
+void SessionTable::connected(SessionId id) {
+    auto* e = find(id);
+    if (!e || e->phase != Phase::kDialing)
+        return;
+    e->phase = Phase::kConnected;
+    kLog.info("connected to submitter {} (weight {})", e->offer.submitter.shortStr(), e->weight);
+    shareOut();
+}
+
+void SessionTable::ended(SessionId id) {
+    auto* e = find(id);
+    if (!e)
+        return;
+    if (e->phase != Phase::kEnding) {
+        e->phase = Phase::kEnding;
+        port_.close(id, std::nullopt);
+    }
+    // No longer wanting work: its weight must not shrink the others'
+    // shares while its last units run to their end.
+    slots_.decline(e->holder, e->requested);
+    e->requested = 0;
+    maybeForget(id);
+    shareOut();
+}
+
+// A session is dropped once its reader ended and its last unit with it.
+void SessionTable::maybeForget(SessionId id) {
+    auto* e = find(id);
+    if (!e || e->phase != Phase::kEnding || !e->running.empty() || e->fetching > 0)
+        return;
+    kLog.info("session with submitter {} ended", e->offer.submitter.shortStr());
+    slots_.leave(e->holder);
+    sessions_.erase(id);
+    port_.forget(id);
+    if (!stopping_)
+        startSessions();
+}
+
+void SessionTable::noWork(SessionId id, std::uint32_t slots) {
+    auto* e = find(id);
+    if (!e || e->phase != Phase::kConnected)
+        return;
+    if (slots > e->requested)
+        return breach(
+            id, *e,
+            fmt::format("handed back {} slot(s) but had {} asked for", slots, e->requested));
+    e->requested -= slots;
+    slots_.decline(e->holder, slots);
+    e->quietUntil = executor_.now() + kRecheck;
+    executor_.postAfter(kRecheck, [this, id] { shareOut(); });
+    kLog.debug("submitter {} has no work for {} slot(s)", e->offer.submitter.shortStr(), slots);
+    shareOut();
+}
+
+void SessionTable::workReady(SessionId id) {
+    auto* e = find(id);
+    if (!e || e->phase != Phase::kConnected)
+        return;
+    e->quietUntil = {};
+    kLog.info("submitter {} has work again", e->offer.submitter.shortStr());
+    shareOut();
+}
+
+void SessionTable::cancelled(SessionId id, const wire::Cancel& cancel) {
+    auto* e = find(id);
+    if (!e)
+        return;
+    // A running container is killed (the runtime checks four times a
+    // second); its result, "killed: cancelled", is no longer wanted.
+    kLog.info("submitter cancelled {}/{}: {}", cancel.unitId, cancel.replica, cancel.reason);
+    if (auto it = e->running.find(replicaKey(cancel.unitId, cancel.replica));
+        it != e->running.end())
+        it->second.stop.request_stop();
+}
+
+// An assign answers one slot asked for; one nobody asked for is a breach.
+bool SessionTable::takeRequested(SessionId id, Entry& e) {
+    if (e.requested == 0) {
+        breach(id, e, "assigned work nobody asked for");
+        return false;
+    }
+    --e.requested;
+    e.quietUntil = {}; // it has work again
+    return true;
+}
+
+AssignAnswer SessionTable::assigned(SessionId id, const wire::Assign& assign) {
+    auto* e = find(id);
+    if (!e || e->phase != Phase::kConnected || !takeRequested(id, *e))
+        return {AssignVerdict::kEnd};
+    auto admission = admit(assign, cfg_);
+    if (!admission) {
+        refuse(id, *e, assign, admission.error());
+        return {AssignVerdict::kRefused};
+    }
+    ++e->fetching;
+    return {AssignVerdict::kFetch, *admission};
+}
+
+// An assign the judge refused ends only that unit: a result with the reason
+// when the unit it names is itself fine, else an error message; either way
+// the slot is free again and the session goes on.
+AssignVerdict SessionTable::refusedAssign(SessionId id, const std::optional<wire::UnitKey>& key,
+                                          const std::string& why) {
+    auto* e = find(id);
+    if (!e || e->phase != Phase::kConnected || !takeRequested(id, *e))
+        return AssignVerdict::kEnd;
+    kLog.warn("submitter {}: refused assign: {}", e->offer.submitter.str(), why);
+    ++refused_;
+    if (key) {
+        wire::Assign named;
+        named.unitId = key->unitId;
+        named.replica = key->replica;
+        refuse(id, *e, named, "refused: " + why);
+        return AssignVerdict::kRefused;
+    }
+    port_.send(id, wire::encodeMessage(
+                       wire::ErrorMsg{.code = wire::kRefusedCode, .message = "refused: " + why}));
+    ++failed_;
+    freeSlot(*e);
+    return AssignVerdict::kRefused;
+}
+
+void SessionTable::refuse(SessionId id, Entry& e, const wire::Assign& assign,
+                          const std::string& why) {
+    kLog.warn("refusing {}/{}: {}", assign.unitId, assign.replica, why);
+    wire::Result r;
+    r.unitId = assign.unitId;
+    r.replica = assign.replica;
+    r.error = why;
+    port_.send(id, wire::encodeMessage(r));
+    ++failed_;
+    freeSlot(e);
+}
+
+void SessionTable::fetched(SessionId id, wire::Assign assign, const Admission& admission,
+                           Fetched result) {
+    auto* e = find(id);
+    if (!e)
+        return;
+    --e->fetching;
+    if (result.outcome == Fetched::Outcome::kBroken || e->phase == Phase::kEnding) {
+        freeSlot(*e);
+        maybeForget(id);
+        return;
+    }
+    if (result.outcome == Fetched::Outcome::kFailed) {
+        refuse(id, *e, assign, result.error);
+        return;
+    }
+    auto key = replicaKey(assign.unitId, assign.replica);
+    auto& running = e->running[key];
+    running.startedMs = clock_.nowMs();
+    port_.run(id, std::move(assign), admission.limits, std::move(result.pinned),
+              running.stop.get_token());
+    shareOut(); // the session was busy fetching: it may ask now
+}
+
+void SessionTable::unitEnded(SessionId id, const std::string& key, bool delivered, bool succeeded) {
+    auto* e = find(id);
+    if (!e)
+        return;
+    e->running.erase(key);
+    ++(delivered && succeeded ? done_ : failed_);
+    freeSlot(*e);
+    maybeForget(id);
+}
+
+void SessionTable::drained(SessionId id) {
+    if (find(id))
+        shareOut();
+}
+
+void SessionTable::freeSlot(Entry& e) {
+    slots_.release(e.holder, 1);
+    shareOut();
+}
+
+void SessionTable::breach(SessionId id, Entry& e, const std::string& what) {
+    kLog.warn("submitter {} {}; ending the session", e.offer.submitter.shortStr(), what);
+    ended(id);
+}
+
+// Every session asks for the free slots it may take (SlotPool: its share
+// while other submitters want work too). A session below its share that
+// cannot ask now (it is sending or fetching) is skipped: the others may
+// borrow its slots meanwhile, one at a time in turn, so no slot idles while
+// a submitter has work. It gets the next slot that frees once it asks.
+void SessionTable::shareOut() {
+    if (stopping_)
+        return;
+    bool skipped = false;
+    for (auto& [id, e] : sessions_)
+        skipped = !request(id, e, false) || skipped;
+    for (bool progress = skipped; progress && slots_.free() > 0;) {
+        const auto before = slots_.free();
+        for (auto& [id, e] : sessions_)
+            request(id, e, true);
+        progress = slots_.free() < before;
+    }
+}
+
+// Returns false if `e` could not ask now while it is owed slots.
+bool SessionTable::request(SessionId id, Entry& e, bool borrow) {
+    if (e.phase != Phase::kConnected || executor_.now() < e.quietUntil)
+        return true;
+    if (!port_.ready(id))
+        return !slots_.owed(e.holder);
+    const auto n = slots_.reserve(e.holder, borrow ? 1 : cfg_.slots, borrow);
+    if (n == 0)
+        return true;
+    port_.send(id, wire::encodeMessage(wire::RequestWork{.slots = n}));
+    e.requested += n;
+    return true;
+}
+
+void SessionTable::stop() {
+    stopping_ = true;
+    slots_.close();
+    for (auto& [id, e] : sessions_) {
+        if (e.phase == Phase::kEnding)
+            continue;
+        wire::Bye bye;
+        bye.reason = "worker stopping";
+        for (const auto& [key, run] : e.running)
+            bye.givenBack.push_back(key);
+        kLog.info("giving back {} unit(s) to {}", bye.givenBack.size(),
+                  e.offer.submitter.shortStr());
+        const bool connected = e.phase == Phase::kConnected;
+        e.phase = Phase::kEnding;
+        port_.close(id, connected ? std::optional(std::move(bye)) : std::nullopt);
+    }
+    std::vector<SessionId> ids;
+    for (const auto& [id, e] : sessions_)
+        ids.push_back(id);
+    for (auto id : ids)
+        maybeForget(id);
+}
+
+void SessionTable::collect(WorkerStatus& st) const {
+    const auto now = clock_.nowMs();
+    for (const auto& [id, e] : sessions_) {
+        if (e.phase == Phase::kConnected)
+            st.submitters.push_back(e.offer.submitter.str());
+        for (const auto& [key, run] : e.running)
+            st.running.push_back(UnitStatus{e.offer.submitter.str(), key, now - run.startedMs});
+    }
+    st.done = done_;
+    st.failed = failed_;
+    st.refused = refused_;
+    st.stopping = stopping_;
+}
+
+} // namespace swarm::worker

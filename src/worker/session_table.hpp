@@ -1,0 +1,168 @@
+#pragma once
+
+#include "base/executor.hpp"
+#include "dht/offer_box.hpp"
+#include "sandbox/container_runtime.hpp"
+#include "wire/bytes.hpp"
+#include "wire/digest.hpp"
+#include "wire/messages.hpp"
+#include "worker/admission.hpp"
+#include "worker/offer_queue.hpp"
+#include "worker/slot_pool.hpp"
+#include "worker/worker_config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+namespace swarm::wire {
+class Clock;
+}
+
+namespace swarm::worker {
+
+struct WorkerStatus;
+using SessionId = std::uint64_t;
+
+/// What the table has done on the sessions' connections. Called on the
+/// table's executor; every call returns at once (a send is queued, a dial
+/// or a unit runs on a thread of the session's own).
+class SessionPort {
+public:
+    virtual ~SessionPort() = default;
+    /// Dials the submitter of `offer`; the session then reports connected()
+    /// or ended().
+    virtual void dial(SessionId id, const dht::ReceivedOffer& offer) = 0;
+    /// Queues one encoded message.
+    virtual void send(SessionId id, wire::Bytes payload) = 0;
+    /// True if a message queued now goes out at once: the session is not
+    /// sending or fetching, so its submitter reads what it is sent. When a
+    /// session that was not ready becomes so, it reports it (drained(),
+    /// fetched() or unitEnded()).
+    virtual bool ready(SessionId id) const = 0;
+    /// Runs an admitted unit whose inputs are fetched (and pinned) on a
+    /// thread of its own; reports unitEnded() after sending its result.
+    virtual void run(SessionId id, wire::Assign assign, sandbox::Limits limits,
+                     std::vector<wire::Digest> pinned, std::stop_token stop) = 0;
+    /// Sends what is queued, then `last` if given, and ends the session:
+    /// nothing is sent after it and its reader stops. Results of units that
+    /// still run are dropped.
+    virtual void close(SessionId id, std::optional<wire::Bye> last) = 0;
+    /// The session ended and its last unit too: its threads may be joined.
+    virtual void forget(SessionId id) = 0;
+};
+
+/// What a session's reader does with an assign it read.
+enum class AssignVerdict {
+    kFetch,   ///< admitted: fetch its inputs, then report fetched()
+    kRefused, ///< answered with a refusal; read on
+    kEnd,     ///< a protocol breach: the session is being closed
+};
+
+/// The table's word on an assign the judge let through.
+struct AssignAnswer {
+    AssignVerdict verdict = AssignVerdict::kEnd;
+    Admission admission{}; ///< kFetch: what the unit is granted
+};
+
+/// How fetching an admitted unit's inputs went.
+struct Fetched {
+    enum class Outcome { kOk, kFailed, kBroken } outcome = Outcome::kOk;
+    std::string error;                ///< kFailed: why, for the refusal
+    std::vector<wire::Digest> pinned; ///< kOk: held in the cache for the unit
+};
+
+/// Every session with a submitter and the worker's slots, owned by one
+/// executor: all methods run there (a session's reader and unit threads
+/// post to it), so nothing here takes a lock or waits.
+///
+/// It decides what each session asks for (SlotPool: shares between
+/// submitters, borrowing for a session that cannot ask now), which offers
+/// are dialed (OfferQueue), what an assign gets (admit()), which unit a
+/// cancel stops, and what a stopping worker gives back. It keeps the
+/// counters `status` shows. What it decides goes out through SessionPort.
+class SessionTable {
+public:
+    SessionTable(const WorkerConfig& cfg, base::Executor& executor, const wire::Clock& clock,
+                 SessionPort& port);
+
+    /// A fresh offer from a trusted submitter (the inbox's).
+    void offered(dht::ReceivedOffer offer);
+    void connected(SessionId id);
+    /// The session's reader stopped (dial failed, peer left, breach):
+    /// nothing more is asked; units still running finish.
+    void ended(SessionId id);
+
+    void noWork(SessionId id, std::uint32_t slots);
+    void workReady(SessionId id);
+    void cancelled(SessionId id, const wire::Cancel& cancel);
+    /// An assign the judge let through.
+    AssignAnswer assigned(SessionId id, const wire::Assign& assign);
+    /// An assign the judge refused; `key` names its unit if that part of it
+    /// was sound.
+    AssignVerdict refusedAssign(SessionId id, const std::optional<wire::UnitKey>& key,
+                                const std::string& why);
+    void fetched(SessionId id, wire::Assign assign, const Admission& admission, Fetched result);
+    void unitEnded(SessionId id, const std::string& key, bool delivered, bool succeeded);
+    /// The session sent all it had queued: it may ask again.
+    void drained(SessionId id);
+    /// Now and then: sessions that could not ask (their submitter was not
+    /// reading) ask again.
+    void tick() { shareOut(); }
+    /// A message from a submitter was refused (counted for `status`).
+    void countRefused() { ++refused_; }
+
+    /// Gives back what runs and closes every session; offers are dropped.
+    void stop();
+    /// No session left (all forgotten).
+    bool empty() const { return sessions_.empty(); }
+    std::uint32_t freeSlots() const { return slots_.free(); }
+    /// Fills the session part of a status snapshot.
+    void collect(WorkerStatus& status) const;
+
+private:
+    struct Running {
+        std::int64_t startedMs = 0;
+        std::stop_source stop;
+    };
+    enum class Phase { kDialing, kConnected, kEnding };
+    struct Entry {
+        dht::ReceivedOffer offer;
+        std::uint32_t weight = 1;
+        SlotPool::Holder holder = 0;
+        Phase phase = Phase::kDialing;
+        std::uint32_t requested = 0;                    // slots asked for, not yet assigned
+        std::uint32_t fetching = 0;                     // admitted units whose inputs come
+        base::Executor::Clock::time_point quietUntil{}; // no request before: it had no work
+        std::map<std::string, Running> running;
+    };
+
+    Entry* find(SessionId id);
+    void startSessions();
+    void shareOut();
+    bool request(SessionId id, Entry& e, bool borrow);
+    bool takeRequested(SessionId id, Entry& e);
+    void refuse(SessionId id, Entry& e, const wire::Assign& assign, const std::string& why);
+    void breach(SessionId id, Entry& e, const std::string& what);
+    void freeSlot(Entry& e);
+    void maybeForget(SessionId id);
+
+    const WorkerConfig& cfg_;
+    base::Executor& executor_;
+    const wire::Clock& clock_;
+    SessionPort& port_;
+    SlotPool slots_;
+    OfferQueue offers_;
+    std::map<SessionId, Entry> sessions_;
+    SessionId nextId_ = 1;
+    bool stopping_ = false;
+    std::uint64_t done_ = 0;
+    std::uint64_t failed_ = 0;
+    std::uint64_t refused_ = 0;
+};
+
+} // namespace swarm::worker

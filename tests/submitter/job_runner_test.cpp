@@ -1,0 +1,244 @@
+// The job runner's parts without a network: a worker's session over TLS on
+// a socketpair (no port), the control loop on a manual executor and clock,
+// workers found and offered to through a fake swarm.
+
+#include "base/manual_executor.hpp"
+#include "base/unique_fd.hpp"
+#include "net/blob_store.hpp"
+#include "net/blob_transfer.hpp"
+#include "net/credentials.hpp"
+#include "net/peer_check.hpp"
+#include "net/session.hpp"
+#include "submitter/batch.hpp"
+#include "submitter/job_runner.hpp"
+#include "submitter/journal.hpp"
+#include "submitter/reporter.hpp"
+#include "submitter/worker_session.hpp"
+#include "temp_dir.hpp"
+#include "wire/clock.hpp"
+#include "wire/identity.hpp"
+#include "wire/peer_id.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <sys/socket.h>
+
+#include <future>
+#include <thread>
+
+using namespace swarm;
+using namespace swarm::submitter;
+using swarm::submitter::test::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+JobSpec makeJob(const TempDir& dir, int units) {
+    JobSpec job;
+    job.name = "test";
+    job.image.reference = "localhost/img:1";
+    job.command = {"cat", "{}"};
+    job.policy.replicas = 1;
+    job.policy.quorum = 1;
+    job.policy.leaseMs = 60'000;
+    job.timeoutMs = 10'000;
+    for (int i = 0; i < units; ++i) {
+        const std::string id = "u" + std::to_string(i);
+        job.units.push_back({id, {{dir.write("in/" + id + ".txt", id), id + ".txt"}}});
+    }
+    return job;
+}
+
+/// A batch in a temporary job directory, on a manual clock.
+struct BatchRig {
+    explicit BatchRig(int units)
+        : journal(Journal::create(dir.path() / "job", makeJob(dir, units))),
+          batch(makeJob(dir, units), journal, dir.path() / "job", clock, reporter) {
+        batch.prepare();
+    }
+    TempDir dir;
+    wire::ManualClock clock;
+    Reporter reporter{false, false};
+    Journal journal;
+    Batch batch;
+};
+
+/// A worker's end of a session whose submitter's end runs WorkerSession on
+/// a thread of its own, over TLS on a socketpair.
+struct WorkerEnd {
+    WorkerEnd(Batch& batch, std::uint32_t helloVersion = wire::Hello::kWithNoWork) {
+        int fds[2];
+        BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+        const auto deadline = net::SteadyClock::now() + 10s;
+        auto any = net::allowIf([](const wire::PublicKey&) { return true; });
+        serverDone = std::async(
+            std::launch::async, [&batch, fd = fds[0], deadline, any, helloVersion, this] {
+                auto s = net::Session::handshake(base::UniqueFd(fd), submitterCreds,
+                                                 net::Role::kServer, any, {}, deadline);
+                BOOST_REQUIRE(s.has_value());
+                wire::Hello hello;
+                hello.version = helloVersion;
+                hello.slots = 4;
+                WorkerSession(batch, **s, hello).serve();
+            });
+        auto c = net::Session::handshake(base::UniqueFd(fds[1]), workerCreds, net::Role::kClient,
+                                         any, {}, deadline);
+        BOOST_REQUIRE(c.has_value());
+        session = std::move(*c);
+    }
+    ~WorkerEnd() {
+        if (session)
+            session->close();
+        if (serverDone.valid())
+            serverDone.wait();
+    }
+    /// The next message of type T, skipping none.
+    template <typename T> T next() {
+        auto msg = session->receive(10s);
+        BOOST_REQUIRE(msg.has_value());
+        BOOST_REQUIRE_MESSAGE(msg->type == T::kType, "got " << wire::msgTypeName(msg->type)
+                                                            << ", wanted "
+                                                            << wire::msgTypeName(T::kType));
+        auto body = wire::bodyAs<T>(*msg);
+        BOOST_REQUIRE(body.has_value());
+        return *body;
+    }
+    /// Answers `assign` with exit 0 and `stdout` as its only output.
+    void answer(const wire::Assign& assign, std::string_view stdoutText) {
+        auto digest = store.put(wire::asBytes(stdoutText));
+        BOOST_REQUIRE(digest.has_value());
+        wire::Result r;
+        r.unitId = assign.unitId;
+        r.replica = assign.replica;
+        r.exitCode = 0;
+        r.outputs.push_back({"stdout", net::toRaw(*digest), stdoutText.size()});
+        BOOST_REQUIRE(session->send(r).has_value());
+        BOOST_REQUIRE(net::sendBlob(*session, store, *digest).has_value());
+    }
+
+    TempDir storeDir;
+    wire::ManualClock storeClock;
+    net::BlobStore store{storeDir.path(), {}, storeClock};
+    wire::Identity submitterId = wire::Identity::generate();
+    net::Credentials submitterCreds{submitterId};
+    wire::Identity workerId = wire::Identity::generate();
+    net::Credentials workerCreds{workerId};
+    std::future<void> serverDone;
+    std::unique_ptr<net::Session> session;
+};
+
+/// Workers the runner finds, and the offers it leaves them.
+struct FakeSwarm final : SwarmAccess {
+    std::vector<dht::WorkerEntry> found;
+    std::vector<std::pair<wire::PeerId, wire::Offer>> posted;
+    std::vector<dht::WorkerEntry> workers() const override { return found; }
+    void postOffer(const wire::PeerId& worker, const wire::Offer& offer) override {
+        posted.emplace_back(worker, offer);
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(worker_session)
+
+BOOST_AUTO_TEST_CASE(a_worker_gets_units_for_its_slots_and_hears_bye_when_the_job_is_done) {
+    net::TlsLibrary tls;
+    BatchRig rig(2);
+    WorkerEnd w(rig.batch);
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 2}).has_value());
+    auto a1 = w.next<wire::Assign>();
+    auto a2 = w.next<wire::Assign>();
+    BOOST_TEST(a1.unitId != a2.unitId);
+    BOOST_TEST(a1.image == "localhost/img:1");
+    BOOST_REQUIRE(a1.inputs.size() == 1u);
+    // It fetches the inputs of the first: they are served from the batch.
+    BOOST_REQUIRE(w.session->send(wire::NeedBlobs{.digests = {a1.inputs[0].digest}}).has_value());
+    auto chunk = w.session->receive(10s);
+    BOOST_REQUIRE(chunk.has_value());
+    BOOST_TEST((chunk->type == wire::MsgType::kBlobChunk));
+    w.answer(a1, "one");
+    w.answer(a2, "two");
+    auto bye = w.next<wire::Bye>();
+    BOOST_TEST(bye.reason == "job finished");
+    w.serverDone.wait();
+    BOOST_TEST(rig.batch.finished());
+    BOOST_TEST(rig.batch.counts().valid == 2u);
+    BOOST_TEST(rig.batch.workers() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(slots_without_a_unit_are_handed_back_and_an_expired_lease_cancelled) {
+    net::TlsLibrary tls;
+    BatchRig rig(1);
+    WorkerEnd w(rig.batch);
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 3}).has_value());
+    auto a = w.next<wire::Assign>();
+    auto none = w.next<wire::NoWork>();
+    BOOST_TEST(none.slots == 2u);
+    rig.clock.advance(61'000); // the lease runs out while the worker still runs it
+    rig.batch.expire(rig.clock.nowMs());
+    auto cancel = w.next<wire::Cancel>();
+    BOOST_TEST(cancel.unitId == a.unitId);
+    BOOST_TEST(cancel.reason == "lease expired");
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_result_ends_the_session_and_fails_only_its_replica) {
+    net::TlsLibrary tls;
+    BatchRig rig(1);
+    WorkerEnd w(rig.batch);
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 1}).has_value());
+    auto a = w.next<wire::Assign>();
+    wire::Result r;
+    r.unitId = a.unitId;
+    r.replica = a.replica;
+    r.outputs.push_back({"../../etc/passwd", {}, 1});
+    BOOST_REQUIRE(w.session->send(r).has_value());
+    w.serverDone.wait();
+    BOOST_TEST(rig.batch.workers() == 0u);
+    BOOST_TEST(rig.batch.counts().running == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(job_runner)
+
+BOOST_AUTO_TEST_CASE(trusted_workers_found_are_offered_work_once_per_token) {
+    BatchRig rig(1);
+    FakeSwarm swarm;
+    base::ManualExecutor timer;
+    JobRunner runner(rig.batch, swarm, timer, {"192.0.2.1:7000"});
+    dht::WorkerEntry w;
+    w.id = wire::PeerId(wire::Identity::generate().publicKey());
+    swarm.found.push_back(w);
+    BOOST_TEST(!runner.tick());
+    BOOST_REQUIRE(swarm.posted.size() == 1u);
+    BOOST_TEST((swarm.posted[0].first == w.id));
+    BOOST_TEST(swarm.posted[0].second.endpoints == std::vector<std::string>{"192.0.2.1:7000"});
+    BOOST_TEST(swarm.posted[0].second.jobId == "test");
+    BOOST_TEST(!runner.tick()); // its token is live: no second offer
+    BOOST_TEST(swarm.posted.size() == 1u);
+    rig.clock.advance(OfferBook::kLifetimeMs + 1);
+    BOOST_TEST(!runner.tick()); // the token ran out unused: offered again
+    BOOST_TEST(swarm.posted.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(run_ticks_on_the_timer_until_interrupted) {
+    BatchRig rig(1);
+    FakeSwarm swarm;
+    base::ManualExecutor timer;
+    JobRunner runner(rig.batch, swarm, timer, {"192.0.2.1:7000"});
+    std::atomic<bool> interrupted{false};
+    auto done = std::async(std::launch::async, [&] { runner.run(interrupted); });
+    // The runner posts its first tick; each tick posts the next 250 ms on.
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (timer.pending() == 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::yield();
+    BOOST_TEST(timer.runReady() == 1u);
+    BOOST_TEST(timer.advance(250ms) == 1u);
+    BOOST_TEST(timer.advance(250ms) == 1u);
+    interrupted = true;
+    timer.advance(250ms);
+    BOOST_TEST((done.wait_for(10s) == std::future_status::ready));
+    BOOST_TEST(timer.pending() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

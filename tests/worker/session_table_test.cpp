@@ -1,0 +1,326 @@
+#include "worker/session_table.hpp"
+
+#include "base/manual_executor.hpp"
+#include "wire/clock.hpp"
+#include "wire/identity.hpp"
+#include "worker/worker.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <set>
+
+using namespace swarm;
+using namespace swarm::worker;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Records what the table asks of the sessions; a session is ready unless
+/// a test says it is busy.
+struct FakePort final : SessionPort {
+    struct Ran {
+        wire::Assign assign;
+        std::stop_token stop;
+    };
+    std::vector<std::pair<SessionId, dht::ReceivedOffer>> dialed;
+    std::map<SessionId, std::vector<wire::RawMessage>> sent;
+    std::map<SessionId, std::vector<Ran>> ran;
+    std::map<SessionId, std::optional<wire::Bye>> closed;
+    std::set<SessionId> busy;
+    std::vector<SessionId> forgotten;
+
+    void dial(SessionId id, const dht::ReceivedOffer& offer) override {
+        dialed.emplace_back(id, offer);
+    }
+    void send(SessionId id, wire::Bytes payload) override {
+        auto msg = wire::decodeMessage(payload);
+        BOOST_REQUIRE(msg.has_value());
+        sent[id].push_back(std::move(*msg));
+    }
+    bool ready(SessionId id) const override { return !busy.contains(id); }
+    void run(SessionId id, wire::Assign assign, sandbox::Limits, std::vector<wire::Digest>,
+             std::stop_token stop) override {
+        ran[id].push_back({std::move(assign), stop});
+    }
+    void close(SessionId id, std::optional<wire::Bye> last) override { closed[id] = last; }
+    void forget(SessionId id) override { forgotten.push_back(id); }
+
+    /// Slots asked for in `id`'s RequestWork messages since the last call.
+    std::uint32_t requested(SessionId id) {
+        std::uint32_t n = 0;
+        for (const auto& m : sent[id])
+            if (m.type == wire::MsgType::kRequestWork)
+                n += wire::bodyAs<wire::RequestWork>(m)->slots;
+        std::erase_if(sent[id],
+                      [](const auto& m) { return m.type == wire::MsgType::kRequestWork; });
+        return n;
+    }
+    template <typename T> std::vector<T> taken(SessionId id) {
+        std::vector<T> out;
+        for (const auto& m : sent[id])
+            if (m.type == T::kType)
+                out.push_back(*wire::bodyAs<T>(m));
+        std::erase_if(sent[id], [](const auto& m) { return m.type == T::kType; });
+        return out;
+    }
+};
+
+struct Rig {
+    explicit Rig(std::uint32_t slots = 4) {
+        cfg.slots = slots;
+        table = std::make_unique<SessionTable>(cfg, loop, clock, port);
+    }
+    /// A submitter's offer, dialed and connected; returns its session.
+    SessionId connect(const std::string& name = "") {
+        dht::ReceivedOffer o;
+        o.submitter = wire::PeerId(wire::Identity::generate().publicKey());
+        o.submitterName = name;
+        o.issuedAtMs = clock.nowMs();
+        o.expiresAtMs = clock.nowMs() + 60'000;
+        o.offer.endpoints = {"192.0.2.1:1"};
+        table->offered(o);
+        BOOST_REQUIRE(!port.dialed.empty());
+        auto id = port.dialed.back().first;
+        table->connected(id);
+        return id;
+    }
+    /// Assigns a unit in `id` and reports its inputs fetched: it runs.
+    void runUnit(SessionId id, const std::string& unit) {
+        auto a = assign(unit);
+        auto answer = table->assigned(id, a);
+        BOOST_REQUIRE(answer.verdict == AssignVerdict::kFetch);
+        table->fetched(id, a, answer.admission, Fetched{});
+    }
+    static wire::Assign assign(const std::string& unit) {
+        wire::Assign a;
+        a.unitId = unit;
+        a.image = "localhost/tool:1";
+        a.command = {"true"};
+        return a;
+    }
+
+    WorkerConfig cfg;
+    base::ManualExecutor loop;
+    wire::ManualClock clock;
+    FakePort port;
+    std::unique_ptr<SessionTable> table;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(session_table)
+
+BOOST_AUTO_TEST_CASE(a_connected_session_asks_for_every_free_slot) {
+    Rig rig(4);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 4u);
+    BOOST_TEST(rig.table->freeSlots() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(two_submitters_share_the_slots_as_units_end) {
+    Rig rig(4);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 4u);
+    for (int i = 0; i < 4; ++i)
+        rig.runUnit(a, "a" + std::to_string(i));
+    auto b = rig.connect();
+    BOOST_TEST(rig.port.requested(b) == 0u); // nothing free; running units stay
+    // The slots A's units free go to B until both hold their share (2 each).
+    rig.table->unitEnded(a, "a0/0", true, true);
+    BOOST_TEST(rig.port.requested(b) == 1u);
+    BOOST_TEST(rig.port.requested(a) == 0u);
+    rig.table->unitEnded(a, "a1/0", true, true);
+    BOOST_TEST(rig.port.requested(b) == 1u);
+    rig.table->unitEnded(a, "a2/0", true, true);
+    BOOST_TEST(rig.port.requested(a) == 1u); // B holds its share now
+    BOOST_TEST(rig.port.requested(b) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_weighted_submitter_gets_its_larger_share) {
+    Rig rig(4);
+    rig.cfg.shares["big"] = 3;
+    auto a = rig.connect("big");
+    auto b = rig.connect("small");
+    BOOST_TEST(rig.port.requested(a) == 4u); // alone at first
+    BOOST_TEST(rig.port.requested(b) == 0u);
+    rig.table->noWork(a, 4); // A had nothing: all of it goes to B
+    BOOST_TEST(rig.port.requested(b) == 4u);
+    rig.table->noWork(b, 3);
+    rig.table->workReady(a);
+    BOOST_TEST(rig.port.requested(a) == 3u); // the three B handed back
+}
+
+BOOST_AUTO_TEST_CASE(no_work_keeps_a_session_quiet_until_work_ready_or_a_recheck) {
+    Rig rig(2);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 2u);
+    rig.table->noWork(a, 2);
+    rig.loop.advance(29s);
+    BOOST_TEST(rig.port.requested(a) == 0u);
+    rig.loop.advance(1s); // asked again after 30 s anyway
+    BOOST_TEST(rig.port.requested(a) == 2u);
+    rig.table->noWork(a, 2);
+    rig.table->workReady(a); // or at once when the submitter says so
+    BOOST_TEST(rig.port.requested(a) == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(handing_back_more_than_was_asked_ends_the_session) {
+    Rig rig(2);
+    auto a = rig.connect();
+    rig.table->noWork(a, 3);
+    BOOST_TEST(rig.port.closed.contains(a));
+    BOOST_TEST(!rig.port.closed[a].has_value()); // no bye for a breach
+    BOOST_TEST(rig.port.forgotten == std::vector<SessionId>{a});
+    BOOST_TEST(rig.table->freeSlots() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_assign_nobody_asked_for_ends_the_session) {
+    Rig rig(1);
+    auto a = rig.connect();
+    rig.runUnit(a, "u1");
+    auto answer = rig.table->assigned(a, Rig::assign("u2"));
+    BOOST_TEST((answer.verdict == AssignVerdict::kEnd));
+    BOOST_TEST(rig.port.closed.contains(a));
+    // Its running unit ends as usual; then the session is forgotten.
+    BOOST_TEST(rig.port.forgotten.empty());
+    rig.table->unitEnded(a, "u1/0", false, false);
+    BOOST_TEST(rig.port.forgotten == std::vector<SessionId>{a});
+}
+
+BOOST_AUTO_TEST_CASE(a_unit_the_volunteer_does_not_allow_is_refused_and_its_slot_asked_again) {
+    Rig rig(1);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 1u);
+    auto bad = Rig::assign("u1");
+    bad.image = "docker.io/evil:1"; // outside allowedImages
+    auto answer = rig.table->assigned(a, bad);
+    BOOST_TEST((answer.verdict == AssignVerdict::kRefused));
+    auto results = rig.port.taken<wire::Result>(a);
+    BOOST_REQUIRE(results.size() == 1u);
+    BOOST_TEST(results[0].unitId == "u1");
+    BOOST_TEST(results[0].error.find("image") != std::string::npos);
+    BOOST_TEST(rig.port.requested(a) == 1u);
+    WorkerStatus st;
+    rig.table->collect(st);
+    BOOST_TEST(st.failed == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_assign_the_judge_refused_is_answered_for_its_unit_or_with_an_error) {
+    Rig rig(2);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 2u);
+    auto v = rig.table->refusedAssign(a, wire::UnitKey{"u1", 0}, "assign.memoryBytes: too big");
+    BOOST_TEST((v == AssignVerdict::kRefused));
+    auto results = rig.port.taken<wire::Result>(a);
+    BOOST_REQUIRE(results.size() == 1u);
+    BOOST_TEST(results[0].error == "refused: assign.memoryBytes: too big");
+    v = rig.table->refusedAssign(a, std::nullopt, "assign.unitId: bad");
+    BOOST_TEST((v == AssignVerdict::kRefused));
+    auto errors = rig.port.taken<wire::ErrorMsg>(a);
+    BOOST_REQUIRE(errors.size() == 1u);
+    BOOST_TEST(errors[0].code == wire::kRefusedCode);
+    BOOST_TEST(rig.port.requested(a) == 2u); // both slots asked for again
+    WorkerStatus st;
+    rig.table->collect(st);
+    BOOST_TEST(st.refused == 2u);
+    BOOST_TEST(st.failed == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(inputs_that_cannot_be_fetched_refuse_the_unit) {
+    Rig rig(1);
+    auto a = rig.connect();
+    auto u = Rig::assign("u1");
+    auto answer = rig.table->assigned(a, u);
+    rig.table->fetched(a, u, answer.admission,
+                       Fetched{Fetched::Outcome::kFailed, "inputs could not be fetched: x", {}});
+    auto results = rig.port.taken<wire::Result>(a);
+    BOOST_REQUIRE(results.size() == 1u);
+    BOOST_TEST(results[0].error == "inputs could not be fetched: x");
+    BOOST_TEST(rig.port.ran[a].empty());
+}
+
+BOOST_AUTO_TEST_CASE(cancel_stops_only_the_named_unit) {
+    Rig rig(2);
+    auto a = rig.connect();
+    rig.runUnit(a, "u1");
+    rig.runUnit(a, "u2");
+    rig.table->cancelled(a, wire::Cancel{.unitId = "u2", .replica = 0, .reason = "enough"});
+    BOOST_REQUIRE(rig.port.ran[a].size() == 2u);
+    BOOST_TEST(!rig.port.ran[a][0].stop.stop_requested());
+    BOOST_TEST(rig.port.ran[a][1].stop.stop_requested());
+}
+
+BOOST_AUTO_TEST_CASE(a_stopping_worker_gives_back_what_runs_and_asks_for_nothing) {
+    Rig rig(3);
+    auto a = rig.connect();
+    auto b = rig.connect();
+    rig.runUnit(a, "u1");
+    rig.runUnit(a, "u2");
+    rig.port.requested(a);
+    rig.port.requested(b);
+    rig.table->stop();
+    BOOST_REQUIRE(rig.port.closed[a].has_value());
+    BOOST_TEST(rig.port.closed[a]->givenBack == (std::vector<std::string>{"u1/0", "u2/0"}));
+    BOOST_REQUIRE(rig.port.closed[b].has_value());
+    BOOST_TEST(rig.port.closed[b]->givenBack.empty());
+    BOOST_TEST(rig.port.forgotten == std::vector<SessionId>{b}); // nothing runs there
+    rig.table->unitEnded(a, "u1/0", false, false);
+    rig.table->unitEnded(a, "u2/0", false, false);
+    BOOST_TEST(rig.port.requested(a) == 0u);
+    BOOST_TEST(rig.table->empty());
+    rig.table->offered(rig.port.dialed.front().second); // offers are dropped now
+    BOOST_TEST(rig.port.dialed.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_session_that_cannot_ask_now_lends_a_slot_to_another) {
+    Rig rig(2);
+    auto a = rig.connect();
+    auto b = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 2u);
+    rig.table->noWork(a, 2); // B gets both
+    BOOST_TEST(rig.port.requested(b) == 2u);
+    rig.runUnit(b, "b1");
+    rig.runUnit(b, "b2");
+    rig.table->workReady(a);
+    rig.port.busy.insert(a); // A is fetching or its submitter not reading
+    rig.table->unitEnded(b, "b1/0", true, true);
+    BOOST_TEST(rig.port.requested(a) == 0u);
+    BOOST_TEST(rig.port.requested(b) == 1u); // borrowed rather than idle
+    rig.port.busy.clear();
+    rig.table->unitEnded(b, "b2/0", true, true);
+    BOOST_TEST(rig.port.requested(a) == 1u); // A's again as soon as it can ask
+}
+
+BOOST_AUTO_TEST_CASE(a_second_offer_from_a_connected_submitter_is_not_dialed) {
+    Rig rig(2);
+    auto a = rig.connect();
+    auto offer = rig.port.dialed.front().second;
+    offer.issuedAtMs += 1;
+    rig.table->offered(offer);
+    BOOST_TEST(rig.port.dialed.size() == 1u);
+    // Once the session is over, a fresh offer is dialed again.
+    rig.table->ended(a);
+    offer.issuedAtMs += 1;
+    rig.table->offered(offer);
+    BOOST_TEST(rig.port.dialed.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(status_lists_connected_submitters_and_running_units) {
+    Rig rig(2);
+    auto a = rig.connect();
+    rig.runUnit(a, "u1");
+    rig.clock.advance(1500);
+    WorkerStatus st;
+    rig.table->collect(st);
+    BOOST_TEST(st.submitters.size() == 1u);
+    BOOST_REQUIRE(st.running.size() == 1u);
+    BOOST_TEST(st.running[0].unit == "u1/0");
+    BOOST_TEST(st.running[0].elapsedMs == 1500);
+    rig.table->unitEnded(a, "u1/0", true, true);
+    st = {};
+    rig.table->collect(st);
+    BOOST_TEST(st.done == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
