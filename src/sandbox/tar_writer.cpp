@@ -46,11 +46,24 @@ struct TarWriter::State {
     Sink sink; // empty: collect in `out`
     wire::Bytes out;
     std::exception_ptr failure; // what the sink threw, carried past libarchive
+    bool discard = false;       // abandoning: libarchive's closing writes go nowhere
+
+    State() = default;
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    // archive_write_free() closes an open archive, writing its end marker:
+    // not into a sink whose archive was abandoned, nor into freed members.
+    ~State() {
+        discard = true;
+        handle.reset();
+    }
 
     static la_ssize_t write(archive* a, void* client, const void* buffer, std::size_t length) {
         auto& s = *static_cast<State*>(client);
         const auto* p = static_cast<const std::uint8_t*>(buffer);
         try {
+            if (s.discard)
+                return static_cast<la_ssize_t>(length);
             if (s.sink)
                 s.sink(wire::ByteView(p, length));
             else
@@ -84,7 +97,9 @@ struct TarWriter::State {
         std::string why = handle && archive_error_string(handle.get())
                               ? archive_error_string(handle.get())
                               : "tar: cannot write the archive";
+        discard = true;
         handle.reset();
+        discard = false;
         out.clear();
         if (auto f = std::exchange(failure, nullptr))
             std::rethrow_exception(f);

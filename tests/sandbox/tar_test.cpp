@@ -405,4 +405,18 @@ BOOST_AUTO_TEST_CASE(writer_links_and_sink) {
     BOOST_TEST(slurp(dir.path() / "h") == "data");
 }
 
+BOOST_AUTO_TEST_CASE(writer_sink_failures_and_abandoning) {
+    std::size_t calls = 0;
+    {
+        TarWriter w([&](wire::ByteView) { ++calls; });
+        w.addFile("a", wire::asBytes("x"), 0644);
+    } // abandoned: the end marker libarchive writes on free goes nowhere
+    BOOST_TEST(calls == 0u);
+    TarWriter failing([](wire::ByteView) { throw std::runtime_error("disk full"); });
+    failing.addFile("a", wire::asBytes("x"), 0644);
+    BOOST_CHECK_EXCEPTION(failing.finish(), std::runtime_error, [](const std::runtime_error& e) {
+        return std::string(e.what()) == "disk full";
+    });
+}
+
 BOOST_AUTO_TEST_SUITE_END()
