@@ -23,7 +23,6 @@ namespace {
 using Code = wire::Error::Code;
 
 constexpr std::uint32_t kMaxArchiveEntries = 100'000;
-constexpr std::size_t kBlock = 512;
 constexpr std::size_t kMaxJsonBytes = 1 << 20; // manifest.json, index.json, configs
 
 std::unexpected<wire::Error> malformed(std::string what) {
@@ -350,77 +349,48 @@ bool carriesNames(std::string_view path) {
     return path == "manifest.json" || path == "index.json" || path == "repositories";
 }
 
-void putOctal(std::uint8_t* field, std::size_t width, std::uint64_t value) {
-    for (std::size_t i = width - 1; i-- > 0; value >>= 3)
-        field[i] = static_cast<std::uint8_t>('0' + (value & 7));
-}
-
-// A plain ustar header for `e` with `size` bytes of content. False when its
-// path or link target does not fit ustar's fields or its size is 8 GiB or more.
-bool writeHeader(std::uint8_t* h, const TarEntry& e, std::uint64_t size) {
-    std::string name = e.type == '5' ? e.path + "/" : e.path;
-    std::string prefix;
-    if (name.size() > 100) {
-        auto cut = name.find('/', name.size() - 101);
-        if (cut == std::string::npos || cut == 0 || cut > 155 || cut + 1 >= name.size())
-            return false;
-        prefix = name.substr(0, cut);
-        name.erase(0, cut + 1);
-    }
-    if (e.linkTarget.size() > 100 || size >= (1ull << 33))
-        return false;
-    std::memset(h, 0, kBlock);
-    std::memcpy(h, name.data(), name.size());
-    const std::uint32_t mode = e.type == '5' ? 0755 : e.type == '2' ? 0777 : 0644;
-    putOctal(h + 100, 8, mode);
-    putOctal(h + 108, 8, 0);
-    putOctal(h + 116, 8, 0);
-    putOctal(h + 124, 12, size);
-    putOctal(h + 136, 12, 0);
-    h[156] = static_cast<std::uint8_t>(e.type);
-    if (e.type == '2' || e.type == '1')
-        std::memcpy(h + 157, e.linkTarget.data(), e.linkTarget.size());
-    constexpr char kUstar[8] = {'u', 's', 't', 'a', 'r', '\0', '0', '0'}; // magic, version
-    std::memcpy(h + 257, kUstar, sizeof kUstar);
-    std::memcpy(h + 345, prefix.data(), prefix.size());
-    std::memset(h + 148, ' ', 8);
-    unsigned sum = 0;
-    for (std::size_t i = 0; i < kBlock; ++i)
-        sum += h[i];
-    putOctal(h + 148, 7, sum);
-    h[154] = 0;
-    return true;
-}
-
 // Rewrites `tar` in place as a plain ustar archive of `entries` (each header
-// written afresh, so Podman reads exactly the paths judged here, whatever
-// pax or GNU headers said) without the files that carry names, followed by
-// `extra` files. Every member shrinks or keeps its size, so it never
-// overwrites one not yet moved.
+// written afresh by TarWriter, so Podman reads exactly the paths judged
+// here, whatever pax or GNU headers said) without the files that carry
+// names, followed by `extra` files. Every member shrinks or keeps its size
+// and the writer only emits bytes it has read, so the output never
+// overtakes a member not yet moved; memmove copes with the overlap.
 std::expected<void, wire::Error>
 rewriteInPlace(std::string& tar, const std::vector<TarEntry>& entries,
                const std::vector<std::pair<std::string, std::string>>& extra) {
     std::size_t out = 0;
-    for (const auto& e : entries) {
-        if (e.path.empty() || carriesNames(e.path))
-            continue;
-        const std::uint64_t size = e.type == '0' ? e.size : 0;
-        const std::size_t end = out + kBlock + (size + kBlock - 1) / kBlock * kBlock;
-        if (end > tar.size())
-            tar.resize(end); // the last member's padding may be missing
-        auto* base = reinterpret_cast<std::uint8_t*>(tar.data());
-        std::memmove(base + out + kBlock, base + e.dataOffset, size);
-        std::memset(base + out + kBlock + size, 0, end - out - kBlock - size);
-        if (!writeHeader(base + out, e, size))
-            return malformed("'" + e.path + "' does not fit a ustar header");
-        out = end;
+    TarWriter w([&](wire::ByteView chunk) {
+        if (out + chunk.size() > tar.size())
+            tar.resize(out + chunk.size()); // the tail: the last padding, `extra`, the marker
+        std::memmove(tar.data() + out, chunk.data(), chunk.size());
+        out += chunk.size();
+    });
+    try {
+        for (const auto& e : entries) {
+            if (e.path.empty() || carriesNames(e.path))
+                continue;
+            const auto all = wire::asBytes(tar);
+            switch (e.type) {
+            case '5':
+                w.addDirectory(e.path, 0755);
+                break;
+            case '2':
+                w.addSymlink(e.path, e.linkTarget, 0777);
+                break;
+            case '1':
+                w.addHardLink(e.path, e.linkTarget, 0644);
+                break;
+            default:
+                w.addFile(e.path, all.subspan(e.dataOffset, e.size), 0644);
+            }
+        }
+        for (const auto& [path, text] : extra)
+            w.addFile(path, wire::asBytes(text), 0644);
+        w.finish();
+    } catch (const std::invalid_argument& refused) {
+        return malformed(std::string(refused.what()) + " (does not fit a ustar header)");
     }
     tar.resize(out);
-    TarWriter w;
-    for (const auto& [path, text] : extra)
-        w.addFile(path, wire::asBytes(text), 0644);
-    const auto tail = w.finish();
-    tar.append(reinterpret_cast<const char*>(tail.data()), tail.size());
     return {};
 }
 

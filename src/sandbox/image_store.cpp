@@ -97,8 +97,8 @@ std::optional<std::string> ImageStore::find(std::string_view reference) {
     if (r.status == 404)
         return std::nullopt;
     if (r.status != 200)
-        throw std::runtime_error("podman: image inspect " + ref + ": HTTP " +
-                                 std::to_string(r.status));
+        throw base::Failure(base::podmanErrcForStatus(r.status),
+                            "podman: image inspect " + ref + ": HTTP " + std::to_string(r.status));
     auto v = parsePodmanJson(r.body);
     if (!wantDigest.empty()) {
         bool match = v["Digest"].asString() == wantDigest;
@@ -174,8 +174,10 @@ std::expected<std::string, wire::Error> ImageStore::load(const std::filesystem::
         "POST", "/images/" + *id + "/tag?repo=" + PodmanClient::escape(name.substr(0, colon)) +
                     "&tag=" + name.substr(colon + 1)));
     if (tagged.status != 201)
-        throw std::runtime_error("podman: tag " + *id + " as " + name + ": HTTP " +
-                                 std::to_string(tagged.status));
+        throw base::Failure(tagged.status == 404 ? base::PodmanErrc::kImageMissing
+                                                 : base::podmanErrcForStatus(tagged.status),
+                            "podman: tag " + *id + " as " + name + ": HTTP " +
+                                std::to_string(tagged.status));
     kLog.info("loaded image {} from {} as {}", *id, digest.str(), name);
     return *id;
 }

@@ -148,8 +148,9 @@ long PodmanClient::stream(const Request& request, const Sink& sink) {
         throw TimeoutError("podman: " + method + " " + request.path + " timed out after " +
                            std::to_string(request.timeout.count()) + " ms");
     if (rc != CURLE_OK)
-        throw std::runtime_error("podman: " + method + " " + request.path + " via " +
-                                 socket_.string() + ": " + curl_easy_strerror(rc));
+        throw base::Failure(base::PodmanErrc::kUnreachable,
+                            "podman: " + method + " " + request.path + " via " + socket_.string() +
+                                ": " + curl_easy_strerror(rc));
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     return status;

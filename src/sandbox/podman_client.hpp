@@ -1,5 +1,7 @@
 #pragma once
 
+#include "base/error_kind.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -11,9 +13,10 @@
 
 namespace swarm::sandbox {
 
-/// A request to Podman did not complete within its time limit.
-struct TimeoutError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+/// A request to Podman did not complete within its time limit: a
+/// base::Failure with code PodmanErrc::kTimeout (transient).
+struct TimeoutError : base::Failure {
+    explicit TimeoutError(const std::string& what) : Failure(base::PodmanErrc::kTimeout, what) {}
 };
 
 /// Holds libcurl's process-wide initialisation. Create one in main() (and
@@ -60,8 +63,9 @@ public:
     };
 
     /// Performs a request and keeps at most `maxBody` bytes of the reply.
-    /// Throws TimeoutError when `timeout` elapses, std::runtime_error when
-    /// the socket cannot be reached or the transfer breaks. Blocks.
+    /// Throws TimeoutError when `timeout` elapses, base::Failure with
+    /// PodmanErrc::kUnreachable (transient) when the socket cannot be
+    /// reached or the transfer breaks. Blocks.
     HttpResponse call(const Request& request, std::uint64_t maxBody = 16u << 20);
 
     /// Like call() but hands the body to `sink` as it arrives. Returns the

@@ -57,7 +57,8 @@ std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
     auto cr = client.call(
         request("GET", "/containers/json?all=true&filters=" + PodmanClient::escape(filter)));
     if (cr.status != 200)
-        throw std::runtime_error("podman: list containers: HTTP " + std::to_string(cr.status));
+        throw base::Failure(base::podmanErrcForStatus(cr.status),
+                            "podman: list containers: HTTP " + std::to_string(cr.status));
     for (const auto& c : parsePodmanJson(cr.body)) {
         if (!ours(c["Labels"]))
             continue;
@@ -68,7 +69,8 @@ std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
     }
     auto vr = client.call(request("GET", "/volumes/json?filters=" + PodmanClient::escape(filter)));
     if (vr.status != 200)
-        throw std::runtime_error("podman: list volumes: HTTP " + std::to_string(vr.status));
+        throw base::Failure(base::podmanErrcForStatus(vr.status),
+                            "podman: list volumes: HTTP " + std::to_string(vr.status));
     for (const auto& v : parsePodmanJson(vr.body)) {
         if (!ours(v["Labels"]))
             continue;
@@ -85,7 +87,8 @@ std::size_t PodmanRuntime::cleanupLeftovers(std::string_view workerId) {
 PodmanInfo queryInfo(PodmanClient& client) {
     auto r = client.call(request("GET", "/info"));
     if (r.status != 200)
-        throw std::runtime_error("podman: info: HTTP " + std::to_string(r.status));
+        throw base::Failure(base::podmanErrcForStatus(r.status),
+                            "podman: info: HTTP " + std::to_string(r.status));
     auto v = parsePodmanJson(r.body);
     PodmanInfo info;
     info.version = v["version"]["Version"].asString();

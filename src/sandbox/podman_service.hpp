@@ -41,8 +41,10 @@ public:
     /// podman.sock (rootless) or /run/podman/podman.sock (root), whichever
     /// answers _ping; otherwise starts `podman system service --time=0` on a
     /// private socket in a fresh 0700 directory with CONTAINERS_CONF set and
-    /// waits (bounded) until it answers. Throws std::runtime_error when no
-    /// service can be reached or started. Blocks.
+    /// waits (bounded) until it answers. Throws base::Failure when no
+    /// service can be reached or started: PodmanErrc::kMisconfigured (a bad
+    /// CONTAINER_HOST, permanent), kServiceExited or kTimeout (transient);
+    /// std::system_error (generic) when mkdtemp or fork fails. Blocks.
     static std::unique_ptr<PodmanService> connect(const ServiceOptions& options,
                                                   const wire::EnvLookup& env);
     ~PodmanService();

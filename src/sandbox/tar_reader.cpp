@@ -3,6 +3,8 @@
 #include "sandbox/safe_fs.hpp"
 #include "sandbox/tar_writer.hpp"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,14 +13,16 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <new>
 #include <set>
+#include <stdexcept>
 #include <system_error>
 
 namespace swarm::sandbox {
 
 namespace {
 
-constexpr std::size_t kBlock = 512;
 using Err = wire::Error;
 using Code = wire::Error::Code;
 
@@ -26,81 +30,115 @@ std::unexpected<Err> fail(Code code, std::string what) {
     return std::unexpected(Err(code, "tar: " + std::move(what)));
 }
 
-std::string field(const std::uint8_t* p, std::size_t width) {
-    std::size_t n = 0;
-    while (n < width && p[n] != 0)
-        ++n;
-    return std::string(reinterpret_cast<const char*>(p), n);
+struct ReadDeleter {
+    void operator()(archive* a) const noexcept { archive_read_free(a); }
+};
+using Reader = std::unique_ptr<archive, ReadDeleter>;
+
+// A reader for tar alone (ustar, pax, GNU, v7) and no compression: what
+// Podman's archive endpoint and image archives are, and what the in-place
+// rewrite of an image archive needs.
+Reader newReader() {
+    Reader a(archive_read_new());
+    if (!a)
+        throw std::bad_alloc();
+    archive_read_support_format_tar(a.get());
+    archive_read_support_format_empty(a.get());
+    return a;
 }
 
-std::optional<std::uint64_t> number(const std::uint8_t* p, std::size_t width) {
-    if (p[0] & 0x80) { // base-256 (GNU) for large values
-        if (p[0] != 0x80)
-            return std::nullopt; // negative or absurdly large
-        std::uint64_t v = 0;
-        for (std::size_t i = 1; i < width; ++i) {
-            if (v >> 56)
-                return std::nullopt;
-            v = (v << 8) | p[i];
-        }
-        return v;
+// libarchive's last error message.
+std::string errorText(archive* a) {
+    const char* text = archive_error_string(a);
+    return text ? text : "unreadable archive";
+}
+
+// The first refusal of libarchive, by what it says: truncation and the
+// limits on special headers get their own codes.
+std::unexpected<Err> libarchiveFailure(archive* a, std::size_t index, const std::string& path) {
+    const std::string why = errorText(a);
+    Code code = Code::kMalformed;
+    if (why.find("Truncated") != std::string::npos)
+        code = Code::kTruncated;
+    else if (why.find("too large") != std::string::npos ||
+             why.find("Too many") != std::string::npos)
+        code = Code::kTooLarge;
+    std::string where = path.empty() ? "entry " + std::to_string(index + 1)
+                                     : "entry " + std::to_string(index + 1) + " '" + path + "'";
+    return fail(code, where + ": " + why);
+}
+
+// libarchive returns ARCHIVE_WARN both for a name it could not convert to
+// the locale (it then keeps the stored bytes, which is what we judge) and
+// for what we refuse: malformed pax records, too many special headers.
+bool harmlessWarning(archive* a) {
+    const char* text = archive_error_string(a);
+    return text != nullptr &&
+           std::string_view(text).find("can't be converted") != std::string_view::npos;
+}
+
+std::string pathOf(archive_entry* e) {
+    const char* path = e ? archive_entry_pathname(e) : nullptr;
+    return path ? path : "";
+}
+
+// The ustar type flag for what libarchive read. Its filetype decides (a
+// "regular" entry whose name ends in '/' is a directory to libarchive, and
+// so here); the stored flag is checked apart (knownTypeFlag).
+char typeOf(archive_entry* e) {
+    if (archive_entry_hardlink(e) != nullptr)
+        return '1';
+    switch (archive_entry_filetype(e)) {
+    case AE_IFREG:
+        return '0';
+    case AE_IFDIR:
+        return '5';
+    case AE_IFLNK:
+        return '2';
+    case AE_IFCHR:
+        return '3';
+    case AE_IFBLK:
+        return '4';
+    case AE_IFIFO:
+        return '6';
+    default:
+        return '?';
     }
-    std::uint64_t v = 0;
-    std::size_t i = 0;
-    while (i < width && p[i] == ' ')
-        ++i;
-    bool any = false;
-    for (; i < width && p[i] >= '0' && p[i] <= '7'; ++i) {
-        if (v >> 60)
-            return std::nullopt;
-        v = v * 8 + (p[i] - '0');
-        any = true;
+}
+
+// libarchive follows POSIX and reads any flag it does not know (and GNU's
+// 'M' multi-volume, 'N' rename script, 'S' sparse, 'D' dump directory) as
+// a regular file or directory. We keep refusing them: the flag is byte 156
+// of the header block that ends where the entry's data begins.
+bool knownTypeFlag(char flag) {
+    return flag == 0 || std::string_view("01234567").find(flag) != std::string_view::npos;
+}
+
+// Walks the entry's data as libarchive delivers it and checks that it is
+// one run of `size` bytes at `offset` in `bytes`, read in place (no sparse
+// map, no copy): then `offset` and `size` can be used without libarchive.
+std::expected<void, Err> checkData(archive* a, wire::ByteView bytes, std::size_t offset,
+                                   std::uint64_t size, std::size_t index, const std::string& path) {
+    std::uint64_t seen = 0;
+    while (true) {
+        const void* block = nullptr;
+        std::size_t length = 0;
+        la_int64_t at = 0;
+        int r = archive_read_data_block(a, &block, &length, &at);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r != ARCHIVE_OK)
+            return libarchiveFailure(a, index, path);
+        const auto* p = static_cast<const std::uint8_t*>(block);
+        if (at < 0 || static_cast<std::uint64_t>(at) != seen || p != bytes.data() + offset + seen)
+            return fail(Code::kMalformed,
+                        "entry '" + path + "' is sparse or not stored in one run");
+        seen += length;
     }
-    for (; i < width; ++i)
-        if (p[i] != ' ' && p[i] != 0)
-            return std::nullopt;
-    if (!any)
-        return 0;
-    return v;
-}
-
-bool checksumOk(const std::uint8_t* h) {
-    auto stored = number(h + 148, 8);
-    if (!stored)
-        return false;
-    std::uint64_t sum = 0;
-    for (std::size_t i = 0; i < kBlock; ++i)
-        sum += (i >= 148 && i < 156) ? ' ' : h[i];
-    return sum == *stored;
-}
-
-bool allZero(const std::uint8_t* p) {
-    return std::all_of(p, p + kBlock, [](std::uint8_t b) { return b == 0; });
-}
-
-// Parses pax extended header records "len key=value\n".
-std::optional<std::map<std::string, std::string>> parsePax(std::string_view data) {
-    std::map<std::string, std::string> out;
-    while (!data.empty()) {
-        auto sp = data.find(' ');
-        if (sp == std::string_view::npos || sp == 0 || sp > 20)
-            return std::nullopt;
-        std::size_t len = 0;
-        for (char c : data.substr(0, sp)) {
-            if (c < '0' || c > '9')
-                return std::nullopt;
-            len = len * 10 + static_cast<std::size_t>(c - '0');
-        }
-        if (len <= sp + 1 || len > data.size() || data[len - 1] != '\n')
-            return std::nullopt;
-        auto record = data.substr(sp + 1, len - sp - 2);
-        auto eq = record.find('=');
-        if (eq == std::string_view::npos)
-            return std::nullopt;
-        out[std::string(record.substr(0, eq))] = std::string(record.substr(eq + 1));
-        data.remove_prefix(len);
-    }
-    return out;
+    if (seen != size)
+        return fail(Code::kMalformed, "entry '" + path + "' holds " + std::to_string(seen) +
+                                          " bytes, not " + std::to_string(size));
+    return {};
 }
 
 } // namespace
@@ -117,78 +155,52 @@ std::optional<std::string> normaliseArchivePath(std::string path) {
     return path;
 }
 
-std::expected<std::vector<TarEntry>, wire::Error> listTar(wire::ByteView archive,
+std::expected<std::vector<TarEntry>, wire::Error> listTar(wire::ByteView bytes,
                                                           std::uint32_t maxEntries) {
+    Reader reader = newReader();
+    archive* a = reader.get();
+    static const std::uint8_t kNothing = 0;
+    // Opening reads the first header to recognise the format.
+    if (archive_read_open_memory(a, bytes.empty() ? &kNothing : bytes.data(), bytes.size()) !=
+        ARCHIVE_OK)
+        return fail(Code::kMalformed, std::string("not a tar archive: ") + errorText(a));
     std::vector<TarEntry> entries;
-    std::optional<std::string> longName, longLink;
-    std::map<std::string, std::string> pax;
-    std::size_t pos = 0;
-    std::size_t metaBlocks = 0;
     while (true) {
-        if (pos == archive.size())
-            break; // tolerate a missing end marker at a block boundary
-        if (archive.size() - pos < kBlock)
-            return fail(Code::kTruncated, "archive ends inside a header");
-        const std::uint8_t* h = archive.data() + pos;
-        if (allZero(h))
+        archive_entry* ae = nullptr;
+        const std::size_t index = entries.size();
+        int r = archive_read_next_header(a, &ae);
+        if (r == ARCHIVE_EOF)
             break;
-        if (!checksumOk(h))
-            return fail(Code::kMalformed, "bad header checksum");
-        auto size = number(h + 124, 12);
-        auto mode = number(h + 100, 8);
-        if (!size || !mode)
-            return fail(Code::kMalformed, "bad numeric field");
-        std::size_t dataOffset = pos + kBlock;
-        if (*size > archive.size() - dataOffset)
-            return fail(Code::kTruncated, "member data runs past the end");
-        std::uint64_t padded = (*size + kBlock - 1) / kBlock * kBlock;
-        pos = dataOffset + std::min<std::uint64_t>(padded, archive.size() - dataOffset);
-        char type = static_cast<char>(h[156]);
-        std::string_view data(reinterpret_cast<const char*>(archive.data() + dataOffset), *size);
-        if (type == 'x' || type == 'g' || type == 'L' || type == 'K') {
-            if (++metaBlocks > 4ull * maxEntries + 16)
-                return fail(Code::kTooLarge, "too many metadata headers");
-            if (*size > (1u << 20))
-                return fail(Code::kTooLarge, "metadata header over 1 MiB");
-            if (type == 'x') {
-                auto parsed = parsePax(data);
-                if (!parsed)
-                    return fail(Code::kMalformed, "bad pax header");
-                pax = std::move(*parsed);
-            } else if (type == 'L') {
-                longName = std::string(data.substr(0, data.find('\0')));
-            } else if (type == 'K') {
-                longLink = std::string(data.substr(0, data.find('\0')));
-            } // 'g' (global pax) carries nothing we use
-            continue;
-        }
-        TarEntry e;
-        std::string name = field(h, 100);
-        std::string prefix = field(h + 345, 155);
-        bool ustar = std::memcmp(h + 257, "ustar", 5) == 0;
-        e.path = (ustar && !prefix.empty()) ? prefix + "/" + name : name;
-        e.linkTarget = field(h + 157, 100);
-        if (longName)
-            e.path = *longName;
-        if (longLink)
-            e.linkTarget = *longLink;
-        if (auto it = pax.find("path"); it != pax.end())
-            e.path = it->second;
-        if (auto it = pax.find("linkpath"); it != pax.end())
-            e.linkTarget = it->second;
-        if (auto it = pax.find("size"); it != pax.end())
-            return fail(Code::kMalformed, "pax size override not supported");
-        longName.reset();
-        longLink.reset();
-        pax.clear();
-        if (e.path.find('\0') != std::string::npos || e.linkTarget.find('\0') != std::string::npos)
-            return fail(Code::kMalformed, "NUL in a path");
-        e.type = type == 0 ? '0' : type;
-        e.size = *size;
-        e.mode = static_cast<std::uint32_t>(*mode & 07777);
-        e.dataOffset = dataOffset;
+        // ARCHIVE_RETRY is a bad checksum: libarchive would scan on for
+        // something that looks like a header; we stop.
+        if (r != ARCHIVE_OK && !(r == ARCHIVE_WARN && harmlessWarning(a)))
+            return libarchiveFailure(a, index, pathOf(ae));
         if (entries.size() >= maxEntries)
             return fail(Code::kTooLarge, "more than " + std::to_string(maxEntries) + " entries");
+        TarEntry e;
+        e.path = pathOf(ae);
+        if (const char* link = archive_entry_hardlink(ae))
+            e.linkTarget = link;
+        else if (const char* target = archive_entry_symlink(ae))
+            e.linkTarget = target;
+        if (archive_entry_sparse_count(ae) > 0)
+            return fail(Code::kInvalidArgument, "sparse file '" + e.path + "' refused");
+        const la_int64_t header = archive_filter_bytes(a, 0);
+        if (header < 512 || static_cast<std::uint64_t>(header) > bytes.size())
+            return fail(Code::kMalformed, "entry '" + e.path + "' has no header block");
+        const char flag = static_cast<char>(bytes[static_cast<std::size_t>(header) - 512 + 156]);
+        if (!knownTypeFlag(flag))
+            return fail(Code::kInvalidArgument,
+                        std::string("entry type '") + flag + "' of '" + e.path + "' refused");
+        e.type = typeOf(ae);
+        e.mode = static_cast<std::uint32_t>(archive_entry_perm(ae) & 07777);
+        const la_int64_t size = archive_entry_size(ae);
+        e.size = size > 0 ? static_cast<std::uint64_t>(size) : 0;
+        e.dataOffset = static_cast<std::size_t>(header);
+        if (e.size > bytes.size() - e.dataOffset)
+            return fail(Code::kTruncated, "data of entry '" + e.path + "' runs past the end");
+        if (auto ok = checkData(a, bytes, e.dataOffset, e.size, index, e.path); !ok)
+            return std::unexpected(ok.error());
         entries.push_back(std::move(e));
     }
     return entries;

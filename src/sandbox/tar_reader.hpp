@@ -22,8 +22,9 @@ struct ExtractOptions {
     std::uint32_t maxEntries = 1000;      ///< files, directories and links
 };
 
-/// Extracts an untrusted tar archive (ustar, GNU long names, pax path
-/// records) into `dest`, which must be an existing directory.
+/// Extracts an untrusted tar archive (ustar, GNU long names, pax records;
+/// read by libarchive, judged here) into `dest`, which must be an existing
+/// directory.
 ///
 /// The whole archive is checked before anything is written. Refused, with
 /// nothing written: absolute paths, ".." components, entries outside
@@ -55,11 +56,17 @@ struct TarEntry {
     std::string linkTarget;
     std::uint64_t size = 0;
     std::uint32_t mode = 0;
-    std::size_t dataOffset = 0; ///< offset of the content in the archive
+    std::size_t dataOffset = 0; ///< offset of the content (just past the header)
 };
 
-/// Parses the member headers without judging them. kMalformed or
-/// kTruncated on a broken archive; kTooLarge past `maxEntries`.
+/// Reads the member headers with libarchive (tar only, uncompressed),
+/// judging only the format: kMalformed or kTruncated on a broken archive
+/// (bad checksum, malformed pax record, data running past the end), with
+/// libarchive's reason and the entry; kInvalidArgument for a type flag
+/// other than 0-7 (libarchive would read it as a regular file) or a sparse
+/// file; kTooLarge past `maxEntries` or for special headers over 1 MiB or
+/// more than 32 for one entry. Each entry's data is checked to be one run
+/// of `size` bytes at `dataOffset`. Throws std::bad_alloc only.
 std::expected<std::vector<TarEntry>, wire::Error> listTar(wire::ByteView archive,
                                                           std::uint32_t maxEntries);
 

@@ -176,8 +176,10 @@ void UnitRun::createVolume() {
     r.body = body;
     auto vr = client_.call(r);
     if (vr.status != 201 && vr.status != 200)
-        throw std::runtime_error("podman: volume create: HTTP " + std::to_string(vr.status) + " " +
-                                 errorText(vr));
+        throw base::Failure(
+            vr.status >= 400 && vr.status < 500 ? base::PodmanErrc::kSpecRefused
+                                                : base::podmanErrcForStatus(vr.status),
+            "podman: volume create: HTTP " + std::to_string(vr.status) + " " + errorText(vr));
     volumeCreated_ = true;
     // The volume's host directory (the create answer names it), if this
     // process can see it (a local service run by the same user, or root):
@@ -236,8 +238,9 @@ void UnitRun::copyInputsByArchive() {
     r.contentType = "application/x-tar";
     auto pr = client_.call(r);
     if (pr.status != 200)
-        throw std::runtime_error("podman: copying inputs: HTTP " + std::to_string(pr.status) + " " +
-                                 errorText(pr));
+        throw base::Failure(base::podmanErrcForStatus(pr.status), "podman: copying inputs: HTTP " +
+                                                                      std::to_string(pr.status) +
+                                                                      " " + errorText(pr));
 }
 
 // Before start, so that every byte the unit writes is counted.
@@ -316,8 +319,9 @@ bool UnitRun::waitOnPodman(milliseconds slice) {
         if (wr.status == 404)
             return true;
         if (wr.status != 200)
-            throw std::runtime_error("podman: wait: HTTP " + std::to_string(wr.status) + " " +
-                                     errorText(wr));
+            throw base::Failure(base::podmanErrcForStatus(wr.status),
+                                "podman: wait: HTTP " + std::to_string(wr.status) + " " +
+                                    errorText(wr));
         waitedExit_ = exitCodeOf(wr.body);
         return true;
     } catch (const TimeoutError&) {
@@ -355,7 +359,8 @@ void UnitRun::kill() {
         kLog.warn("kill {}: HTTP {} {}", names_.container, kr.status, errorText(kr));
     auto wr = client_.call(request("POST", containerPath(kWaitExited), 30s));
     if (wr.status != 200 && wr.status != 404)
-        throw std::runtime_error("podman: wait after kill: HTTP " + std::to_string(wr.status));
+        throw base::Failure(base::podmanErrcForStatus(wr.status),
+                            "podman: wait after kill: HTTP " + std::to_string(wr.status));
 }
 
 // A clean exit, as /wait reported it, needs no inspect. Otherwise the
@@ -376,8 +381,9 @@ void UnitRun::readExitCode() {
         std::this_thread::sleep_for(milliseconds(100 << attempt));
     }
     if (ir.status != 200)
-        throw std::runtime_error("podman: inspect " + names_.container + ": HTTP " +
-                                 std::to_string(ir.status) + " " + errorText(ir));
+        throw base::Failure(base::podmanErrcForStatus(ir.status),
+                            "podman: inspect " + names_.container + ": HTTP " +
+                                std::to_string(ir.status) + " " + errorText(ir));
     auto state = parsePodmanJson(ir.body)["State"];
     result_.exitCode = state["ExitCode"].asInt();
     // State.OOMKilled is not reliable (it read false for real kills on cgroup
@@ -442,7 +448,8 @@ std::expected<std::vector<OutputFile>, wire::Error> UnitRun::outputsByArchive() 
     if (status == 404)
         return std::unexpected(wire::Error(Code::kNotFound, "the unit removed /work/out"));
     if (status != 200)
-        throw std::runtime_error("podman: copying outputs: HTTP " + std::to_string(status));
+        throw base::Failure(base::podmanErrcForStatus(status),
+                            "podman: copying outputs: HTTP " + std::to_string(status));
     ExtractOptions opt;
     opt.stripComponent = "out";
     opt.maxBytes = l.maxOutputBytes;

@@ -289,4 +289,134 @@ BOOST_AUTO_TEST_CASE(never_follows_a_symlink_planted_in_dest) {
     BOOST_TEST(emptyDir(elsewhere.path()));
 }
 
+// What the reader hands on must be exactly what is in the archive: data
+// behind pax and GNU long-name headers lands at the right offset.
+BOOST_AUTO_TEST_CASE(pax_and_gnu_long_names_read_back) {
+    RawTar t;
+    const std::string longPath = "out/" + std::string(150, 'p');
+    t.pax("path", longPath);
+    t.member("out/short", '0', "pax data");
+    t.member("././@LongLink", 'L', "out/" + std::string(120, 'g'));
+    t.member("out/x", '0', std::string(700, 'g'));
+    t.pax("path", "out/caf\u00e9"); // UTF-8, which the C locale cannot convert
+    t.member("out/y", '0', "utf8");
+    test::TempDir dir;
+    auto r = extractTar(t.finish(), dir.path(), outOptions());
+    BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().what);
+    BOOST_TEST(slurp(dir.path() / longPath.substr(4)) == "pax data");
+    BOOST_TEST(slurp(dir.path() / std::string(120, 'g')) == std::string(700, 'g'));
+    BOOST_TEST(slurp(dir.path() / "caf\u00e9") == "utf8");
+}
+
+BOOST_AUTO_TEST_CASE(refuses_unknown_and_gnu_special_types) {
+    for (char type : {'S', 'M', 'N', 'D', 'Z'}) {
+        RawTar t;
+        t.member("out/odd", type, "x");
+        test::TempDir dir;
+        auto r = extractTar(t.finish(), dir.path(), outOptions());
+        BOOST_REQUIRE_MESSAGE(!r.has_value(), "type " << type);
+        BOOST_TEST(r.error().what.find("entry type") != std::string::npos, r.error().what);
+        BOOST_TEST(emptyDir(dir.path()));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(hostile_headers_give_clear_errors) {
+    auto refused = [](wire::Bytes bytes, std::string_view says) {
+        test::TempDir dir;
+        auto r = extractTar(bytes, dir.path(), outOptions());
+        BOOST_REQUIRE(!r.has_value());
+        BOOST_TEST(r.error().what.find(says) != std::string::npos, r.error().what);
+        BOOST_TEST(emptyDir(dir.path()));
+    };
+    { // a size far past the end (octal 77777777777 = 8 GiB - 1)
+        RawTar t;
+        t.member("out/f", '0', "x");
+        auto bytes = t.finish();
+        std::memcpy(bytes.data() + 124, "77777777777", 11);
+        std::memset(bytes.data() + 148, ' ', 8);
+        unsigned sum = 0;
+        for (int i = 0; i < 512; ++i)
+            sum += bytes[i];
+        std::snprintf(reinterpret_cast<char*>(bytes.data() + 148), 8, "%06o", sum);
+        refused(bytes, "runs past the end");
+    }
+    { // a pax size that reaches past the end
+        RawTar t;
+        t.pax("size", "99999999999");
+        t.member("out/f", '0', "x");
+        refused(t.finish(), "past the end");
+    }
+    { // a malformed pax record
+        RawTar t;
+        t.member("PaxHeaders/x", 'x', "zz path=out/a\n");
+        t.member("out/f", '0', "x");
+        refused(t.finish(), "pax");
+    }
+    { // metadata headers without end
+        RawTar t;
+        for (int i = 0; i < 40; ++i)
+            t.member("././@LongLink", 'L', "out/again");
+        t.member("out/f", '0', "x");
+        refused(t.finish(), "Too many special headers");
+    }
+    { // a header cut short
+        RawTar t;
+        t.member("out/f", '0', "x");
+        auto bytes = t.bytes;
+        bytes.resize(1024 + 100);
+        refused(bytes, "Truncated");
+    }
+    refused(wire::Bytes(600, 'z'), "not a tar archive");
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_archive_is_empty) {
+    test::TempDir dir;
+    auto none = extractTar(wire::Bytes{}, dir.path(), ExtractOptions{});
+    BOOST_REQUIRE(none.has_value());
+    BOOST_TEST(none->empty());
+    auto marker = extractTar(TarWriter().finish(), dir.path(), ExtractOptions{});
+    BOOST_REQUIRE(marker.has_value());
+    BOOST_TEST(marker->empty());
+}
+
+BOOST_AUTO_TEST_CASE(writer_links_and_sink) {
+    wire::Bytes streamed;
+    TarWriter w(
+        [&](wire::ByteView chunk) { streamed.insert(streamed.end(), chunk.begin(), chunk.end()); });
+    w.addDirectory("out", 0755);
+    w.addFile("out/f", wire::asBytes("data"), 0644);
+    w.addSymlink("out/s", "f");
+    w.addHardLink("out/h", "out/f");
+    BOOST_TEST(w.finish().empty());
+    BOOST_TEST(streamed.size() % 512 == 0u);
+    auto listed = listTar(streamed, 10);
+    BOOST_REQUIRE(listed.has_value());
+    BOOST_REQUIRE_EQUAL(listed->size(), 4u);
+    BOOST_TEST((*listed)[0].path == "out/");
+    BOOST_TEST((*listed)[2].type == '2');
+    BOOST_TEST((*listed)[2].linkTarget == "f");
+    BOOST_TEST((*listed)[3].type == '1');
+    BOOST_TEST((*listed)[3].linkTarget == "out/f");
+    BOOST_CHECK_THROW(w.addSymlink("out/t", std::string(101, 'x')), std::invalid_argument);
+    BOOST_CHECK_THROW(w.addHardLink("out/t", "../f"), std::invalid_argument);
+    test::TempDir dir;
+    auto r = extractTar(streamed, dir.path(), outOptions());
+    BOOST_REQUIRE_MESSAGE(r.has_value(), r.error().what);
+    BOOST_TEST(slurp(dir.path() / "h") == "data");
+}
+
+BOOST_AUTO_TEST_CASE(writer_sink_failures_and_abandoning) {
+    std::size_t calls = 0;
+    {
+        TarWriter w([&](wire::ByteView) { ++calls; });
+        w.addFile("a", wire::asBytes("x"), 0644);
+    } // abandoned: the end marker libarchive writes on free goes nowhere
+    BOOST_TEST(calls == 0u);
+    TarWriter failing([](wire::ByteView) { throw std::runtime_error("disk full"); });
+    failing.addFile("a", wire::asBytes("x"), 0644);
+    BOOST_CHECK_EXCEPTION(failing.finish(), std::runtime_error, [](const std::runtime_error& e) {
+        return std::string(e.what()) == "disk full";
+    });
+}
+
 BOOST_AUTO_TEST_SUITE_END()
