@@ -4,6 +4,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <system_error>
 #include <utility>
 
 namespace swarm::net {
@@ -43,4 +44,18 @@ std::string describe(const Error& error);
 /// Maps a wire decoding error from a peer onto a stream error.
 Error fromWire(const wire::Error& error);
 
+/// The category of Error::Code as std::error_code ("net"). Its conditions
+/// are base::ErrorKind: a timeout, a closed or truncated stream, a refused
+/// connection, a TLS failure and a local I/O error are transient (the peer
+/// or the path may come back); an untrusted peer, a frame over its limit,
+/// bytes that do not decode, corrupt content and a missing blob are
+/// permanent (the same peer sending the same thing fails the same way).
+const std::error_category& netCategory() noexcept;
+std::error_code make_error_code(Error::Code code) noexcept;
+
+/// True if retrying later may help (see netCategory()).
+bool isTransient(const Error& error) noexcept;
+
 } // namespace swarm::net
+
+template <> struct std::is_error_code_enum<swarm::net::Error::Code> : std::true_type {};
