@@ -268,6 +268,25 @@ std::uint16_t Node::port() const {
     return impl_->runner.getBoundPort(AF_INET);
 }
 
+std::vector<std::string> Node::publicHosts() const {
+    std::vector<std::string> hosts;
+    for (const auto& addr : impl_->runner.getPublicAddress()) {
+        char text[INET6_ADDRSTRLEN] = {};
+        const auto* sa = addr.get();
+        if (sa == nullptr)
+            continue;
+        if (sa->sa_family == AF_INET)
+            ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, text,
+                        sizeof text);
+        else if (sa->sa_family == AF_INET6)
+            ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, text,
+                        sizeof text);
+        if (text[0] != '\0' && std::find(hosts.begin(), hosts.end(), text) == hosts.end())
+            hosts.emplace_back(text);
+    }
+    return hosts;
+}
+
 std::string Node::endpoint() const {
     auto host =
         impl_->config.bindAddress.empty() ? std::string("127.0.0.1") : impl_->config.bindAddress;

@@ -91,6 +91,10 @@ public:
     std::uint16_t port() const;
     /// "address:port" other nodes can bootstrap from (IPv4).
     std::string endpoint() const;
+    /// This host's addresses as other nodes see them (OpenDHT learns them
+    /// from their replies): behind a NAT, the router's public address.
+    /// Numeric hosts without ports; empty until some node has answered.
+    std::vector<std::string> publicHosts() const;
     /// The loop on which this node's callbacks run.
     base::EventLoop& loop() noexcept;
 

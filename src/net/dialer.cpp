@@ -2,6 +2,9 @@
 
 #include "wire/log.hpp"
 
+#include <condition_variable>
+#include <mutex>
+
 namespace swarm::net {
 
 std::expected<std::unique_ptr<Session>, Error> Dialer::connect(const Endpoint& endpoint,
@@ -24,6 +27,58 @@ Dialer::dial(const Endpoint& endpoint, PeerCheck check, const wire::Hello& hello
     if (auto sent = (*session)->send(hello); !sent)
         return std::unexpected(sent.error());
     return session;
+}
+
+namespace {
+
+// The attempts of one dialFirst(), shared with their threads.
+struct Race {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::unique_ptr<Session> winner;
+    std::size_t index = 0;
+    std::size_t failed = 0;
+    std::vector<std::string> errors;
+};
+
+} // namespace
+
+Dialer::FirstSession Dialer::dialFirst(const std::vector<Endpoint>& endpoints,
+                                       const PeerCheck& check, const wire::Hello& hello,
+                                       std::chrono::milliseconds stagger) const {
+    auto race = std::make_shared<Race>();
+    std::vector<std::future<void>> attempts;
+    std::unique_lock lock(race->mutex);
+    for (std::size_t i = 0; i < endpoints.size() && !race->winner; ++i) {
+        attempts.push_back(
+            std::async(std::launch::async, [self = *this, race, i, e = endpoints[i], check, hello] {
+                auto got = self.dial(e, check, hello);
+                std::lock_guard guard(race->mutex);
+                if (got && !race->winner) {
+                    race->winner = std::move(*got);
+                    race->index = i;
+                } else if (got) {
+                    (*got)->close(); // another won: this one is not used
+                } else {
+                    race->errors.push_back(e.str() + ": " + describe(got.error()));
+                    ++race->failed;
+                }
+                race->cv.notify_all();
+            }));
+        // The next attempt starts after `stagger`, or as soon as every
+        // attempt so far has failed.
+        race->cv.wait_for(lock, stagger, [&] { return race->winner || race->failed > i; });
+    }
+    race->cv.wait(lock, [&] { return race->winner || race->failed == attempts.size(); });
+    FirstSession out;
+    out.session = std::move(race->winner);
+    out.index = race->index;
+    out.errors = race->errors;
+    lock.unlock();
+    for (auto& a : attempts)
+        if (a.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+            out.stragglers.push_back(std::move(a));
+    return out;
 }
 
 } // namespace swarm::net

@@ -7,8 +7,12 @@
 #include "net/socket.hpp"
 #include "wire/messages.hpp"
 
+#include <chrono>
 #include <expected>
+#include <future>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace swarm::net {
 
@@ -30,6 +34,26 @@ public:
     /// Connect + handshake only, without a hello (for tests and tools).
     std::expected<std::unique_ptr<Session>, Error> connect(const Endpoint& endpoint,
                                                            PeerCheck check) const;
+
+    /// What dialFirst() got: the session and the endpoint it came from, or
+    /// every attempt's error.
+    struct FirstSession {
+        std::unique_ptr<Session> session;
+        std::size_t index = 0;           ///< into the endpoints given
+        std::vector<std::string> errors; ///< "endpoint: error", per failed attempt
+        /// Attempts still running when one won (bounded by the handshake
+        /// limit); their sessions are closed. Keep until they end.
+        std::vector<std::future<void>> stragglers;
+    };
+    /// Dials `endpoints` staggered ("happy eyeballs"): the first at once,
+    /// each next one `stagger` after the one before or as soon as it
+    /// failed, several in flight at once; the first to connect, handshake
+    /// and send `hello` wins. Blocks until a winner or until every attempt
+    /// failed (session null).
+    FirstSession
+    dialFirst(const std::vector<Endpoint>& endpoints, const PeerCheck& check,
+              const wire::Hello& hello,
+              std::chrono::milliseconds stagger = std::chrono::milliseconds(250)) const;
 
 private:
     Credentials creds_;

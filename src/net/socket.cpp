@@ -78,14 +78,16 @@ void prepareSocket(int fd) noexcept {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-base::UniqueFd listenTcp(const std::string& host, std::uint16_t port, int backlog) {
+namespace {
+
+base::UniqueFd listenOn(const std::string& host, std::uint16_t port, int backlog, bool dualStack) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     addrinfo* res = nullptr;
     std::string service = std::to_string(port);
-    int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &res);
+    int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
     if (rc != 0)
         throw std::runtime_error("listen: cannot resolve " + host + ": " + gai_strerror(rc));
     std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, &freeaddrinfo);
@@ -94,11 +96,30 @@ base::UniqueFd listenTcp(const std::string& host, std::uint16_t port, int backlo
         throwErrno("socket");
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (dualStack) {
+        int zero = 0; // IPv4 too, as v4-mapped addresses
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    }
     if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0)
         throwErrno("bind");
     if (::listen(fd.get(), backlog) != 0)
         throwErrno("listen");
     return fd;
+}
+
+} // namespace
+
+base::UniqueFd listenTcp(const std::string& host, std::uint16_t port, int backlog) {
+    if (host.empty() || host == "*") {
+        // Every interface: one dual-stack socket, or IPv4 alone where the
+        // host has no IPv6.
+        try {
+            return listenOn("::", port, backlog, true);
+        } catch (const std::system_error&) {
+            return listenOn("0.0.0.0", port, backlog, false);
+        }
+    }
+    return listenOn(host, port, backlog, false);
 }
 
 std::uint16_t localPort(int fd) {

@@ -28,7 +28,8 @@ struct Endpoint {
 };
 
 /// A non-blocking listening TCP socket bound to `host:port` (port 0 picks
-/// one). Throws std::system_error on failure.
+/// one); host "" or "*" is every interface, IPv6 and IPv4 on one socket
+/// where the host has IPv6. Throws std::system_error on failure.
 base::UniqueFd listenTcp(const std::string& host, std::uint16_t port, int backlog = 128);
 
 /// The local port a socket is bound to. Throws std::system_error.

@@ -21,8 +21,7 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 constexpr auto kByeGrace = std::chrono::seconds(2);
 } // namespace
 
-JobRunner::JobRunner(Batch& batch, SwarmAccess& swarm, base::Executor& timer,
-                     std::vector<std::string> endpoints)
+JobRunner::JobRunner(Batch& batch, SwarmAccess& swarm, base::Executor& timer, Endpoints endpoints)
     : batch_(batch), swarm_(swarm), timer_(timer), endpoints_(std::move(endpoints)),
       startedMs_(batch.clock().nowMs()) {
     auto c = batch_.counts();
@@ -40,13 +39,16 @@ bool JobRunner::tick() {
 
 // Offers work to trusted workers we have no session with.
 void JobRunner::offerWork(std::int64_t nowMs) {
+    std::vector<std::string> endpoints;
     for (const auto& w : swarm_.workers()) {
         const auto wid = w.id.str();
         auto token = batch_.offerTo(wid, w.id.key(), nowMs);
         if (!token)
             continue;
+        if (endpoints.empty())
+            endpoints = endpoints_();
         wire::Offer offer;
-        offer.endpoints = endpoints_;
+        offer.endpoints = endpoints;
         offer.token = *token;
         offer.jobId = batch_.job().name;
         kLog.info("offering work to {}", wid.substr(0, 12));

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,8 +29,8 @@ class Batch;
 /// Where and how a job runs; parsed once from the command line.
 struct RunOptions {
     std::filesystem::path jobDir;
-    std::string listenHost = "127.0.0.1"; ///< where workers dial in
-    std::uint16_t listenPort = 0;         ///< 0 = any free port
+    std::string listenHost;       ///< where workers dial in; "" = every interface
+    std::uint16_t listenPort = 0; ///< 0 = any free port
     /// Endpoints put into offers ("host:port"); empty = listenHost:port.
     std::vector<std::string> advertise;
     std::string swarm = "default";
@@ -61,9 +62,11 @@ public:
 /// Threads: tick() runs on `timer`; run() waits on the caller's thread.
 class JobRunner {
 public:
-    /// `endpoints`: where workers reach the listener, put into offers.
-    JobRunner(Batch& batch, SwarmAccess& swarm, base::Executor& timer,
-              std::vector<std::string> endpoints);
+    /// Where workers reach the listener, put into each offer (asked anew
+    /// for each, as the DHT learns our public address).
+    using Endpoints = std::function<std::vector<std::string>()>;
+
+    JobRunner(Batch& batch, SwarmAccess& swarm, base::Executor& timer, Endpoints endpoints);
 
     /// One step of the control loop at the batch clock's now. Returns true
     /// once the job is finished.
@@ -80,7 +83,7 @@ private:
     Batch& batch_;
     SwarmAccess& swarm_;
     base::Executor& timer_;
-    const std::vector<std::string> endpoints_;
+    const Endpoints endpoints_;
     std::int64_t startedMs_ = 0;
     std::size_t decidedAtStart_ = 0;
 };

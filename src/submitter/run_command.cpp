@@ -8,10 +8,12 @@
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
 #include "net/credentials.hpp"
+#include "net/interfaces.hpp"
 #include "net/listener.hpp"
 #include "net/peer_check.hpp"
 #include "net/session.hpp"
 #include "submitter/batch.hpp"
+#include "submitter/endpoints.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/job_spec.hpp"
 #include "submitter/journal.hpp"
@@ -27,6 +29,7 @@
 #include "wire/trust_list.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <pthread.h>
 #include <unistd.h>
@@ -90,11 +93,6 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
         [&batch](net::Session& session, const wire::Hello& hello) {
             WorkerSession(batch, session, hello).serve();
         });
-    std::vector<std::string> endpoints = options.advertise;
-    if (endpoints.empty())
-        endpoints.push_back(fmt::format("{}:{}", options.listenHost, listener.port()));
-    kLog.info("listening for workers on {}", endpoints.front());
-
     dht::NodeConfig nc;
     nc.bindAddress = options.dhtAddress;
     nc.port = options.dhtPort;
@@ -105,6 +103,17 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     dht::Discovery discovery(node, trust, clock);
     discovery.start();
     DhtSwarm swarm(node, discovery, identity, clock);
+    EndpointSources where{.listenHost = options.listenHost,
+                          .port = listener.port(),
+                          .advertise = options.advertise,
+                          .interfaces = net::localAddresses(),
+                          .publicHosts = {},
+                          .localSwarm = isLocalSwarm(options.bootstrap)};
+    kLog.info("listening for workers on {}", fmt::join(offerEndpoints(where), ", "));
+    auto endpoints = [&] {
+        where.publicHosts = node.publicHosts();
+        return offerEndpoints(where);
+    };
     base::EventLoop timer([](std::string_view what) { kLog.error("{}", what); });
 
     JobRunner runner(batch, swarm, timer, endpoints);

@@ -107,7 +107,7 @@ void SessionTable::noWork(SessionId id, std::uint32_t slots) {
     e->requested -= slots;
     slots_.decline(e->holder, slots);
     e->quietUntil = executor_.now() + kRecheck;
-    executor_.postAfter(kRecheck, [this, id] { shareOut(); });
+    executor_.postAfter(kRecheck, [this] { shareOut(); });
     kLog.debug("submitter {} has no work for {} slot(s)", e->offer.submitter.shortStr(), slots);
     shareOut();
 }

@@ -15,6 +15,7 @@
 #include "worker/worker.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <array>
 #include <future>
@@ -77,6 +78,8 @@ void SubmitterLink::join() {
     if (writer_.joinable())
         writer_.join();
     unitThreads_.joinAll();
+    for (auto& f : stragglers_)
+        f.wait();
     if (session_)
         session_->close();
 }
@@ -104,6 +107,8 @@ void SubmitterLink::endSending() {
         session_->abort();
 }
 
+// Every endpoint of the offer, staggered (net::Dialer::dialFirst): the
+// first that connects is used, and logged, with what the others said.
 bool SubmitterLink::dial() {
     net::Dialer dialer(ctx_.deps.credentials);
     wire::Hello hello;
@@ -111,27 +116,29 @@ bool SubmitterLink::dial() {
     hello.software = kWorkerSoftware;
     hello.version = wire::Hello::kWithNoWork;
     hello.slots = ctx_.cfg.slots;
+    std::vector<net::Endpoint> endpoints;
     for (const auto& text : offer_.offer.endpoints) {
-        if (ending_)
-            return false;
         auto endpoint = net::Endpoint::parse(text);
-        if (!endpoint) {
+        if (endpoint)
+            endpoints.push_back(*endpoint);
+        else
             kLog.warn("offer from {}: bad endpoint: {}", offer_.submitter.shortStr(),
                       net::describe(endpoint.error()));
-            continue;
-        }
-        auto session = dialer.dial(
-            *endpoint, net::allowListAndKey(ctx_.deps.trust, offer_.submitter.key()), hello);
-        if (session) {
-            kLog.info("connected to submitter {} at {}", offer_.submitter.shortStr(), text);
-            std::lock_guard lock(sendMutex_);
-            session_ = std::move(*session);
-            return !closed_;
-        }
-        kLog.warn("cannot reach submitter {} at {}: {}", offer_.submitter.shortStr(), text,
-                  net::describe(session.error()));
     }
-    return false;
+    auto got = dialer.dialFirst(
+        endpoints, net::allowListAndKey(ctx_.deps.trust, offer_.submitter.key()), hello);
+    stragglers_ = std::move(got.stragglers);
+    if (!got.session) {
+        kLog.warn("cannot reach submitter {}: {}", offer_.submitter.shortStr(),
+                  got.errors.empty() ? "no endpoint"
+                                     : fmt::format("{}", fmt::join(got.errors, "; ")));
+        return false;
+    }
+    kLog.info("connected to submitter {} at {} (endpoint {} of {})", offer_.submitter.shortStr(),
+              endpoints[got.index].str(), got.index + 1, endpoints.size());
+    std::lock_guard lock(sendMutex_);
+    session_ = std::move(got.session);
+    return !closed_;
 }
 
 void SubmitterLink::serve() {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -102,8 +103,9 @@ private:
     std::optional<wire::Bye> last_;
     bool closing_ = false;
 
-    std::deque<wire::RawMessage> pending_; // read during a fetch, handled after
-    SessionImages images_;                 // the image ids this session's units run
+    std::vector<std::future<void>> stragglers_; // dial attempts that lost the race
+    std::deque<wire::RawMessage> pending_;      // read during a fetch, handled after
+    SessionImages images_;                      // the image ids this session's units run
     std::thread reader_;
     std::thread writer_;
     // Last, so destroyed first: no unit thread outlives what it uses.

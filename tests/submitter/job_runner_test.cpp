@@ -205,7 +205,8 @@ BOOST_AUTO_TEST_CASE(trusted_workers_found_are_offered_work_once_per_token) {
     BatchRig rig(1);
     FakeSwarm swarm;
     base::ManualExecutor timer;
-    JobRunner runner(rig.batch, swarm, timer, {"192.0.2.1:7000"});
+    JobRunner runner(rig.batch, swarm, timer,
+                     [] { return std::vector<std::string>{"192.0.2.1:7000"}; });
     dht::WorkerEntry w;
     w.id = wire::PeerId(wire::Identity::generate().publicKey());
     swarm.found.push_back(w);
@@ -225,7 +226,8 @@ BOOST_AUTO_TEST_CASE(run_ticks_on_the_timer_until_interrupted) {
     BatchRig rig(1);
     FakeSwarm swarm;
     base::ManualExecutor timer;
-    JobRunner runner(rig.batch, swarm, timer, {"192.0.2.1:7000"});
+    JobRunner runner(rig.batch, swarm, timer,
+                     [] { return std::vector<std::string>{"192.0.2.1:7000"}; });
     std::atomic<bool> interrupted{false};
     auto done = std::async(std::launch::async, [&] { runner.run(interrupted); });
     // The runner posts its first tick; each tick posts the next 250 ms on.

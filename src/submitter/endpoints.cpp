@@ -1,0 +1,48 @@
+#include "submitter/endpoints.hpp"
+
+#include "net/socket.hpp"
+
+#include <algorithm>
+
+namespace swarm::submitter {
+
+namespace {
+constexpr std::size_t kMaxEndpoints = 16; // wire/judge's limit for an offer
+} // namespace
+
+std::vector<std::string> offerEndpoints(const EndpointSources& s) {
+    std::vector<std::string> out;
+    auto add = [&](const std::string& text) {
+        if (out.size() < kMaxEndpoints && std::find(out.begin(), out.end(), text) == out.end())
+            out.push_back(text);
+    };
+    auto addHost = [&](const std::string& host) { add(net::Endpoint{host, s.port}.str()); };
+    for (const auto& a : s.advertise)
+        add(a);
+    if (!net::isAnyHost(s.listenHost)) {
+        if (s.advertise.empty())
+            addHost(s.listenHost);
+        return out;
+    }
+    if (s.localSwarm)
+        for (const auto& a : s.interfaces)
+            if (a.loopback)
+                addHost(a.host);
+    for (bool v6 : {true, false})
+        for (const auto& a : s.interfaces)
+            if (!a.loopback && a.ipv6 == v6)
+                addHost(a.host);
+    for (const auto& h : s.publicHosts)
+        addHost(h);
+    if (out.empty()) // no interface could be read
+        addHost(s.localSwarm ? "127.0.0.1" : "0.0.0.0");
+    return out;
+}
+
+bool isLocalSwarm(const std::vector<dht::HostPort>& bootstrap) {
+    return !bootstrap.empty() && std::all_of(bootstrap.begin(), bootstrap.end(), [](const auto& b) {
+        return net::isLoopbackHost(b.host);
+    });
+}
+
+} // namespace swarm::submitter

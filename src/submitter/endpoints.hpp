@@ -1,0 +1,34 @@
+#pragma once
+
+#include "dht/bootstrap.hpp"
+#include "net/interfaces.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace swarm::submitter {
+
+/// What a submitter knows of where it can be reached.
+struct EndpointSources {
+    std::string listenHost;             ///< as given to --listen ("" = every interface)
+    std::uint16_t port = 0;             ///< the listener's port
+    std::vector<std::string> advertise; ///< --advertise, "host:port", tried first
+    std::vector<net::LocalAddress> interfaces;
+    std::vector<std::string> publicHosts; ///< as the DHT sees us (behind NAT: the router)
+    bool localSwarm = false;              ///< every peer is on this host
+};
+
+/// The endpoints put into offers, the likeliest first and at most 16 (the
+/// judge's limit): --advertise as given; then, when listening on one
+/// address, that address; when listening on every interface, loopback
+/// first if the swarm is local (else not at all), global IPv6, IPv4, and
+/// last the public addresses the DHT reports (they work where the router
+/// forwards the port). No duplicates. Pure.
+std::vector<std::string> offerEndpoints(const EndpointSources& s);
+
+/// True when every bootstrap node is on this host: then loopback addresses
+/// are worth offering (and offered first).
+bool isLocalSwarm(const std::vector<dht::HostPort>& bootstrap);
+
+} // namespace swarm::submitter
