@@ -8,6 +8,8 @@
 #include "sandbox/podman_runtime.hpp"
 #include "sandbox/tar_writer.hpp"
 #include "sandbox/volume_files.hpp"
+#include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 #include "wire/bytes.hpp"
 #include "worker/admission.hpp"
 #include "worker/control_server.hpp"
@@ -19,7 +21,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -46,8 +47,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace swarm::bench {
 
@@ -104,11 +103,6 @@ std::int64_t epochMs() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 std::string tail(const std::string& s, std::size_t n = 600) {
     return s.size() <= n ? s : "..." + s.substr(s.size() - n);
 }
@@ -161,163 +155,12 @@ bool unixSocketAnswers(const fs::path& path) {
     return ok;
 }
 
-/// A private directory, removed with its content on destruction.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "swarm-bench-dispatch-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr)
-            throw std::system_error(errno, std::generic_category(), "mkdtemp");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        if (keep_) {
-            std::fprintf(stderr, "dispatch: logs and events kept in %s\n", path_.c_str());
-            return;
-        }
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-    void keep() { keep_ = true; }
+using Child = test::ChildProcess;
+using test::readFile;
 
-private:
-    fs::path path_;
-    bool keep_ = false;
-};
-
-/// A child process in its own process group, stdout and stderr to files,
-/// working in the directory of `out`, our environment with `env` on top (an
-/// empty value removes a variable), default signal handling whatever our
-/// mask is.
-/// SIGKILLed and reaped on destruction if still running.
-class Child {
-public:
-    Child(const fs::path& program, const std::vector<std::string>& args, const fs::path& out,
-          const fs::path& err, const std::map<std::string, std::string>& env) {
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        // conmon leaves files (an "oom" marker) in its working directory.
-        auto cwd = fs::absolute(out).parent_path();
-        posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-        std::vector<std::string> envStrings;
-        for (char** e = environ; *e != nullptr; ++e) {
-            std::string kv = *e;
-            if (!env.contains(kv.substr(0, kv.find('='))))
-                envStrings.push_back(std::move(kv));
-        }
-        for (const auto& [k, v] : env)
-            if (!v.empty()) // an empty value removes the variable
-                envStrings.push_back(k + "=" + v);
-        std::vector<char*> envp;
-        for (auto& s : envStrings)
-            envp.push_back(s.data());
-        envp.push_back(nullptr);
-        std::string prog = program.string();
-        std::vector<char*> argv{prog.data()};
-        std::vector<std::string> argsCopy = args;
-        for (auto& a : argsCopy)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawnattr_t attr;
-        posix_spawnattr_init(&attr);
-        sigset_t none, deflt;
-        sigemptyset(&none);
-        sigemptyset(&deflt);
-        sigaddset(&deflt, SIGINT);
-        sigaddset(&deflt, SIGTERM);
-        sigaddset(&deflt, SIGPIPE);
-        sigaddset(&deflt, SIGHUP);
-        posix_spawnattr_setsigmask(&attr, &none);
-        posix_spawnattr_setsigdefault(&attr, &deflt);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
-        int rc = posix_spawn(&pid_, prog.c_str(), &fa, &attr, argv.data(), envp.data());
-        posix_spawnattr_destroy(&attr);
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0)
-            throw std::system_error(rc, std::generic_category(), "cannot start " + prog);
-    }
-    ~Child() {
-        if (running()) {
-            ::kill(pid_, SIGKILL);
-            wait(10s);
-        }
-    }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-
-    pid_t pid() const { return pid_; }
-    void signal(int sig) {
-        if (running())
-            ::kill(pid_, sig);
-    }
-    bool running() {
-        if (status_)
-            return false;
-        int st = 0;
-        rusage ru{};
-        pid_t r = ::wait4(pid_, &st, WNOHANG, &ru);
-        if (r == pid_) {
-            status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            auto ms = [](const timeval& t) {
-                return static_cast<double>(t.tv_sec) * 1000.0 +
-                       static_cast<double>(t.tv_usec) / 1000.0;
-            };
-            cpuMs_ = ms(ru.ru_utime) + ms(ru.ru_stime);
-            return false;
-        }
-        return r == 0;
-    }
-    /// The exit status (128+signal if killed), or nullopt on timeout. Not
-    /// cut short by an interrupt: used while cleaning up too.
-    std::optional<int> wait(Ms timeout) {
-        auto deadline = Clock::now() + timeout;
-        while (running() && Clock::now() < deadline)
-            std::this_thread::sleep_for(20ms);
-        running();
-        return status_;
-    }
-
-    /// CPU milliseconds it used (and its reaped children), once it has exited.
-    double cpuMs() const { return cpuMs_; }
-
-private:
-    pid_t pid_ = -1;
-    std::optional<int> status_;
-    double cpuMs_ = 0;
-};
-
-struct ToolResult {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
-
-// Runs a program to completion (bounded), output captured through files.
-ToolResult runTool(const fs::path& dir, const fs::path& program,
-                   const std::vector<std::string>& args, Ms timeout) {
-    static std::atomic<int> seq{0};
-    auto base = dir / fmt::format("tool-{}", seq++);
-    ToolResult r;
-    {
-        Child c(program, args, base.string() + ".out", base.string() + ".err", {});
-        auto st = c.wait(timeout);
-        if (!st) {
-            c.signal(SIGKILL);
-            c.wait(5s);
-        }
-        r.status = st.value_or(-1);
-    }
-    r.out = readFile(base.string() + ".out");
-    r.err = readFile(base.string() + ".err");
-    fs::remove(base.string() + ".out");
-    fs::remove(base.string() + ".err");
+// Runs a program to completion (bounded); its output. Throws when it fails.
+test::RunResult runTool(const fs::path& program, const std::vector<std::string>& args, Ms timeout) {
+    auto r = test::runProgram(program.string(), args, timeout);
     if (r.status != 0)
         throw std::runtime_error(
             fmt::format("{} {} failed (status {}): {}", program.filename().string(),
@@ -862,9 +705,9 @@ public:
         podman_ = std::make_unique<Child>(
             *podmanBin,
             std::vector<std::string>{"system", "service", "--time=0", "unix://" + socket_.string()},
-            dir_.path() / "podman.out", dir_.path() / "podman.log",
-            std::map<std::string, std::string>{{"CONTAINERS_CONF", env_.at("CONTAINERS_CONF")},
-                                               {"CONTAINER_HOST", ""}});
+            test::logFiles(
+                dir_.path() / "podman.out", dir_.path() / "podman.log",
+                {{"CONTAINERS_CONF", env_.at("CONTAINERS_CONF")}, {"CONTAINER_HOST", ""}}));
         if (!waitFor([&] { return sandbox::PodmanClient(socket_).ping(1s) || !podman_->running(); },
                      30s) ||
             !podman_->running())
@@ -888,8 +731,7 @@ public:
 
         // Identities and trust, both ways, with the programs' own commands.
         submitHome_ = dir_.path() / "submitter";
-        submitterId_ = trim(
-            runTool(dir_.path(), submitBin_, {"--home", submitHome_.string(), "init"}, 20s).out);
+        submitterId_ = trim(runTool(submitBin_, {"--home", submitHome_.string(), "init"}, 20s).out);
         for (std::size_t i = 0; i < o.workers; ++i) {
             Worker w;
             w.name = fmt::format("worker{}", i + 1);
@@ -898,13 +740,12 @@ public:
             // on its own port (docs/discovery.md: OpenDHT rewrites other
             // loopback addresses in node lists).
             w.address = "127.0.0.1";
-            w.id = trim(
-                runTool(dir_.path(), workerBin_, {"--home", w.home.string(), "init"}, 20s).out);
+            w.id = trim(runTool(workerBin_, {"--home", w.home.string(), "init"}, 20s).out);
             runTool(
-                dir_.path(), workerBin_,
+                workerBin_,
                 {"--home", w.home.string(), "trust", "add", submitterId_, "--name", "submitter"},
                 20s);
-            runTool(dir_.path(), submitBin_,
+            runTool(submitBin_,
                     {"--home", submitHome_.string(), "trust", "add", w.id, "--name", w.name}, 20s);
             workers_.push_back(std::move(w));
         }
@@ -936,6 +777,9 @@ public:
             podman_->signal(SIGTERM);
             podman_->wait(15s);
         }
+        podman_.reset();
+        if (o_.keep)
+            std::fprintf(stderr, "dispatch: logs and events kept in %s\n", dir_.path().c_str());
     }
     Rig(const Rig&) = delete;
     Rig& operator=(const Rig&) = delete;
@@ -948,7 +792,8 @@ public:
                 std::vector<std::string>{"--home", w.home.string(), "run", "--dht-address",
                                          w.address, "--bootstrap", bootstrapAt_, "--slots",
                                          std::to_string(o_.slots)},
-                dir_.path() / (w.name + ".out"), dir_.path() / (w.name + ".log"), env_);
+                test::logFiles(dir_.path() / (w.name + ".out"), dir_.path() / (w.name + ".log"),
+                               env_));
         }
     }
 
@@ -1010,7 +855,7 @@ public:
                       (jobDir / "job.toml").string(), "--out", (jobDir / "out").string(),
                       "--listen", "127.0.0.9:0", "--dht-address", "127.0.0.1", "--bootstrap",
                       bootstrapAt_},
-                     b.events, dir_.path() / "submit.log", env_);
+                     test::logFiles(b.events, dir_.path() / "submit.log", env_));
         auto limit = Ms(120'000 + 3'000 * static_cast<std::int64_t>(o_.units));
         std::optional<int> status;
         while (!(status = submit.wait(100ms))) {
@@ -1045,7 +890,7 @@ private:
     };
 
     Options o_;
-    TempDir dir_; // removed after everything below has stopped
+    test::TempDir dir_{"swarm-bench-dispatch"}; // removed after everything below has stopped
     fs::path workerBin_, submitBin_, socket_, submitHome_;
     std::string submitterId_, bootstrapAt_;
     std::map<std::string, std::string> env_;

@@ -6,6 +6,7 @@
 #include "net/dialer.hpp"
 #include "net/listener.hpp"
 #include "net/socket.hpp"
+#include "support/temp_dir.hpp"
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
 #include "wire/peer_id.hpp"
@@ -49,24 +50,6 @@ void orThrow(std::expected<void, net::Error> r, const char* what) {
     if (!r)
         throw std::runtime_error(std::string(what) + ": " + net::describe(r.error()));
 }
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "swarm-bench-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr)
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 /// The cipher's limit for one stream: the same bytes sealed and opened as
 /// 16 KiB TLS records with AES-128-GCM (the suite our sessions negotiate),
@@ -189,7 +172,7 @@ struct Setup {
     wire::Identity clientId = wire::Identity::generate();
     net::Credentials serverCreds{serverId};
     net::Credentials clientCreds{clientId};
-    TempDir dir;
+    test::TempDir dir{"swarm-bench"};
     wire::SystemClock clock;
     net::BlobStore source{dir.path() / "source", {.maxBytes = 1ull << 40, .fsync = false}, clock};
     net::BlobStore sink{dir.path() / "sink", {.maxBytes = 1ull << 40, .fsync = false}, clock};
