@@ -6,6 +6,7 @@
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
 #include "dht/sim_network.hpp"
+#include "support/child_process.hpp"
 #include "wire/clock.hpp"
 #include "wire/envelope.hpp"
 #include "wire/identity.hpp"
@@ -38,10 +39,6 @@
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace swarm::bench {
@@ -162,67 +159,26 @@ std::int64_t wallMs(const wire::Clock& clock) {
 /// exits when its standard input closes (so it never outlives us).
 class NodeHost {
 public:
-    NodeHost(std::uint64_t count, std::uint16_t joinPort, std::uint64_t seed) {
-        int toChild[2], fromChild[2];
-        if (::pipe2(toChild, O_CLOEXEC) != 0)
-            throw std::runtime_error("pipe failed");
-        if (::pipe2(fromChild, O_CLOEXEC) != 0) {
-            ::close(toChild[0]);
-            ::close(toChild[1]);
-            throw std::runtime_error("pipe failed");
-        }
-        std::vector<std::string> args = {"swarm-bench",   "discovery",
-                                         "--serve-nodes", std::to_string(count),
-                                         "--join",        "127.0.0.1:" + std::to_string(joinPort),
-                                         "--seed",        std::to_string(seed)};
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1);
-        int rc = posix_spawn(&pid_, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        ::close(toChild[0]);
-        ::close(fromChild[1]);
-        toChild_ = toChild[1];
-        fromChild_ = fromChild[0];
-        if (rc != 0) {
-            pid_ = -1;
-            throw std::runtime_error(fmt::format("cannot start a node host: {}", strerror(rc)));
-        }
-    }
+    NodeHost(std::uint64_t count, std::uint16_t joinPort, std::uint64_t seed)
+        : child_("/proc/self/exe",
+                 {"discovery", "--serve-nodes", std::to_string(count), "--join",
+                  "127.0.0.1:" + std::to_string(joinPort), "--seed", std::to_string(seed)},
+                 pipes()) {}
     NodeHost(const NodeHost&) = delete;
     NodeHost& operator=(const NodeHost&) = delete;
 
     /// Waits (at most `limit`) for the child's READY line; its nodes' ports.
     std::vector<std::uint16_t> waitReady(std::chrono::milliseconds limit) {
-        auto deadline = Steady::now() + limit;
-        std::string line;
-        for (;;) {
-            auto nl = line.find('\n');
-            if (nl != std::string::npos) {
-                line.resize(nl);
-                break;
-            }
-            auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
-            pollfd p{fromChild_, POLLIN, 0};
-            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-                throw std::runtime_error("a node host did not get ready in time");
-            char buf[4096];
-            auto n = ::read(fromChild_, buf, sizeof buf);
-            if (n <= 0)
-                throw std::runtime_error("a node host exited before it was ready");
-            line.append(buf, static_cast<std::size_t>(n));
-        }
-        std::istringstream in(line);
+        auto line = child_.readLine(limit);
+        if (!line)
+            throw std::runtime_error(child_.outputClosed()
+                                         ? "a node host exited before it was ready"
+                                         : "a node host did not get ready in time");
+        std::istringstream in(*line);
         std::string word;
         in >> word;
         if (word != "READY")
-            throw std::runtime_error("a node host said '" + line + "'");
+            throw std::runtime_error("a node host said '" + *line + "'");
         std::vector<std::uint16_t> ports;
         unsigned port = 0;
         while (in >> port)
@@ -230,25 +186,21 @@ public:
         return ports;
     }
 
+    // Closing its stdin ends it; it is killed if it has not exited 10 s later.
     ~NodeHost() {
-        ::close(toChild_);
-        ::close(fromChild_);
-        if (pid_ <= 0)
-            return;
-        int status = 0;
-        for (int i = 0; i < 200; ++i) {
-            if (::waitpid(pid_, &status, WNOHANG) == pid_)
-                return;
-            std::this_thread::sleep_for(50ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
+        child_.closeInput();
+        child_.wait(10s);
     }
 
 private:
-    pid_t pid_ = -1;
-    int toChild_ = -1;
-    int fromChild_ = -1;
+    static test::ChildOptions pipes() {
+        test::ChildOptions o;
+        o.in = test::Stream::pipe();
+        o.out = test::Stream::pipe();
+        return o;
+    }
+
+    test::ChildProcess child_;
 };
 
 /// One overlay: N nodes, K of them announcing, and fresh probe nodes.
@@ -762,7 +714,8 @@ void writePlot(const std::string& csv, const std::string& plot) {
         g << "\n";
     }
     auto cmd = fmt::format("gnuplot '{}' 2>/dev/null", script.string());
-    int rc = std::system(cmd.c_str());
+    test::ChildProcess gnuplot("/bin/sh", {"-c", cmd});
+    auto rc = gnuplot.wait(std::chrono::minutes(5));
     fs::remove(script);
     if (rc != 0)
         throw std::runtime_error("gnuplot failed (is gnuplot-nox installed?)");

@@ -8,6 +8,8 @@
 #include "sandbox/podman_runtime.hpp"
 #include "sandbox/tar_writer.hpp"
 #include "sandbox/volume_files.hpp"
+#include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 #include "wire/bytes.hpp"
 #include "worker/admission.hpp"
 #include "worker/control_server.hpp"
@@ -19,7 +21,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -46,8 +47,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace swarm::bench {
 
@@ -104,11 +103,6 @@ std::int64_t epochMs() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string readFile(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 std::string tail(const std::string& s, std::size_t n = 600) {
     return s.size() <= n ? s : "..." + s.substr(s.size() - n);
 }
@@ -161,163 +155,12 @@ bool unixSocketAnswers(const fs::path& path) {
     return ok;
 }
 
-/// A private directory, removed with its content on destruction.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "swarm-bench-dispatch-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr)
-            throw std::system_error(errno, std::generic_category(), "mkdtemp");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        if (keep_) {
-            std::fprintf(stderr, "dispatch: logs and events kept in %s\n", path_.c_str());
-            return;
-        }
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-    void keep() { keep_ = true; }
+using Child = test::ChildProcess;
+using test::readFile;
 
-private:
-    fs::path path_;
-    bool keep_ = false;
-};
-
-/// A child process in its own process group, stdout and stderr to files,
-/// working in the directory of `out`, our environment with `env` on top (an
-/// empty value removes a variable), default signal handling whatever our
-/// mask is.
-/// SIGKILLed and reaped on destruction if still running.
-class Child {
-public:
-    Child(const fs::path& program, const std::vector<std::string>& args, const fs::path& out,
-          const fs::path& err, const std::map<std::string, std::string>& env) {
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        // conmon leaves files (an "oom" marker) in its working directory.
-        auto cwd = fs::absolute(out).parent_path();
-        posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-        std::vector<std::string> envStrings;
-        for (char** e = environ; *e != nullptr; ++e) {
-            std::string kv = *e;
-            if (!env.contains(kv.substr(0, kv.find('='))))
-                envStrings.push_back(std::move(kv));
-        }
-        for (const auto& [k, v] : env)
-            if (!v.empty()) // an empty value removes the variable
-                envStrings.push_back(k + "=" + v);
-        std::vector<char*> envp;
-        for (auto& s : envStrings)
-            envp.push_back(s.data());
-        envp.push_back(nullptr);
-        std::string prog = program.string();
-        std::vector<char*> argv{prog.data()};
-        std::vector<std::string> argsCopy = args;
-        for (auto& a : argsCopy)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawnattr_t attr;
-        posix_spawnattr_init(&attr);
-        sigset_t none, deflt;
-        sigemptyset(&none);
-        sigemptyset(&deflt);
-        sigaddset(&deflt, SIGINT);
-        sigaddset(&deflt, SIGTERM);
-        sigaddset(&deflt, SIGPIPE);
-        sigaddset(&deflt, SIGHUP);
-        posix_spawnattr_setsigmask(&attr, &none);
-        posix_spawnattr_setsigdefault(&attr, &deflt);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
-        int rc = posix_spawn(&pid_, prog.c_str(), &fa, &attr, argv.data(), envp.data());
-        posix_spawnattr_destroy(&attr);
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0)
-            throw std::system_error(rc, std::generic_category(), "cannot start " + prog);
-    }
-    ~Child() {
-        if (running()) {
-            ::kill(pid_, SIGKILL);
-            wait(10s);
-        }
-    }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-
-    pid_t pid() const { return pid_; }
-    void signal(int sig) {
-        if (running())
-            ::kill(pid_, sig);
-    }
-    bool running() {
-        if (status_)
-            return false;
-        int st = 0;
-        rusage ru{};
-        pid_t r = ::wait4(pid_, &st, WNOHANG, &ru);
-        if (r == pid_) {
-            status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-            auto ms = [](const timeval& t) {
-                return static_cast<double>(t.tv_sec) * 1000.0 +
-                       static_cast<double>(t.tv_usec) / 1000.0;
-            };
-            cpuMs_ = ms(ru.ru_utime) + ms(ru.ru_stime);
-            return false;
-        }
-        return r == 0;
-    }
-    /// The exit status (128+signal if killed), or nullopt on timeout. Not
-    /// cut short by an interrupt: used while cleaning up too.
-    std::optional<int> wait(Ms timeout) {
-        auto deadline = Clock::now() + timeout;
-        while (running() && Clock::now() < deadline)
-            std::this_thread::sleep_for(20ms);
-        running();
-        return status_;
-    }
-
-    /// CPU milliseconds it used (and its reaped children), once it has exited.
-    double cpuMs() const { return cpuMs_; }
-
-private:
-    pid_t pid_ = -1;
-    std::optional<int> status_;
-    double cpuMs_ = 0;
-};
-
-struct ToolResult {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
-
-// Runs a program to completion (bounded), output captured through files.
-ToolResult runTool(const fs::path& dir, const fs::path& program,
-                   const std::vector<std::string>& args, Ms timeout) {
-    static std::atomic<int> seq{0};
-    auto base = dir / fmt::format("tool-{}", seq++);
-    ToolResult r;
-    {
-        Child c(program, args, base.string() + ".out", base.string() + ".err", {});
-        auto st = c.wait(timeout);
-        if (!st) {
-            c.signal(SIGKILL);
-            c.wait(5s);
-        }
-        r.status = st.value_or(-1);
-    }
-    r.out = readFile(base.string() + ".out");
-    r.err = readFile(base.string() + ".err");
-    fs::remove(base.string() + ".out");
-    fs::remove(base.string() + ".err");
+// Runs a program to completion (bounded); its output. Throws when it fails.
+test::RunResult runTool(const fs::path& program, const std::vector<std::string>& args, Ms timeout) {
+    auto r = test::runProgram(program.string(), args, timeout);
     if (r.status != 0)
         throw std::runtime_error(
             fmt::format("{} {} failed (status {}): {}", program.filename().string(),
@@ -612,51 +455,81 @@ struct StepTimes {
     std::map<std::string, std::vector<double>> ms;
 };
 
-StepTimes probeSteps(const fs::path& socket, const sandbox::HostProfile& host,
-                     const sandbox::Limits& limits, std::size_t count, const std::string& workerId,
-                     const fs::path& dir) {
-    StepTimes r;
-    const fs::path scratch = dir / "steps";
-    fs::create_directories(scratch);
-    sandbox::PodmanClient c(socket);
-    const std::string suffix = fmt::format("{}", ::getpid());
-    for (std::size_t i = 0; i < count; ++i) {
-        checkInterrupted();
-        auto name = fmt::format("u-{:04}.txt", i);
+// Times the sandbox's requests for one container after another (see
+// probeSteps()), each request a named step.
+class StepProbe {
+public:
+    StepProbe(const fs::path& socket, const sandbox::HostProfile& host,
+              const sandbox::Limits& limits, const fs::path& scratch)
+        : socket_(socket), host_(host), limits_(limits), scratch_(scratch), c_(socket) {}
+
+    // The sandbox's requests for unit `i`, in its order.
+    void run(std::size_t i, const std::string& workerId) {
+        Unit u;
+        u.index = i;
+        u.name = fmt::format("u-{:04}.txt", i);
+        u.content = fmt::format("unit {}\n", i);
         sandbox::UnitSpec spec;
         spec.unitId = fmt::format("steps-u-{:04}", i);
         spec.workerId = workerId;
         spec.image = kImage;
-        spec.command = {"echo", "in/" + name};
-        spec.limits = limits;
-        auto names = sandbox::containerNames(spec.unitId, suffix);
-        auto volBody = sandbox::buildVolumeBody(spec, names);
-        auto body = sandbox::buildCreateBody(spec, host, names);
+        spec.command = {"echo", "in/" + u.name};
+        spec.limits = limits_;
+        u.names = sandbox::containerNames(spec.unitId, suffix_);
+        auto volBody = sandbox::buildVolumeBody(spec, u.names);
+        auto body = sandbox::buildCreateBody(spec, host_, u.names);
         sandbox::TarWriter tar;
         tar.addDirectory("in", 0555);
-        std::string content = fmt::format("unit {}\n", i);
-        tar.addFile("in/" + name, wire::asBytes(content), 0444);
+        tar.addFile("in/" + u.name, wire::asBytes(u.content), 0444);
         tar.addDirectory("out", 0755, {65534, 65534});
-        auto archive = tar.finish();
-        auto last = Clock::now();
-        auto step = [&](const std::string& what) {
-            auto now = Clock::now();
-            if (!r.ms.contains(what))
-                r.names.push_back(what);
-            r.ms[what].push_back(msBetween(last, now));
-            last = now;
-        };
-        auto vc = c.call(request("POST", "/volumes/create", volBody));
+        u.archive = tar.finish();
+        last_ = Clock::now();
+        create(u, volBody, body);
+        copyIn(u);
+        attachStartWait(u);
+        copyOut(u);
+        remove(u);
+    }
+
+    StepTimes& times() { return r_; }
+
+private:
+    struct Unit {
+        std::size_t index = 0;
+        std::string name, content;
+        wire::Bytes archive; // the inputs as the PUT archive takes them
+        sandbox::ContainerNames names;
+        fs::path volumeDir;
+        bool direct = false; // copies straight through the volume's host directory
+    };
+
+    void step(const std::string& what) {
+        auto now = Clock::now();
+        if (!r_.ms.contains(what))
+            r_.names.push_back(what);
+        r_.ms[what].push_back(msBetween(last_, now));
+        last_ = now;
+    }
+
+    std::string containerPath(const Unit& u, std::string_view rest) const {
+        return "/containers/" + u.names.container + std::string(rest);
+    }
+
+    void create(Unit& u, const std::string& volBody, const std::string& body) {
+        auto vc = c_.call(request("POST", "/volumes/create", volBody));
         expectStatus(vc, {200, 201}, "volume create");
-        fs::path volumeDir = parseJson(vc.body)["Mountpoint"].asString();
+        u.volumeDir = parseJson(vc.body)["Mountpoint"].asString();
         step("volume create");
-        expectStatus(c.call(request("POST", "/containers/create", body)), {201}, "create");
+        expectStatus(c_.call(request("POST", "/containers/create", body)), {201}, "create");
         step("container create");
         std::error_code ec;
-        const bool direct =
-            host.directVolumeCopies && ::geteuid() == 0 && fs::is_directory(volumeDir, ec);
-        if (direct) {
-            auto ci = c.call(request("GET", "/containers/" + names.container + "/json"));
+        u.direct =
+            host_.directVolumeCopies && ::geteuid() == 0 && fs::is_directory(u.volumeDir, ec);
+    }
+
+    void copyIn(const Unit& u) {
+        if (u.direct) {
+            auto ci = c_.call(request("GET", containerPath(u, "/json")));
             expectStatus(ci, {200}, "container inspect");
             auto maps = parseJson(ci.body)["HostConfig"]["IDMappings"];
             auto ids =
@@ -666,29 +539,33 @@ StepTimes probeSteps(const fs::path& socket, const sandbox::HostProfile& host,
             if (!root || !unit)
                 throw std::runtime_error("steps: no id mapping in the container's inspect");
             step("container inspect (id mapping)");
-            auto src = scratch / name;
-            std::ofstream(src, std::ios::binary) << content;
-            sandbox::writeInputs(volumeDir, {{name, src}}, *root, *unit);
+            auto src = scratch_ / u.name;
+            std::ofstream(src, std::ios::binary) << u.content;
+            sandbox::writeInputs(u.volumeDir, {{u.name, src}}, *root, *unit);
             step("inputs in (direct)");
-        } else {
-            auto put = request(
-                "PUT", "/containers/" + names.container + "/archive?path=/work&copyUIDGID=false",
-                std::string_view(reinterpret_cast<const char*>(archive.data()), archive.size()));
-            put.contentType = "application/x-tar";
-            expectStatus(c.call(put), {200}, "copy inputs in");
-            step("inputs in (PUT archive)");
+            return;
         }
+        const auto& archive = u.archive;
+        auto put = request(
+            "PUT", containerPath(u, "/archive?path=/work&copyUIDGID=false"),
+            std::string_view(reinterpret_cast<const char*>(archive.data()), archive.size()));
+        put.contentType = "application/x-tar";
+        expectStatus(c_.call(put), {200}, "copy inputs in");
+        step("inputs in (PUT archive)");
+    }
+
+    void attachStartWait(const Unit& u) {
         // The log stream, attached before start as the sandbox does; Podman
         // initialises the container (runc create) to attach to it.
         std::promise<long> headers;
         auto attached = headers.get_future();
         std::thread attach([&] {
             try {
-                sandbox::PodmanClient a(socket);
+                sandbox::PodmanClient a(socket_);
                 auto ar = request("POST",
-                                  "/containers/" + names.container +
-                                      "/attach?stream=true&stdout=true&stderr=true&logs=false",
-                                  {}, limits.timeout + 30s);
+                                  containerPath(u, "/attach?stream=true&stdout=true&stderr=true&"
+                                                   "logs=false"),
+                                  {}, limits_.timeout + 30s);
                 bool told = false;
                 ar.onHeaders = [&](long status) {
                     if (!told)
@@ -712,36 +589,38 @@ StepTimes probeSteps(const fs::path& socket, const sandbox::HostProfile& host,
         if (attached.wait_for(30s) != std::future_status::ready || attached.get() != 200)
             throw std::runtime_error("steps: attach failed");
         step("log stream attached (init)");
-        expectStatus(c.call(request("POST", "/containers/" + names.container + "/start")), {204},
-                     "start");
+        expectStatus(c_.call(request("POST", containerPath(u, "/start"))), {204}, "start");
         step("start");
-        auto waited = c.call(request(
-            "POST", "/containers/" + names.container + "/wait?condition=exited&interval=10ms", {},
-            limits.timeout + 30s));
+        auto waited =
+            c_.call(request("POST", containerPath(u, "/wait?condition=exited&interval=10ms"), {},
+                            limits_.timeout + 30s));
         expectStatus(waited, {200}, "wait");
         step("wait (interval=10ms)");
         if (trim(waited.body) != "0") { // as the sandbox: inspect only after an unclean exit
-            expectStatus(c.call(request("GET", "/containers/" + names.container + "/json")), {200},
-                         "inspect");
+            expectStatus(c_.call(request("GET", containerPath(u, "/json"))), {200}, "inspect");
             step("inspect");
         }
-        if (direct) {
-            auto outDir = scratch / ("out-" + std::to_string(i));
+    }
+
+    void copyOut(const Unit& u) {
+        if (u.direct) {
+            auto outDir = scratch_ / ("out-" + std::to_string(u.index));
             fs::create_directories(outDir);
-            auto files = sandbox::copyOutputs(volumeDir, outDir, limits.maxOutputBytes,
-                                              limits.maxOutputFiles);
+            auto files = sandbox::copyOutputs(u.volumeDir, outDir, limits_.maxOutputBytes,
+                                              limits_.maxOutputFiles);
             if (!files)
                 throw std::runtime_error("steps: copying outputs: " + files.error().what);
             step("outputs out (direct)");
         } else {
-            auto out = c.call(
-                request("GET", "/containers/" + names.container + "/archive?path=/work/out"));
+            auto out = c_.call(request("GET", containerPath(u, "/archive?path=/work/out")));
             expectStatus(out, {200}, "copy outputs out");
             step("outputs out (GET archive)");
         }
+    }
+
+    void remove(const Unit& u) {
         for (int attempt = 0;; ++attempt) {
-            auto dr = c.call(
-                request("DELETE", "/containers/" + names.container + "?force=true&v=true&t=0"));
+            auto dr = c_.call(request("DELETE", containerPath(u, "?force=true&v=true&t=0")));
             if (dr.status == 200 || dr.status == 204 || dr.status == 404)
                 break;
             if (attempt == 3)
@@ -749,11 +628,32 @@ StepTimes probeSteps(const fs::path& socket, const sandbox::HostProfile& host,
             std::this_thread::sleep_for(Ms(50 << attempt));
         }
         step("container remove");
-        expectStatus(c.call(request("DELETE", "/volumes/" + names.volume + "?force=true")), {204},
-                     "volume remove");
+        expectStatus(c_.call(request("DELETE", "/volumes/" + u.names.volume + "?force=true")),
+                     {204}, "volume remove");
         step("volume remove");
     }
-    return r;
+
+    const fs::path& socket_;
+    const sandbox::HostProfile& host_;
+    const sandbox::Limits& limits_;
+    const fs::path scratch_;
+    sandbox::PodmanClient c_;
+    const std::string suffix_ = fmt::format("{}", ::getpid());
+    StepTimes r_;
+    Clock::time_point last_;
+};
+
+StepTimes probeSteps(const fs::path& socket, const sandbox::HostProfile& host,
+                     const sandbox::Limits& limits, std::size_t count, const std::string& workerId,
+                     const fs::path& dir) {
+    const fs::path scratch = dir / "steps";
+    fs::create_directories(scratch);
+    StepProbe probe(socket, host, limits, scratch);
+    for (std::size_t i = 0; i < count; ++i) {
+        checkInterrupted();
+        probe.run(i, workerId);
+    }
+    return std::move(probe.times());
 }
 
 // --- the sandbox alone: the worker's container code, no swarm ----------------
@@ -862,9 +762,9 @@ public:
         podman_ = std::make_unique<Child>(
             *podmanBin,
             std::vector<std::string>{"system", "service", "--time=0", "unix://" + socket_.string()},
-            dir_.path() / "podman.out", dir_.path() / "podman.log",
-            std::map<std::string, std::string>{{"CONTAINERS_CONF", env_.at("CONTAINERS_CONF")},
-                                               {"CONTAINER_HOST", ""}});
+            test::logFiles(
+                dir_.path() / "podman.out", dir_.path() / "podman.log",
+                {{"CONTAINERS_CONF", env_.at("CONTAINERS_CONF")}, {"CONTAINER_HOST", ""}}));
         if (!waitFor([&] { return sandbox::PodmanClient(socket_).ping(1s) || !podman_->running(); },
                      30s) ||
             !podman_->running())
@@ -888,8 +788,7 @@ public:
 
         // Identities and trust, both ways, with the programs' own commands.
         submitHome_ = dir_.path() / "submitter";
-        submitterId_ = trim(
-            runTool(dir_.path(), submitBin_, {"--home", submitHome_.string(), "init"}, 20s).out);
+        submitterId_ = trim(runTool(submitBin_, {"--home", submitHome_.string(), "init"}, 20s).out);
         for (std::size_t i = 0; i < o.workers; ++i) {
             Worker w;
             w.name = fmt::format("worker{}", i + 1);
@@ -898,13 +797,12 @@ public:
             // on its own port (docs/discovery.md: OpenDHT rewrites other
             // loopback addresses in node lists).
             w.address = "127.0.0.1";
-            w.id = trim(
-                runTool(dir_.path(), workerBin_, {"--home", w.home.string(), "init"}, 20s).out);
+            w.id = trim(runTool(workerBin_, {"--home", w.home.string(), "init"}, 20s).out);
             runTool(
-                dir_.path(), workerBin_,
+                workerBin_,
                 {"--home", w.home.string(), "trust", "add", submitterId_, "--name", "submitter"},
                 20s);
-            runTool(dir_.path(), submitBin_,
+            runTool(submitBin_,
                     {"--home", submitHome_.string(), "trust", "add", w.id, "--name", w.name}, 20s);
             workers_.push_back(std::move(w));
         }
@@ -936,6 +834,9 @@ public:
             podman_->signal(SIGTERM);
             podman_->wait(15s);
         }
+        podman_.reset();
+        if (o_.keep)
+            std::fprintf(stderr, "dispatch: logs and events kept in %s\n", dir_.path().c_str());
     }
     Rig(const Rig&) = delete;
     Rig& operator=(const Rig&) = delete;
@@ -948,7 +849,8 @@ public:
                 std::vector<std::string>{"--home", w.home.string(), "run", "--dht-address",
                                          w.address, "--bootstrap", bootstrapAt_, "--slots",
                                          std::to_string(o_.slots)},
-                dir_.path() / (w.name + ".out"), dir_.path() / (w.name + ".log"), env_);
+                test::logFiles(dir_.path() / (w.name + ".out"), dir_.path() / (w.name + ".log"),
+                               env_));
         }
     }
 
@@ -1010,7 +912,7 @@ public:
                       (jobDir / "job.toml").string(), "--out", (jobDir / "out").string(),
                       "--listen", "127.0.0.9:0", "--dht-address", "127.0.0.1", "--bootstrap",
                       bootstrapAt_},
-                     b.events, dir_.path() / "submit.log", env_);
+                     test::logFiles(b.events, dir_.path() / "submit.log", env_));
         auto limit = Ms(120'000 + 3'000 * static_cast<std::int64_t>(o_.units));
         std::optional<int> status;
         while (!(status = submit.wait(100ms))) {
@@ -1045,7 +947,7 @@ private:
     };
 
     Options o_;
-    TempDir dir_; // removed after everything below has stopped
+    test::TempDir dir_{"swarm-bench-dispatch"}; // removed after everything below has stopped
     fs::path workerBin_, submitBin_, socket_, submitHome_;
     std::string submitterId_, bootstrapAt_;
     std::map<std::string, std::string> env_;
@@ -1161,7 +1063,7 @@ std::string statsJson(const Stats& s) {
                        s.mean, s.n);
 }
 
-int runDispatch(cli::Args& args, const cli::Globals& globals) {
+Options readOptions(cli::Args& args) {
     Options o;
     o.quick = args.flag("quick");
     if (o.quick) {
@@ -1178,6 +1080,10 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     o.csv = args.take("csv").value_or("");
     o.keep = args.flag("keep");
     args.finish();
+    return o;
+}
+
+void checkOptions(const Options& o) {
     if (o.units == 0 || o.units > 10'000)
         throw cli::UsageError("--units must be from 1 to 10000");
     if (o.workers == 0 || o.workers > 100)
@@ -1188,25 +1094,18 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
         throw cli::UsageError("--steps must be at most 100");
     if (o.idle < 500ms || o.idle > 600'000ms)
         throw cli::UsageError("--idle-ms must be from 500 to 600000");
+}
 
-    // Nothing but an interrupt may end this process before it has stopped
-    // its children: a closed pipe or terminal only fails writes.
-    std::signal(SIGPIPE, SIG_IGN);
-    std::signal(SIGHUP, SIG_IGN);
-    cli::SignalWatcher watcher([](int) { gInterrupted = true; });
-    auto say = [](std::string line) { std::fprintf(stderr, "dispatch: %s\n", line.c_str()); };
-    auto programs = programDir();
-    const double loadBefore = loadAverage();
-    const std::size_t concurrency = o.workers * o.slots;
+void say(const std::string& line) {
+    std::fprintf(stderr, "dispatch: %s\n", line.c_str());
+}
 
-    Rig rig(o, programs);
-    say(fmt::format("podman {} ({}, {}, cgroups {}) service up; {} worker(s) x {} slot(s)",
-                    rig.info().version, rig.info().rootless ? "rootless" : "rootful",
-                    rig.info().runtime, rig.info().cgroupVersion, o.workers, o.slots));
+// Starts the workers and waits until they answer; meanwhile learns what
+// the workers measure too: which protections hold here, so that the floor
+// and the sandbox run get the workers' container spec.
+sandbox::HostProfile startWorkers(Rig& rig, const Options& o) {
     auto t0 = Clock::now();
     rig.startWorkers();
-    // Meanwhile, what the workers measure too: which protections hold here,
-    // so that the floor and the sandbox run get the workers' container spec.
     sandbox::DoctorOptions doctorOptions;
     doctorOptions.probeImage = kImage;
     doctorOptions.seccompProfile = worker::findPackagingFile("seccomp.json");
@@ -1221,117 +1120,148 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
     say(fmt::format("workers up in {:.1f} s; idle for {:.1f} s",
                     std::chrono::duration<double>(Clock::now() - t0).count(),
                     std::chrono::duration<double>(o.idle).count()));
-    nap(1s); // past the announcement
-    auto idle = sampleIdle(rig.workerPids(), rig.podmanPid(), o.idle);
+    return host;
+}
 
-    // The same limits a worker gives this job's units.
-    sandbox::Limits limits = worker::slotLimits(worker::WorkerConfig{});
-    limits.timeout = 60s;
-    StepTimes steps;
-    if (o.steps > 0) {
-        say(fmt::format("steps: the sandbox's requests for {} container(s), one at a time",
-                        o.steps));
-        steps = probeSteps(rig.socket(), host, limits, o.steps, rig.floorId(), rig.dir());
-    }
-    say(fmt::format("floor: {} containers, {} at once", o.units, concurrency));
-    // CPU used per phase: the Podman service (with the helpers it reaps:
-    // copier re-executions, runc start; not conmon or what conmon runs) and
-    // this process (the REST client side of the floor and the sandbox).
-    struct Cpu {
-        double podman = 0, self = 0;
-    };
-    auto cpuNow = [&] { return Cpu{cpuMs(rig.podmanPid()), selfCpuMs()}; };
-    auto cpuSince = [&](Cpu before) {
-        auto now = cpuNow();
-        return Cpu{now.podman - before.podman, now.self - before.self};
-    };
-    auto cpu0 = cpuNow();
-    auto floorBefore = runFloor(rig.socket(), host, limits, o.units, concurrency, rig.floorId());
-    auto floorCpu = cpuSince(cpu0);
-    say(fmt::format("sandbox: {} units through PodmanRuntime::run, {} at once", o.units,
-                    concurrency));
-    cpu0 = cpuNow();
-    auto sbox = runSandbox(rig.socket(), host, limits, o.units, concurrency, rig.sandboxId(),
-                           rig.dir() / "sandbox");
-    auto sandboxCpu = cpuSince(cpu0);
+// CPU used per phase: the Podman service (with the helpers it reaps:
+// copier re-executions, runc start; not conmon or what conmon runs) and
+// this process (the REST client side of the floor and the sandbox).
+struct Cpu {
+    double podman = 0, self = 0;
+};
 
-    say(fmt::format("swarm: {} units through swarm-submit run", o.units));
-    cpu0 = cpuNow();
-    auto batch = rig.runBatch();
-    auto swarmCpu = cpuSince(cpu0);
-    // The workers' memory once they have run their share of the units
-    // (leaks show here, not in the idle sample).
-    double busyRss = 0, busyPss = 0;
-    for (pid_t pid : rig.workerPids()) {
-        auto p = sampleProc(pid);
-        busyRss = std::max(busyRss, p.rssMiB);
-        busyPss = std::max(busyPss, p.pssMiB);
-    }
-    // The floor once more: Podman and the machine drift over a run (the
-    // load climbs, Podman's state grows), so the floor brackets the sandbox
-    // and the swarm, and the figure compared is the mean of both runs.
-    say(fmt::format("floor again: {} containers, {} at once", o.units, concurrency));
-    cpu0 = cpuNow();
-    auto floorAfter = runFloor(rig.socket(), host, limits, o.units, concurrency, rig.floorId());
-    auto floorAfterCpu = cpuSince(cpu0);
-    floorCpu =
-        Cpu{(floorCpu.podman + floorAfterCpu.podman) / 2, (floorCpu.self + floorAfterCpu.self) / 2};
-    FloorResult floor;
-    floor.seconds = (floorBefore.seconds + floorAfter.seconds) / 2;
-    for (const FloorResult* f : {&floorBefore, &floorAfter}) {
+Cpu cpuNow(const Rig& rig) {
+    return Cpu{cpuMs(rig.podmanPid()), selfCpuMs()};
+}
+
+Cpu cpuSince(const Rig& rig, Cpu before) {
+    auto now = cpuNow(rig);
+    return Cpu{now.podman - before.podman, now.self - before.self};
+}
+
+// The same units three ways, and what each cost.
+struct Runs {
+    FloorResult floorBefore, floorAfter;
+    FloorResult floor; // both floor runs: the mean time, all the samples
+    SandboxResult sbox;
+    Rig::Batch batch;
+    Cpu floorCpu, sandboxCpu, swarmCpu;
+    double busyRss = 0, busyPss = 0; // the workers once they have run their share
+};
+
+// Podman and the machine drift over a run (the load climbs, Podman's state
+// grows), so the floor brackets the sandbox and the swarm, and the figure
+// compared is the mean of both runs.
+void mergeFloors(Runs& r, Cpu floorAfterCpu) {
+    r.floorCpu = Cpu{(r.floorCpu.podman + floorAfterCpu.podman) / 2,
+                     (r.floorCpu.self + floorAfterCpu.self) / 2};
+    r.floor.seconds = (r.floorBefore.seconds + r.floorAfter.seconds) / 2;
+    for (const FloorResult* f : {&r.floorBefore, &r.floorAfter}) {
         auto add = [](std::vector<double>& to, const std::vector<double>& from) {
             to.insert(to.end(), from.begin(), from.end());
         };
-        add(floor.createMs, f->createMs);
-        add(floor.startMs, f->startMs);
-        add(floor.waitMs, f->waitMs);
-        add(floor.removeMs, f->removeMs);
-        add(floor.totalMs, f->totalMs);
+        add(r.floor.createMs, f->createMs);
+        add(r.floor.startMs, f->startMs);
+        add(r.floor.waitMs, f->waitMs);
+        add(r.floor.removeMs, f->removeMs);
+        add(r.floor.totalMs, f->totalMs);
     }
-    const double floorBeforeRate = static_cast<double>(o.units) / floorBefore.seconds;
-    const double floorAfterRate = static_cast<double>(o.units) / floorAfter.seconds;
+}
 
-    auto b = analyse(batch.events, concurrency);
-    if (b.valid != o.units)
-        throw std::runtime_error(fmt::format("only {} of {} units validated (events in {})",
-                                             b.valid, o.units, batch.events.string()));
-    const double loadAfter = loadAverage();
+// The floor, the sandbox alone, the swarm, and the floor again.
+Runs runAll(Rig& rig, const sandbox::HostProfile& host, const sandbox::Limits& limits,
+            const Options& o, std::size_t concurrency) {
+    Runs r;
+    say(fmt::format("floor: {} containers, {} at once", o.units, concurrency));
+    auto cpu0 = cpuNow(rig);
+    r.floorBefore = runFloor(rig.socket(), host, limits, o.units, concurrency, rig.floorId());
+    r.floorCpu = cpuSince(rig, cpu0);
+    say(fmt::format("sandbox: {} units through PodmanRuntime::run, {} at once", o.units,
+                    concurrency));
+    cpu0 = cpuNow(rig);
+    r.sbox = runSandbox(rig.socket(), host, limits, o.units, concurrency, rig.sandboxId(),
+                        rig.dir() / "sandbox");
+    r.sandboxCpu = cpuSince(rig, cpu0);
 
-    const double units = static_cast<double>(o.units);
-    const double swarmSeconds = static_cast<double>(b.lastValid - batch.startMs) / 1000.0;
-    const double dispatchSeconds = static_cast<double>(b.lastValid - b.firstAssigned) / 1000.0;
-    const double swarmRate = units / swarmSeconds;
-    const double dispatchRate = units / dispatchSeconds;
-    const double sandboxRate = units / sbox.seconds;
-    const double floorRate = units / floor.seconds;
-    const auto ftotal = stats(floor.totalMs), fcreate = stats(floor.createMs),
-               fstart = stats(floor.startMs), fwait = stats(floor.waitMs),
-               fremove = stats(floor.removeMs);
-    const auto xtotal = stats(sbox.totalMs), xwall = stats(sbox.wallMs);
-    const auto sOffer = stats(b.offerToConnect), sTransfer = stats(b.transfer),
-               sContainer = stats(b.container), sWall = stats(b.wall), sRest = stats(b.rest),
-               sResult = stats(b.resultToValid), sTotal = stats(b.total);
-    const auto sRss = stats(idle.rssMiB), sPss = stats(idle.pssMiB), sCpu = stats(idle.cpuPercent);
-    const double perUnit = 1.0 / units;
-    const double podmanFloor = floorCpu.podman * perUnit,
-                 podmanSandbox = sandboxCpu.podman * perUnit,
-                 podmanSwarm = swarmCpu.podman * perUnit, clientFloor = floorCpu.self * perUnit,
-                 clientSandbox = sandboxCpu.self * perUnit,
-                 workersCpu = batch.workersCpuMs * perUnit,
-                 submitterCpu = batch.submitterCpuMs * perUnit;
+    say(fmt::format("swarm: {} units through swarm-submit run", o.units));
+    cpu0 = cpuNow(rig);
+    r.batch = rig.runBatch();
+    r.swarmCpu = cpuSince(rig, cpu0);
+    // The workers' memory once they have run their share of the units
+    // (leaks show here, not in the idle sample).
+    for (pid_t pid : rig.workerPids()) {
+        auto p = sampleProc(pid);
+        r.busyRss = std::max(r.busyRss, p.rssMiB);
+        r.busyPss = std::max(r.busyPss, p.pssMiB);
+    }
+    say(fmt::format("floor again: {} containers, {} at once", o.units, concurrency));
+    cpu0 = cpuNow(rig);
+    r.floorAfter = runFloor(rig.socket(), host, limits, o.units, concurrency, rig.floorId());
+    mergeFloors(r, cpuSince(rig, cpu0));
+    return r;
+}
 
-    if (globals.json) {
+// Everything a run reports, and the three ways it reports it.
+struct Report {
+    Options o;
+    std::size_t concurrency = 0;
+    sandbox::PodmanInfo info;
+    double loadBefore = 0, loadAfter = 0;
+    IdleResult idle;
+    StepTimes steps;
+    Runs runs;
+    Breakdown b;
+
+    // Derived from the above by derive().
+    double units = 0, swarmSeconds = 0, dispatchSeconds = 0, swarmRate = 0, dispatchRate = 0,
+           sandboxRate = 0, floorRate = 0, floorBeforeRate = 0, floorAfterRate = 0;
+    Stats ftotal, fcreate, fstart, fwait, fremove, xtotal, xwall;
+    Stats sOffer, sTransfer, sContainer, sWall, sRest, sResult, sTotal, sRss, sPss, sCpu;
+    double podmanFloor = 0, podmanSandbox = 0, podmanSwarm = 0, clientFloor = 0, clientSandbox = 0,
+           workersCpu = 0, submitterCpu = 0;
+
+    void derive() {
+        const auto& floor = runs.floor;
+        const auto& sbox = runs.sbox;
+        const auto& batch = runs.batch;
+        units = static_cast<double>(o.units);
+        swarmSeconds = static_cast<double>(b.lastValid - batch.startMs) / 1000.0;
+        dispatchSeconds = static_cast<double>(b.lastValid - b.firstAssigned) / 1000.0;
+        swarmRate = units / swarmSeconds;
+        dispatchRate = units / dispatchSeconds;
+        sandboxRate = units / sbox.seconds;
+        floorRate = units / floor.seconds;
+        floorBeforeRate = units / runs.floorBefore.seconds;
+        floorAfterRate = units / runs.floorAfter.seconds;
+        ftotal = stats(floor.totalMs), fcreate = stats(floor.createMs),
+        fstart = stats(floor.startMs), fwait = stats(floor.waitMs), fremove = stats(floor.removeMs);
+        xtotal = stats(sbox.totalMs), xwall = stats(sbox.wallMs);
+        sOffer = stats(b.offerToConnect), sTransfer = stats(b.transfer),
+        sContainer = stats(b.container), sWall = stats(b.wall), sRest = stats(b.rest),
+        sResult = stats(b.resultToValid), sTotal = stats(b.total);
+        sRss = stats(idle.rssMiB), sPss = stats(idle.pssMiB), sCpu = stats(idle.cpuPercent);
+        const double perUnit = 1.0 / units;
+        podmanFloor = runs.floorCpu.podman * perUnit;
+        podmanSandbox = runs.sandboxCpu.podman * perUnit;
+        podmanSwarm = runs.swarmCpu.podman * perUnit;
+        clientFloor = runs.floorCpu.self * perUnit;
+        clientSandbox = runs.sandboxCpu.self * perUnit;
+        workersCpu = batch.workersCpuMs * perUnit;
+        submitterCpu = batch.submitterCpuMs * perUnit;
+    }
+
+    void printJson() const {
         std::string j =
             fmt::format("{{\"bench\":\"dispatch\",\"units\":{},\"workers\":{},\"slots\":{},"
                         "\"podman\":\"{}\",\"load_before\":{:.2f},\"load_after\":{:.2f},",
-                        o.units, o.workers, o.slots, rig.info().version, loadBefore, loadAfter);
+                        o.units, o.workers, o.slots, info.version, loadBefore, loadAfter);
         j += fmt::format("\"swarm_s\":{:.3f},\"swarm_units_per_s\":{:.3f},\"dispatch_s\":{:.3f},"
                          "\"dispatch_units_per_s\":{:.3f},\"sandbox_s\":{:.3f},"
                          "\"sandbox_units_per_s\":{:.3f},\"floor_s\":{:.3f},"
                          "\"floor_units_per_s\":{:.3f},\"ratio\":{:.3f},"
                          "\"ratio_dispatch\":{:.3f},\"ratio_sandbox\":{:.3f},",
-                         swarmSeconds, swarmRate, dispatchSeconds, dispatchRate, sbox.seconds,
-                         sandboxRate, floor.seconds, floorRate, swarmRate / floorRate,
+                         swarmSeconds, swarmRate, dispatchSeconds, dispatchRate, runs.sbox.seconds,
+                         sandboxRate, runs.floor.seconds, floorRate, swarmRate / floorRate,
                          dispatchRate / floorRate, sandboxRate / floorRate);
         j += fmt::format("\"floor_before_units_per_s\":{:.3f},\"floor_after_units_per_s\":{:.3f},",
                          floorBeforeRate, floorAfterRate);
@@ -1341,11 +1271,11 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                          "\"container_rest_ms\":{},\"result_to_valid_ms\":{},"
                          "\"assign_to_valid_ms\":{},\"inputs_cached\":{},\"reassigned\":{},"
                          "\"slot_busy\":{:.3f},",
-                         b.jobStarted - batch.startMs, b.firstOffer - batch.startMs,
-                         b.firstAssigned - batch.startMs, statsJson(sOffer), statsJson(sTransfer),
-                         statsJson(sContainer), statsJson(sWall), statsJson(sRest),
-                         statsJson(sResult), statsJson(sTotal), b.cachedInputs, b.reassigned,
-                         b.slotBusy);
+                         b.jobStarted - runs.batch.startMs, b.firstOffer - runs.batch.startMs,
+                         b.firstAssigned - runs.batch.startMs, statsJson(sOffer),
+                         statsJson(sTransfer), statsJson(sContainer), statsJson(sWall),
+                         statsJson(sRest), statsJson(sResult), statsJson(sTotal), b.cachedInputs,
+                         b.reassigned, b.slotBusy);
         j += fmt::format("\"sandbox_unit_ms\":{},\"sandbox_wall_ms\":{},"
                          "\"floor_container_ms\":{},\"floor_create_ms\":{},\"floor_start_ms\":{},"
                          "\"floor_wait_ms\":{},\"floor_remove_ms\":{},",
@@ -1366,35 +1296,46 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                          "\"idle_worker_children\":{},\"podman_service_rss_mib\":{:.1f},"
                          "\"worker_rss_mib_after\":{:.1f},\"worker_pss_mib_after\":{:.1f}}}",
                          idle.seconds, sRss.max, sPss.max, sCpu.max, idle.children,
-                         idle.podmanRssMiB, busyRss, busyPss);
+                         idle.podmanRssMiB, runs.busyRss, runs.busyPss);
         fmt::print("{}\n", j);
-    } else {
+    }
+
+    void printText() const {
+        printRates();
+        printPhases();
+        printCosts();
+    }
+
+    void printRates() const {
         fmt::print("swarm-bench dispatch: {} units (echo, {}), {} worker(s) x {} slot(s), R=1, "
                    "podman {} {}; load {:.1f} -> {:.1f}\n",
-                   o.units, kImage, o.workers, o.slots, rig.info().version, rig.info().runtime,
-                   loadBefore, loadAfter);
+                   o.units, kImage, o.workers, o.slots, info.version, info.runtime, loadBefore,
+                   loadAfter);
         auto row = [](std::string_view what, double seconds, double rate) {
             fmt::print("  {:<50} {:>8.2f} {:>8.2f}\n", what, seconds, rate);
         };
         fmt::print("  {:<50} {:>8} {:>8}\n", "", "seconds", "units/s");
         row("swarm    submit start -> all validated", swarmSeconds, swarmRate);
         row("swarm    first assignment -> all validated", dispatchSeconds, dispatchRate);
-        row(fmt::format("sandbox  PodmanRuntime::run, {} at once", concurrency), sbox.seconds,
+        row(fmt::format("sandbox  PodmanRuntime::run, {} at once", concurrency), runs.sbox.seconds,
             sandboxRate);
-        row(fmt::format("floor    Podman REST, {} at once (mean)", concurrency), floor.seconds,
+        row(fmt::format("floor    Podman REST, {} at once (mean)", concurrency), runs.floor.seconds,
             floorRate);
         fmt::print("  {:<50} {:>8.2f} {:>8.2f}\n", "  floor before the sandbox",
-                   floorBefore.seconds, floorBeforeRate);
-        fmt::print("  {:<50} {:>8.2f} {:>8.2f}\n", "  floor after the swarm", floorAfter.seconds,
-                   floorAfterRate);
+                   runs.floorBefore.seconds, floorBeforeRate);
+        fmt::print("  {:<50} {:>8.2f} {:>8.2f}\n", "  floor after the swarm",
+                   runs.floorAfter.seconds, floorAfterRate);
         fmt::print("  ratio swarm/floor {:.2f} (target >= 0.9); from the first assignment "
                    "{:.2f}; sandbox/floor {:.2f}; swarm/sandbox {:.2f}\n",
                    swarmRate / floorRate, dispatchRate / floorRate, sandboxRate / floorRate,
                    swarmRate / sandboxRate);
         fmt::print("  swarm startup: submit -> job-started {} ms, -> first offer {} ms, -> first "
                    "assignment {} ms\n",
-                   b.jobStarted - batch.startMs, b.firstOffer - batch.startMs,
-                   b.firstAssigned - batch.startMs);
+                   b.jobStarted - runs.batch.startMs, b.firstOffer - runs.batch.startMs,
+                   b.firstAssigned - runs.batch.startMs);
+    }
+
+    void printPhases() const {
         fmt::print("  {:<50} {:>7} {:>7} {:>7} {:>5}\n", "phase (ms)", "p50", "p90", "mean", "n");
         auto phase = [](std::string_view what, const Stats& st) {
             fmt::print("  {:<50} {}\n", what, statsCell(st));
@@ -1423,6 +1364,9 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
             }
             phase("one at a time: all of the above", stats(sums));
         }
+    }
+
+    void printCosts() const {
         fmt::print(
             "  CPU per unit (ms): Podman service: floor {:.0f}, sandbox {:.0f}, swarm {:.0f}; "
             "its clients: floor {:.0f}, sandbox {:.0f} (this process), swarm workers {:.0f} "
@@ -1438,10 +1382,10 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                    idle.seconds, sRss.max, sPss.max, sCpu.max, idle.children, idle.podmanRssMiB);
         fmt::print("  worker after the run ({:.0f} units each): RSS max {:.1f} MiB (PSS {:.1f} "
                    "MiB)\n",
-                   units / static_cast<double>(o.workers), busyRss, busyPss);
+                   units / static_cast<double>(o.workers), runs.busyRss, runs.busyPss);
     }
 
-    if (!o.csv.empty()) {
+    void appendCsv() const {
         bool fresh = !fs::exists(o.csv);
         std::ofstream csv(o.csv, std::ios::app);
         if (!csv)
@@ -1458,13 +1402,59 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
                            "{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.1f},{:.2f},{:.2f},{:.2f},"
                            "{:.3f},{:.3f}\n",
                            o.units, o.workers, o.slots, swarmSeconds, swarmRate, dispatchRate,
-                           sandboxRate, floor.seconds, floorRate, swarmRate / floorRate,
+                           sandboxRate, runs.floor.seconds, floorRate, swarmRate / floorRate,
                            dispatchRate / floorRate, sandboxRate / floorRate, sOffer.p50,
                            sTransfer.p50, sContainer.p50, sWall.p50, sResult.p50, xtotal.p50,
                            ftotal.p50, b.slotBusy, podmanFloor, podmanSandbox, podmanSwarm,
                            workersCpu, submitterCpu, sRss.max, sCpu.max, loadBefore, loadAfter,
                            floorBeforeRate, floorAfterRate);
     }
+};
+
+int runDispatch(cli::Args& args, const cli::Globals& globals) {
+    const Options o = readOptions(args);
+    checkOptions(o);
+
+    // Nothing but an interrupt may end this process before it has stopped
+    // its children: a closed pipe or terminal only fails writes.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGHUP, SIG_IGN);
+    cli::SignalWatcher watcher([](int) { gInterrupted = true; });
+    auto programs = programDir();
+    Report report{.o = o, .concurrency = o.workers * o.slots, .loadBefore = loadAverage()};
+
+    Rig rig(o, programs);
+    report.info = rig.info();
+    say(fmt::format("podman {} ({}, {}, cgroups {}) service up; {} worker(s) x {} slot(s)",
+                    rig.info().version, rig.info().rootless ? "rootless" : "rootful",
+                    rig.info().runtime, rig.info().cgroupVersion, o.workers, o.slots));
+    auto host = startWorkers(rig, o);
+    nap(1s); // past the announcement
+    report.idle = sampleIdle(rig.workerPids(), rig.podmanPid(), o.idle);
+
+    // The same limits a worker gives this job's units.
+    sandbox::Limits limits = worker::slotLimits(worker::WorkerConfig{});
+    limits.timeout = 60s;
+    if (o.steps > 0) {
+        say(fmt::format("steps: the sandbox's requests for {} container(s), one at a time",
+                        o.steps));
+        report.steps = probeSteps(rig.socket(), host, limits, o.steps, rig.floorId(), rig.dir());
+    }
+    report.runs = runAll(rig, host, limits, o, report.concurrency);
+
+    report.b = analyse(report.runs.batch.events, report.concurrency);
+    if (report.b.valid != o.units)
+        throw std::runtime_error(fmt::format("only {} of {} units validated (events in {})",
+                                             report.b.valid, o.units,
+                                             report.runs.batch.events.string()));
+    report.loadAfter = loadAverage();
+    report.derive();
+    if (globals.json)
+        report.printJson();
+    else
+        report.printText();
+    if (!o.csv.empty())
+        report.appendCsv();
     return 0;
 }
 

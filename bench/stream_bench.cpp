@@ -6,6 +6,7 @@
 #include "net/dialer.hpp"
 #include "net/listener.hpp"
 #include "net/socket.hpp"
+#include "support/temp_dir.hpp"
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
 #include "wire/peer_id.hpp"
@@ -49,24 +50,6 @@ void orThrow(std::expected<void, net::Error> r, const char* what) {
     if (!r)
         throw std::runtime_error(std::string(what) + ": " + net::describe(r.error()));
 }
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "swarm-bench-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr)
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 /// The cipher's limit for one stream: the same bytes sealed and opened as
 /// 16 KiB TLS records with AES-128-GCM (the suite our sessions negotiate),
@@ -189,7 +172,7 @@ struct Setup {
     wire::Identity clientId = wire::Identity::generate();
     net::Credentials serverCreds{serverId};
     net::Credentials clientCreds{clientId};
-    TempDir dir;
+    test::TempDir dir{"swarm-bench"};
     wire::SystemClock clock;
     net::BlobStore source{dir.path() / "source", {.maxBytes = 1ull << 40, .fsync = false}, clock};
     net::BlobStore sink{dir.path() / "sink", {.maxBytes = 1ull << 40, .fsync = false}, clock};
@@ -276,115 +259,173 @@ double tlsBlob(Setup& setup, net::Session& session, const wire::Digest& digest) 
     return secondsSince(start);
 }
 
-int runStream(cli::Args& args, const cli::Globals& globals) {
-    bool quick = args.flag("quick");
-    std::uint64_t mib = args.takeNumber("size").value_or(quick ? 32 : 256);
-    std::uint64_t runs = args.takeNumber("runs").value_or(quick ? 1 : 3);
+struct Options {
+    bool quick = false;
+    std::uint64_t mib = 0;
+    std::uint64_t runs = 0;
     // --only tcp|frames|blob|cipher: run one path alone (for profiling).
-    std::string only = args.take("only").value_or("");
+    std::string only;
     // --link MBIT: tcp and tls-frames pace their sender to a link of MBIT
     // Mbit/s (payload bytes); blob and cipher are not paced.
-    const std::uint64_t linkMbit = args.takeNumber("link").value_or(0);
+    std::uint64_t linkMbit = 0;
+};
+
+Options readOptions(cli::Args& args) {
+    Options o;
+    o.quick = args.flag("quick");
+    o.mib = args.takeNumber("size").value_or(o.quick ? 32 : 256);
+    o.runs = args.takeNumber("runs").value_or(o.quick ? 1 : 3);
+    o.only = args.take("only").value_or("");
+    o.linkMbit = args.takeNumber("link").value_or(0);
     args.finish();
-    if (linkMbit > 0 && !only.empty() && only != "tcp" && only != "frames")
+    return o;
+}
+
+void checkOptions(const Options& o) {
+    if (o.linkMbit > 0 && !o.only.empty() && o.only != "tcp" && o.only != "frames")
         throw cli::UsageError("--link paces tcp and frames only");
-    if (!only.empty() && only != "tcp" && only != "frames" && only != "blob" && only != "cipher")
+    if (!o.only.empty() && o.only != "tcp" && o.only != "frames" && o.only != "blob" &&
+        o.only != "cipher")
         throw cli::UsageError("--only takes tcp, frames, blob or cipher");
-    if (mib == 0 || runs == 0)
+    if (o.mib == 0 || o.runs == 0)
         throw cli::UsageError("--size and --runs must be positive");
-    const std::uint64_t total = mib << 20;
+}
 
-    Setup setup;
-    const Pacer pacer(linkMbit * 1'000'000);
-    setup.pacer = pacer;
-    // A paced run measures tcp and frames only (or the one --only names).
-    auto selected = [&](std::string_view path) {
-        if (!only.empty())
-            return only == path;
-        return linkMbit == 0 || path == "tcp" || path == "frames";
-    };
-    wire::Digest digest;
-    if (selected("blob")) {
-        // Incompressible content, generated fast.
-        wire::Bytes data(total);
-        std::mt19937_64 rng(42);
-        for (std::size_t i = 0; i + 8 <= data.size(); i += 8) {
-            auto v = rng();
-            std::memcpy(data.data() + i, &v, 8);
-        }
-        digest = orThrow(setup.source.put(data), "store blob");
+// Whether a run measures `path`: a paced run measures tcp and frames only
+// (or the one --only names).
+bool selected(const Options& o, std::string_view path) {
+    if (!o.only.empty())
+        return o.only == path;
+    return o.linkMbit == 0 || path == "tcp" || path == "frames";
+}
+
+// `total` bytes of incompressible content, generated fast, in the source
+// store; their digest.
+wire::Digest storeBlob(Setup& setup, std::uint64_t total) {
+    wire::Bytes data(total);
+    std::mt19937_64 rng(42);
+    for (std::size_t i = 0; i + 8 <= data.size(); i += 8) {
+        auto v = rng();
+        std::memcpy(data.data() + i, &v, 8);
     }
+    return orThrow(setup.source.put(data), "store blob");
+}
 
-    auto hsStart = Clock::now();
-    constexpr int kHandshakes = 20;
+constexpr int kHandshakes = 20;
+
+// Milliseconds for a full TLS handshake + hello (mean of kHandshakes).
+double handshakeMs(Setup& setup) {
+    auto start = Clock::now();
     for (int i = 0; i < kHandshakes; ++i)
         setup.dial()->close();
-    double handshakeMs = secondsSince(hsStart) * 1000.0 / kHandshakes;
+    return secondsSince(start) * 1000.0 / kHandshakes;
+}
 
-    auto session = setup.dial();
+// Best seconds of each path over the runs (1e9 for a path not measured).
+struct Times {
     double tcp = 1e9, frames = 1e9, blob = 1e9, seal = 1e9, open = 1e9;
-    for (std::uint64_t r = 0; r < runs; ++r) {
-        if (selected("cipher")) {
-            auto [s, o] = cipherOnly(total);
-            seal = std::min(seal, s);
-            open = std::min(open, o);
+    double handshakeMs = 0;
+};
+
+Times measure(const Options& o, Setup& setup, const Pacer& pacer) {
+    const std::uint64_t total = o.mib << 20;
+    wire::Digest digest;
+    if (selected(o, "blob"))
+        digest = storeBlob(setup, total);
+    Times t;
+    t.handshakeMs = handshakeMs(setup);
+    auto session = setup.dial();
+    for (std::uint64_t r = 0; r < o.runs; ++r) {
+        if (selected(o, "cipher")) {
+            auto [seal, open] = cipherOnly(total);
+            t.seal = std::min(t.seal, seal);
+            t.open = std::min(t.open, open);
         }
-        if (selected("tcp"))
-            tcp = std::min(tcp, plainTcp(total, pacer));
-        if (selected("frames"))
-            frames = std::min(frames, tlsFrames(setup, *session, total));
-        if (selected("blob"))
-            blob = std::min(blob, tlsBlob(setup, *session, digest));
+        if (selected(o, "tcp"))
+            t.tcp = std::min(t.tcp, plainTcp(total, pacer));
+        if (selected(o, "frames"))
+            t.frames = std::min(t.frames, tlsFrames(setup, *session, total));
+        if (selected(o, "blob"))
+            t.blob = std::min(t.blob, tlsBlob(setup, *session, digest));
     }
-    auto rate = [&](double s) { return static_cast<double>(mib) / s; };
-    // What one TLS stream could reach: the plain-TCP floor or the cipher,
-    // whichever is slower.
-    double ceiling = std::max(tcp, std::max(seal, open));
-    // Each side of a TLS stream does its socket work and its cipher work on
-    // one thread, one after the other: their times add up.
-    double serial = tcp + std::max(seal, open);
-    if (globals.json) {
-        fmt::print("{{\"bench\":\"stream\",\"mib\":{},\"runs\":{},\"tcp_mibps\":{:.0f},"
-                   "\"tls_frames_mibps\":{:.0f},\"tls_blob_mibps\":{:.0f},"
-                   "\"ratio_frames\":{:.3f},\"ratio_blob\":{:.3f},\"seal_mibps\":{:.0f},"
-                   "\"open_mibps\":{:.0f},\"ratio_frames_ceiling\":{:.3f},"
-                   "\"ratio_blob_ceiling\":{:.3f},\"serial_ceiling_mibps\":{:.0f},"
-                   "\"ratio_frames_serial\":{:.3f},\"handshake_ms\":{:.2f},\"link_mbit\":{}}}\n",
-                   mib, runs, rate(tcp), rate(frames), rate(blob), tcp / frames, tcp / blob,
-                   rate(seal), rate(open), ceiling / frames, ceiling / blob, rate(serial),
-                   serial / frames, handshakeMs, linkMbit);
-        return 0;
-    }
-    if (linkMbit > 0)
+    return t;
+}
+
+// What one TLS stream could reach: the plain-TCP floor or the cipher,
+// whichever is slower.
+double ceiling(const Times& t) {
+    return std::max(t.tcp, std::max(t.seal, t.open));
+}
+
+// Each side of a TLS stream does its socket work and its cipher work on
+// one thread, one after the other: their times add up.
+double serial(const Times& t) {
+    return t.tcp + std::max(t.seal, t.open);
+}
+
+void printJson(const Options& o, const Times& t) {
+    auto rate = [&](double s) { return static_cast<double>(o.mib) / s; };
+    const double ceil = ceiling(t), ser = serial(t);
+    fmt::print("{{\"bench\":\"stream\",\"mib\":{},\"runs\":{},\"tcp_mibps\":{:.0f},"
+               "\"tls_frames_mibps\":{:.0f},\"tls_blob_mibps\":{:.0f},"
+               "\"ratio_frames\":{:.3f},\"ratio_blob\":{:.3f},\"seal_mibps\":{:.0f},"
+               "\"open_mibps\":{:.0f},\"ratio_frames_ceiling\":{:.3f},"
+               "\"ratio_blob_ceiling\":{:.3f},\"serial_ceiling_mibps\":{:.0f},"
+               "\"ratio_frames_serial\":{:.3f},\"handshake_ms\":{:.2f},\"link_mbit\":{}}}\n",
+               o.mib, o.runs, rate(t.tcp), rate(t.frames), rate(t.blob), t.tcp / t.frames,
+               t.tcp / t.blob, rate(t.seal), rate(t.open), ceil / t.frames, ceil / t.blob,
+               rate(ser), ser / t.frames, t.handshakeMs, o.linkMbit);
+}
+
+void printText(const Options& o, const Times& t) {
+    auto rate = [&](double s) { return static_cast<double>(o.mib) / s; };
+    if (o.linkMbit > 0)
         fmt::print("swarm-bench stream: {} MiB over loopback paced to a {} Mbit/s link, best of {} "
                    "run(s)\n",
-                   mib, linkMbit, runs);
+                   o.mib, o.linkMbit, o.runs);
     else
-        fmt::print("swarm-bench stream: {} MiB over loopback, best of {} run(s)\n", mib, runs);
+        fmt::print("swarm-bench stream: {} MiB over loopback, best of {} run(s)\n", o.mib, o.runs);
     fmt::print("  {:<44} {:>8} {:>9}\n", "path", "seconds", "MiB/s");
     auto row = [&](const char* path, const char* label, double s) {
-        if (selected(path))
+        if (selected(o, path))
             fmt::print("  {:<44} {:>8.3f} {:>9.0f}\n", label, s, rate(s));
     };
-    row("tcp", "tcp        plain socket, memory to memory", tcp);
-    row("frames", "tls-frames TLS session, chunk frames, memory", frames);
-    row("blob", "tls-blob   fetchBlobs: file, SHA-256, cache", blob);
-    row("cipher", "seal       AES-128-GCM 16 KiB records, memory", seal);
-    row("cipher", "open       AES-128-GCM 16 KiB records, memory", open);
-    if (linkMbit > 0 && only.empty()) {
-        fmt::print("  ratio tls-frames/tcp {:.2f} on a {} Mbit/s link\n", tcp / frames, linkMbit);
-        return 0;
+    row("tcp", "tcp        plain socket, memory to memory", t.tcp);
+    row("frames", "tls-frames TLS session, chunk frames, memory", t.frames);
+    row("blob", "tls-blob   fetchBlobs: file, SHA-256, cache", t.blob);
+    row("cipher", "seal       AES-128-GCM 16 KiB records, memory", t.seal);
+    row("cipher", "open       AES-128-GCM 16 KiB records, memory", t.open);
+    if (o.linkMbit > 0 && o.only.empty()) {
+        fmt::print("  ratio tls-frames/tcp {:.2f} on a {} Mbit/s link\n", t.tcp / t.frames,
+                   o.linkMbit);
+        return;
     }
-    if (!only.empty())
-        return 0;
-    fmt::print("  ratio tls-frames/tcp {:.2f}, tls-blob/tcp {:.2f}\n", tcp / frames, tcp / blob);
+    if (!o.only.empty())
+        return;
+    const double ceil = ceiling(t), ser = serial(t);
+    fmt::print("  ratio tls-frames/tcp {:.2f}, tls-blob/tcp {:.2f}\n", t.tcp / t.frames,
+               t.tcp / t.blob);
     fmt::print("  ratio tls-frames/ceiling {:.2f}, tls-blob/ceiling {:.2f} (ceiling = slower of "
                "tcp, seal, open: {:.0f} MiB/s)\n",
-               ceiling / frames, ceiling / blob, rate(ceiling));
+               ceil / t.frames, ceil / t.blob, rate(ceil));
     fmt::print("  ratio tls-frames/serial ceiling {:.2f} (tcp and seal times added, as one side "
                "of a TLS stream does them: {:.0f} MiB/s)\n",
-               serial / frames, rate(serial));
-    fmt::print("  full TLS handshake + hello: {:.2f} ms (mean of {})\n", handshakeMs, kHandshakes);
+               ser / t.frames, rate(ser));
+    fmt::print("  full TLS handshake + hello: {:.2f} ms (mean of {})\n", t.handshakeMs,
+               kHandshakes);
+}
+
+int runStream(cli::Args& args, const cli::Globals& globals) {
+    const Options o = readOptions(args);
+    checkOptions(o);
+    Setup setup;
+    const Pacer pacer(o.linkMbit * 1'000'000);
+    setup.pacer = pacer;
+    const Times t = measure(o, setup, pacer);
+    if (globals.json)
+        printJson(o, t);
+    else
+        printText(o, t);
     return 0;
 }
 

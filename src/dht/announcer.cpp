@@ -23,13 +23,8 @@ std::expected<wire::Bytes, wire::Error>
 encodeCapacity(const wire::Identity& id, std::string_view swarm, wire::CapacityRecord record,
                std::int64_t issuedAtMs, std::int64_t lifetimeMs) {
     record.peerId = wire::PeerId(id.publicKey()).str();
-    wire::Envelope env;
-    env.domain = swarmDomain(swarm);
-    env.type = wire::EnvelopeType::kCapacity;
-    env.issuedAtMs = issuedAtMs;
-    env.expiresAtMs = issuedAtMs + lifetimeMs;
-    env.payload = wire::pack(record);
-    auto bytes = wire::signEnvelope(id, std::move(env));
+    auto bytes = signForSwarm(id, swarm, wire::EnvelopeType::kCapacity, wire::pack(record),
+                              issuedAtMs, lifetimeMs);
     auto size = Node::packedValueSize(bytes);
     if (size > kMaxRecordValueBytes)
         return std::unexpected(wire::Error(

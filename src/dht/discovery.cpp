@@ -2,6 +2,7 @@
 
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
+#include "dht/stop_listening.hpp"
 #include "wire/clock.hpp"
 #include "wire/log.hpp"
 
@@ -107,14 +108,7 @@ Discovery::Discovery(Node& node, wire::TrustList trust, const wire::Clock& clock
     : state_(std::make_shared<State>(node, std::move(trust), clock, options)) {}
 
 Discovery::~Discovery() {
-    std::uint64_t token = 0;
-    {
-        std::lock_guard lock(state_->mutex);
-        state_->stopped = true;
-        token = state_->listenToken;
-    }
-    if (token != 0)
-        state_->node.cancelListen(token);
+    stopListening(*state_);
 }
 
 void Discovery::start() {

@@ -2,6 +2,7 @@
 
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
+#include "dht/stop_listening.hpp"
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
 #include "wire/log.hpp"
@@ -80,14 +81,7 @@ Inbox::Inbox(Node& node, const wire::Identity& self, wire::TrustList trust,
 }
 
 Inbox::~Inbox() {
-    std::uint64_t token = 0;
-    {
-        std::lock_guard lock(state_->mutex);
-        state_->stopped = true;
-        token = state_->listenToken;
-    }
-    if (token != 0)
-        state_->node.cancelListen(token);
+    stopListening(*state_);
 }
 
 std::array<std::uint64_t, kOfferRefusalCount> Inbox::refused() const {

@@ -1,7 +1,15 @@
 #pragma once
 
+#include "wire/bytes.hpp"
+
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+namespace swarm::wire {
+class Identity;
+enum class EnvelopeType : std::uint16_t;
+} // namespace swarm::wire
 
 namespace swarm::dht {
 
@@ -24,6 +32,12 @@ inline std::string inboxKeyText(std::string_view peerId) {
 inline std::string swarmDomain(std::string_view swarm) {
     return "swarm/v1/" + std::string(swarm);
 }
+
+/// `payload` (the msgpack of a record or offer of `type`) in an envelope of
+/// `swarm`'s domain, valid from `issuedAtMs` for `lifetimeMs`, signed by `id`:
+/// the bytes a record or offer is published as (before any sealing).
+wire::Bytes signForSwarm(const wire::Identity& id, std::string_view swarm, wire::EnvelopeType type,
+                         wire::Bytes payload, std::int64_t issuedAtMs, std::int64_t lifetimeMs);
 
 /// True if `name` is a usable swarm name: 1..64 characters of [a-z0-9._-].
 bool validSwarmName(std::string_view name) noexcept;

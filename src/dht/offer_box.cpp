@@ -51,13 +51,8 @@ wire::Bytes sealOffer(const wire::Identity& submitter, const wire::PublicKey& wo
     offer.swarm = std::string(swarm);
     if (offer.workerId.empty())
         offer.workerId = wire::PeerId(worker).str();
-    wire::Envelope env;
-    env.domain = swarmDomain(swarm);
-    env.type = wire::EnvelopeType::kOffer;
-    env.issuedAtMs = issuedAtMs;
-    env.expiresAtMs = issuedAtMs + lifetimeMs;
-    env.payload = wire::pack(offer);
-    auto signedBytes = wire::signEnvelope(submitter, std::move(env));
+    auto signedBytes = signForSwarm(submitter, swarm, wire::EnvelopeType::kOffer, wire::pack(offer),
+                                    issuedAtMs, lifetimeMs);
     return wire::sealTo(worker, signedBytes);
 }
 

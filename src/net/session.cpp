@@ -131,6 +131,20 @@ bool waitUntilReady(Session::Impl& impl, short events, Deadline deadline, bool& 
     return true;
 }
 
+// After a recv or send on the session's socket failed: true to try again
+// (interrupted, or the socket became ready for `events` before its read or
+// write deadline); false, with errno set for GnuTLS, otherwise.
+bool retryAfterError(Session::Impl& impl, short events) noexcept {
+    if (errno == EINTR)
+        return true;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        gnutls_transport_set_errno(impl.tls.get(), errno);
+        return false;
+    }
+    return events == POLLIN ? waitUntilReady(impl, POLLIN, impl.readDeadline, impl.readTimedOut)
+                            : waitUntilReady(impl, POLLOUT, impl.writeDeadline, impl.writeTimedOut);
+}
+
 ssize_t pullFn(gnutls_transport_ptr_t ptr, void* data, size_t size) noexcept {
     auto* impl = static_cast<Session::Impl*>(ptr);
     for (;;) {
@@ -149,13 +163,7 @@ ssize_t pullFn(gnutls_transport_ptr_t ptr, void* data, size_t size) noexcept {
         }
         if (n == 0)
             return 0;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            gnutls_transport_set_errno(impl->tls.get(), errno);
-            return -1;
-        }
-        if (!waitUntilReady(*impl, POLLIN, impl->readDeadline, impl->readTimedOut))
+        if (!retryAfterError(*impl, POLLIN))
             return -1;
     }
 }
@@ -210,13 +218,7 @@ ssize_t pushFn(gnutls_transport_ptr_t ptr, const void* data, size_t size) noexce
         ssize_t n = ::send(impl->fd.get(), data, size, MSG_NOSIGNAL);
         if (n >= 0)
             return n;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            gnutls_transport_set_errno(impl->tls.get(), errno);
-            return -1;
-        }
-        if (!waitUntilReady(*impl, POLLOUT, impl->writeDeadline, impl->writeTimedOut))
+        if (!retryAfterError(*impl, POLLOUT))
             return -1;
     }
 }
@@ -240,13 +242,7 @@ ssize_t vecPushFn(gnutls_transport_ptr_t ptr, const giovec_t* iov, int iovcnt) n
         ssize_t n = ::sendmsg(impl->fd.get(), &msg, MSG_NOSIGNAL);
         if (n >= 0)
             return n;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            gnutls_transport_set_errno(impl->tls.get(), errno);
-            return -1;
-        }
-        if (!waitUntilReady(*impl, POLLOUT, impl->writeDeadline, impl->writeTimedOut))
+        if (!retryAfterError(*impl, POLLOUT))
             return -1;
     }
 }

@@ -246,6 +246,13 @@ DbHandle openDb(const fs::path& file, int flags) {
     return db;
 }
 
+// A value read back from the journal, or SQLITE_CORRUPT when it is not one.
+template <typename T> T orCorrupt(std::optional<T> value, const char* what) {
+    if (!value)
+        throw std::system_error(SQLITE_CORRUPT, sqliteCategory(), what);
+    return *value;
+}
+
 } // namespace
 
 struct Journal::Impl {
@@ -373,10 +380,7 @@ Snapshot Journal::load() const {
     while (units.step()) {
         UnitRecord u;
         u.id = units.text(0);
-        auto state = parseUnitState(units.text(1));
-        if (!state)
-            throw std::system_error(SQLITE_CORRUPT, sqliteCategory(), "journal: bad unit state");
-        u.state = *state;
+        u.state = orCorrupt(parseUnitState(units.text(1)), "journal: bad unit state");
         u.digest = units.digest(2);
         if (!units.isNull(3))
             u.acceptedReplica = static_cast<std::uint32_t>(units.integer(3));
@@ -403,10 +407,7 @@ Snapshot Journal::load() const {
         r.unitId = reps.text(0);
         r.replica = static_cast<std::uint32_t>(reps.integer(1));
         r.worker = reps.text(2);
-        auto state = parseReplicaState(reps.text(3));
-        if (!state)
-            throw std::system_error(SQLITE_CORRUPT, sqliteCategory(), "journal: bad replica state");
-        r.state = *state;
+        r.state = orCorrupt(parseReplicaState(reps.text(3)), "journal: bad replica state");
         r.issuedMs = reps.integer(4);
         r.leaseExpiresMs = reps.integer(5);
         r.exitCode = static_cast<std::int32_t>(reps.integer(6));

@@ -72,6 +72,13 @@ base::JsonObject start(std::string_view name, std::int64_t timeMs) {
     o.add("event", name).add("time_ms", timeMs);
     return o;
 }
+
+// An event about one replica given to a worker: its unit, replica and worker.
+base::JsonObject aboutAssignment(std::string_view name, std::int64_t timeMs, const Assignment& a) {
+    auto o = start(name, timeMs);
+    o.add("unit", a.unitId).add("replica", a.replica).add("worker", a.worker);
+    return o;
+}
 } // namespace
 
 std::string jobStarted(std::int64_t timeMs, std::string_view job, std::size_t units,
@@ -108,20 +115,13 @@ std::string messageRefused(std::int64_t timeMs, const WorkerId& worker, std::str
 }
 
 std::string replicaAssigned(std::int64_t timeMs, const Assignment& a) {
-    return start("replica-assigned", timeMs)
-        .add("unit", a.unitId)
-        .add("replica", a.replica)
-        .add("worker", a.worker)
+    return aboutAssignment("replica-assigned", timeMs, a)
         .add("lease_expires_ms", a.leaseExpiresMs)
         .str();
 }
 
 std::string inputsSent(std::int64_t timeMs, const Assignment& a) {
-    return start("inputs-sent", timeMs)
-        .add("unit", a.unitId)
-        .add("replica", a.replica)
-        .add("worker", a.worker)
-        .str();
+    return aboutAssignment("inputs-sent", timeMs, a).str();
 }
 
 std::string resultReceived(std::int64_t timeMs, std::string_view unit, std::uint32_t replica,

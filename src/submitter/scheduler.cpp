@@ -311,40 +311,31 @@ Effects Scheduler::reportResult(const WorkerId& worker, std::string_view unitId,
 
 Effects Scheduler::workerBye(const WorkerId& worker,
                              const std::vector<std::pair<std::string, std::uint32_t>>& givenBack) {
-    Effects effects;
-    StateBatch batch;
     std::set<std::pair<std::size_t, std::uint32_t>> back;
     for (const auto& [id, n] : givenBack) {
         if (auto it = index_.find(id); it != index_.end())
             back.emplace(it->second, n);
     }
+    return releaseWorker(worker, back, "worker left without giving it back");
+}
+
+Effects Scheduler::workerDisconnected(const WorkerId& worker) {
+    return releaseWorker(worker, {}, "worker disconnected");
+}
+
+Effects Scheduler::releaseWorker(const WorkerId& worker,
+                                 const std::set<std::pair<std::size_t, std::uint32_t>>& givenBack,
+                                 std::string_view lostReason) {
+    Effects effects;
+    StateBatch batch;
     if (auto h = held_.find(worker); h != held_.end()) {
         const auto held = h->second; // endReplica edits held_
         std::set<std::size_t> touched;
         for (const auto& [u, n] : held) {
-            if (back.contains({u, n}))
+            if (givenBack.contains({u, n}))
                 endReplica(u, n, ReplicaState::kGivenBack, "given back", batch, effects);
             else
-                endReplica(u, n, ReplicaState::kLost, "worker left without giving it back", batch,
-                           effects);
-            touched.insert(u);
-        }
-        for (auto u : touched)
-            settle(u, batch, effects);
-    }
-    connected_.erase(worker);
-    commit(batch);
-    return effects;
-}
-
-Effects Scheduler::workerDisconnected(const WorkerId& worker) {
-    Effects effects;
-    StateBatch batch;
-    if (auto h = held_.find(worker); h != held_.end()) {
-        const auto held = h->second;
-        std::set<std::size_t> touched;
-        for (const auto& [u, n] : held) {
-            endReplica(u, n, ReplicaState::kLost, "worker disconnected", batch, effects);
+                endReplica(u, n, ReplicaState::kLost, std::string(lostReason), batch, effects);
             touched.insert(u);
         }
         for (auto u : touched)

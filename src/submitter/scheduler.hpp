@@ -160,6 +160,11 @@ private:
     void endReplica(std::size_t unit, std::uint32_t replica, ReplicaState state, std::string reason,
                     StateBatch& batch, Effects& effects);
     void settle(std::size_t unit, StateBatch& batch, Effects& effects);
+    /// Ends every replica `worker` holds (given back when in `givenBack`,
+    /// else lost for `lostReason`), settles their units and forgets it.
+    Effects releaseWorker(const WorkerId& worker,
+                          const std::set<std::pair<std::size_t, std::uint32_t>>& givenBack,
+                          std::string_view lostReason);
     void refreshNeed(std::size_t unit);
     void commit(StateBatch& batch);
 

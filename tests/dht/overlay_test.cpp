@@ -8,7 +8,8 @@
 #include "dht/discovery.hpp"
 #include "dht/inbox.hpp"
 #include "dht/node.hpp"
-#include "process.hpp"
+#include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 #include "test_support.hpp"
 #include "wire/clock.hpp"
 
@@ -32,6 +33,8 @@ using namespace swarm::dht;
 using namespace swarm::dht::test;
 using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
+using swarm::test::ChildProcess;
+using swarm::test::TempDir;
 
 namespace {
 
@@ -406,6 +409,26 @@ std::string selfExe() {
     return std::filesystem::read_symlink("/proc/self/exe").string();
 }
 
+// Stdout on a pipe (for waitLine), stderr in a file.
+swarm::test::ChildOptions pipedOut(const std::filesystem::path& stderrFile) {
+    swarm::test::ChildOptions o;
+    o.out = swarm::test::Stream::pipe();
+    o.err = swarm::test::Stream::truncate(stderrFile);
+    return o;
+}
+
+// Reads the child's stdout until a line containing `needle`, its end or
+// the timeout; returns that line.
+std::optional<std::string> waitLine(ChildProcess& p, const std::string& needle,
+                                    std::chrono::milliseconds timeout) {
+    auto deadline = Steady::now() + timeout;
+    while (auto line = p.readLine(
+               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now())))
+        if (line->find(needle) != std::string::npos)
+            return line;
+    return std::nullopt;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(worker_and_submitter_processes_meet_through_dhtnode) {
@@ -414,13 +437,13 @@ BOOST_AUTO_TEST_CASE(worker_and_submitter_processes_meet_through_dhtnode) {
                           "dhtnode is missing: apt-get install dhtnode");
     TempDir tmp;
 
-    std::unique_ptr<Process> boot;
+    std::unique_ptr<ChildProcess> boot;
     std::uint16_t port = 0;
     for (int attempt = 0; attempt < 5 && !boot; ++attempt) {
         port = freeUdpPort();
-        auto p = std::make_unique<Process>(
+        auto p = std::make_unique<ChildProcess>(
             dhtnode, std::vector<std::string>{"-s", "-p", std::to_string(port)},
-            tmp.path() / "dhtnode.err");
+            pipedOut(tmp.path() / "dhtnode.err"));
         auto deadline = Steady::now() + 5s;
         while (Steady::now() < deadline && p->running() && !udpPortBound(port))
             std::this_thread::sleep_for(20ms);
@@ -432,30 +455,30 @@ BOOST_AUTO_TEST_CASE(worker_and_submitter_processes_meet_through_dhtnode) {
     BOOST_TEST_MESSAGE("dhtnode pid " << boot->pid() << " on " << bootstrap);
 
     auto exe = selfExe();
-    Process worker(exe,
-                   {"--dht-peer", "worker", "--bind", "127.0.0.1", "--bootstrap", bootstrap,
-                    "--seed", "51", "--cores", "12"},
-                   tmp.path() / "worker.err");
-    auto ready = worker.waitLine("READY", 15s);
+    ChildProcess worker(exe,
+                        {"--dht-peer", "worker", "--bind", "127.0.0.1", "--bootstrap", bootstrap,
+                         "--seed", "51", "--cores", "12"},
+                        pipedOut(tmp.path() / "worker.err"));
+    auto ready = waitLine(worker, "READY", 15s);
     BOOST_REQUIRE_MESSAGE(ready, "worker process did not start");
 
     auto start = Steady::now();
-    Process finder(exe,
-                   {"--dht-peer", "find", "--bind", "127.0.0.1", "--bootstrap", bootstrap,
-                    "--trust-seed", "51", "--timeout-ms", "30000"},
-                   tmp.path() / "finder.err");
-    auto line = finder.waitLine("FOUND", 35s);
+    ChildProcess finder(exe,
+                        {"--dht-peer", "find", "--bind", "127.0.0.1", "--bootstrap", bootstrap,
+                         "--trust-seed", "51", "--timeout-ms", "30000"},
+                        pipedOut(tmp.path() / "finder.err"));
+    auto line = waitLine(finder, "FOUND", 35s);
     BOOST_TEST_MESSAGE("submitter process found the worker in " << msSince(start) << " ms");
     BOOST_REQUIRE_MESSAGE(line, "submitter process did not find the worker");
     BOOST_TEST(*line == "FOUND " + idOf(identityN(51)) + " 12");
     auto st = finder.wait(10s);
     BOOST_REQUIRE(st);
-    BOOST_TEST(WIFEXITED(*st));
-    BOOST_TEST(WEXITSTATUS(*st) == 0);
+    BOOST_TEST(!finder.signalled());
+    BOOST_TEST(*st == 0);
 
     auto withdrawn = worker.terminate(10s);
     BOOST_REQUIRE(withdrawn);
-    BOOST_TEST(WIFEXITED(*withdrawn));
+    BOOST_TEST(!worker.signalled());
     BOOST_TEST(boot->running());
     boot->terminate();
 }

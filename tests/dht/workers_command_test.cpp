@@ -7,8 +7,8 @@
 #include "dht/announcer.hpp"
 #include "dht/discovery.hpp"
 #include "dht/node.hpp"
-#include "process.hpp"
 #include "submitter/workers_command.hpp"
+#include "support/temp_dir.hpp"
 #include "test_support.hpp"
 #include "wire/clock.hpp"
 #include "wire/home.hpp"
@@ -16,6 +16,9 @@
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -25,6 +28,7 @@ using namespace swarm;
 using namespace swarm::dht;
 using namespace swarm::dht::test;
 using namespace std::chrono_literals;
+using swarm::test::TempDir;
 
 namespace {
 

@@ -1,24 +1,17 @@
 #include "swarm_fixture.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
-#include <system_error>
 #include <thread>
-
-extern char** environ;
 
 namespace swarm::e2e {
 
@@ -78,108 +71,10 @@ std::string trim(std::string s) {
 }
 } // namespace
 
-Child::Child(const std::string& program, const std::vector<std::string>& args,
-             const std::filesystem::path& out, const std::filesystem::path& err,
-             const std::map<std::string, std::string>& env) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    // Children work in the test's directory: Podman's conmon, for one,
-    // leaves an "oom" file in its working directory after an OOM kill.
-    auto cwd = std::filesystem::absolute(out).parent_path();
-    posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
-    std::vector<std::string> envStrings;
-    for (char** e = environ; *e != nullptr; ++e) {
-        std::string kv = *e;
-        if (!env.contains(kv.substr(0, kv.find('='))))
-            envStrings.push_back(kv);
-    }
-    for (const auto& [k, v] : env)
-        envStrings.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& s : envStrings)
-        envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(program.c_str()));
-    for (const auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    // A new process group, so that a terminal's ^C reaches only the test.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    int rc = posix_spawn(&pid_, program.c_str(), &fa, &attr, argv.data(), envp.data());
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        throw std::system_error(rc, std::generic_category(), "posix_spawn " + program);
-}
-
-Child::~Child() {
-    if (running()) {
-        ::kill(pid_, SIGKILL);
-        wait(10s);
-    }
-}
-
-void Child::signal(int sig) {
-    if (running())
-        ::kill(pid_, sig);
-}
-
-bool Child::running() {
-    if (status_)
-        return false;
-    int st = 0;
-    pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        return false;
-    }
-    return r == 0;
-}
-
-std::optional<int> Child::wait(std::chrono::milliseconds timeout) {
-    waitFor([&] { return !running(); }, timeout);
-    return status_;
-}
-
-std::string readFile(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-RunResult runProgram(const std::string& program, const std::vector<std::string>& args,
-                     std::chrono::milliseconds timeout,
-                     const std::map<std::string, std::string>& env) {
-    char tmpl[] = "/tmp/swarm-e2e-run-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr)
-        throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    std::filesystem::path dir = tmpl;
-    RunResult r;
-    {
-        Child c(program, args, dir / "out", dir / "err", env);
-        auto st = c.wait(timeout);
-        if (!st) {
-            c.signal(SIGKILL);
-            c.wait(5s);
-        }
-        r.status = st.value_or(-1);
-    }
-    r.out = readFile(dir / "out");
-    r.err = readFile(dir / "err");
-    std::filesystem::remove_all(dir);
-    return r;
-}
-
 Swarm::Swarm() {
-    char tmpl[] = "/tmp/swarm-e2e-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr)
-        throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    root_ = tmpl;
+    // SWARM_E2E_KEEP=1 keeps the logs and homes for a post-mortem.
+    if (const char* keep = std::getenv("SWARM_E2E_KEEP"); keep != nullptr && *keep != '\0')
+        root_.keep();
     auto build = buildRoot();
     workerBinary = (build / "src/swarm-worker").string();
     submitBinary = (build / "src/swarm-submit").string();
@@ -187,15 +82,15 @@ Swarm::Swarm() {
     auto conf = sourceRoot() / "packaging/containers.conf";
 
     // One Podman service for all workers, as on a real machine.
-    auto sock = root_ / "podman.sock";
+    auto sock = root() / "podman.sock";
     podman_ = std::make_unique<Child>(
         "/usr/bin/podman",
         std::vector<std::string>{"system", "service", "--time=0", "unix://" + sock.string()},
-        root_ / "podman.out", root_ / "podman.err",
-        std::map<std::string, std::string>{{"CONTAINERS_CONF", conf.string()}});
+        test::logFiles(root() / "podman.out", root() / "podman.err",
+                       {{"CONTAINERS_CONF", conf.string()}}));
     if (!waitFor([&] { return unixSocketAnswers(sock); }, 30s))
         throw std::runtime_error("podman system service did not start: " +
-                                 readFile(root_ / "podman.err"));
+                                 readFile(root() / "podman.err"));
     env_ = {{"CONTAINER_HOST", "unix://" + sock.string()},
             {"CONTAINERS_CONF", conf.string()},
             {"SWARM_LOG", "info"}};
@@ -204,9 +99,9 @@ Swarm::Swarm() {
     dhtPort_ = freeUdpPort();
     dhtnode_ = std::make_unique<Child>(
         "/usr/bin/dhtnode", std::vector<std::string>{"-s", "-p", std::to_string(dhtPort_)},
-        root_ / "dhtnode.out", root_ / "dhtnode.err", std::map<std::string, std::string>{});
+        test::logFiles(root() / "dhtnode.out", root() / "dhtnode.err"));
 
-    submitterHome_ = root_ / "submitter";
+    submitterHome_ = root() / "submitter";
     auto init = e2e::runProgram(submitBinary, {"--home", submitterHome_.string(), "init"}, 10s);
     if (init.status != 0)
         throw std::runtime_error("swarm-submit init failed: " + init.err);
@@ -225,15 +120,10 @@ Swarm::~Swarm() {
     podman_->signal(SIGTERM);
     podman_->wait(10s);
     podman_.reset();
-    // SWARM_E2E_KEEP=1 keeps the logs and homes for a post-mortem.
-    if (const char* keep = std::getenv("SWARM_E2E_KEEP"); keep == nullptr || *keep == '\0') {
-        std::error_code ec;
-        std::filesystem::remove_all(root_, ec);
-    }
 }
 
 std::string Swarm::addSubmitter(const std::string& name) {
-    auto home = root_ / ("submitter-" + name);
+    auto home = root() / ("submitter-" + name);
     auto init = e2e::runProgram(submitBinary, {"--home", home.string(), "init"}, 10s);
     if (init.status != 0)
         throw std::runtime_error("swarm-submit init failed: " + init.err);
@@ -250,7 +140,7 @@ std::string Swarm::createWorker(const std::string& name, WorkerOptions options) 
     auto it = workers_.find(name);
     if (it == workers_.end()) {
         Worker w;
-        w.home = root_ / name;
+        w.home = root() / name;
         w.options = options;
         auto init = e2e::runProgram(workerBinary, {"--home", w.home.string(), "init"}, 10s);
         if (init.status != 0)
@@ -285,7 +175,7 @@ std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
         std::vector<std::string>{"--home", w.home.string(), "run", "--dht-address", "127.0.0.1",
                                  "--bootstrap", "127.0.0.1:" + std::to_string(dhtPort_), "--slots",
                                  std::to_string(w.options.slots)},
-        w.home.string() + ".out", w.home.string() + ".log", env_);
+        test::logFiles(w.home.string() + ".out", w.home.string() + ".log", env_));
     if (!waitFor([&] { return unixSocketAnswers(w.home / "worker.sock"); }, 90s))
         throw std::runtime_error("worker " + name +
                                  " did not start: " + readFile(w.home.string() + ".log"));
@@ -344,7 +234,8 @@ std::unique_ptr<Child> Swarm::startSubmit(std::vector<std::string> args,
                                   "--dht-address", "127.0.0.1",
                                   "--bootstrap",   "127.0.0.1:" + std::to_string(dhtPort_)};
     full.insert(full.end(), args.begin() + 1, args.end());
-    return std::make_unique<Child>(submitBinary, full, events, events.string() + ".log", env_);
+    return std::make_unique<Child>(submitBinary, full,
+                                   test::logFiles(events, events.string() + ".log", env_));
 }
 
 std::filesystem::path Swarm::workerHome(const std::string& name) const {

@@ -5,7 +5,8 @@
 // separate processes. Every process is started here, ended by its pid and
 // reaped; every wait is bounded.
 
-#include <sys/types.h>
+#include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -17,42 +18,12 @@
 
 namespace swarm::e2e {
 
-/// A child process; stdout and stderr go to files, and it works in the
-/// directory of its stdout file.
-class Child {
-public:
-    Child(const std::string& program, const std::vector<std::string>& args,
-          const std::filesystem::path& out, const std::filesystem::path& err,
-          const std::map<std::string, std::string>& env);
-    /// SIGKILL and reap if still running.
-    ~Child();
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-
-    pid_t pid() const { return pid_; }
-    /// Sends `sig` if still running.
-    void signal(int sig);
-    /// Waits for exit; the exit status (128+signal if killed), or nullopt on
-    /// timeout.
-    std::optional<int> wait(std::chrono::milliseconds timeout);
-    bool running();
-
-private:
-    pid_t pid_ = -1;
-    std::optional<int> status_;
-};
-
-/// Runs a program to completion (bounded); its exit status and output.
-struct RunResult {
-    int status = -1;
-    std::string out;
-    std::string err;
-};
-RunResult runProgram(const std::string& program, const std::vector<std::string>& args,
-                     std::chrono::milliseconds timeout,
-                     const std::map<std::string, std::string>& env = {});
-
-std::string readFile(const std::filesystem::path& path);
+/// A child process; started with test::logFiles() here, its stdout and
+/// stderr go to files and it works in the directory of its stdout file.
+using Child = test::ChildProcess;
+using test::readFile;
+using test::runProgram;
+using test::RunResult;
 
 struct WorkerOptions {
     bool trustsSubmitter = true;
@@ -71,7 +42,7 @@ public:
     Swarm();
     ~Swarm();
 
-    const std::filesystem::path& root() const { return root_; }
+    const std::filesystem::path& root() const { return root_.path(); }
     const std::string& submitterId() const { return submitterId_; }
     const std::filesystem::path& submitterHome() const { return submitterHome_; }
 
@@ -133,7 +104,7 @@ private:
         std::unique_ptr<Child> process;
     };
 
-    std::filesystem::path root_;
+    test::TempDir root_{"swarm-e2e"}; // removed after every process below has ended
     std::filesystem::path submitterHome_;
     std::string submitterId_;
     std::unique_ptr<Child> podman_;

@@ -335,7 +335,7 @@ BOOST_AUTO_TEST_CASE(every_hostile_result_is_refused_by_field_and_the_job_still_
         BOOST_ERROR("new in /: " << n);
     // Starting the real worker made its stdout and log files; the Podman
     // service works in the fixture's directory, where conmon leaves an
-    // "oom" file (see e2e::Child).
+    // "oom" file (see test::logFiles).
     for (const auto& n : added(fixtureBefore, listDir(s.root())))
         if (n != "late.out" && n != "late.log" && n != "oom")
             BOOST_ERROR("new in " << s.root() << ": " << n);

@@ -397,7 +397,7 @@ BOOST_AUTO_TEST_CASE(every_hostile_assign_is_refused_by_field_and_the_worker_kee
         for (const auto& n : added(rootBefore, listDir("/")))
             BOOST_ERROR("new in /: " << n);
         // The Podman service works in the fixture's directory, where conmon
-        // leaves an "oom" file (see e2e::Child).
+        // leaves an "oom" file (see test::logFiles).
         for (const auto& n : added(fixtureBefore, listDir(s.root())))
             if (n != "oom")
                 BOOST_ERROR("new in " << s.root() << ": " << n);

@@ -8,6 +8,7 @@
 #include "sandbox/podman_runtime.hpp"
 #include "sandbox/podman_service.hpp"
 #include "sandbox/tar_writer.hpp"
+#include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
 #include "wire/bytes.hpp"
 
@@ -153,19 +154,16 @@ void exportImage(const std::string& reference, const fs::path& to) {
     BOOST_REQUIRE_EQUAL(status, 200);
 }
 
-std::string readAll(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 wire::Digest fileDigest(const fs::path& path) {
-    return wire::sha256(wire::asBytes(readAll(path)));
+    return wire::sha256(wire::asBytes(test::readFile(path)));
 }
 
-// Runs a shell command line; its exit status (-1 when it did not exit).
+// Runs a shell command line (killed after 10 minutes); its exit status
+// (-1 when it did not exit).
 int shell(const std::string& command) {
-    int st = std::system(command.c_str());
-    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    test::ChildProcess sh("/bin/sh", {"-c", command});
+    auto st = sh.wait(std::chrono::minutes(10));
+    return st && !sh.signalled() ? *st : -1;
 }
 
 // A Podman storage of the test's own, used through the podman command with
@@ -532,7 +530,7 @@ BOOST_AUTO_TEST_CASE(shipped_archive_never_moves_a_tag) {
                         (dir.path() / "context").string() + " >/dev/null") == 0);
     BOOST_REQUIRE(shell(p + " image inspect --format '{{.Id}}' " + kImage + " > " +
                         (dir.path() / "id").string()) == 0);
-    auto other = readAll(dir.path() / "id");
+    auto other = test::readFile(dir.path() / "id");
     other.erase(other.find_last_not_of('\n') + 1);
     BOOST_REQUIRE(other.size() == 64u);
     BOOST_REQUIRE(other != *original);

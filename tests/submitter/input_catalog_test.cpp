@@ -1,11 +1,11 @@
 #include "submitter/input_catalog.hpp"
 #include "submitter/scheduler.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace swarm::submitter;
-using swarm::submitter::test::TempDir;
+using swarm::test::TempDir;
 
 BOOST_AUTO_TEST_SUITE(input_catalog)
 

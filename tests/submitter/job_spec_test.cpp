@@ -1,10 +1,10 @@
 #include "submitter/job_spec.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace swarm::submitter;
-using swarm::submitter::test::TempDir;
+using swarm::test::TempDir;
 
 namespace {
 

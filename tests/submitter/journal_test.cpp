@@ -1,6 +1,6 @@
 #include "submitter/journal.hpp"
 #include "submitter/scheduler.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "wire/clock.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -9,7 +9,7 @@
 #include <memory>
 
 using namespace swarm::submitter;
-using swarm::submitter::test::TempDir;
+using swarm::test::TempDir;
 using swarm::wire::ManualClock;
 namespace fs = std::filesystem;
 

@@ -1,11 +1,11 @@
 #include "submitter/result_store.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace swarm::submitter;
-using swarm::submitter::test::readFile;
-using swarm::submitter::test::TempDir;
+using swarm::test::readFile;
+using swarm::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {

@@ -3,7 +3,7 @@
 // the invariants after every step. Seeded: every run is reproducible.
 #include "submitter/journal.hpp"
 #include "submitter/scheduler.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "wire/clock.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -14,7 +14,7 @@
 #include <set>
 
 using namespace swarm::submitter;
-using swarm::submitter::test::TempDir;
+using swarm::test::TempDir;
 using swarm::wire::ManualClock;
 namespace fs = std::filesystem;
 

@@ -1,5 +1,5 @@
 #include "submitter/submit_config.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -7,7 +7,7 @@
 
 using namespace swarm;
 using namespace swarm::submitter;
-using swarm::submitter::test::TempDir;
+using swarm::test::TempDir;
 
 namespace {
 
