@@ -14,7 +14,7 @@
 #include "submitter/journal.hpp"
 #include "submitter/reporter.hpp"
 #include "submitter/worker_session.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
 #include "wire/peer_id.hpp"
@@ -28,7 +28,7 @@
 
 using namespace swarm;
 using namespace swarm::submitter;
-using swarm::submitter::test::TempDir;
+using swarm::test::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
