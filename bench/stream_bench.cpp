@@ -1,4 +1,5 @@
 #include "bench/stream_bench.hpp"
+#include "cli/options.hpp"
 
 #include "net/blob_store.hpp"
 #include "net/blob_transfer.hpp"
@@ -11,6 +12,7 @@
 #include "wire/peer_id.hpp"
 #include "wire/trust_list.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -21,6 +23,8 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <memory>
+#include <optional>
 #include <poll.h>
 #include <random>
 #include <stdexcept>
@@ -276,16 +280,34 @@ double tlsBlob(Setup& setup, net::Session& session, const wire::Digest& digest) 
     return secondsSince(start);
 }
 
-int runStream(cli::Args& args, const cli::Globals& globals) {
-    bool quick = args.flag("quick");
-    std::uint64_t mib = args.takeNumber("size").value_or(quick ? 32 : 256);
-    std::uint64_t runs = args.takeNumber("runs").value_or(quick ? 1 : 3);
-    // --only tcp|frames|blob|cipher: run one path alone (for profiling).
-    std::string only = args.take("only").value_or("");
-    // --link MBIT: tcp and tls-frames pace their sender to a link of MBIT
-    // Mbit/s (payload bytes); blob and cipher are not paced.
-    const std::uint64_t linkMbit = args.takeNumber("link").value_or(0);
-    args.finish();
+// The flags of `stream`, as given.
+struct StreamFlags {
+    bool quick = false;
+    std::optional<std::uint64_t> sizeMib;
+    std::optional<std::uint64_t> runs;
+    std::string only;
+    std::uint64_t linkMbit = 0;
+};
+
+void declareStreamFlags(CLI::App& app, StreamFlags& f) {
+    app.add_flag("--quick", f.quick, "a short run: 32 MiB, 1 run");
+    cli::addNumber(app, "--size", f.sizeMib, "bytes per run (default: 256; 32 with --quick)")
+        ->type_name("MiB");
+    cli::addNumber(app, "--runs", f.runs, "runs per path (default: 3; 1 with --quick)");
+    app.add_option("--only", f.only, "run one path alone (for profiling)")
+        ->type_name("tcp|frames|blob|cipher");
+    cli::addNumber(app, "--link", f.linkMbit,
+                   "pace the tcp and frames senders to a link of this many Mbit/s of payload "
+                   "(0: unpaced)")
+        ->type_name("MBIT");
+}
+
+int runStream(const StreamFlags& f, const cli::Globals& globals) {
+    const bool quick = f.quick;
+    const std::uint64_t mib = f.sizeMib.value_or(quick ? 32 : 256);
+    const std::uint64_t runs = f.runs.value_or(quick ? 1 : 3);
+    const std::string& only = f.only;
+    const std::uint64_t linkMbit = f.linkMbit;
     if (linkMbit > 0 && !only.empty() && only != "tcp" && only != "frames")
         throw cli::UsageError("--link paces tcp and frames only");
     if (!only.empty() && only != "tcp" && only != "frames" && only != "blob" && only != "cipher")
@@ -391,10 +413,12 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
 } // namespace
 
 cli::Command streamCommand() {
-    return {"stream",
-            "stream [--size MiB] [--runs N] [--quick] [--only tcp|frames|blob|cipher] [--link "
-            "MBIT]  TLS blob throughput vs plain TCP",
-            runStream};
+    return {"stream", "TLS blob throughput vs plain TCP on loopback",
+            [](CLI::App& app) -> cli::Action {
+                auto flags = std::make_shared<StreamFlags>();
+                declareStreamFlags(app, *flags);
+                return [flags](const cli::Globals& g) { return runStream(*flags, g); };
+            }};
 }
 
 } // namespace swarm::bench
