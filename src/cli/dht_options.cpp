@@ -15,6 +15,7 @@ void addDhtOptions(CLI::App& app, DhtOptions& options, const DhtOptionNames& nam
                    fmt::format("a DHT node to join through; repeat for more (with {}'s and "
                                "$SWARM_BOOTSTRAP)",
                                names.settings))
+        ->allow_extra_args(false) // one value each: "--bootstrap H:P JOB" leaves JOB alone
         ->type_name("HOST:PORT");
     app.add_option(names.address, options.address,
                    fmt::format("the IPv4 address the DHT node binds (default: {}'s, else any)",

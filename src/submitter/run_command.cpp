@@ -47,6 +47,7 @@ void declareNetworkFlags(CLI::App& app, NetworkFlags& f) {
     app.add_option("--advertise", f.advertise,
                    "the endpoint put into offers; repeat for more (default: the --listen "
                    "address and port)")
+        ->allow_extra_args(false)
         ->type_name("HOST:PORT");
     cli::addDhtOptions(app, f.dht, {.settings = "submitter.toml"});
 }

@@ -295,6 +295,19 @@ BOOST_AUTO_TEST_CASE(words_after_dashes_are_the_commands) {
                boost::test_tools::per_element());
 }
 
+// A repeatable option takes one value per occurrence: the words after it
+// stay positionals.
+BOOST_AUTO_TEST_CASE(repeatable_options_take_one_value_each) {
+    BOOST_TEST(usageError(submitter::program(),
+                          {"resume", "--bootstrap", "127.0.0.1:1", "--advertise", "h:1", "d"})
+                   .empty());
+    cli::CommandLine line(submitter::program());
+    auto inv = line.parse({"run", "--bootstrap", "127.0.0.1:1", "job.toml", "--out", "d"});
+    BOOST_TEST(inv.globals.rest.empty());
+    auto e = usageError(worker::program(), {"run", "--bootstrap", "127.0.0.1:1", "b"});
+    BOOST_TEST(e.find("unexpected argument 'b'") != std::string::npos, e);
+}
+
 // Repeated options keep every value, single ones the last: checked through
 // `workers`, which refuses before it touches the network.
 BOOST_AUTO_TEST_CASE(repeated_options) {
