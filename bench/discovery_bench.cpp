@@ -1,4 +1,5 @@
 #include "bench/discovery_bench.hpp"
+#include "cli/options.hpp"
 
 #include "dht/announcer.hpp"
 #include "dht/bootstrap.hpp"
@@ -14,6 +15,7 @@
 #include "wire/records.hpp"
 #include "wire/trust_list.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -768,17 +770,56 @@ int serveNodes(std::uint64_t count, const dht::HostPort& join, std::uint64_t see
     std::_Exit(0);
 }
 
-int runDiscovery(cli::Args& args, const cli::Globals&) {
-    if (auto serve = args.takeNumber("serve-nodes")) {
-        auto join = dht::parseHostPort(args.take("join").value_or(""));
-        if (!join)
-            throw cli::UsageError("--serve-nodes needs --join HOST:PORT: " + join.error().what);
-        auto seed = args.takeNumber("seed").value_or(1);
-        args.finish();
-        return serveNodes(*serve, *join, seed);
-    }
+// The flags of `discovery`, as given; --quick changes the defaults the
+// others override.
+struct DiscoveryFlags {
+    std::optional<std::uint64_t> serveNodes;
+    std::optional<std::string> join;
+    bool quick = false;
+    std::optional<std::string> net;
+    std::optional<std::uint64_t> nodes, workers, trusted, runs, probes, timeoutMs, settleMs, seed;
+    std::optional<double> rttMs, jitterMs, loss;
+    std::string csv;
+    std::string plot;
+    bool plotOnly = false;
+};
+
+void declareDiscoveryFlags(CLI::App& app, DiscoveryFlags& f) {
+    app.add_flag("--quick", f.quick,
+                 "a small, short run: 16 nodes, 4 workers, 2 trusted, 1 run x 2 probes, 5000 ms");
+    app.add_option("--net", f.net,
+                   "udp: real UDP on loopback; sim: simulated network "
+                   "(default: udp)")
+        ->type_name("udp|sim");
+    cli::addNumber(app, "--nodes", f.nodes, "nodes in the overlay, at least 4 (default: 256)");
+    cli::addNumber(app, "--workers", f.workers, "nodes that announce a worker (default: 10)");
+    cli::addNumber(app, "--trusted", f.trusted, "workers on the allow-list (default: 5)");
+    cli::addNumber(app, "--runs", f.runs, "fresh overlays (default: 10)");
+    cli::addNumber(app, "--probes", f.probes, "cold discoveries per run (default: 3)");
+    cli::addNumber(app, "--timeout", f.timeoutMs, "a probe's time limit (default: 10000)")
+        ->type_name("MS");
+    cli::addNumber(app, "--settle", f.settleMs, "wait after the announcements (default: 0)")
+        ->type_name("MS");
+    cli::addNumber(app, "--seed", f.seed,
+                   "seed of the identities and the simulated network "
+                   "(default: 0)");
+    app.add_option("--rtt", f.rttMs, "sim: round-trip time (default: 50)")->type_name("MS");
+    app.add_option("--jitter", f.jitterMs, "sim: jitter (default: 0)")->type_name("MS");
+    app.add_option("--loss", f.loss, "sim: datagram loss, 0 to 1 (default: 0)")->type_name("P");
+    app.add_option("--csv", f.csv, "append the figures to this CSV file")->type_name("FILE");
+    app.add_option("--plot", f.plot, "draw the CSV's figures to this file (gnuplot)")
+        ->type_name("FILE");
+    app.add_flag("--plot-only", f.plotOnly, "only redraw --plot from an existing --csv");
+    cli::addNumber(app, "--serve-nodes", f.serveNodes,
+                   "internal (the udp overlay's helper processes): serve N nodes joined "
+                   "through --join");
+    app.add_option("--join", f.join, "internal, with --serve-nodes: the node to join through")
+        ->type_name("HOST:PORT");
+}
+
+Options optionsFrom(const DiscoveryFlags& f) {
     Options o;
-    o.quick = args.flag("quick");
+    o.quick = f.quick;
     if (o.quick) {
         o.nodes = 16;
         o.workers = 4;
@@ -787,43 +828,28 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
         o.probes = 2;
         o.timeoutMs = 5'000;
     }
-    if (auto net = args.take("net")) {
-        if (*net != "udp" && *net != "sim")
+    if (f.net) {
+        if (*f.net != "udp" && *f.net != "sim")
             throw cli::UsageError("--net must be udp or sim");
-        o.sim = *net == "sim";
+        o.sim = *f.net == "sim";
     }
-    o.nodes = args.takeNumber("nodes").value_or(o.nodes);
-    o.workers = args.takeNumber("workers").value_or(o.workers);
-    o.trusted = args.takeNumber("trusted").value_or(o.trusted);
-    o.runs = args.takeNumber("runs").value_or(o.runs);
-    o.probes = args.takeNumber("probes").value_or(o.probes);
-    o.timeoutMs = static_cast<std::int64_t>(args.takeNumber("timeout").value_or(o.timeoutMs));
-    o.settleMs = static_cast<std::int64_t>(args.takeNumber("settle").value_or(o.settleMs));
-    o.seed = args.takeNumber("seed").value_or(o.seed);
-    auto real = [&](const char* name, double fallback) {
-        auto v = args.take(name);
-        if (!v)
-            return fallback;
-        try {
-            return std::stod(*v);
-        } catch (const std::exception&) {
-            throw cli::UsageError(fmt::format("--{} needs a number", name));
-        }
-    };
-    o.rttMs = real("rtt", o.rttMs);
-    o.jitterMs = real("jitter", o.jitterMs);
-    o.loss = real("loss", o.loss);
-    o.csv = args.take("csv").value_or("");
-    o.plot = args.take("plot").value_or("");
-    const bool plotOnly = args.flag("plot-only");
-    args.finish();
-    if (plotOnly) {
-        // Redraw the plot from a CSV several earlier runs appended to.
-        if (o.csv.empty() || o.plot.empty() || !fs::exists(o.csv))
-            throw cli::UsageError("--plot-only needs an existing --csv FILE and --plot FILE");
-        writePlot(o.csv, o.plot);
-        return 0;
-    }
+    o.nodes = f.nodes.value_or(o.nodes);
+    o.workers = f.workers.value_or(o.workers);
+    o.trusted = f.trusted.value_or(o.trusted);
+    o.runs = f.runs.value_or(o.runs);
+    o.probes = f.probes.value_or(o.probes);
+    o.timeoutMs = static_cast<std::int64_t>(f.timeoutMs.value_or(o.timeoutMs));
+    o.settleMs = static_cast<std::int64_t>(f.settleMs.value_or(o.settleMs));
+    o.seed = f.seed.value_or(o.seed);
+    o.rttMs = f.rttMs.value_or(o.rttMs);
+    o.jitterMs = f.jitterMs.value_or(o.jitterMs);
+    o.loss = f.loss.value_or(o.loss);
+    o.csv = f.csv;
+    o.plot = f.plot;
+    return o;
+}
+
+void checkOptions(const Options& o) {
     if (o.nodes < 4 || o.workers < 1 || o.trusted < 1 || o.runs < 1 || o.probes < 1)
         throw cli::UsageError("need --nodes >= 4 and positive --workers, --trusted, --runs");
     if (o.trusted > o.workers)
@@ -836,6 +862,24 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
         throw cli::UsageError(fmt::format("--net udp: at most {} workers (they and the "
                                           "measuring nodes share this process)",
                                           kUdpNodesPerProcess - 2));
+}
+
+int runDiscovery(const DiscoveryFlags& f) {
+    if (f.serveNodes) {
+        auto join = dht::parseHostPort(f.join.value_or(""));
+        if (!join)
+            throw cli::UsageError("--serve-nodes needs --join HOST:PORT: " + join.error().what);
+        return serveNodes(*f.serveNodes, *join, f.seed.value_or(1));
+    }
+    Options o = optionsFrom(f);
+    if (f.plotOnly) {
+        // Redraw the plot from a CSV several earlier runs appended to.
+        if (o.csv.empty() || o.plot.empty() || !fs::exists(o.csv))
+            throw cli::UsageError("--plot-only needs an existing --csv FILE and --plot FILE");
+        writePlot(o.csv, o.plot);
+        return 0;
+    }
+    checkOptions(o);
 
     fmt::print("swarm-bench discovery: {} nodes ({}), {} workers, {} trusted, {} run(s) x {} "
                "probe(s), timeout {} ms, settle {} ms\n",
@@ -907,12 +951,12 @@ int runDiscovery(cli::Args& args, const cli::Globals&) {
 } // namespace
 
 cli::Command discoveryCommand() {
-    return {"discovery",
-            "discovery [--net udp|sim] [--nodes N] [--workers K] [--trusted T] [--runs R] "
-            "[--probes P] [--timeout MS] [--settle MS] [--seed S] [--rtt MS] [--jitter MS] [--loss "
-            "P] [--csv FILE] "
-            "[--plot FILE] [--plot-only] [--quick]  discovery latency vs raw OpenDHT",
-            runDiscovery};
+    return {"discovery", "discovery latency vs a raw OpenDHT get, on N nodes (udp or sim)",
+            [](CLI::App& app) -> cli::Action {
+                auto flags = std::make_shared<DiscoveryFlags>();
+                declareDiscoveryFlags(app, *flags);
+                return [flags](const cli::Globals&) { return runDiscovery(*flags); };
+            }};
 }
 
 } // namespace swarm::bench

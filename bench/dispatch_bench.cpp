@@ -1,5 +1,6 @@
 #include "bench/dispatch_bench.hpp"
 
+#include "cli/options.hpp"
 #include "cli/signal_watcher.hpp"
 #include "dht/node.hpp"
 #include "sandbox/container_spec.hpp"
@@ -16,6 +17,7 @@
 #include "worker/sandbox_setup.hpp"
 #include "worker/worker_config.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <json/json.h>
 
@@ -1063,23 +1065,48 @@ std::string statsJson(const Stats& s) {
                        s.mean, s.n);
 }
 
-Options readOptions(cli::Args& args) {
+// The flags of `dispatch`, as given; --quick changes the defaults the
+// others override.
+struct DispatchFlags {
+    bool quick = false;
+    std::optional<std::uint64_t> units, workers, slots, steps, idleMs;
+    std::string csv;
+    bool keep = false;
+};
+
+void declareDispatchFlags(CLI::App& app, DispatchFlags& f) {
+    app.add_flag("--quick", f.quick, "a small, short run: 6 units, 1 step, 2000 ms idle");
+    cli::addNumber(app, "--units", f.units,
+                   "tiny units through the swarm, 1 to 10000 "
+                   "(default: 200)");
+    cli::addNumber(app, "--workers", f.workers, "worker processes, 1 to 100 (default: 2)");
+    cli::addNumber(app, "--slots", f.slots, "slots per worker, 1 to 64 (default: 2)");
+    cli::addNumber(app, "--idle-ms", f.idleMs,
+                   "how long the idle workers' RSS and CPU are measured, 500 to 600000 "
+                   "(default: 5000)")
+        ->type_name("MS");
+    cli::addNumber(app, "--steps", f.steps,
+                   "containers for the one-at-a-time step timing, at most 100 (default: 5)");
+    app.add_option("--csv", f.csv, "append the figures to this CSV file")->type_name("FILE");
+    app.add_flag("--keep", f.keep, "keep the temporary directory (logs, events)");
+}
+
+Options optionsFrom(const DispatchFlags& f) {
     Options o;
-    o.quick = args.flag("quick");
+    o.quick = f.quick;
     if (o.quick) {
         o.units = 6;
         o.idle = 2000ms;
         o.steps = 1;
     }
-    o.units = args.takeNumber("units").value_or(o.units);
-    o.workers = args.takeNumber("workers").value_or(o.workers);
-    o.slots = args.takeNumber("slots").value_or(o.slots);
-    o.steps = args.takeNumber("steps").value_or(o.steps);
-    if (auto v = args.takeNumber("idle-ms"))
-        o.idle = Ms(*v);
-    o.csv = args.take("csv").value_or("");
-    o.keep = args.flag("keep");
-    args.finish();
+    o.units = f.units.value_or(o.units);
+    o.workers = f.workers.value_or(o.workers);
+    o.slots = f.slots.value_or(o.slots);
+    o.steps = f.steps.value_or(o.steps);
+    if (f.idleMs)
+        o.idle = Ms(*f.idleMs);
+    o.csv = f.csv;
+    o.keep = f.keep;
     return o;
 }
 
@@ -1411,8 +1438,8 @@ struct Report {
     }
 };
 
-int runDispatch(cli::Args& args, const cli::Globals& globals) {
-    const Options o = readOptions(args);
+int runDispatch(const DispatchFlags& flags, const cli::Globals& globals) {
+    const Options o = optionsFrom(flags);
     checkOptions(o);
 
     // Nothing but an interrupt may end this process before it has stopped
@@ -1461,11 +1488,12 @@ int runDispatch(cli::Args& args, const cli::Globals& globals) {
 } // namespace
 
 cli::Command dispatchCommand() {
-    return {
-        "dispatch",
-        "dispatch [--units U] [--workers W] [--slots S] [--idle-ms MS] [--steps N] [--csv FILE] "
-        "[--keep] [--quick]  a real swarm's units/s vs direct Podman; idle worker RSS/CPU",
-        runDispatch};
+    return {"dispatch", "a real swarm's units/s vs direct Podman; idle worker RSS/CPU",
+            [](CLI::App& app) -> cli::Action {
+                auto flags = std::make_shared<DispatchFlags>();
+                declareDispatchFlags(app, *flags);
+                return [flags](const cli::Globals& g) { return runDispatch(*flags, g); };
+            }};
 }
 
 } // namespace swarm::bench

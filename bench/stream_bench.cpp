@@ -1,4 +1,5 @@
 #include "bench/stream_bench.hpp"
+#include "cli/options.hpp"
 
 #include "net/blob_store.hpp"
 #include "net/blob_transfer.hpp"
@@ -12,6 +13,7 @@
 #include "wire/peer_id.hpp"
 #include "wire/trust_list.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -22,6 +24,8 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <memory>
+#include <optional>
 #include <poll.h>
 #include <random>
 #include <stdexcept>
@@ -270,14 +274,35 @@ struct Options {
     std::uint64_t linkMbit = 0;
 };
 
-Options readOptions(cli::Args& args) {
+// The flags of `stream`, as given.
+struct StreamFlags {
+    bool quick = false;
+    std::optional<std::uint64_t> sizeMib;
+    std::optional<std::uint64_t> runs;
+    std::string only;
+    std::uint64_t linkMbit = 0;
+};
+
+void declareStreamFlags(CLI::App& app, StreamFlags& f) {
+    app.add_flag("--quick", f.quick, "a short run: 32 MiB, 1 run");
+    cli::addNumber(app, "--size", f.sizeMib, "bytes per run (default: 256; 32 with --quick)")
+        ->type_name("MiB");
+    cli::addNumber(app, "--runs", f.runs, "runs per path (default: 3; 1 with --quick)");
+    app.add_option("--only", f.only, "run one path alone (for profiling)")
+        ->type_name("tcp|frames|blob|cipher");
+    cli::addNumber(app, "--link", f.linkMbit,
+                   "pace the tcp and frames senders to a link of this many Mbit/s of payload "
+                   "(0: unpaced)")
+        ->type_name("MBIT");
+}
+
+Options optionsFrom(const StreamFlags& f) {
     Options o;
-    o.quick = args.flag("quick");
-    o.mib = args.takeNumber("size").value_or(o.quick ? 32 : 256);
-    o.runs = args.takeNumber("runs").value_or(o.quick ? 1 : 3);
-    o.only = args.take("only").value_or("");
-    o.linkMbit = args.takeNumber("link").value_or(0);
-    args.finish();
+    o.quick = f.quick;
+    o.mib = f.sizeMib.value_or(o.quick ? 32 : 256);
+    o.runs = f.runs.value_or(o.quick ? 1 : 3);
+    o.only = f.only;
+    o.linkMbit = f.linkMbit;
     return o;
 }
 
@@ -415,8 +440,8 @@ void printText(const Options& o, const Times& t) {
                kHandshakes);
 }
 
-int runStream(cli::Args& args, const cli::Globals& globals) {
-    const Options o = readOptions(args);
+int runStream(const StreamFlags& flags, const cli::Globals& globals) {
+    const Options o = optionsFrom(flags);
     checkOptions(o);
     Setup setup;
     const Pacer pacer(o.linkMbit * 1'000'000);
@@ -432,10 +457,12 @@ int runStream(cli::Args& args, const cli::Globals& globals) {
 } // namespace
 
 cli::Command streamCommand() {
-    return {"stream",
-            "stream [--size MiB] [--runs N] [--quick] [--only tcp|frames|blob|cipher] [--link "
-            "MBIT]  TLS blob throughput vs plain TCP",
-            runStream};
+    return {"stream", "TLS blob throughput vs plain TCP on loopback",
+            [](CLI::App& app) -> cli::Action {
+                auto flags = std::make_shared<StreamFlags>();
+                declareStreamFlags(app, *flags);
+                return [flags](const cli::Globals& g) { return runStream(*flags, g); };
+            }};
 }
 
 } // namespace swarm::bench

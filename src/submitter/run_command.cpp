@@ -1,6 +1,9 @@
 #include "submitter/commands.hpp"
 
 #include "base/event_loop.hpp"
+#include "cli/dht_options.hpp"
+#include "cli/home_files.hpp"
+#include "cli/options.hpp"
 #include "cli/signal_watcher.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/discovery.hpp"
@@ -28,6 +31,7 @@
 #include "wire/log.hpp"
 #include "wire/trust_list.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -36,6 +40,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -126,23 +131,37 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     return status;
 }
 
+// The options run and resume share, as given.
 struct NetworkFlags {
-    RunOptions options;
-    std::vector<std::string> bootstrapFlags;
-    bool swarmGiven = false;
-    bool dhtAddressGiven = false;
+    std::optional<std::string> listen;
+    std::vector<std::string> advertise;
+    cli::DhtOptions dht;
 };
 
-// Takes the options shared by run and resume; validates nothing that needs
-// the network.
-NetworkFlags takeNetworkFlags(cli::Args& args, const cli::Globals& g) {
-    NetworkFlags f;
-    auto& o = f.options;
-    if (auto v = args.take("listen")) {
+void declareNetworkFlags(CLI::App& app, NetworkFlags& f) {
+    app.add_option("--listen", f.listen,
+                   "where workers dial in; port 0 is any free one; host '*' (or '::') is every "
+                   "interface (default: *:0)")
+        ->type_name("HOST:PORT");
+    app.add_option("--advertise", f.advertise,
+                   "an endpoint put into offers first; repeat for more (default: every "
+                   "address this host can be reached at)")
+        ->allow_extra_args(false)
+        ->type_name("HOST:PORT");
+    cli::addDhtOptions(app, f.dht, {.settings = "submitter.toml"});
+}
+
+// What the flags say, before the settings file; validates nothing that
+// needs the network.
+RunOptions runOptions(const NetworkFlags& f, const cli::Globals& g) {
+    RunOptions o;
+    if (const auto& v = f.listen) {
         auto colon = v->rfind(':');
         if (colon == std::string::npos || colon == 0)
             throw cli::UsageError("--listen wants HOST:PORT, e.g. 127.0.0.1:0");
         o.listenHost = v->substr(0, colon);
+        if (o.listenHost.size() > 2 && o.listenHost.front() == '[' && o.listenHost.back() == ']')
+            o.listenHost = o.listenHost.substr(1, o.listenHost.size() - 2);
         try {
             auto port = std::stoul(v->substr(colon + 1));
             if (port > 65535)
@@ -152,56 +171,41 @@ NetworkFlags takeNetworkFlags(cli::Args& args, const cli::Globals& g) {
             throw cli::UsageError("--listen: bad port in '" + *v + "'");
         }
     }
-    o.advertise = args.takeAll("advertise");
-    if (auto v = args.take("swarm")) {
-        o.swarm = *v;
-        f.swarmGiven = true;
-    }
-    f.bootstrapFlags = args.takeAll("bootstrap");
-    if (auto v = args.take("dht-address")) {
-        o.dhtAddress = *v;
-        f.dhtAddressGiven = true;
-    }
-    if (auto v = args.takeNumber("dht-port")) {
-        if (*v > 65535)
-            throw cli::UsageError("--dht-port must be at most 65535");
-        o.dhtPort = static_cast<std::uint16_t>(*v);
-    }
-    o.lanDiscovery = args.flag("lan");
+    o.advertise = f.advertise;
+    o.swarm = f.dht.swarm.value_or(o.swarm);
+    o.dhtAddress = f.dht.address.value_or(o.dhtAddress);
+    o.dhtPort = f.dht.port.value_or(o.dhtPort);
+    o.lanDiscovery = f.dht.lan;
     o.json = g.json;
     o.progress = !g.json && ::isatty(STDERR_FILENO);
-    return f;
+    return o;
 }
 
-int execute(JobSpec job, const std::filesystem::path& dir, NetworkFlags flags,
-            const cli::Globals& g) {
+int execute(JobSpec job, const std::filesystem::path& dir, const NetworkFlags& flags,
+            RunOptions options, const cli::Globals& g) {
     // Everything that can be refused without the network is checked first.
-    auto identity = wire::loadIdentity(wire::identityPath(g.home));
-    if (!identity)
-        throw std::runtime_error(identity.error().what);
-    auto trust = wire::TrustList::load(wire::trustPath(g.home));
-    if (!trust)
-        throw std::runtime_error(trust.error().what);
-    if (trust->empty())
+    auto identity = cli::requireIdentity(g);
+    auto trust = cli::requireTrust(g);
+    if (trust.empty())
         throw std::runtime_error("the trust list is empty: no worker would get work (add one "
                                  "with 'swarm-submit trust add')");
     auto config = loadSubmitConfig(submitConfigPath(g.home));
     if (!config)
         throw std::runtime_error(config.error().what);
-    if (!flags.swarmGiven && !config->swarm.empty())
-        flags.options.swarm = config->swarm;
-    if (!flags.dhtAddressGiven && !config->dhtAddress.empty())
-        flags.options.dhtAddress = config->dhtAddress;
-    flags.options.lanDiscovery = flags.options.lanDiscovery || config->lanDiscovery;
-    if (!dht::validSwarmName(flags.options.swarm))
-        throw cli::UsageError("swarm name '" + flags.options.swarm +
+    if (!flags.dht.swarm && !config->swarm.empty())
+        options.swarm = config->swarm;
+    if (!flags.dht.address && !config->dhtAddress.empty())
+        options.dhtAddress = config->dhtAddress;
+    options.lanDiscovery = options.lanDiscovery || config->lanDiscovery;
+    if (!dht::validSwarmName(options.swarm))
+        throw cli::UsageError("swarm name '" + options.swarm +
                               "' is not valid ([a-z0-9._-], 1..64 characters)");
-    auto bootstrap = dht::mergeBootstrap(flags.bootstrapFlags, config->bootstrap,
+    auto bootstrap = dht::mergeBootstrap(flags.dht.bootstrap, config->bootstrap,
                                          wire::processEnv("SWARM_BOOTSTRAP"));
     if (!bootstrap)
         throw cli::UsageError(bootstrap.error().what);
-    flags.options.bootstrap = *bootstrap;
-    flags.options.jobDir = dir;
+    options.bootstrap = *bootstrap;
+    options.jobDir = dir;
 
     bool resumed = Journal::exists(dir);
     std::optional<Journal> journal;
@@ -219,71 +223,97 @@ int execute(JobSpec job, const std::filesystem::path& dir, NetworkFlags flags,
     std::atomic<bool> interrupted{false};
     cli::SignalWatcher watcher([&](int) { interrupted = true; });
 
-    int rc =
-        runBatch(std::move(job), *journal, flags.options, *identity, *trust, resumed, interrupted);
+    int rc = runBatch(std::move(job), *journal, options, identity, trust, resumed, interrupted);
     if (rc == 130)
         fmt::print(stderr, "interrupted: resume with 'swarm-submit resume {}'\n", dir.string());
     return rc;
 }
 
-int runJob(cli::Args& args, const cli::Globals& g) {
-    auto out = args.take("out");
-    auto image = args.take("image");
-    auto replicas = args.takeNumber("replicas");
-    auto quorum = args.takeNumber("quorum");
-    auto timeout = args.take("timeout");
-    auto flags = takeNetworkFlags(args, g);
-    auto words = args.positionals();
-    args.finish();
+// The flags of `run` beside the network ones, as given.
+struct JobFlags {
+    std::optional<std::string> job;
+    std::optional<std::string> out;
+    std::optional<std::string> image;
+    std::optional<std::uint64_t> replicas;
+    std::optional<std::uint64_t> quorum;
+    std::optional<std::string> timeout;
+    NetworkFlags network;
+};
 
+void declareJobFlags(CLI::App& app, JobFlags& f) {
+    app.add_option("JOB.toml", f.job, "the job file (or the one-line form: --image and '--')")
+        ->type_name("");
+    app.add_option("--out", f.out, "the job directory (default: the job's name + .swarm)")
+        ->type_name("DIR");
+    app.add_option("--image", f.image, "one-line form: the image every unit runs")
+        ->type_name("IMAGE");
+    cli::addNumber(app, "--replicas", f.replicas,
+                   "one-line form: copies of each unit on different workers (default: 2)");
+    cli::addNumber(app, "--quorum", f.quorum,
+                   "one-line form: matching results that validate a unit (default: 2, at most "
+                   "--replicas)");
+    app.add_option("--timeout", f.timeout,
+                   "one-line form: time limit per unit, like 60s or 10m "
+                   "(default: 10m)")
+        ->type_name("T");
+    declareNetworkFlags(app, f.network);
+    app.footer("One-line form, every option before the '--':\n  swarm-submit run --image IMAGE "
+               "[OPTIONS] -- CMD ARGS... ::: FILE...\n'{}' in CMD ARGS stands for the unit's "
+               "file; one unit per FILE.");
+}
+
+// The one-line form: `--image IMG ... -- CMD ARGS ::: FILES`.
+std::expected<JobSpec, wire::Error> oneLineJobFrom(const JobFlags& f,
+                                                   const std::vector<std::string>& rest) {
+    OneLineJob one;
+    one.image = *f.image;
+    if (f.replicas)
+        one.replicas = static_cast<std::uint32_t>(*f.replicas);
+    if (f.quorum)
+        one.quorum = static_cast<std::uint32_t>(*f.quorum);
+    else if (f.replicas)
+        one.quorum = std::min<std::uint32_t>(one.quorum, one.replicas);
+    one.timeout = f.timeout;
+    bool files = false;
+    for (const auto& w : rest) {
+        if (w == ":::" && !files)
+            files = true;
+        else if (files)
+            one.files.emplace_back(w);
+        else
+            one.command.push_back(w);
+    }
+    if (!files)
+        throw cli::UsageError("the one-line form needs '-- CMD ARGS... ::: FILE...'");
+    return oneLineJob(one);
+}
+
+int runJob(const JobFlags& f, const cli::Globals& g) {
+    auto options = runOptions(f.network, g);
     std::expected<JobSpec, wire::Error> job =
         std::unexpected(wire::Error(wire::Error::Code::kInvalidArgument, "no job given"));
-    if (image) {
-        if (!words.empty())
+    if (f.image) {
+        if (f.job)
             throw cli::UsageError("give either a job file or --image ... -- CMD ::: FILES");
-        OneLineJob one;
-        one.image = *image;
-        if (replicas)
-            one.replicas = static_cast<std::uint32_t>(*replicas);
-        if (quorum)
-            one.quorum = static_cast<std::uint32_t>(*quorum);
-        else if (replicas)
-            one.quorum = std::min<std::uint32_t>(one.quorum, one.replicas);
-        one.timeout = timeout;
-        bool files = false;
-        for (const auto& w : args.rest()) {
-            if (w == ":::" && !files)
-                files = true;
-            else if (files)
-                one.files.emplace_back(w);
-            else
-                one.command.push_back(w);
-        }
-        if (!files)
-            throw cli::UsageError("the one-line form needs '-- CMD ARGS... ::: FILE...'");
-        job = oneLineJob(one);
+        job = oneLineJobFrom(f, g.rest);
     } else {
-        if (replicas || quorum || timeout)
+        if (f.replicas || f.quorum || f.timeout)
             throw cli::UsageError("--replicas, --quorum and --timeout go with --image; a job "
                                   "file sets them itself");
-        if (words.size() != 1)
+        if (!f.job || !g.rest.empty())
             throw cli::UsageError("usage: run JOB.toml [--out DIR] or run --image IMG -- CMD "
                                   "::: FILES");
-        job = loadJobFile(words[0]);
+        job = loadJobFile(*f.job);
     }
     if (!job)
         throw std::runtime_error(job.error().what);
-    std::filesystem::path dir = out ? *out : job->name + ".swarm";
-    return execute(std::move(*job), dir, std::move(flags), g);
+    std::filesystem::path dir = f.out ? *f.out : job->name + ".swarm";
+    return execute(std::move(*job), dir, f.network, std::move(options), g);
 }
 
-int resumeJob(cli::Args& args, const cli::Globals& g) {
-    auto flags = takeNetworkFlags(args, g);
-    auto words = args.positionals();
-    args.finish();
-    if (words.size() != 1)
-        throw cli::UsageError("usage: resume DIR");
-    std::filesystem::path dir = words[0];
+int resumeJob(const std::string& dirName, const NetworkFlags& flags, const cli::Globals& g) {
+    auto options = runOptions(flags, g);
+    std::filesystem::path dir = dirName;
     if (!Journal::exists(dir))
         throw std::runtime_error("no job journal in " + dir.string());
     JobSpec job;
@@ -294,15 +324,11 @@ int resumeJob(cli::Args& args, const cli::Globals& g) {
             throw std::runtime_error("cannot resume " + dir.string() + ": " + stored.error().what);
         job = std::move(*stored);
     }
-    return execute(std::move(job), dir, std::move(flags), g);
+    return execute(std::move(job), dir, flags, std::move(options), g);
 }
 
-int jobStatus(cli::Args& args, const cli::Globals&) {
-    auto words = args.positionals();
-    args.finish();
-    if (words.size() != 1)
-        throw cli::UsageError("usage: status DIR");
-    auto journal = Journal::open(words[0], Journal::Access::kReadOnly);
+int jobStatus(const std::string& dir) {
+    auto journal = Journal::open(dir, Journal::Access::kReadOnly);
     auto job = journal.job();
     std::string name = job ? job->name : "job";
     fmt::print("{}", statusReport(name, journal.load()));
@@ -311,19 +337,37 @@ int jobStatus(cli::Args& args, const cli::Globals&) {
 } // namespace
 
 cli::Command runCommand() {
-    return {"run",
-            "run JOB.toml | --image IMG [--replicas R] [--quorum Q] [--timeout T] -- CMD ::: "
-            "FILE...  [--out DIR] [--listen H:P] [--bootstrap H:P ...] [--json]   run a batch",
-            runJob};
+    return {"run", "run a batch: JOB.toml, or the one-line form (see run --help)",
+            [](CLI::App& app) -> cli::Action {
+                auto flags = std::make_shared<JobFlags>();
+                declareJobFlags(app, *flags);
+                return [flags](const cli::Globals& g) { return runJob(*flags, g); };
+            },
+            true};
 }
 
 cli::Command resumeCommand() {
-    return {"resume", "resume DIR [--listen H:P] [--bootstrap H:P ...]   continue a killed run",
-            resumeJob};
+    return {"resume", "continue a killed run from its journal", [](CLI::App& app) -> cli::Action {
+                struct Flags {
+                    std::string dir;
+                    NetworkFlags network;
+                };
+                auto flags = std::make_shared<Flags>();
+                app.add_option("DIR", flags->dir, "the job directory")->required()->type_name("");
+                declareNetworkFlags(app, flags->network);
+                return [flags](const cli::Globals& g) {
+                    return resumeJob(flags->dir, flags->network, g);
+                };
+            }};
 }
 
 cli::Command statusCommand() {
-    return {"status", "status DIR               what a job's journal says", jobStatus};
+    return {"status", "what a job's journal says (without locking it)",
+            [](CLI::App& app) -> cli::Action {
+                auto dir = std::make_shared<std::string>();
+                app.add_option("DIR", *dir, "the job directory")->required()->type_name("");
+                return [dir](const cli::Globals&) { return jobStatus(*dir); };
+            }};
 }
 
 } // namespace swarm::submitter

@@ -1,6 +1,8 @@
 #include "submitter/workers_command.hpp"
 
 #include "base/json_writer.hpp"
+#include "cli/dht_options.hpp"
+#include "cli/options.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/discovery.hpp"
 #include "dht/keys.hpp"
@@ -8,13 +10,16 @@
 #include "submitter/submit_config.hpp"
 #include "wire/clock.hpp"
 #include "wire/home.hpp"
+#include "wire/isolation_json.hpp"
 #include "wire/trust_list.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
 namespace swarm::submitter {
 
@@ -77,15 +82,6 @@ std::string workersJson(std::string_view swarm, const dht::DiscoverySnapshot& sn
     base::JsonArray workers;
     for (const auto& w : snap.workers) {
         const auto& r = w.record;
-        const auto& iso = r.isolation;
-        base::JsonObject isolation;
-        isolation.add("memory", iso.memory)
-            .add("cpu", iso.cpu)
-            .add("pids", iso.pids)
-            .add("userns", iso.userns)
-            .add("seccomp", iso.seccomp)
-            .add("network", iso.network)
-            .add("read_only", iso.readOnly);
         workers.add(base::JsonObject()
                         .add("id", w.id.str())
                         .add("name", w.name)
@@ -98,7 +94,7 @@ std::string workersJson(std::string_view swarm, const dht::DiscoverySnapshot& sn
                         .add("labels", r.labels)
                         .add("podman", r.podman)
                         .add("rootless", r.rootless)
-                        .add("isolation", isolation)
+                        .add("isolation", wire::isolationJson(r.isolation))
                         .add("software", r.software)
                         .add("sequence", r.sequence)
                         .add("issued_at_ms", w.issuedAtMs)
@@ -121,89 +117,100 @@ std::string workersJson(std::string_view swarm, const dht::DiscoverySnapshot& sn
         .str();
 }
 
+namespace {
+
+// The flags of `workers`, as given.
+struct WorkersFlags {
+    cli::DhtOptions dht;
+    std::uint64_t timeoutS = kDefaultTimeoutSeconds;
+};
+
+void declareWorkersFlags(CLI::App& app, WorkersFlags& f) {
+    cli::addDhtOptions(app, f.dht,
+                       {.address = "--bind", .port = "--port", .settings = "submitter.toml"});
+    cli::addNumber(app, "--timeout", f.timeoutS,
+                   "give up after this many seconds, 1 to 3600 (sooner once every allow-listed "
+                   "worker is found)")
+        ->type_name("SECONDS");
+}
+
+// The node settings the flags and submitter.toml give; UsageError if they
+// are wrong.
+dht::NodeConfig nodeConfig(const WorkersFlags& f, const SubmitConfig& config) {
+    dht::NodeConfig cfg;
+    cfg.swarm =
+        f.dht.swarm.value_or(config.swarm.empty() ? std::string(dht::kDefaultSwarm) : config.swarm);
+    cfg.bindAddress = f.dht.address.value_or(config.dhtAddress);
+    cfg.port = f.dht.port.value_or(0);
+    cfg.lanDiscovery = f.dht.lan || config.lanDiscovery;
+    if (!dht::validSwarmName(cfg.swarm))
+        throw cli::UsageError("--swarm: '" + cfg.swarm +
+                              "' is not a swarm name ([a-z0-9._-], 1..64 characters)");
+    if (f.timeoutS == 0 || f.timeoutS > 3600)
+        throw cli::UsageError("--timeout must be 1..3600 seconds");
+    auto boot =
+        dht::mergeBootstrap(f.dht.bootstrap, config.bootstrap, wire::processEnv("SWARM_BOOTSTRAP"));
+    if (!boot)
+        throw cli::UsageError(boot.error().what);
+    if (boot->empty() && !cfg.lanDiscovery)
+        throw cli::UsageError("no bootstrap node: pass --bootstrap HOST:PORT, list some in "
+                              "submitter.toml, set SWARM_BOOTSTRAP, or use --lan");
+    cfg.bootstrap = *boot;
+    return cfg;
+}
+
+int listWorkers(const WorkersFlags& f, const cli::Globals& g) {
+    auto config = loadSubmitConfig(submitConfigPath(g.home));
+    if (!config)
+        throw std::runtime_error(config.error().what);
+    dht::NodeConfig cfg = nodeConfig(f, *config);
+    auto trust = wire::TrustList::load(wire::trustPath(g.home));
+    if (!trust) {
+        fmt::print(stderr, "{}: {}\n", g.program, trust.error().what);
+        return 1;
+    }
+    if (trust->empty())
+        fmt::print(stderr, "{}: the allow-list is empty; add workers with '{} trust add ID NAME'\n",
+                   g.program, g.program);
+    const auto trustedTotal = trust->entries().size();
+
+    wire::SystemClock clock;
+    auto start = std::chrono::steady_clock::now();
+    dht::Node node(cfg);
+    dht::DiscoverySnapshot snap;
+    bool complete = false;
+    {
+        dht::Discovery discovery(node, std::move(*trust), clock);
+        discovery.start();
+        // Done early once every allow-listed worker is listed.
+        complete = discovery.waitUntil(
+            [&](const dht::DiscoverySnapshot& s) {
+                return trustedTotal > 0 && s.workers.size() == trustedTotal;
+            },
+            std::chrono::seconds(f.timeoutS));
+        snap = discovery.snapshot();
+    }
+    node.shutdown();
+    auto elapsedMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    if (g.json)
+        fmt::print("{}\n", workersJson(cfg.swarm, snap, trustedTotal, elapsedMs, complete));
+    else
+        printTable(cfg.swarm, snap, trustedTotal, elapsedMs);
+    std::fflush(stdout);
+    return snap.workers.empty() ? 1 : 0;
+}
+
+} // namespace
+
 cli::Command workersCommand() {
-    return cli::Command{
-        "workers",
-        "workers [--swarm S] [--bootstrap H:P ...] [--timeout SECONDS] [--bind ADDR] "
-        "[--port P] [--lan] [--json]   list trusted workers found in the DHT",
-        [](cli::Args& args, const cli::Globals& g) -> int {
-            auto config = loadSubmitConfig(submitConfigPath(g.home));
-            if (!config)
-                throw std::runtime_error(config.error().what);
-            auto swarm = args.take("swarm").value_or(
-                config->swarm.empty() ? std::string(dht::kDefaultSwarm) : config->swarm);
-            auto flags = args.takeAll("bootstrap");
-            auto timeoutS = args.takeNumber("timeout").value_or(kDefaultTimeoutSeconds);
-            auto bind = args.take("bind").value_or(config->dhtAddress);
-            auto port = args.takeNumber("port").value_or(0);
-            bool lan = args.flag("lan") || config->lanDiscovery;
-            bool json = g.json || args.flag("json");
-            args.finish();
-            if (!dht::validSwarmName(swarm))
-                throw cli::UsageError("--swarm: '" + swarm +
-                                      "' is not a swarm name ([a-z0-9._-], "
-                                      "1..64 characters)");
-            if (port > 65535)
-                throw cli::UsageError("--port must be 0..65535");
-            if (timeoutS == 0 || timeoutS > 3600)
-                throw cli::UsageError("--timeout must be 1..3600 seconds");
-            auto boot =
-                dht::mergeBootstrap(flags, config->bootstrap, wire::processEnv("SWARM_BOOTSTRAP"));
-            if (!boot)
-                throw cli::UsageError(boot.error().what);
-            if (boot->empty() && !lan)
-                throw cli::UsageError("no bootstrap node: pass --bootstrap HOST:PORT, list "
-                                      "some in submitter.toml, set SWARM_BOOTSTRAP, or use "
-                                      "--lan");
-            auto trust = wire::TrustList::load(wire::trustPath(g.home));
-            if (!trust) {
-                fmt::print(stderr, "{}: {}\n", g.program, trust.error().what);
-                return 1;
-            }
-            if (trust->empty())
-                fmt::print(stderr,
-                           "{}: the allow-list is empty; add workers with '{} trust add ID "
-                           "NAME'\n",
-                           g.program, g.program);
-
-            std::vector<wire::PeerId> wanted;
-            for (const auto& e : trust->entries())
-                wanted.push_back(e.id);
-            const auto trustedTotal = wanted.size();
-
-            dht::NodeConfig cfg;
-            cfg.bindAddress = bind;
-            cfg.port = static_cast<std::uint16_t>(port);
-            cfg.bootstrap = *boot;
-            cfg.lanDiscovery = lan;
-            cfg.swarm = swarm;
-            wire::SystemClock clock;
-            auto start = std::chrono::steady_clock::now();
-            dht::Node node(cfg);
-            dht::DiscoverySnapshot snap;
-            bool complete = false;
-            {
-                dht::Discovery discovery(node, std::move(*trust), clock);
-                discovery.start();
-                // Done early once every allow-listed worker is listed.
-                complete = discovery.waitUntil(
-                    [&](const dht::DiscoverySnapshot& s) {
-                        return trustedTotal > 0 && s.workers.size() == trustedTotal;
-                    },
-                    std::chrono::seconds(timeoutS));
-                snap = discovery.snapshot();
-            }
-            node.shutdown();
-            auto elapsedMs = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::steady_clock::now() - start)
-                                 .count();
-            if (json)
-                fmt::print("{}\n", workersJson(swarm, snap, trustedTotal, elapsedMs, complete));
-            else
-                printTable(swarm, snap, trustedTotal, elapsedMs);
-            std::fflush(stdout);
-            return snap.workers.empty() ? 1 : 0;
-        }};
+    return {"workers", "list the trusted workers found in the DHT, with their capacity",
+            [](CLI::App& app) -> cli::Action {
+                auto flags = std::make_shared<WorkersFlags>();
+                declareWorkersFlags(app, *flags);
+                return [flags](const cli::Globals& g) { return listWorkers(*flags, g); };
+            }};
 }
 
 } // namespace swarm::submitter

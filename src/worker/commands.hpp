@@ -22,4 +22,7 @@ cli::Command statusCommand();
 /// `swarm-worker doctor`: what isolation this machine really enforces.
 cli::Command doctorCommand();
 
+/// swarm-worker: its name, summary and every command, as main() runs them.
+cli::Program program();
+
 } // namespace swarm::worker

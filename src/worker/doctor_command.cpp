@@ -3,11 +3,15 @@
 
 #include "base/json_writer.hpp"
 #include "sandbox/podman_client.hpp"
+#include "wire/isolation_json.hpp"
 #include "worker/commands.hpp"
 #include "worker/sandbox_setup.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,15 +20,6 @@ namespace swarm::worker {
 namespace {
 
 std::string toJson(const sandbox::DoctorReport& r) {
-    const auto& i = r.isolation;
-    base::JsonObject isolation;
-    isolation.add("memory", i.memory)
-        .add("cpu", i.cpu)
-        .add("pids", i.pids)
-        .add("userns", i.userns)
-        .add("seccomp", i.seccomp)
-        .add("network", i.network)
-        .add("readOnly", i.readOnly);
     return base::JsonObject()
         .add("reachable", r.reachable)
         .add("socket", r.socket)
@@ -34,40 +29,46 @@ std::string toJson(const sandbox::DoctorReport& r) {
         .add("runtime", r.info.runtime)
         .add("storage", r.info.storageDriver)
         .add("probed", r.probed)
-        .add("isolation", isolation)
+        .add("isolation", wire::isolationJson(r.isolation))
         .add("fallbacks", r.fallbacks)
         .add("problems", r.problems)
         .str();
 }
 
+int runDoctor(const std::string& image, const cli::Globals& globals) {
+    sandbox::CurlGlobal curl;
+    SandboxSetup setup;
+    try {
+        setup = setUpSandbox(image);
+    } catch (const std::exception& e) {
+        if (globals.json)
+            std::printf("%s\n", base::JsonObject()
+                                    .add("reachable", false)
+                                    .add("problems", std::vector<std::string>{e.what()})
+                                    .str()
+                                    .c_str());
+        else
+            std::printf("podman:       NOT reachable: %s\n", e.what());
+        return 1;
+    }
+    const auto& report = setup.report;
+    if (globals.json)
+        std::printf("%s\n", toJson(report).c_str());
+    else
+        std::fputs(report.text().c_str(), stdout);
+    return report.probed ? 0 : 1;
+}
+
 } // namespace
 
 cli::Command doctorCommand() {
-    return {"doctor", "doctor [--image IMAGE]  measure the isolation Podman enforces here",
-            [](cli::Args& args, const cli::Globals& globals) -> int {
-                auto image = args.take("image").value_or("localhost/swarm-test:latest");
-                args.finish();
-                sandbox::CurlGlobal curl;
-                SandboxSetup setup;
-                try {
-                    setup = setUpSandbox(image);
-                } catch (const std::exception& e) {
-                    if (globals.json)
-                        std::printf("%s\n", base::JsonObject()
-                                                .add("reachable", false)
-                                                .add("problems", std::vector<std::string>{e.what()})
-                                                .str()
-                                                .c_str());
-                    else
-                        std::printf("podman:       NOT reachable: %s\n", e.what());
-                    return 1;
-                }
-                const auto& report = setup.report;
-                if (globals.json)
-                    std::printf("%s\n", toJson(report).c_str());
-                else
-                    std::fputs(report.text().c_str(), stdout);
-                return report.probed ? 0 : 1;
+    return {"doctor", "measure the isolation Podman enforces here, with probe containers",
+            [](CLI::App& app) -> cli::Action {
+                auto image = std::make_shared<std::string>("localhost/swarm-test:latest");
+                app.add_option("--image", *image, "the image the probe containers run")
+                    ->type_name("IMAGE")
+                    ->capture_default_str();
+                return [image](const cli::Globals& g) { return runDoctor(*image, g); };
             }};
 }
 

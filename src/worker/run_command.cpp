@@ -1,5 +1,8 @@
 #include "worker/commands.hpp"
 
+#include "cli/dht_options.hpp"
+#include "cli/home_files.hpp"
+#include "cli/options.hpp"
 #include "cli/signal_watcher.hpp"
 #include "dht/announcer.hpp"
 #include "dht/bootstrap.hpp"
@@ -18,9 +21,11 @@
 #include "worker/sandbox_setup.hpp"
 #include "worker/worker.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <csignal>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -70,12 +75,33 @@ std::uint64_t parseMemory(const std::string& text) {
     throw cli::UsageError("--memory wants a size per slot, like 512M or 2G");
 }
 
+// The flags of `run`, as given; applied over the config file by readConfig.
+struct RunFlags {
+    std::optional<std::string> config;
+    cli::DhtOptions dht;
+    std::optional<std::uint64_t> slots;
+    std::optional<std::string> cpus;
+    std::optional<std::string> memory;
+};
+
+void declareRunFlags(CLI::App& app, RunFlags& f) {
+    app.add_option("--config", f.config, "the config file (default: worker.toml in the swarm home)")
+        ->type_name("FILE");
+    cli::addDhtOptions(app, f.dht, {.settings = "the config file"});
+    cli::addNumber(app, "--slots", f.slots, "units at once, 1 to 1024 (default: one per core)");
+    app.add_option("--cpus", f.cpus, "CPU quota per unit, like 1 or 0.5 (default: 1)")
+        ->type_name("X");
+    app.add_option("--memory", f.memory,
+                   "memory per unit, like 512M or 2G; jobs asking for more are refused "
+                   "(default: 512M)")
+        ->type_name("SIZE");
+}
+
 // worker.toml (or --config), then the flags over it. The --bootstrap flags
-// are returned apart: they merge with the file's and the environment's.
-WorkerConfig readConfig(cli::Args& args, const cli::Globals& g,
-                        std::vector<std::string>& bootstrapFlags) {
+// are left apart: they merge with the file's and the environment's.
+WorkerConfig readConfig(const RunFlags& f, const cli::Globals& g) {
     WorkerConfig cfg;
-    auto configPath = args.take("config");
+    auto configPath = f.config;
     if (!configPath && std::filesystem::exists(g.home / "worker.toml"))
         configPath = (g.home / "worker.toml").string();
     if (configPath) {
@@ -84,28 +110,20 @@ WorkerConfig readConfig(cli::Args& args, const cli::Globals& g,
             throw std::runtime_error(loaded.error().what);
         cfg = *loaded;
     }
-    if (auto v = args.take("swarm"))
-        cfg.swarm = *v;
-    bootstrapFlags = args.takeAll("bootstrap");
-    if (auto v = args.take("dht-address"))
-        cfg.dhtAddress = *v;
-    if (auto v = args.takeNumber("dht-port")) {
-        if (*v > 65535)
-            throw cli::UsageError("--dht-port must be at most 65535");
-        cfg.dhtPort = static_cast<std::uint16_t>(*v);
-    }
-    if (auto v = args.takeNumber("slots")) {
-        if (*v == 0 || *v > 1024)
+    cfg.swarm = f.dht.swarm.value_or(cfg.swarm);
+    cfg.dhtAddress = f.dht.address.value_or(cfg.dhtAddress);
+    cfg.dhtPort = f.dht.port.value_or(cfg.dhtPort);
+    if (f.slots) {
+        if (*f.slots == 0 || *f.slots > 1024)
             throw cli::UsageError("--slots must be from 1 to 1024");
-        cfg.slots = static_cast<std::uint32_t>(*v);
+        cfg.slots = static_cast<std::uint32_t>(*f.slots);
     }
-    if (auto v = args.take("cpus"))
-        cfg.cpusPerSlot = parseCpus(*v);
-    if (auto v = args.take("memory"))
-        cfg.memoryPerSlot = parseMemory(*v);
-    if (args.flag("lan"))
+    if (f.cpus)
+        cfg.cpusPerSlot = parseCpus(*f.cpus);
+    if (f.memory)
+        cfg.memoryPerSlot = parseMemory(*f.memory);
+    if (f.dht.lan)
         cfg.lanDiscovery = true;
-    args.finish();
     if (!dht::validSwarmName(cfg.swarm))
         throw cli::UsageError("swarm name '" + cfg.swarm +
                               "' is not valid ([a-z0-9._-], 1..64 characters)");
@@ -122,7 +140,7 @@ sandbox::ImagePolicy imagePolicy(const WorkerConfig& cfg) {
     return policy;
 }
 
-int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap) {
+int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper& wrap) {
     // Before any thread (OpenDHT, sessions, Podman) exists.
     std::atomic<Worker*> target{nullptr};
     std::atomic<bool> signalled{false};
@@ -133,28 +151,23 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
             w->requestStop();
     });
 
-    std::vector<std::string> bootstrapFlags;
-    WorkerConfig cfg = readConfig(args, g, bootstrapFlags);
-    auto bootstrap =
-        dht::mergeBootstrap(bootstrapFlags, cfg.bootstrap, wire::processEnv("SWARM_BOOTSTRAP"));
+    WorkerConfig cfg = readConfig(flags, g);
+    auto bootstrap = dht::mergeBootstrap(flags.dht.bootstrap, cfg.bootstrap,
+                                         wire::processEnv("SWARM_BOOTSTRAP"));
     if (!bootstrap)
         throw cli::UsageError(bootstrap.error().what);
 
-    auto identity = wire::loadIdentity(wire::identityPath(g.home));
-    if (!identity)
-        throw std::runtime_error(identity.error().what);
-    auto trust = wire::TrustList::load(wire::trustPath(g.home));
-    if (!trust)
-        throw std::runtime_error(trust.error().what);
-    if (trust->empty())
+    auto identity = cli::requireIdentity(g);
+    auto trust = cli::requireTrust(g);
+    if (trust.empty())
         kLog.warn("the trust list is empty: no submitter's work will be accepted "
                   "(add one with 'swarm-worker trust add')");
-    if (auto ok = checkShares(cfg, *trust); !ok)
+    if (auto ok = checkShares(cfg, trust); !ok)
         throw std::runtime_error(ok.error().what);
 
     sandbox::CurlGlobal curl; // before any thread uses libcurl
     net::TlsLibrary tls;
-    net::Credentials credentials(*identity);
+    net::Credentials credentials(identity);
     // The DHT node and the lookup of the workers key start before the
     // sandbox checks (Podman probes, seconds): by the time the worker
     // announces, its node knows where the record goes and the put is one
@@ -186,8 +199,8 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
     PodmanImages images(sandbox.service->socket(), imagePolicy(cfg));
     wire::SystemClock clock;
     Worker worker(cfg, WorkerDeps{
-                           .identity = *identity,
-                           .trust = *trust,
+                           .identity = identity,
+                           .trust = trust,
                            .runtime = *runtime,
                            .credentials = credentials,
                            .node = node,
@@ -208,7 +221,7 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
     } untarget{target};
     fmt::print("swarm-worker {} serving swarm '{}' (DHT {}); status: swarm-worker --home {} "
                "status\n",
-               wire::PeerId(identity->publicKey()).str(), cfg.swarm, node.endpoint(),
+               wire::PeerId(identity.publicKey()).str(), cfg.swarm, node.endpoint(),
                g.home.string());
     std::fflush(stdout);
     worker.run();
@@ -216,28 +229,23 @@ int runWorker(cli::Args& args, const cli::Globals& g, const RuntimeWrapper& wrap
     return 0;
 }
 
-int runStatus(cli::Args& args, const cli::Globals& g) {
-    args.finish();
-    auto reply = queryStatus(controlSocketPath(g.home));
-    if (g.json) {
-        fmt::print("{}\n", reply);
-        return 0;
-    }
-    fmt::print("{}\n", reply);
+int runStatus(const cli::Globals& g) {
+    fmt::print("{}\n", queryStatus(controlSocketPath(g.home)));
     return 0;
 }
 } // namespace
 
 cli::Command runCommand(RuntimeWrapper wrap) {
-    return {"run",
-            "run [--swarm S] [--bootstrap H:P ...] [--dht-address A] [--dht-port P] [--slots N] "
-            "[--cpus X] [--memory SIZE] [--config FILE] [--lan]   serve trusted submitters",
-            [wrap](cli::Args& args, const cli::Globals& g) { return runWorker(args, g, wrap); }};
+    return {"run", "serve trusted submitters (the daemon)", [wrap](CLI::App& app) -> cli::Action {
+                auto flags = std::make_shared<RunFlags>();
+                declareRunFlags(app, *flags);
+                return [flags, wrap](const cli::Globals& g) { return runWorker(*flags, g, wrap); };
+            }};
 }
 
 cli::Command statusCommand() {
-    return {"status", "status [--json]          ask the running daemon what it is doing",
-            runStatus};
+    return {"status", "ask the running daemon what it is doing (one JSON object)",
+            [](CLI::App&) -> cli::Action { return runStatus; }};
 }
 
 } // namespace swarm::worker

@@ -2,7 +2,7 @@
 // with stdout captured; the --json document is parsed back.
 
 #include "base/json_writer.hpp"
-#include "cli/args.hpp"
+#include "cli/command_line.hpp"
 #include "cli/program.hpp"
 #include "dht/announcer.hpp"
 #include "dht/discovery.hpp"
@@ -31,6 +31,16 @@ using namespace std::chrono_literals;
 using swarm::test::TempDir;
 
 namespace {
+
+// `swarm-submit WORDS` with workers as its only command, parsed as
+// swarm-submit parses it, run in this process.
+int runWorkers(const std::vector<std::string>& words) {
+    const cli::Program program{"swarm-submit", "test", {submitter::workersCommand()}};
+    cli::CommandLine line(program);
+    auto inv = line.parse(words);
+    BOOST_REQUIRE(inv.action);
+    return inv.action(inv.globals);
+}
 
 // Runs `fn` with fd 1 redirected to a file; returns what it printed.
 template <typename Fn>
@@ -109,12 +119,14 @@ BOOST_AUTO_TEST_CASE(lists_trusted_workers_as_json) {
         std::ofstream cfg(home.path() / "submitter.toml");
         cfg << "bootstrap = [\"127.0.0.1:" << boot.port() << "\"]\ndht_address = \"127.0.0.1\"\n";
     }
-    auto cmd = submitter::workersCommand();
-    cli::Args args({"--timeout", "20"});
-    cli::Globals g{"swarm-submit", home.path(), true};
     int status = -1;
     auto out = captureStdout(
-        home.path() / "out.json", [&] { return cmd.run(args, g); }, status);
+        home.path() / "out.json",
+        [&] {
+            return runWorkers(
+                {"--home", home.path().string(), "--json", "workers", "--timeout", "20"});
+        },
+        status);
     BOOST_TEST_MESSAGE("workers --json: " << out);
     BOOST_TEST(status == 0);
 
@@ -145,20 +157,16 @@ BOOST_AUTO_TEST_CASE(lists_trusted_workers_as_json) {
 
 BOOST_AUTO_TEST_CASE(usage_errors) {
     TempDir home;
-    auto cmd = submitter::workersCommand();
-    cli::Globals g{"swarm-submit", home.path(), false};
-    {
-        cli::Args args({"--swarm", "Bad/Name", "--bootstrap", "127.0.0.1:1"});
-        BOOST_CHECK_THROW(cmd.run(args, g), cli::UsageError);
-    }
-    {
-        cli::Args args({"--bootstrap", "host:notaport"});
-        BOOST_CHECK_THROW(cmd.run(args, g), cli::UsageError);
-    }
-    {
-        cli::Args args({"--bootstrap", "127.0.0.1:1", "--bogus"});
-        BOOST_CHECK_THROW(cmd.run(args, g), cli::UsageError);
-    }
+    const std::vector<std::string> before{"--home", home.path().string(), "workers"};
+    auto words = [&](std::vector<std::string> more) {
+        more.insert(more.begin(), before.begin(), before.end());
+        return more;
+    };
+    BOOST_CHECK_THROW(runWorkers(words({"--swarm", "Bad/Name", "--bootstrap", "127.0.0.1:1"})),
+                      cli::UsageError);
+    BOOST_CHECK_THROW(runWorkers(words({"--bootstrap", "host:notaport"})), cli::UsageError);
+    BOOST_CHECK_THROW(runWorkers(words({"--bootstrap", "127.0.0.1:1", "--bogus"})),
+                      cli::UsageError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

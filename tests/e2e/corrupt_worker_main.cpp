@@ -43,10 +43,10 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
-    std::vector<cli::Command> commands = cli::identityCommands();
-    commands.push_back(worker::runCommand(
+    cli::Program program{"swarm-worker-corrupt", "a worker that corrupts its results (tests)",
+                         cli::identityCommands()};
+    program.commands.push_back(worker::runCommand(
         [](sandbox::ContainerRuntime& real) { return std::make_unique<CorruptingRuntime>(real); }));
-    commands.push_back(worker::statusCommand());
-    return cli::runProgram("swarm-worker-corrupt", "a worker that corrupts its results (tests)",
-                           argc, argv, commands);
+    program.commands.push_back(worker::statusCommand());
+    return cli::runProgram(program, argc, argv);
 }
