@@ -39,6 +39,21 @@ std::vector<std::string> offerEndpoints(const EndpointSources& s) {
     return out;
 }
 
+std::optional<std::string> reachability(const EndpointSources& s) {
+    if (s.localSwarm || s.publicHosts.empty())
+        return std::nullopt;
+    for (const auto& h : s.publicHosts)
+        for (const auto& a : s.interfaces)
+            if (a.host == h)
+                return "reachable at " + h + " (the DHT sees this host at an address of its own)";
+    std::string text = "behind NAT: the DHT sees this host at " + s.publicHosts.front() +
+                       ", an address of none of its interfaces";
+    if (s.advertise.empty())
+        text += "; workers outside this network reach it only if that port is forwarded to "
+                "it (then pass it with --advertise) or over IPv6";
+    return text;
+}
+
 bool isLocalSwarm(const std::vector<dht::HostPort>& bootstrap) {
     return !bootstrap.empty() && std::all_of(bootstrap.begin(), bootstrap.end(), [](const auto& b) {
         return net::isLoopbackHost(b.host);

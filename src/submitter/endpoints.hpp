@@ -4,6 +4,7 @@
 #include "net/interfaces.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ struct EndpointSources {
 /// last the public addresses the DHT reports (they work where the router
 /// forwards the port). No duplicates. Pure.
 std::vector<std::string> offerEndpoints(const EndpointSources& s);
+
+/// What the DHT says of this host's reachability, one line for the log:
+/// "reachable at A" when an address the DHT sees us at is one of our
+/// interfaces (no NAT between), "behind NAT (...)" when it is not, nullopt
+/// while no DHT node has told us yet or the swarm is local.
+std::optional<std::string> reachability(const EndpointSources& s);
 
 /// True when every bootstrap node is on this host: then loopback addresses
 /// are worth offering (and offered first).

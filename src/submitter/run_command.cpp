@@ -115,8 +115,13 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
                           .publicHosts = {},
                           .localSwarm = isLocalSwarm(options.bootstrap)};
     kLog.info("listening for workers on {}", fmt::join(offerEndpoints(where), ", "));
+    std::optional<std::string> said; // the reachability last logged
     auto endpoints = [&] {
         where.publicHosts = node.publicHosts();
+        if (auto now = reachability(where); now && now != said) {
+            kLog.info("{}", *now);
+            said = now;
+        }
         return offerEndpoints(where);
     };
     base::EventLoop timer([](std::string_view what) { kLog.error("{}", what); });

@@ -52,6 +52,18 @@ BOOST_AUTO_TEST_CASE(no_more_than_the_judge_allows) {
     BOOST_TEST(offerEndpoints(s).size() == 16u);
 }
 
+BOOST_AUTO_TEST_CASE(reachability_is_what_the_dht_sees_against_the_interfaces) {
+    auto s = everyInterface();
+    BOOST_TEST(reachability(s)->starts_with("reachable at 192.0.2.5"));
+    s.publicHosts = {"203.0.113.9"};
+    BOOST_TEST(reachability(s)->starts_with("behind NAT: the DHT sees this host at 203.0.113.9"));
+    s.publicHosts.clear();
+    BOOST_TEST(!reachability(s).has_value()); // not known yet
+    s.publicHosts = {"203.0.113.9"};
+    s.localSwarm = true;
+    BOOST_TEST(!reachability(s).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_swarm_is_local_when_every_bootstrap_node_is_on_loopback) {
     BOOST_TEST(isLocalSwarm({{"127.0.0.1", 4222}, {"::1", 4223}}));
     BOOST_TEST(!isLocalSwarm({{"127.0.0.1", 4222}, {"203.0.113.2", 4222}}));
