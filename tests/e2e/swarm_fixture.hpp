@@ -54,6 +54,27 @@ RunResult runProgram(const std::string& program, const std::vector<std::string>&
 
 std::string readFile(const std::filesystem::path& path);
 
+/// Where a peer runs: a network namespace ("" = the test's own) and the
+/// address its DHT node binds ("" = the wildcard). The defaults are the
+/// loopback swarm; tests/netlab places peers in a lab's namespaces.
+struct Placement {
+    std::string netns;
+    std::string dhtAddress = "127.0.0.1";
+};
+
+/// Where the suite's bootstrap dhtnode and submitter run.
+struct SwarmOptions {
+    /// dhtnode's namespace, and the address and port peers bootstrap from
+    /// (port 0: a free UDP port of this namespace).
+    std::string bootstrapNetns;
+    std::string bootstrapHost = "127.0.0.1";
+    std::uint16_t bootstrapPort = 0;
+    /// Every swarm-submit (startSubmit, listWorkers) runs here and listens
+    /// on `submitterListen` for workers.
+    Placement submitter;
+    std::string submitterListen = "127.0.0.9:0";
+};
+
 struct WorkerOptions {
     bool trustsSubmitter = true;
     bool trustedBySubmitter = true;
@@ -64,11 +85,12 @@ struct WorkerOptions {
     std::vector<std::string> submitters;
     /// Written to the worker's home as worker.toml when it is created.
     std::string config;
+    Placement placement;
 };
 
 class Swarm {
 public:
-    Swarm();
+    explicit Swarm(SwarmOptions options = {});
     ~Swarm();
 
     const std::filesystem::path& root() const { return root_; }
@@ -126,6 +148,13 @@ public:
     std::string submitBinary;
 
 private:
+    /// `program args` as run in `netns`: through `ip netns exec` there.
+    std::unique_ptr<Child> spawnIn(const std::string& netns, const std::string& program,
+                                   std::vector<std::string> args, const std::filesystem::path& out,
+                                   const std::filesystem::path& err,
+                                   const std::map<std::string, std::string>& env) const;
+    std::string bootstrap() const;
+
     struct Worker {
         std::filesystem::path home;
         std::string id;
@@ -133,6 +162,7 @@ private:
         std::unique_ptr<Child> process;
     };
 
+    SwarmOptions options_;
     std::filesystem::path root_;
     std::filesystem::path submitterHome_;
     std::string submitterId_;
