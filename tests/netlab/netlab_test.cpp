@@ -12,10 +12,13 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -101,9 +104,26 @@ std::map<std::string, int> makeInputs(const std::filesystem::path& dir, int n) {
     return words;
 }
 
+// Labs of earlier runs of this test whose process is gone (killed by a
+// timeout before its destructors ran): named nl<pid><c|s>.
+void removeStaleLabs() {
+    static const std::regex stale("^swl-(nl([0-9]+)[cs])-");
+    std::istringstream in(runProgram("/usr/bin/ip", {"netns", "list"}, 10s).out);
+    std::set<std::string> labs;
+    std::smatch m;
+    for (std::string line; std::getline(in, line);)
+        if (std::regex_search(line, m, stale) && ::kill(std::stoi(m[2]), 0) != 0 && errno == ESRCH)
+            labs.insert(m[1]);
+    for (const auto& name : labs) {
+        BOOST_TEST_MESSAGE("removing lab " << name << " of an earlier run");
+        runProgram(labScript(), {"down", name}, 60s);
+    }
+}
+
 void batchAcrossNat(const std::string& kind) {
     if (auto missing = labMissing(); !missing.empty())
         BOOST_FAIL("CI is set and a network lab needs:" + missing);
+    removeStaleLabs();
     // Lab names are [a-z0-9]{1,12}, unique per process and case.
     Lab lab("nl" + std::to_string(::getpid()) + kind.substr(0, 1), {"h1=" + kind, "h2=" + kind});
 
