@@ -71,7 +71,23 @@ std::string trim(std::string s) {
 }
 } // namespace
 
-Swarm::Swarm() {
+std::unique_ptr<Child> Swarm::spawnIn(const std::string& netns, const std::string& program,
+                                      std::vector<std::string> args,
+                                      const std::filesystem::path& out,
+                                      const std::filesystem::path& err,
+                                      const std::map<std::string, std::string>& env) const {
+    if (netns.empty())
+        return std::make_unique<Child>(program, args, test::logFiles(out, err, env));
+    // ip netns exec execs the program (no fork): the child's pid is the peer's.
+    args.insert(args.begin(), {"netns", "exec", netns, program});
+    return std::make_unique<Child>("/usr/bin/ip", args, test::logFiles(out, err, env));
+}
+
+std::string Swarm::bootstrap() const {
+    return options_.bootstrapHost + ":" + std::to_string(dhtPort_);
+}
+
+Swarm::Swarm(SwarmOptions options) : options_(std::move(options)) {
     // SWARM_E2E_KEEP=1 keeps the logs and homes for a post-mortem.
     if (const char* keep = std::getenv("SWARM_E2E_KEEP"); keep != nullptr && *keep != '\0')
         root_.keep();
@@ -96,10 +112,10 @@ Swarm::Swarm() {
             {"SWARM_LOG", "info"}};
 
     // A stock OpenDHT node is the only bootstrap.
-    dhtPort_ = freeUdpPort();
-    dhtnode_ = std::make_unique<Child>(
-        "/usr/bin/dhtnode", std::vector<std::string>{"-s", "-p", std::to_string(dhtPort_)},
-        test::logFiles(root() / "dhtnode.out", root() / "dhtnode.err"));
+    dhtPort_ = options_.bootstrapPort != 0 ? options_.bootstrapPort : freeUdpPort();
+    dhtnode_ =
+        spawnIn(options_.bootstrapNetns, "/usr/bin/dhtnode", {"-s", "-p", std::to_string(dhtPort_)},
+                root() / "dhtnode.out", root() / "dhtnode.err", {});
 
     submitterHome_ = root() / "submitter";
     auto init = e2e::runProgram(submitBinary, {"--home", submitterHome_.string(), "init"}, 10s);
@@ -169,13 +185,15 @@ std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
     auto it = workers_.find(name);
     auto& w = it->second;
     std::filesystem::remove(w.home / "worker.sock");
-    w.process = std::make_unique<Child>(
-        w.options.corrupt ? corruptBinary : workerBinary,
-        // Every DHT node of the swarm binds 127.0.0.1 (docs/discovery.md).
-        std::vector<std::string>{"--home", w.home.string(), "run", "--dht-address", "127.0.0.1",
-                                 "--bootstrap", "127.0.0.1:" + std::to_string(dhtPort_), "--slots",
-                                 std::to_string(w.options.slots)},
-        test::logFiles(w.home.string() + ".out", w.home.string() + ".log", env_));
+    // On loopback every DHT node of the swarm binds 127.0.0.1
+    // (docs/discovery.md).
+    std::vector<std::string> args{"--home", w.home.string(), "run"};
+    if (!w.options.placement.dhtAddress.empty())
+        args.insert(args.end(), {"--dht-address", w.options.placement.dhtAddress});
+    args.insert(args.end(),
+                {"--bootstrap", bootstrap(), "--slots", std::to_string(w.options.slots)});
+    w.process = spawnIn(w.options.placement.netns, w.options.corrupt ? corruptBinary : workerBinary,
+                        args, w.home.string() + ".out", w.home.string() + ".log", env_);
     if (!waitFor([&] { return unixSocketAnswers(w.home / "worker.sock"); }, 90s))
         throw std::runtime_error("worker " + name +
                                  " did not start: " + readFile(w.home.string() + ".log"));
@@ -210,12 +228,18 @@ std::filesystem::path Swarm::workerLog(const std::string& name) const {
 }
 
 std::string Swarm::listWorkers() {
-    return e2e::runProgram(submitBinary,
-                           {"--home", submitterHome_.string(), "workers", "--json", "--bootstrap",
-                            "127.0.0.1:" + std::to_string(dhtPort_), "--bind", "127.0.0.1",
-                            "--timeout", "10"},
-                           30s)
-        .out;
+    std::vector<std::string> args{"--home",      submitterHome_.string(),
+                                  "workers",     "--json",
+                                  "--bootstrap", bootstrap(),
+                                  "--timeout",   "10"};
+    if (!options_.submitter.dhtAddress.empty())
+        args.insert(args.end(), {"--bind", options_.submitter.dhtAddress});
+    std::string program = submitBinary;
+    if (!options_.submitter.netns.empty()) {
+        args.insert(args.begin(), {"netns", "exec", options_.submitter.netns, submitBinary});
+        program = "/usr/bin/ip";
+    }
+    return e2e::runProgram(program, args, 30s).out;
 }
 
 std::string Swarm::workerStatus(const std::string& name) {
@@ -228,14 +252,14 @@ std::unique_ptr<Child> Swarm::startSubmit(std::vector<std::string> args,
                                           const std::string& submitter) {
     const auto home = submitter.empty() ? submitterHome_ : submitters_.at(submitter).first;
     // The network flags go right after the command word, before any "--".
-    std::vector<std::string> full{"--home",        home.string(),
-                                  "--json",        args.at(0),
-                                  "--listen",      "127.0.0.9:0",
-                                  "--dht-address", "127.0.0.1",
-                                  "--bootstrap",   "127.0.0.1:" + std::to_string(dhtPort_)};
+    std::vector<std::string> full{"--home",      home.string(), "--json",
+                                  args.at(0),    "--listen",    options_.submitterListen,
+                                  "--bootstrap", bootstrap()};
+    if (!options_.submitter.dhtAddress.empty())
+        full.insert(full.end(), {"--dht-address", options_.submitter.dhtAddress});
     full.insert(full.end(), args.begin() + 1, args.end());
-    return std::make_unique<Child>(submitBinary, full,
-                                   test::logFiles(events, events.string() + ".log", env_));
+    return spawnIn(options_.submitter.netns, submitBinary, full, events, events.string() + ".log",
+                   env_);
 }
 
 std::filesystem::path Swarm::workerHome(const std::string& name) const {

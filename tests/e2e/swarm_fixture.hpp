@@ -25,6 +25,27 @@ using test::readFile;
 using test::runProgram;
 using test::RunResult;
 
+/// Where a peer runs: a network namespace ("" = the test's own) and the
+/// address its DHT node binds ("" = the wildcard). The defaults are the
+/// loopback swarm; tests/netlab places peers in a lab's namespaces.
+struct Placement {
+    std::string netns;
+    std::string dhtAddress = "127.0.0.1";
+};
+
+/// Where the suite's bootstrap dhtnode and submitter run.
+struct SwarmOptions {
+    /// dhtnode's namespace, and the address and port peers bootstrap from
+    /// (port 0: a free UDP port of this namespace).
+    std::string bootstrapNetns;
+    std::string bootstrapHost = "127.0.0.1";
+    std::uint16_t bootstrapPort = 0;
+    /// Every swarm-submit (startSubmit, listWorkers) runs here and listens
+    /// on `submitterListen` for workers.
+    Placement submitter;
+    std::string submitterListen = "127.0.0.9:0";
+};
+
 struct WorkerOptions {
     bool trustsSubmitter = true;
     bool trustedBySubmitter = true;
@@ -35,11 +56,12 @@ struct WorkerOptions {
     std::vector<std::string> submitters;
     /// Written to the worker's home as worker.toml when it is created.
     std::string config;
+    Placement placement;
 };
 
 class Swarm {
 public:
-    Swarm();
+    explicit Swarm(SwarmOptions options = {});
     ~Swarm();
 
     const std::filesystem::path& root() const { return root_.path(); }
@@ -97,6 +119,13 @@ public:
     std::string submitBinary;
 
 private:
+    /// `program args` as run in `netns`: through `ip netns exec` there.
+    std::unique_ptr<Child> spawnIn(const std::string& netns, const std::string& program,
+                                   std::vector<std::string> args, const std::filesystem::path& out,
+                                   const std::filesystem::path& err,
+                                   const std::map<std::string, std::string>& env) const;
+    std::string bootstrap() const;
+
     struct Worker {
         std::filesystem::path home;
         std::string id;
@@ -104,6 +133,7 @@ private:
         std::unique_ptr<Child> process;
     };
 
+    SwarmOptions options_;
     test::TempDir root_{"swarm-e2e"}; // removed after every process below has ended
     std::filesystem::path submitterHome_;
     std::string submitterId_;
