@@ -32,16 +32,15 @@ void EventLoop::postAfter(std::chrono::milliseconds delay, std::function<void()>
     cv_.notify_one();
 }
 
-bool EventLoop::runSync(std::function<void()> task, std::chrono::milliseconds timeout) {
+bool EventLoop::runSync(std::function<void()> task) {
     assert(!inLoop());
     auto done = std::make_shared<std::promise<void>>();
     auto future = done->get_future();
-    post([task = std::move(task), done] {
+    // Only the task holds the promise: dropped unrun, it breaks it.
+    post([task = std::move(task), done = std::move(done)] {
         task();
         done->set_value();
     });
-    if (future.wait_for(timeout) != std::future_status::ready)
-        return false;
     try {
         future.get(); // a dropped task leaves a broken promise
         return true;
@@ -85,6 +84,7 @@ void EventLoop::run() {
         } catch (...) {
             onError_("event loop task failed with an unknown exception");
         }
+        task = nullptr; // its captures go before the lock is taken again
         lock.lock();
     }
 }

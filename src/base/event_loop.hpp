@@ -37,11 +37,11 @@ public:
     /// Runs `task` on the loop thread once `delay` has passed.
     void postAfter(std::chrono::milliseconds delay, std::function<void()> task) override;
     Clock::time_point now() const override { return Clock::now(); }
-    /// Runs `task` on the loop thread and waits for it (bounded by
-    /// `timeout`). Returns false if it did not run in time or the loop is
-    /// stopped. Must not be called from the loop thread itself.
-    bool runSync(std::function<void()> task,
-                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// Runs `task` on the loop thread and waits until it ran, or was
+    /// dropped because the loop stopped (then returns false). No timeout: a
+    /// task that ran late would touch what the caller no longer holds. Must
+    /// not be called from the loop thread itself.
+    bool runSync(std::function<void()> task);
     /// True when called from the loop thread.
     bool inLoop() const noexcept { return std::this_thread::get_id() == thread_.get_id(); }
     /// Drops pending work and joins the thread. Idempotent. Must not be

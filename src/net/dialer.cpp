@@ -35,6 +35,7 @@ namespace {
 struct Race {
     std::mutex mutex;
     std::condition_variable cv;
+    bool decided = false; // a winner was taken: later sessions are closed
     std::unique_ptr<Session> winner;
     std::size_t index = 0;
     std::size_t failed = 0;
@@ -43,6 +44,8 @@ struct Race {
 
 } // namespace
 
+// Only connect and handshake race; the winner alone sends the hello, whose
+// token is good for one session.
 Dialer::FirstSession Dialer::dialFirst(const std::vector<Endpoint>& endpoints,
                                        const PeerCheck& check, const wire::Hello& hello,
                                        std::chrono::milliseconds stagger) const {
@@ -51,25 +54,27 @@ Dialer::FirstSession Dialer::dialFirst(const std::vector<Endpoint>& endpoints,
     std::unique_lock lock(race->mutex);
     for (std::size_t i = 0; i < endpoints.size() && !race->winner; ++i) {
         attempts.push_back(
-            std::async(std::launch::async, [self = *this, race, i, e = endpoints[i], check, hello] {
-                auto got = self.dial(e, check, hello);
-                std::lock_guard guard(race->mutex);
-                if (got && !race->winner) {
+            std::async(std::launch::async, [self = *this, race, i, e = endpoints[i], check] {
+                auto got = self.connect(e, check);
+                std::unique_lock guard(race->mutex);
+                if (got && !race->decided && !race->winner) {
                     race->winner = std::move(*got);
                     race->index = i;
-                } else if (got) {
-                    (*got)->close(); // another won: this one is not used
-                } else {
+                } else if (!got) {
                     race->errors.push_back(e.str() + ": " + describe(got.error()));
                     ++race->failed;
                 }
                 race->cv.notify_all();
+                guard.unlock();
+                if (got && *got) // another won: this one is not used
+                    (*got)->close();
             }));
         // The next attempt starts after `stagger`, or as soon as every
         // attempt so far has failed.
         race->cv.wait_for(lock, stagger, [&] { return race->winner || race->failed > i; });
     }
     race->cv.wait(lock, [&] { return race->winner || race->failed == attempts.size(); });
+    race->decided = true;
     FirstSession out;
     out.session = std::move(race->winner);
     out.index = race->index;
@@ -78,6 +83,12 @@ Dialer::FirstSession Dialer::dialFirst(const std::vector<Endpoint>& endpoints,
     for (auto& a : attempts)
         if (a.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
             out.stragglers.push_back(std::move(a));
+    if (out.session) {
+        if (auto sent = out.session->send(hello); !sent) {
+            out.errors.push_back(endpoints[out.index].str() + ": " + describe(sent.error()));
+            out.session.reset();
+        }
+    }
     return out;
 }
 

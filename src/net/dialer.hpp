@@ -41,15 +41,17 @@ public:
         std::unique_ptr<Session> session;
         std::size_t index = 0;           ///< into the endpoints given
         std::vector<std::string> errors; ///< "endpoint: error", per failed attempt
-        /// Attempts still running when one won (bounded by the handshake
-        /// limit); their sessions are closed. Keep until they end.
+        /// Attempts still running when one won (each bounded by the
+        /// handshake limit); a session one of them makes is closed unused.
+        /// Keep until they end.
         std::vector<std::future<void>> stragglers;
     };
     /// Dials `endpoints` staggered ("happy eyeballs"): the first at once,
-    /// each next one `stagger` after the one before or as soon as it
-    /// failed, several in flight at once; the first to connect, handshake
-    /// and send `hello` wins. Blocks until a winner or until every attempt
-    /// failed (session null).
+    /// each next one `stagger` after the one before or as soon as all
+    /// before it failed, several in flight at once; the first to connect
+    /// and finish the handshake wins and alone sends `hello` (its token is
+    /// good once). Blocks until a winner or until every attempt failed
+    /// (session null).
     FirstSession
     dialFirst(const std::vector<Endpoint>& endpoints, const PeerCheck& check,
               const wire::Hello& hello,

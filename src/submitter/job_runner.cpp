@@ -10,6 +10,7 @@
 #include "wire/peer_id.hpp"
 
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 
 namespace swarm::submitter {
@@ -75,15 +76,22 @@ void JobRunner::run(const std::atomic<bool>& interrupted) {
     std::mutex mutex;
     std::condition_variable cv;
     bool done = false;
-    auto finishWith = [&] {
+    std::exception_ptr failure;
+    auto finishWith = [&](std::exception_ptr e) {
         std::lock_guard lock(mutex);
         done = true;
+        failure = e;
         cv.notify_all();
     };
-    // Each tick schedules the next on the timer until the job is over.
+    // Each tick schedules the next on the timer until the job is over; a
+    // tick that throws ends the run with its exception.
     std::function<void()> step = [&] {
-        if (interrupted || tick())
-            return finishWith();
+        try {
+            if (interrupted || tick())
+                return finishWith(nullptr);
+        } catch (...) {
+            return finishWith(std::current_exception());
+        }
         timer_.postAfter(kTick, step);
     };
     timer_.post(step);
@@ -91,6 +99,8 @@ void JobRunner::run(const std::atomic<bool>& interrupted) {
         std::unique_lock lock(mutex);
         cv.wait(lock, [&] { return done; });
     }
+    if (failure)
+        std::rethrow_exception(failure);
     // Let the workers hear "bye" from their sessions.
     batch_.waitForNoWorkers(kByeGrace);
 }

@@ -72,7 +72,8 @@ public:
     /// once the job is finished.
     bool tick();
     /// Ticks every 250 ms until the job is finished or `interrupted`, then
-    /// gives the workers up to 2 s to hear bye from their sessions.
+    /// gives the workers up to 2 s to hear bye from their sessions. Throws
+    /// what a tick threw (a journal that cannot be written).
     void run(const std::atomic<bool>& interrupted);
     /// The progress line's state now.
     ProgressState progress() const;

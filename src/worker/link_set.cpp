@@ -1,5 +1,7 @@
 #include "worker/link_set.hpp"
 
+#include "net/blob_store.hpp"
+
 namespace swarm::worker {
 
 LinkSet::~LinkSet() {
@@ -10,7 +12,10 @@ LinkSet::~LinkSet() {
     }
     for (auto& [id, link] : left)
         link->close(std::nullopt);
-    left.clear(); // each link joins its threads
+    // Joined here, on this thread: the last reference to a link must not
+    // drop on one of its own unit threads.
+    for (auto& [id, link] : left)
+        link->join();
     reap();
 }
 
@@ -43,6 +48,11 @@ void LinkSet::run(SessionId id, wire::Assign assign, sandbox::Limits limits,
                   std::vector<wire::Digest> pinned, std::stop_token stop) {
     if (auto link = find(id))
         link->run(std::move(assign), limits, std::move(pinned), stop);
+}
+
+void LinkSet::unpin(std::vector<wire::Digest> pinned) {
+    for (const auto& d : pinned)
+        ctx_.store.unpin(d);
 }
 
 void LinkSet::close(SessionId id, std::optional<wire::Bye> last) {

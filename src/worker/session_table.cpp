@@ -86,7 +86,7 @@ void SessionTable::ended(SessionId id) {
 // A session is dropped once its reader ended and its last unit with it.
 void SessionTable::maybeForget(SessionId id) {
     auto* e = find(id);
-    if (!e || e->phase != Phase::kEnding || !e->running.empty() || e->fetching > 0)
+    if (!e || e->phase != Phase::kEnding || !e->running.empty() || !e->fetching.empty())
         return;
     kLog.info("session with submitter {} ended", e->offer.submitter.shortStr());
     slots_.leave(e->holder);
@@ -148,12 +148,18 @@ AssignAnswer SessionTable::assigned(SessionId id, const wire::Assign& assign) {
     auto* e = find(id);
     if (!e || e->phase != Phase::kConnected || !takeRequested(id, *e))
         return {AssignVerdict::kEnd};
+    const auto key = replicaKey(assign.unitId, assign.replica);
+    if (e->running.contains(key) || e->fetching.contains(key)) {
+        freeSlot(*e);
+        breach(id, *e, "assigned " + key + " again while it runs");
+        return {AssignVerdict::kEnd};
+    }
     auto admission = admit(assign, cfg_);
     if (!admission) {
         refuse(id, *e, assign, admission.error());
         return {AssignVerdict::kRefused};
     }
-    ++e->fetching;
+    e->fetching.insert(key);
     return {AssignVerdict::kFetch, *admission};
 }
 
@@ -198,8 +204,10 @@ void SessionTable::fetched(SessionId id, wire::Assign assign, const Admission& a
     auto* e = find(id);
     if (!e)
         return;
-    --e->fetching;
+    auto key = replicaKey(assign.unitId, assign.replica);
+    e->fetching.erase(key);
     if (result.outcome == Fetched::Outcome::kBroken || e->phase == Phase::kEnding) {
+        port_.unpin(std::move(result.pinned));
         freeSlot(*e);
         maybeForget(id);
         return;
@@ -208,7 +216,6 @@ void SessionTable::fetched(SessionId id, wire::Assign assign, const Admission& a
         refuse(id, *e, assign, result.error);
         return;
     }
-    auto key = replicaKey(assign.unitId, assign.replica);
     auto& running = e->running[key];
     running.startedMs = clock_.nowMs();
     port_.run(id, std::move(assign), admission.limits, std::move(result.pinned),
@@ -264,7 +271,8 @@ void SessionTable::shareOut() {
 bool SessionTable::request(SessionId id, Entry& e, bool borrow) {
     if (e.phase != Phase::kConnected || executor_.now() < e.quietUntil)
         return true;
-    if (!port_.ready(id))
+    // Fetching inputs, its reader holds the stream: a request would wait.
+    if (!e.fetching.empty() || !port_.ready(id))
         return !slots_.owed(e.holder);
     const auto n = slots_.reserve(e.holder, borrow ? 1 : cfg_.slots, borrow);
     if (n == 0)
@@ -284,6 +292,8 @@ void SessionTable::stop() {
         bye.reason = "worker stopping";
         for (const auto& [key, run] : e.running)
             bye.givenBack.push_back(key);
+        // Units whose inputs still come are not started: given back too.
+        bye.givenBack.insert(bye.givenBack.end(), e.fetching.begin(), e.fetching.end());
         kLog.info("giving back {} unit(s) to {}", bye.givenBack.size(),
                   e.offer.submitter.shortStr());
         const bool connected = e.phase == Phase::kConnected;

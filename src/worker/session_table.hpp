@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -48,11 +49,14 @@ public:
     /// thread of its own; reports unitEnded() after sending its result.
     virtual void run(SessionId id, wire::Assign assign, sandbox::Limits limits,
                      std::vector<wire::Digest> pinned, std::stop_token stop) = 0;
-    /// Sends what is queued, then `last` if given, and ends the session:
-    /// nothing is sent after it and its reader stops. Results of units that
-    /// still run are dropped.
+    /// Gives back the cache pins of a unit that will not run.
+    virtual void unpin(std::vector<wire::Digest> pinned) = 0;
+    /// Sends what is queued, then `last` if given, and ends the session: its
+    /// reader stops handling messages, and nothing is sent after `last` (a
+    /// unit that ends later keeps its result).
     virtual void close(SessionId id, std::optional<wire::Bye> last) = 0;
-    /// The session ended and its last unit too: its threads may be joined.
+    /// The session ended and its last unit too: its threads end soon (a
+    /// writer may still be sending) and may be joined off the loop.
     virtual void forget(SessionId id) = 0;
 };
 
@@ -78,7 +82,8 @@ struct Fetched {
 
 /// Every session with a submitter and the worker's slots, owned by one
 /// executor: all methods run there (a session's reader and unit threads
-/// post to it), so nothing here takes a lock or waits.
+/// post to it), so its state needs no lock, and nothing here waits on a
+/// peer.
 ///
 /// It decides what each session asks for (SlotPool: shares between
 /// submitters, borrowing for a session that cannot ask now), which offers
@@ -93,8 +98,9 @@ public:
     /// A fresh offer from a trusted submitter (the inbox's).
     void offered(dht::ReceivedOffer offer);
     void connected(SessionId id);
-    /// The session's reader stopped (dial failed, peer left, breach):
-    /// nothing more is asked; units still running finish.
+    /// The session's reader stopped (dial failed, peer left), or the table
+    /// ended it (a breach): nothing more is asked; units still running
+    /// finish.
     void ended(SessionId id);
 
     void noWork(SessionId id, std::uint32_t slots);
@@ -136,7 +142,7 @@ private:
         SlotPool::Holder holder = 0;
         Phase phase = Phase::kDialing;
         std::uint32_t requested = 0;                    // slots asked for, not yet assigned
-        std::uint32_t fetching = 0;                     // admitted units whose inputs come
+        std::set<std::string> fetching;                 // admitted units whose inputs come
         base::Executor::Clock::time_point quietUntil{}; // no request before: it had no work
         std::map<std::string, Running> running;
     };

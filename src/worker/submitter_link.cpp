@@ -27,8 +27,6 @@ const wire::Logger kLog("worker");
 // How long the reader waits for a message before it looks whether it is
 // being closed; a close aborts the wait anyway.
 constexpr auto kIdle = std::chrono::seconds(1);
-// How long the reader waits for the table's word on an assign.
-constexpr auto kAskTimeout = std::chrono::seconds(30);
 
 // A copy of a message whose storage outlives the receive that produced it.
 wire::RawMessage cloneMessage(const wire::RawMessage& raw) {
@@ -40,14 +38,14 @@ wire::RawMessage cloneMessage(const wire::RawMessage& raw) {
 }
 
 // Runs `f` on the loop and waits for its answer; nullopt if the loop
-// stopped or did not answer in time.
+// stopped (its dropped task breaks the promise). No timeout: an answer
+// given after the asker left would leave the table expecting a fetch.
 template <typename F> auto ask(base::EventLoop& loop, F f) -> std::optional<decltype(f())> {
     using R = decltype(f());
     auto promise = std::make_shared<std::promise<R>>();
     auto future = promise->get_future();
-    loop.post([promise, f = std::move(f)] { promise->set_value(f()); });
-    if (future.wait_for(kAskTimeout) != std::future_status::ready)
-        return std::nullopt;
+    // Only the task holds the promise: dropped unrun, it breaks it.
+    loop.post([promise = std::move(promise), f = std::move(f)] { promise->set_value(f()); });
     try {
         return future.get();
     } catch (const std::future_error&) { // dropped by a stopping loop
@@ -89,7 +87,10 @@ void SubmitterLink::readerMain() {
         post([id = id_](SessionTable& t) { t.connected(id); });
         serve();
     }
-    endSending();
+    // Closed by the table: the writer sends the last word, then ends the
+    // stream. Else the session is over from this side: nothing goes out.
+    if (!closeAsked_)
+        endSending();
     {
         std::lock_guard lock(queueMutex_);
         closing_ = true;
@@ -142,8 +143,8 @@ bool SubmitterLink::dial() {
 }
 
 void SubmitterLink::serve() {
-    while (!ending_) {
-        while (!pending_.empty() && !ending_) {
+    while (!ending_ && !closeAsked_) {
+        while (!pending_.empty() && !ending_ && !closeAsked_) {
             auto msg = std::move(pending_.front());
             pending_.pop_front();
             if (!dispatch(msg))
@@ -154,7 +155,7 @@ void SubmitterLink::serve() {
             const auto code = msg.error().code;
             if (code == net::Error::Code::kTimeout && !session_->broken())
                 continue;
-            if (ending_) // closed by the table
+            if (ending_ || closeAsked_) // closed by the table
                 return;
             if (code == net::Error::Code::kTooLarge || code == net::Error::Code::kProtocol) {
                 // A frame over the cap or bytes that do not decode: refused
@@ -325,6 +326,7 @@ void SubmitterLink::close(std::optional<wire::Bye> last) {
         closing_ = true;
         last_ = std::move(last);
     }
+    closeAsked_ = true;
     queueCv_.notify_all();
 }
 
@@ -352,12 +354,14 @@ void SubmitterLink::writerMain() {
     }
     auto last = std::move(last_);
     lock.unlock();
-    {
-        std::lock_guard send(sendMutex_);
-        if (last && !closed_ && session_)
-            (void)session_->send(*last);
-    }
-    endSending(); // the reader sees its receive aborted and ends
+    // The last word and the end in one go: no result slips in between.
+    ending_ = true;
+    std::lock_guard send(sendMutex_);
+    if (last && !closed_ && session_)
+        (void)session_->send(*last);
+    closed_ = true;
+    if (session_)
+        session_->abort(); // the reader sees its receive aborted and ends
 }
 
 void SubmitterLink::run(wire::Assign assign, sandbox::Limits limits,

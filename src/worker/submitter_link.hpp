@@ -96,6 +96,7 @@ private:
     bool closed_ = false;      // nothing more goes out (guarded by sendMutex_)
     std::atomic<int> busy_{0}; // threads sending or fetching now
     std::atomic<bool> ending_{false};
+    std::atomic<bool> closeAsked_{false}; // the table closed the session
 
     mutable std::mutex queueMutex_; // guards queue_, last_, closing_
     std::condition_variable queueCv_;

@@ -29,6 +29,7 @@ struct FakePort final : SessionPort {
     std::map<SessionId, std::optional<wire::Bye>> closed;
     std::set<SessionId> busy;
     std::vector<SessionId> forgotten;
+    std::size_t unpinned = 0;
 
     void dial(SessionId id, const dht::ReceivedOffer& offer) override {
         dialed.emplace_back(id, offer);
@@ -43,6 +44,7 @@ struct FakePort final : SessionPort {
              std::stop_token stop) override {
         ran[id].push_back({std::move(assign), stop});
     }
+    void unpin(std::vector<wire::Digest> pinned) override { unpinned += pinned.size(); }
     void close(SessionId id, std::optional<wire::Bye> last) override { closed[id] = last; }
     void forget(SessionId id) override { forgotten.push_back(id); }
 
@@ -271,6 +273,50 @@ BOOST_AUTO_TEST_CASE(a_stopping_worker_gives_back_what_runs_and_asks_for_nothing
     BOOST_TEST(rig.table->empty());
     rig.table->offered(rig.port.dialed.front().second); // offers are dropped now
     BOOST_TEST(rig.port.dialed.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_unit_whose_inputs_still_come_at_stop_is_given_back_and_unpinned) {
+    Rig rig(2);
+    auto a = rig.connect();
+    rig.runUnit(a, "u1");
+    auto u2 = Rig::assign("u2");
+    auto answer = rig.table->assigned(a, u2);
+    BOOST_REQUIRE((answer.verdict == AssignVerdict::kFetch));
+    rig.table->stop();
+    BOOST_REQUIRE(rig.port.closed[a].has_value());
+    BOOST_TEST(rig.port.closed[a]->givenBack == (std::vector<std::string>{"u1/0", "u2/0"}));
+    Fetched got;
+    got.pinned = {wire::Digest{}};
+    rig.table->fetched(a, u2, answer.admission, got); // arrives after the stop
+    BOOST_TEST(rig.port.ran[a].size() == 1u);         // not started
+    BOOST_TEST(rig.port.unpinned == 1u);
+    rig.table->unitEnded(a, "u1/0", false, false);
+    BOOST_TEST(rig.table->empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_same_unit_assigned_twice_ends_the_session) {
+    Rig rig(2);
+    auto a = rig.connect();
+    rig.runUnit(a, "u1");
+    auto answer = rig.table->assigned(a, Rig::assign("u1"));
+    BOOST_TEST((answer.verdict == AssignVerdict::kEnd));
+    BOOST_TEST(rig.port.closed.contains(a));
+    rig.table->unitEnded(a, "u1/0", false, false);
+    BOOST_TEST(rig.table->empty());
+    BOOST_TEST(rig.table->freeSlots() == 2u); // nothing leaked
+}
+
+BOOST_AUTO_TEST_CASE(a_session_fetching_inputs_does_not_ask_for_more_meanwhile) {
+    Rig rig(2);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 2u);
+    auto u = Rig::assign("u1");
+    auto answer = rig.table->assigned(a, u);
+    rig.table->noWork(a, 1); // its other slot: back, then wanted again
+    rig.loop.advance(std::chrono::seconds(30));
+    BOOST_TEST(rig.port.requested(a) == 0u); // not while its reader fetches
+    rig.table->fetched(a, u, answer.admission, Fetched{});
+    BOOST_TEST(rig.port.requested(a) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_session_that_cannot_ask_now_lends_a_slot_to_another) {
