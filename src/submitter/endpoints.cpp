@@ -24,18 +24,24 @@ std::vector<std::string> offerEndpoints(const EndpointSources& s) {
             addHost(s.listenHost);
         return out;
     }
+    const bool v4only = s.listenHost == "0.0.0.0"; // "", "*", "::": dual-stack
     if (s.localSwarm)
         for (const auto& a : s.interfaces)
-            if (a.loopback)
+            if (a.loopback && !(v4only && a.ipv6))
                 addHost(a.host);
-    for (bool v6 : {true, false})
+    if (!v4only)
         for (const auto& a : s.interfaces)
-            if (!a.loopback && a.ipv6 == v6)
+            if (!a.loopback && a.ipv6)
                 addHost(a.host);
+    // The public address before private IPv4 ones: the cap cannot cut it.
     for (const auto& h : s.publicHosts)
-        addHost(h);
+        if (!(v4only && h.find(':') != std::string::npos))
+            addHost(h);
+    for (const auto& a : s.interfaces)
+        if (!a.loopback && !a.ipv6)
+            addHost(a.host);
     if (out.empty()) // no interface could be read
-        addHost(s.localSwarm ? "127.0.0.1" : "0.0.0.0");
+        addHost("127.0.0.1");
     return out;
 }
 

@@ -22,10 +22,11 @@ struct EndpointSources {
 
 /// The endpoints put into offers, the likeliest first and at most 16 (the
 /// judge's limit): --advertise as given; then, when listening on one
-/// address, that address; when listening on every interface, loopback
-/// first if the swarm is local (else not at all), global IPv6, IPv4, and
-/// last the public addresses the DHT reports (they work where the router
-/// forwards the port). No duplicates. Pure.
+/// address and nothing is advertised, that address; when listening on
+/// every interface, loopback first if the swarm is local (else not at
+/// all), global IPv6 (not when bound to 0.0.0.0), the public addresses the
+/// DHT reports (they work where the router forwards the port), then IPv4.
+/// No duplicates. Pure.
 std::vector<std::string> offerEndpoints(const EndpointSources& s);
 
 /// What the DHT says of this host's reachability, one line for the log:

@@ -21,9 +21,12 @@ EndpointSources everyInterface() {
 
 BOOST_AUTO_TEST_SUITE(endpoints)
 
-BOOST_AUTO_TEST_CASE(every_interface_offers_ipv6_then_ipv4_then_the_public_address) {
+BOOST_AUTO_TEST_CASE(every_interface_offers_ipv6_then_the_public_address_then_ipv4) {
     auto got = offerEndpoints(everyInterface());
-    BOOST_TEST(got == (Strings{"[2001:db8::5]:7000", "192.0.2.5:7000", "203.0.113.9:7000"}));
+    BOOST_TEST(got == (Strings{"[2001:db8::5]:7000", "203.0.113.9:7000", "192.0.2.5:7000"}));
+    auto v4 = everyInterface();
+    v4.listenHost = "0.0.0.0"; // bound to IPv4 only: no IPv6 endpoint
+    BOOST_TEST(offerEndpoints(v4) == (Strings{"203.0.113.9:7000", "192.0.2.5:7000"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_local_swarm_offers_loopback_first) {
@@ -31,7 +34,7 @@ BOOST_AUTO_TEST_CASE(a_local_swarm_offers_loopback_first) {
     s.localSwarm = true;
     auto got = offerEndpoints(s);
     BOOST_TEST(got == (Strings{"[::1]:7000", "127.0.0.1:7000", "[2001:db8::5]:7000",
-                               "192.0.2.5:7000", "203.0.113.9:7000"}));
+                               "203.0.113.9:7000", "192.0.2.5:7000"}));
 }
 
 BOOST_AUTO_TEST_CASE(advertised_endpoints_come_first_and_one_listen_address_alone) {
