@@ -494,35 +494,70 @@ struct RawListen {
     }
 };
 
-void oneRun(const Options& o, std::uint64_t run, Results& out) {
-    wire::SystemClock clock;
-    auto started = Steady::now();
-    Overlay overlay(o, run);
-    std::vector<wire::Identity> ids;
-    for (std::uint64_t i = 0; i < o.workers; ++i)
-        ids.push_back(wire::Identity::generate());
-    auto self = wire::Identity::generate();
+// One run's workers, their announcers and the submitter listening for
+// them on one overlay; each step records its series into `out`.
+class DiscoveryRun {
+public:
+    DiscoveryRun(const Options& o, std::uint64_t run, Overlay& overlay, Results& out)
+        : o_(o), run_(run), overlay_(overlay), out_(out), local_(overlay.localCount()),
+          self_(wire::Identity::generate()) {
+        for (std::uint64_t i = 0; i < o.workers; ++i)
+            ids_.push_back(wire::Identity::generate());
+    }
 
-    // The listening submitter sits on the last overlay node and trusts every
-    // worker; workers are spread over nodes 1..N-2.
-    const auto local = overlay.localCount();
-    dht::Discovery listener(overlay.node(local - 1), trustOf(ids, ids.size(), self), clock);
-    listener.start();
-    auto raw = std::make_shared<RawListen>();
-    auto rawToken = RawListen::start(overlay.node(local - 1), raw);
-    listener.waitUntil([](const dht::DiscoverySnapshot& s) { return s.getsDone >= 1; }, 5s);
+    void startListening();
+    void warmUp();
+    void announce();
+    void update();
+    void probe();
+    /// The raw listen ends before the probes; the workers' records stay
+    /// announced through them.
+    void stopRawListen() { overlay_.node(local_ - 1).cancelListen(rawToken_); }
+    void withdraw() { announcers_.clear(); }
 
-    // First announcements, two ways, on the same overlay at the same moment.
-    // Warm workers start the lookup of the workers key when their announcer
-    // is created (Announcer::prepare), as swarm-worker does before its
-    // sandbox checks, and announce once it is over; cold workers announce
-    // with no lookup before (what swarm-worker did until then), so their
-    // first put looks the storing nodes up itself. Which half is warm
-    // alternates with the run.
+private:
+    std::string id(std::uint64_t i) const { return wire::PeerId(ids_[i].publicKey()).str(); }
+    static std::optional<double> since(std::optional<std::int64_t> seen, std::int64_t from) {
+        if (!seen)
+            return std::nullopt;
+        return static_cast<double>(std::max<std::int64_t>(0, *seen - from));
+    }
+
+    const Options& o_;
+    const std::uint64_t run_;
+    Overlay& overlay_;
+    Results& out_;
+    const std::uint64_t local_;
+    wire::SystemClock clock_;
+    wire::Identity self_;
+    std::vector<wire::Identity> ids_;
+    std::unique_ptr<dht::Discovery> listener_;
+    std::shared_ptr<RawListen> raw_ = std::make_shared<RawListen>();
+    std::uint64_t rawToken_ = 0;
+    std::vector<std::unique_ptr<dht::Announcer>> announcers_;
+    std::vector<bool> warm_;
+};
+
+// The listening submitter sits on the last overlay node and trusts every
+// worker; workers are spread over nodes 1..N-2.
+void DiscoveryRun::startListening() {
+    listener_ = std::make_unique<dht::Discovery>(overlay_.node(local_ - 1),
+                                                 trustOf(ids_, ids_.size(), self_), clock_);
+    listener_->start();
+    rawToken_ = RawListen::start(overlay_.node(local_ - 1), raw_);
+    listener_->waitUntil([](const dht::DiscoverySnapshot& s) { return s.getsDone >= 1; }, 5s);
+}
+
+// First announcements, two ways, on the same overlay at the same moment.
+// Warm workers start the lookup of the workers key when their announcer is
+// created (Announcer::prepare), as swarm-worker does before its sandbox
+// checks, and announce once it is over; cold workers announce with no
+// lookup before (what swarm-worker did until then), so their first put
+// looks the storing nodes up itself. Which half is warm alternates with the
+// run.
+void DiscoveryRun::warmUp() {
     dht::AnnouncerOptions ao;
     ao.withdrawWait = 300ms;
-    std::vector<std::unique_ptr<dht::Announcer>> announcers;
-    std::vector<bool> warm;
     struct Prepared {
         std::mutex mutex;
         std::condition_variable cv;
@@ -530,19 +565,20 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
         std::map<std::uint64_t, std::int64_t> doneAt; // worker -> wall ms (ok only)
     };
     auto prepared = std::make_shared<Prepared>();
-    std::vector<std::int64_t> preparedFrom(o.workers, 0);
-    for (std::uint64_t i = 0; i < o.workers; ++i) {
-        auto at = 1 + i * (local - 2) / std::max<std::uint64_t>(o.workers, 1);
-        announcers.push_back(std::make_unique<dht::Announcer>(overlay.node(at), ids[i], clock, ao));
-        warm.push_back((i + run) % 2 == 0);
-        if (!warm.back())
+    std::vector<std::int64_t> preparedFrom(o_.workers, 0);
+    for (std::uint64_t i = 0; i < o_.workers; ++i) {
+        auto at = 1 + i * (local_ - 2) / std::max<std::uint64_t>(o_.workers, 1);
+        announcers_.push_back(
+            std::make_unique<dht::Announcer>(overlay_.node(at), ids_[i], clock_, ao));
+        warm_.push_back((i + run_) % 2 == 0);
+        if (!warm_.back())
             continue;
         {
             std::lock_guard lock(prepared->mutex);
             prepared->pending++;
         }
-        preparedFrom[i] = wallMs(clock);
-        dht::Announcer::prepare(overlay.node(at), [prepared, i](bool ok) {
+        preparedFrom[i] = wallMs(clock_);
+        dht::Announcer::prepare(overlay_.node(at), [prepared, i](bool ok) {
             wire::SystemClock now;
             std::lock_guard lock(prepared->mutex);
             if (ok)
@@ -551,103 +587,109 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
             prepared->cv.notify_all();
         });
     }
-    {
-        std::unique_lock lock(prepared->mutex);
-        prepared->cv.wait_for(lock, std::chrono::milliseconds(o.timeoutMs),
-                              [&] { return prepared->pending == 0; });
-        for (std::uint64_t i = 0; i < o.workers; ++i) {
-            if (!warm[i])
-                continue;
-            auto it = prepared->doneAt.find(i);
-            out.series["warm-up"].add(
-                it == prepared->doneAt.end()
-                    ? std::nullopt
-                    : std::optional<double>(static_cast<double>(it->second - preparedFrom[i])));
-        }
+    std::unique_lock lock(prepared->mutex);
+    prepared->cv.wait_for(lock, std::chrono::milliseconds(o_.timeoutMs),
+                          [&] { return prepared->pending == 0; });
+    for (std::uint64_t i = 0; i < o_.workers; ++i) {
+        if (!warm_[i])
+            continue;
+        auto it = prepared->doneAt.find(i);
+        out_.series["warm-up"].add(
+            it == prepared->doneAt.end()
+                ? std::nullopt
+                : std::optional<double>(static_cast<double>(it->second - preparedFrom[i])));
     }
+}
+
+void DiscoveryRun::announce() {
     std::vector<std::int64_t> announcedAt;
-    for (std::uint64_t i = 0; i < o.workers; ++i) {
-        announcedAt.push_back(wallMs(clock));
-        if (auto r = announcers[i]->announce(sampleRecord(i)); !r)
+    for (std::uint64_t i = 0; i < o_.workers; ++i) {
+        announcedAt.push_back(wallMs(clock_));
+        if (auto r = announcers_[i]->announce(sampleRecord(i)); !r)
             throw std::runtime_error("announce: " + r.error().what);
     }
-    auto waitEnd = Steady::now() + std::chrono::milliseconds(o.timeoutMs);
-    listener.waitUntil(
-        [&](const dht::DiscoverySnapshot& s) { return s.workers.size() >= o.workers; },
-        std::chrono::milliseconds(o.timeoutMs));
+    auto waitEnd = Steady::now() + std::chrono::milliseconds(o_.timeoutMs);
+    listener_->waitUntil(
+        [&](const dht::DiscoverySnapshot& s) { return s.workers.size() >= o_.workers; },
+        std::chrono::milliseconds(o_.timeoutMs));
     {
-        std::unique_lock lock(raw->mutex);
-        raw->cv.wait_until(lock, waitEnd, [&] { return raw->arrivals.size() >= o.workers; });
-        for (std::uint64_t i = 0; i < o.workers; ++i)
-            out.series[warm[i] ? "raw-listen" : "raw-listen-cold"].add(
-                raw->after(wire::PeerId(ids[i].publicKey()).str(), announcedAt[i]));
+        std::unique_lock lock(raw_->mutex);
+        raw_->cv.wait_until(lock, waitEnd, [&] { return raw_->arrivals.size() >= o_.workers; });
+        for (std::uint64_t i = 0; i < o_.workers; ++i)
+            out_.series[warm_[i] ? "raw-listen" : "raw-listen-cold"].add(
+                raw_->after(id(i), announcedAt[i]));
     }
-    auto snap = listener.snapshot();
     std::map<std::string, std::int64_t> seen;
-    for (const auto& w : snap.workers)
+    for (const auto& w : listener_->snapshot().workers)
         seen[w.id.str()] = w.firstSeenMs;
-    for (std::uint64_t i = 0; i < o.workers; ++i) {
-        auto it = seen.find(wire::PeerId(ids[i].publicKey()).str());
-        out.series[warm[i] ? "propagation" : "propagation-cold"].add(
-            it == seen.end() ? std::nullopt
-                             : std::optional<double>(static_cast<double>(
-                                   std::max<std::int64_t>(0, it->second - announcedAt[i]))));
+    for (std::uint64_t i = 0; i < o_.workers; ++i) {
+        auto it = seen.find(id(i));
+        out_.series[warm_[i] ? "propagation" : "propagation-cold"].add(
+            it == seen.end() ? std::nullopt : since(it->second, announcedAt[i]));
     }
+}
 
-    // Update: every worker re-announces a changed record (one slot taken)
-    // through its node's search for the key, which its first put (and, for
-    // warm workers, the lookup before it) left warm.
+// Update: every worker re-announces a changed record (one slot taken)
+// through its node's search for the key, which its first put (and, for warm
+// workers, the lookup before it) left warm.
+void DiscoveryRun::update() {
     std::vector<std::int64_t> updatedAt;
-    for (std::uint64_t i = 0; i < o.workers; ++i) {
+    for (std::uint64_t i = 0; i < o_.workers; ++i) {
         auto changed = sampleRecord(i);
         changed.freeSlots -= 1;
-        updatedAt.push_back(wallMs(clock));
-        if (auto r = announcers[i]->announce(changed); !r)
+        updatedAt.push_back(wallMs(clock_));
+        if (auto r = announcers_[i]->announce(changed); !r)
             throw std::runtime_error("announce: " + r.error().what);
     }
     auto updated = [&](const dht::DiscoverySnapshot& s) {
         std::size_t n = 0;
         for (const auto& w : s.workers)
             n += w.record.freeSlots < w.record.slots;
-        return n >= o.workers;
+        return n >= o_.workers;
     };
-    listener.waitUntil(updated, std::chrono::milliseconds(o.timeoutMs));
-    snap = listener.snapshot();
+    listener_->waitUntil(updated, std::chrono::milliseconds(o_.timeoutMs));
     std::map<std::string, std::int64_t> updateSeen;
-    for (const auto& w : snap.workers)
+    for (const auto& w : listener_->snapshot().workers)
         if (w.record.freeSlots < w.record.slots)
             updateSeen[w.id.str()] = w.lastSeenMs;
-    {
-        std::unique_lock lock(raw->mutex);
-        auto id = [&](std::uint64_t i) { return wire::PeerId(ids[i].publicKey()).str(); };
-        raw->cv.wait_until(lock, Steady::now() + std::chrono::milliseconds(o.timeoutMs), [&] {
-            for (std::uint64_t i = 0; i < o.workers; ++i)
-                if (!raw->after(id(i), updatedAt[i]))
-                    return false;
-            return true;
-        });
-        for (std::uint64_t i = 0; i < o.workers; ++i) {
-            out.series["raw-update"].add(raw->after(id(i), updatedAt[i]));
-            auto it = updateSeen.find(id(i));
-            out.series["update"].add(
-                it == updateSeen.end()
-                    ? std::nullopt
-                    : std::optional<double>(static_cast<double>(
-                          std::max<std::int64_t>(0, it->second - updatedAt[i]))));
-        }
+    std::unique_lock lock(raw_->mutex);
+    raw_->cv.wait_until(lock, Steady::now() + std::chrono::milliseconds(o_.timeoutMs), [&] {
+        for (std::uint64_t i = 0; i < o_.workers; ++i)
+            if (!raw_->after(id(i), updatedAt[i]))
+                return false;
+        return true;
+    });
+    for (std::uint64_t i = 0; i < o_.workers; ++i) {
+        out_.series["raw-update"].add(raw_->after(id(i), updatedAt[i]));
+        auto it = updateSeen.find(id(i));
+        out_.series["update"].add(it == updateSeen.end() ? std::nullopt
+                                                         : since(it->second, updatedAt[i]));
     }
-    overlay.node(local - 1).cancelListen(rawToken);
+}
 
-    // Alternate which probe goes first so neither always meets a warmer overlay.
-    for (std::uint64_t p = 0; p < o.probes; ++p) {
-        if ((p + run) % 2 == 0) {
-            coldProbe(o, overlay, ids, self, clock, out);
-            rawProbe(o, overlay, clock, out);
+// Alternate which probe goes first so neither always meets a warmer overlay.
+void DiscoveryRun::probe() {
+    for (std::uint64_t p = 0; p < o_.probes; ++p) {
+        if ((p + run_) % 2 == 0) {
+            coldProbe(o_, overlay_, ids_, self_, clock_, out_);
+            rawProbe(o_, overlay_, clock_, out_);
         } else {
-            rawProbe(o, overlay, clock, out);
-            coldProbe(o, overlay, ids, self, clock, out);
+            rawProbe(o_, overlay_, clock_, out_);
+            coldProbe(o_, overlay_, ids_, self_, clock_, out_);
         }
     }
+}
+
+void oneRun(const Options& o, std::uint64_t run, Results& out) {
+    auto started = Steady::now();
+    Overlay overlay(o, run);
+    DiscoveryRun r(o, run, overlay, out);
+    r.startListening();
+    r.warmUp();
+    r.announce();
+    r.update();
+    r.stopRawListen();
+    r.probe();
     fmt::print(stderr,
                "  run {}: overlay of {} up ({} here, the rest in {} node host process(es); "
                "here: {} nodes did not join, {} warm-up lookups done, settle {:.0f} ms, {} nodes "
@@ -655,7 +697,7 @@ void oneRun(const Options& o, std::uint64_t run, Results& out) {
                run + 1, o.nodes, overlay.localCount(), overlay.hostProcesses(), overlay.lonely(),
                overlay.warmed(), overlay.settledMs(), overlay.unsettled(),
                std::chrono::duration<double>(Steady::now() - started).count());
-    announcers.clear();
+    r.withdraw();
 }
 
 std::string label(const Options& o) {
