@@ -6,6 +6,7 @@
 #include "sandbox/container_spec.hpp"
 #include "sandbox/doctor.hpp"
 #include "sandbox/podman_client.hpp"
+#include "sandbox/podman_json.hpp"
 #include "sandbox/podman_runtime.hpp"
 #include "sandbox/tar_writer.hpp"
 #include "sandbox/volume_files.hpp"
@@ -343,14 +344,6 @@ Json::Value parseJson(const std::string& text) {
     return v;
 }
 
-std::vector<std::string> stringList(const Json::Value& v) {
-    std::vector<std::string> out;
-    if (v.isArray())
-        for (const auto& e : v)
-            out.push_back(e.asString());
-    return out;
-}
-
 double msBetween(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -534,8 +527,8 @@ private:
             auto ci = c_.call(request("GET", containerPath(u, "/json")));
             expectStatus(ci, {200}, "container inspect");
             auto maps = parseJson(ci.body)["HostConfig"]["IDMappings"];
-            auto ids =
-                sandbox::IdMapping::parse(stringList(maps["UidMap"]), stringList(maps["GidMap"]));
+            auto ids = sandbox::IdMapping::parse(sandbox::stringList(maps["UidMap"]),
+                                                 sandbox::stringList(maps["GidMap"]));
             auto root = ids ? ids->toHost({0, 0}) : std::nullopt;
             auto unit = ids ? ids->toHost({65534, 65534}) : std::nullopt;
             if (!root || !unit)

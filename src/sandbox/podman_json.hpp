@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace swarm::sandbox {
 
@@ -20,6 +21,16 @@ inline Json::Value parsePodmanJson(const std::string& text) {
     if (!r->parse(text.data(), text.data() + text.size(), &v, &errs))
         throw std::runtime_error("podman: unparsable JSON reply: " + errs);
     return v;
+}
+
+/// The strings of a JSON array (non-strings as jsoncpp renders them); empty
+/// if `v` is not an array.
+inline std::vector<std::string> stringList(const Json::Value& v) {
+    std::vector<std::string> out;
+    if (v.isArray())
+        for (const auto& e : v)
+            out.push_back(e.asString());
+    return out;
 }
 
 } // namespace swarm::sandbox

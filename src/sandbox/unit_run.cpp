@@ -1,4 +1,5 @@
 #include "sandbox/unit_run.hpp"
+#include "sandbox/podman_json.hpp"
 
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_request.hpp"
@@ -94,14 +95,6 @@ std::optional<std::string> volumeOverCap(const std::filesystem::path& dir, std::
     if (ec)
         return "cannot inspect /work (" + ec.message() + ")";
     return std::nullopt;
-}
-
-std::vector<std::string> stringList(const Json::Value& v) {
-    std::vector<std::string> out;
-    if (v.isArray())
-        for (const auto& e : v)
-            out.push_back(e.asString());
-    return out;
 }
 
 // The container's id mapping, from inspect; nullopt when it cannot be told
