@@ -320,6 +320,31 @@ BOOST_AUTO_TEST_CASE(refuses_unknown_and_gnu_special_types) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(refuses_a_sparse_file_declared_in_pax_records) {
+    // A regular entry whose pax records (GNU sparse 0.0) make it a file of
+    // 600 bytes, a hole and one data byte: libarchive would hand back holes
+    // and data at offsets of its own. Refused twice over: by its sparse map,
+    // and because its data is not one run in place (either check alone
+    // catches it; with both removed this test fails).
+    auto record = [](const std::string& key, const std::string& value) {
+        std::string rec = " " + key + "=" + value + "\n";
+        std::size_t len = rec.size() + 1;
+        while (std::to_string(len).size() + rec.size() != len)
+            ++len;
+        return std::to_string(len) + rec;
+    };
+    RawTar t;
+    t.member("PaxHeaders/x", 'x',
+             record("GNU.sparse.size", "600") + record("GNU.sparse.numblocks", "1") +
+                 record("GNU.sparse.offset", "500") + record("GNU.sparse.numbytes", "1"));
+    t.member("out/sparse", '0', "x");
+    test::TempDir dir;
+    auto r = extractTar(t.finish(), dir.path(), outOptions());
+    BOOST_REQUIRE(!r.has_value());
+    BOOST_TEST_MESSAGE(r.error().what);
+    BOOST_TEST(emptyDir(dir.path()));
+}
+
 BOOST_AUTO_TEST_CASE(hostile_headers_give_clear_errors) {
     auto refused = [](wire::Bytes bytes, std::string_view says) {
         test::TempDir dir;
