@@ -10,6 +10,17 @@ namespace swarm::net {
 std::expected<std::unique_ptr<Session>, Error> Dialer::connect(const Endpoint& endpoint,
                                                                PeerCheck check) const {
     Deadline deadline = SteadyClock::now() + limits_.handshake;
+    if (!endpoint.relay.empty()) {
+        if (!route_.relays)
+            return std::unexpected(
+                Error(Error::Code::kUntrusted, "relayed endpoint, but no relay route here"));
+        auto circuit =
+            connectCircuit(creds_, endpoint, route_.relays, route_.target, limits_, deadline);
+        if (!circuit)
+            return std::unexpected(circuit.error());
+        return sessionOverCircuit(std::move(*circuit), endpoint, creds_, Role::kClient,
+                                  std::move(check), limits_, deadline);
+    }
     auto fd = connectTcp(endpoint, deadline);
     if (!fd)
         return std::unexpected(fd.error());

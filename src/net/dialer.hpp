@@ -3,6 +3,7 @@
 #include "net/credentials.hpp"
 #include "net/error.hpp"
 #include "net/peer_check.hpp"
+#include "net/relay_client.hpp"
 #include "net/session.hpp"
 #include "net/socket.hpp"
 #include "wire/messages.hpp"
@@ -20,14 +21,17 @@ namespace swarm::net {
 /// thread-safe (dial() may run on several threads at once).
 class Dialer {
 public:
-    Dialer(const Credentials& credentials, SessionLimits limits = {})
-        : creds_(credentials), limits_(limits) {}
+    /// With a `route`, relayed endpoints ("relay:<id>@host:port") are
+    /// dialed as circuits to route.target through relays route.relays
+    /// allows; without one (no route.relays) they fail (kUntrusted).
+    Dialer(const Credentials& credentials, SessionLimits limits = {}, RelayRoute route = {})
+        : creds_(credentials), limits_(limits), route_(std::move(route)) {}
 
-    /// Connects to `endpoint`, runs the TLS handshake with `check` inside it
-    /// (pass allowListAndKey(trust, offer's submitter key)), and sends
-    /// `hello` as the first message. Connect + handshake + hello are bounded
-    /// by limits.handshake. Blocks. The submitter may still reject the hello:
-    /// that shows up as an ErrorMsg or kClosed on the first receive().
+    /// Connects to `endpoint` (directly, or over a relay circuit), runs the TLS handshake with
+    /// `check` inside it (pass allowListAndKey(trust, offer's submitter key)), and sends `hello` as
+    /// the first message. Connect + handshake + hello are bounded by limits.handshake. Blocks. The
+    /// submitter may still reject the hello: that shows up as an ErrorMsg or kClosed on the first
+    /// receive().
     std::expected<std::unique_ptr<Session>, Error> dial(const Endpoint& endpoint, PeerCheck check,
                                                         const wire::Hello& hello) const;
 
@@ -60,6 +64,7 @@ public:
 private:
     Credentials creds_;
     SessionLimits limits_;
+    RelayRoute route_;
 };
 
 } // namespace swarm::net

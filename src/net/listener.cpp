@@ -19,6 +19,8 @@ const wire::Logger kLog("net");
 
 struct Listener::Connection {
     std::thread thread;
+    std::string address; // "" for an accepted socket: its peer's address
+    std::shared_ptr<void> companion;
     std::atomic<bool> done{false};
     std::mutex mutex; // guards fd
     // The accepted socket. The session works on a dup of it, so stop() can
@@ -31,6 +33,17 @@ Listener::Listener(const Credentials& credentials, ListenerConfig config, PeerCh
                    HelloCheck helloCheck, Handler handler)
     : creds_(credentials), config_(std::move(config)), check_(std::move(check)),
       helloCheck_(std::move(helloCheck)), handler_(std::move(handler)) {
+    start();
+}
+
+Listener::Listener(const Credentials& credentials, ListenerConfig config, PeerCheck check,
+                   SessionHandler handler)
+    : creds_(credentials), config_(std::move(config)), check_(std::move(check)),
+      sessionHandler_(std::move(handler)) {
+    start();
+}
+
+void Listener::start() {
     listenFd_ = listenTcp(config_.host, config_.port);
     port_ = localPort(listenFd_.get());
     int pipeFds[2];
@@ -126,33 +139,49 @@ void Listener::acceptLoop() {
                 }
                 break; // EAGAIN or a resource error: back to poll
             }
-            base::UniqueFd fd(raw);
-            std::lock_guard lock(mutex_);
-            std::size_t active = 0;
-            for (const auto& c : connections_)
-                if (!c->done)
-                    ++active;
-            if (active >= config_.maxConnections) {
-                ++refused_;
-                kLog.debug("listener: refusing {}: {} sessions already", peerAddress(fd.get()),
-                           active);
-                continue; // fd closes here: refused fast, no TLS work done
-            }
-            auto conn = std::make_unique<Connection>();
-            conn->fd = std::move(fd);
-            Connection* c = conn.get();
-            try {
-                c->thread = std::thread([this, c] { serve(*c); });
-            } catch (const std::system_error& e) {
-                // Out of threads: refuse like an over-limit connection.
-                ++refused_;
-                kLog.warn("listener: cannot start a session thread: {}", e.what());
-                continue;
-            }
-            ++accepted_;
-            connections_.push_back(std::move(conn));
+            startConnection(base::UniqueFd(raw), {}, {});
         }
     }
+}
+
+bool Listener::adopt(base::UniqueFd socket, std::string address, std::shared_ptr<void> companion) {
+    if (stopping_)
+        return false;
+    prepareSocket(socket.get());
+    return startConnection(std::move(socket), std::move(address), std::move(companion));
+}
+
+bool Listener::startConnection(base::UniqueFd fd, std::string address,
+                               std::shared_ptr<void> companion) {
+    std::lock_guard lock(mutex_);
+    if (stopping_)
+        return false;
+    std::size_t active = 0;
+    for (const auto& c : connections_)
+        if (!c->done)
+            ++active;
+    if (active >= config_.maxConnections) {
+        ++refused_;
+        kLog.debug("listener: refusing {}: {} sessions already",
+                   address.empty() ? peerAddress(fd.get()) : address, active);
+        return false; // fd closes here: refused fast, no TLS work done
+    }
+    auto conn = std::make_unique<Connection>();
+    conn->fd = std::move(fd);
+    conn->address = std::move(address);
+    conn->companion = std::move(companion);
+    Connection* c = conn.get();
+    try {
+        c->thread = std::thread([this, c] { serve(*c); });
+    } catch (const std::system_error& e) {
+        // Out of threads: refuse like an over-limit connection.
+        ++refused_;
+        kLog.warn("listener: cannot start a session thread: {}", e.what());
+        return false;
+    }
+    ++accepted_;
+    connections_.push_back(std::move(conn));
+    return true;
 }
 
 void Listener::serve(Connection& conn) {
@@ -161,7 +190,7 @@ void Listener::serve(Connection& conn) {
     std::string address;
     {
         std::lock_guard lock(conn.mutex);
-        address = peerAddress(conn.fd.get());
+        address = conn.address.empty() ? peerAddress(conn.fd.get()) : conn.address;
         dup = base::UniqueFd(::fcntl(conn.fd.get(), F_DUPFD_CLOEXEC, 0));
     }
     auto finish = [&conn] {
@@ -181,9 +210,31 @@ void Listener::serve(Connection& conn) {
         finish();
         return;
     }
-    Session& s = **session;
-    const std::string peer = wire::PeerId(s.peer()).shortStr();
+    if (!conn.address.empty())
+        (*session)->setPeerAddress(address);
+    if (sessionHandler_) {
+        ++handled_;
+        runHandler(**session, [&](Session& s) { sessionHandler_(s); });
+    } else {
+        serveHello(**session, address, deadline);
+    }
+    session->reset();
+    finish();
+}
 
+void Listener::runHandler(Session& session, const std::function<void(Session&)>& handler) {
+    try {
+        handler(session);
+    } catch (const std::exception& e) {
+        kLog.error("session handler for {} failed: {}", wire::PeerId(session.peer()).shortStr(),
+                   e.what());
+    } catch (...) {
+        kLog.error("session handler for {} failed", wire::PeerId(session.peer()).shortStr());
+    }
+}
+
+void Listener::serveHello(Session& s, const std::string& address, Deadline deadline) {
+    const std::string peer = wire::PeerId(s.peer()).shortStr();
     // The hello must arrive within the same handshake bound.
     auto raw = s.receiveBy(deadline);
     std::expected<wire::Hello, Error> hello =
@@ -212,21 +263,11 @@ void Listener::serve(Connection& conn) {
             reply.message = "hello rejected";
             (void)s.send(reply);
         }
-        session->reset();
-        finish();
         return;
     }
     ++handled_;
     kLog.debug("session from {} ({}) accepted", address, peer);
-    try {
-        handler_(s, *hello);
-    } catch (const std::exception& e) {
-        kLog.error("session handler for {} failed: {}", peer, e.what());
-    } catch (...) {
-        kLog.error("session handler for {} failed", peer);
-    }
-    session->reset();
-    finish();
+    runHandler(s, [&](Session& session) { handler_(session, *hello); });
 }
 
 } // namespace swarm::net

@@ -58,10 +58,16 @@ public:
     /// returns. Called on the session thread, concurrently for different
     /// sessions. An escaping exception is logged and ends the session.
     using Handler = std::function<void(Session&, const wire::Hello&)>;
+    /// Serves a session that has no hello stage (a relay's): called right
+    /// after the handshake, with the same threading as Handler.
+    using SessionHandler = std::function<void(Session&)>;
 
     /// Binds and starts accepting. Throws std::system_error if it cannot bind.
     Listener(const Credentials& credentials, ListenerConfig config, PeerCheck check,
              HelloCheck helloCheck, Handler handler);
+    /// The same, without the hello stage.
+    Listener(const Credentials& credentials, ListenerConfig config, PeerCheck check,
+             SessionHandler handler);
     /// Stops (see stop()).
     ~Listener();
     Listener(const Listener&) = delete;
@@ -69,14 +75,24 @@ public:
 
     std::uint16_t port() const noexcept { return port_; }
     ListenerStats stats() const;
+    /// Serves a connection that did not come through this listener's port
+    /// (a relay circuit's local end) exactly like an accepted one: same
+    /// limits, handshake, hello and handler. `address` names it in logs and
+    /// as the session's peerAddress(); `companion` lives as long as the
+    /// session. False (and the socket closed) when stopping or full.
+    bool adopt(base::UniqueFd socket, std::string address, std::shared_ptr<void> companion = {});
     /// Stops accepting, aborts every session's I/O and joins all threads.
     /// Handlers see their session fail and must return promptly. Idempotent.
     void stop();
 
 private:
     struct Connection;
+    void start();
     void acceptLoop();
+    bool startConnection(base::UniqueFd fd, std::string address, std::shared_ptr<void> companion);
     void serve(Connection& conn);
+    void serveHello(Session& session, const std::string& address, Deadline deadline);
+    static void runHandler(Session& session, const std::function<void(Session&)>& handler);
     void reap();
 
     Credentials creds_;
@@ -84,6 +100,7 @@ private:
     PeerCheck check_;
     HelloCheck helloCheck_;
     Handler handler_;
+    SessionHandler sessionHandler_;
     base::UniqueFd listenFd_;
     base::UniqueFd wakeRead_;
     base::UniqueFd wakeWrite_;

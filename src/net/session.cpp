@@ -36,6 +36,8 @@ struct PubkeyDeleter {
 } // namespace
 
 struct Session::Impl {
+    // Released after `fd` is closed (members are destroyed in reverse).
+    std::shared_ptr<void> companion;
     base::UniqueFd fd;
     std::shared_ptr<Credentials::Impl> credentials; // outlives the GnuTLS session
     SessionHandle tls;
@@ -382,6 +384,12 @@ const wire::PublicKey& Session::peer() const noexcept {
 }
 const std::string& Session::peerAddress() const noexcept {
     return impl_->address;
+}
+void Session::setPeerAddress(std::string address) {
+    impl_->address = std::move(address);
+}
+void Session::keepWith(std::shared_ptr<void> companion) {
+    impl_->companion = std::move(companion);
 }
 const SessionLimits& Session::limits() const noexcept {
     return impl_->limits;

@@ -59,8 +59,14 @@ public:
 
     /// The peer's authenticated Ed25519 key.
     const wire::PublicKey& peer() const noexcept;
-    /// "ip:port" of the peer, for logs.
+    /// "ip:port" of the peer, for logs ("via relay ..." over a circuit).
     const std::string& peerAddress() const noexcept;
+    /// Names the path to the peer, for a session whose socket is not the
+    /// peer's own (a relay circuit's local end). Call before sharing it.
+    void setPeerAddress(std::string address);
+    /// Keeps `companion` alive as long as the session (e.g. the circuit that
+    /// carries its bytes); it is released after the socket is closed.
+    void keepWith(std::shared_ptr<void> companion);
     const SessionLimits& limits() const noexcept;
 
     /// Encodes and sends one message; blocks until the peer took it or the

@@ -1,5 +1,7 @@
 #include "net/socket.hpp"
 
+#include "wire/peer_id.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
@@ -26,6 +28,19 @@ int millisUntil(Deadline deadline) noexcept {
 }
 
 std::expected<Endpoint, Error> Endpoint::parse(std::string_view text) {
+    std::string relay;
+    if (text.starts_with(kRelayPrefix)) {
+        text.remove_prefix(kRelayPrefix.size());
+        auto at = text.find('@');
+        if (at == std::string_view::npos)
+            return std::unexpected(
+                Error(Error::Code::kProtocol, "endpoint: expected relay:<peer-id>@host:port"));
+        if (auto id = wire::PeerId::parse(text.substr(0, at)); !id)
+            return std::unexpected(
+                Error(Error::Code::kProtocol, "endpoint: relay peer id: " + id.error().what));
+        relay = std::string(text.substr(0, at));
+        text.remove_prefix(at + 1);
+    }
     std::string_view host;
     std::string_view port;
     if (text.starts_with('[')) {
@@ -53,13 +68,14 @@ std::expected<Endpoint, Error> Endpoint::parse(std::string_view text) {
     }
     if (value == 0 || value > 65535)
         return std::unexpected(Error(Error::Code::kProtocol, "endpoint: port out of range"));
-    return Endpoint{std::string(host), static_cast<std::uint16_t>(value)};
+    return Endpoint{std::string(host), static_cast<std::uint16_t>(value), std::move(relay)};
 }
 
 std::string Endpoint::str() const {
+    std::string out = relay.empty() ? "" : std::string(kRelayPrefix) + relay + "@";
     if (host.find(':') != std::string::npos)
-        return "[" + host + "]:" + std::to_string(port);
-    return host + ":" + std::to_string(port);
+        return out + "[" + host + "]:" + std::to_string(port);
+    return out + host + ":" + std::to_string(port);
 }
 
 namespace {
@@ -191,6 +207,8 @@ std::string peerAddress(int fd) {
         port = ntohs(a->sin6_port);
         return std::string("[") + host + "]:" + std::to_string(port);
     }
+    if (addr.ss_family != AF_INET)
+        return "local";
     auto* a = reinterpret_cast<sockaddr_in*>(&addr);
     ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
     port = ntohs(a->sin_port);

@@ -17,10 +17,15 @@ using Deadline = SteadyClock::time_point;
 /// Milliseconds left until `deadline`, clamped to [0, INT_MAX].
 int millisUntil(Deadline deadline) noexcept;
 
-/// "host:port" or "[v6addr]:port".
+/// "host:port" or "[v6addr]:port"; or "relay:<peer-id>@host:port", a
+/// circuit through the relay with that peer id at host:port to the peer
+/// that named the endpoint (docs/protocol.md "Relay").
 struct Endpoint {
     std::string host;
     std::uint16_t port = 0;
+    std::string relay; ///< the relay's peer id; empty for a direct endpoint
+
+    static constexpr std::string_view kRelayPrefix = "relay:";
 
     /// Parses the text form; kProtocol naming what is wrong.
     static std::expected<Endpoint, Error> parse(std::string_view text);

@@ -2,6 +2,7 @@
 
 #include "base/utf8.hpp"
 #include "wire/messages.hpp"
+#include "wire/peer_id.hpp"
 #include "wire/records.hpp"
 
 #include <fmt/format.h>
@@ -468,6 +469,68 @@ Verdict judge(Bye& m) {
 
 Verdict judge(ErrorMsg& m) {
     cleanText(m.message, limits::kErrorBytes);
+    return {};
+}
+
+namespace {
+// An address as a relay observed it: digits, hex, '.', ':' and brackets.
+Verdict checkObserved(std::string_view field, const std::string& address) {
+    const bool ok = address.size() <= 64 && std::all_of(address.begin(), address.end(), [](char c) {
+                        return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                               c == '.' || c == ':' || c == '[' || c == ']';
+                    });
+    if (!ok)
+        return refuse(field, fmt::format("'{}' is not an address", excerpt(address)));
+    return {};
+}
+
+Verdict checkPeerId(std::string_view field, const std::string& id) {
+    if (auto parsed = PeerId::parse(id); !parsed)
+        return refuse(field,
+                      fmt::format("'{}' is not a peer id: {}", excerpt(id), parsed.error().what));
+    return {};
+}
+
+Verdict checkSpan(std::string_view field, std::int64_t value) {
+    if (value < 0 || value > limits::kMaxMs)
+        return refuse(field, fmt::format("{} is out of range", value));
+    return {};
+}
+} // namespace
+
+Verdict judge(RelayReserve&) {
+    return {};
+}
+
+Verdict judge(RelayReserved& m) {
+    if (auto ok = checkSpan("relay-reserved.ttlMs", m.ttlMs); !ok)
+        return ok;
+    return checkObserved("relay-reserved.observed", m.observed);
+}
+
+Verdict judge(RelayConnect& m) {
+    return checkPeerId("relay-connect.target", m.target);
+}
+
+Verdict judge(RelayIncoming& m) {
+    if (auto ok = checkPeerId("relay-incoming.from", m.from); !ok)
+        return ok;
+    return checkObserved("relay-incoming.fromObserved", m.fromObserved);
+}
+
+Verdict judge(RelayAccept&) {
+    return {};
+}
+
+Verdict judge(RelayOpened& m) {
+    if (auto ok = checkObserved("relay-opened.peerObserved", m.peerObserved); !ok)
+        return ok;
+    if (auto ok = checkSpan("relay-opened.maxBytes", m.maxBytes); !ok)
+        return ok;
+    return checkSpan("relay-opened.maxDurationMs", m.maxDurationMs);
+}
+
+Verdict judge(RelayData&) {
     return {};
 }
 

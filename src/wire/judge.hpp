@@ -38,6 +38,13 @@ struct Bye;
 struct ErrorMsg;
 struct NoWork;
 struct WorkReady;
+struct RelayReserve;
+struct RelayReserved;
+struct RelayConnect;
+struct RelayIncoming;
+struct RelayAccept;
+struct RelayOpened;
+struct RelayData;
 struct CapacityRecord;
 struct Offer;
 
@@ -112,6 +119,16 @@ std::expected<void, Error> judge(Bye& msg);
 std::expected<void, Error> judge(ErrorMsg& msg);
 std::expected<void, Error> judge(NoWork& msg);
 std::expected<void, Error> judge(WorkReady& msg);
+/// Relay messages: peer ids must parse; observed addresses are "ip:port"
+/// or "[ip6]:port" text (≤ 64 bytes, or empty: unknown); times and limits
+/// are not negative.
+std::expected<void, Error> judge(RelayReserve& msg);
+std::expected<void, Error> judge(RelayReserved& msg);
+std::expected<void, Error> judge(RelayConnect& msg);
+std::expected<void, Error> judge(RelayIncoming& msg);
+std::expected<void, Error> judge(RelayAccept& msg);
+std::expected<void, Error> judge(RelayOpened& msg);
+std::expected<void, Error> judge(RelayData& msg);
 
 /// DHT records, after their envelope verified: texts (arch, os, podman,
 /// software, labels, job id) cleaned; slot counts bounded; an offer's

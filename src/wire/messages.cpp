@@ -37,6 +37,20 @@ const char* msgTypeName(MsgType type) noexcept {
         return "no-work";
     case MsgType::kWorkReady:
         return "work-ready";
+    case MsgType::kRelayReserve:
+        return "relay-reserve";
+    case MsgType::kRelayReserved:
+        return "relay-reserved";
+    case MsgType::kRelayConnect:
+        return "relay-connect";
+    case MsgType::kRelayIncoming:
+        return "relay-incoming";
+    case MsgType::kRelayAccept:
+        return "relay-accept";
+    case MsgType::kRelayOpened:
+        return "relay-opened";
+    case MsgType::kRelayData:
+        return "relay-data";
     }
     return "unknown";
 }
@@ -50,7 +64,7 @@ std::expected<RawMessage, Error> decodeMessage(ByteView payload, const UnpackLim
         return std::unexpected(Error(Error::Code::kMalformed, "message must be [type, body]"));
     const msgpack::object& t = o.via.array.ptr[0];
     if (t.type != msgpack::type::POSITIVE_INTEGER || t.via.u64 < 1 ||
-        t.via.u64 > static_cast<std::uint64_t>(MsgType::kWorkReady))
+        t.via.u64 > static_cast<std::uint64_t>(kLastMsgType))
         return std::unexpected(Error(Error::Code::kUnknownType, "unknown message type"));
     if (o.via.array.ptr[1].type != msgpack::type::MAP)
         return std::unexpected(Error(Error::Code::kMalformed, "message body must be a map"));

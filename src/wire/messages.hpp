@@ -34,7 +34,19 @@ enum class MsgType : std::uint16_t {
     kError = 10,
     kNoWork = 11,
     kWorkReady = 12,
+    // The relay's own messages (docs/protocol.md "Relay"): between a peer
+    // and a relay, never between a worker and a submitter.
+    kRelayReserve = 13,
+    kRelayReserved = 14,
+    kRelayConnect = 15,
+    kRelayIncoming = 16,
+    kRelayAccept = 17,
+    kRelayOpened = 18,
+    kRelayData = 19,
 };
+
+/// The highest message type this build knows.
+inline constexpr MsgType kLastMsgType = MsgType::kRelayData;
 
 const char* msgTypeName(MsgType type) noexcept;
 
@@ -178,6 +190,74 @@ struct ErrorMsg {
     std::uint32_t code = 0;
     std::string message;
     MSGPACK_DEFINE_MAP(version, code, message)
+};
+
+/// A circuit's id, chosen by the relay.
+using CircuitId = std::array<std::uint8_t, 16>;
+
+/// First message of a reservation connection, and then its keep-alive: the
+/// sender asks to be reachable through the relay for as long as the
+/// connection lasts.
+struct RelayReserve {
+    static constexpr MsgType kType = MsgType::kRelayReserve;
+    std::uint32_t version = 1;
+    MSGPACK_DEFINE_MAP(version)
+};
+
+/// The relay's answer to each relay-reserve.
+struct RelayReserved {
+    static constexpr MsgType kType = MsgType::kRelayReserved;
+    std::uint32_t version = 1;
+    std::int64_t ttlMs = 0; ///< the reservation lapses unless renewed within this
+    std::string observed;   ///< the reserver's address as the relay sees it, "ip:port"
+    MSGPACK_DEFINE_MAP(version, ttlMs, observed)
+};
+
+/// First message of a circuit's dialing side: open a circuit to `target`.
+struct RelayConnect {
+    static constexpr MsgType kType = MsgType::kRelayConnect;
+    std::uint32_t version = 1;
+    std::string target; ///< peer id of the reserved peer wanted
+    MSGPACK_DEFINE_MAP(version, target)
+};
+
+/// Relay to a reserved peer, on its reservation connection: `from` asks for
+/// a circuit; answer with a new connection whose first message is a
+/// relay-accept naming `circuit`.
+struct RelayIncoming {
+    static constexpr MsgType kType = MsgType::kRelayIncoming;
+    std::uint32_t version = 1;
+    CircuitId circuit{};
+    std::string from;         ///< peer id of the dialing side
+    std::string fromObserved; ///< its address as the relay sees it
+    MSGPACK_DEFINE_MAP(version, circuit, from, fromObserved)
+};
+
+/// First message of a circuit's reserved side.
+struct RelayAccept {
+    static constexpr MsgType kType = MsgType::kRelayAccept;
+    std::uint32_t version = 1;
+    CircuitId circuit{};
+    MSGPACK_DEFINE_MAP(version, circuit)
+};
+
+/// Relay to both sides: the circuit is open; from now on only relay-data
+/// (and, from the relay, an error that closes it) flows.
+struct RelayOpened {
+    static constexpr MsgType kType = MsgType::kRelayOpened;
+    std::uint32_t version = 1;
+    std::string peerObserved;       ///< the other side's address as the relay sees it
+    std::int64_t maxBytes = 0;      ///< the circuit's byte limit, both directions (0: none)
+    std::int64_t maxDurationMs = 0; ///< its lifetime limit (0: none)
+    MSGPACK_DEFINE_MAP(version, peerObserved, maxBytes, maxDurationMs)
+};
+
+/// Bytes of an open circuit, passed on as they are.
+struct RelayData {
+    static constexpr MsgType kType = MsgType::kRelayData;
+    std::uint32_t version = 1;
+    Bytes data;
+    MSGPACK_DEFINE_MAP(version, data)
 };
 
 /// Encodes `[type, body]` (no frame header).

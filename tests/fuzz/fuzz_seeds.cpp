@@ -10,7 +10,9 @@
 
 #include "wire/codec.hpp"
 #include "wire/digest.hpp"
+#include "wire/identity.hpp"
 #include "wire/messages.hpp"
+#include "wire/peer_id.hpp"
 
 #include <sodium.h>
 
@@ -278,6 +280,26 @@ void addWorkReady(SeedWriter& w) {
     w.add("plain", WorkReady{});
 }
 
+// The relay's messages: a reservation, both sides of a circuit, its data.
+void addRelay(SeedWriter& w) {
+    const std::string peer = PeerId(Identity::generate().publicKey()).str();
+    w.add("plain", RelayReserve{});
+    w.add("v4", RelayReserved{.ttlMs = 45'000, .observed = "203.0.113.10:40000"});
+    w.add("v6", RelayReserved{.ttlMs = 45'000, .observed = "[2001:db8::10]:40000"});
+    w.add("target", RelayConnect{.target = peer});
+    RelayIncoming incoming{.from = peer, .fromObserved = "198.51.100.20:5555"};
+    incoming.circuit.fill(7);
+    w.add("from", incoming);
+    RelayAccept accept;
+    accept.circuit.fill(7);
+    w.add("circuit", accept);
+    w.add("limits", RelayOpened{.peerObserved = "203.0.113.11:6000",
+                                .maxBytes = 1 << 30,
+                                .maxDurationMs = 3'600'000});
+    w.add("empty", RelayData{});
+    w.add("bytes", RelayData{.data = Bytes{0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5}});
+}
+
 } // namespace
 
 int main(int argc, char** argv) try {
@@ -303,6 +325,7 @@ int main(int argc, char** argv) try {
     addCancels(w);
     addErrors(w);
     addByes(w);
+    addRelay(w);
     w.finishSession();
     std::printf("fuzz_seeds: %d messages of %d types, as bodies and frames, in %s\n", w.count(),
                 swarm::fuzz::kMessageTypes, argv[1]);

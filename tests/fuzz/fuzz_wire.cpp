@@ -55,6 +55,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             tryBody<ErrorMsg>(*raw);
             tryBody<NoWork>(*raw);
             tryBody<WorkReady>(*raw);
+            tryBody<RelayReserve>(*raw);
+            tryBody<RelayReserved>(*raw);
+            tryBody<RelayConnect>(*raw);
+            tryBody<RelayIncoming>(*raw);
+            tryBody<RelayAccept>(*raw);
+            tryBody<RelayOpened>(*raw);
+            tryBody<RelayData>(*raw);
         }
     }
 

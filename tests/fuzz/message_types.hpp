@@ -16,9 +16,11 @@
 namespace swarm::fuzz {
 
 /// The stream messages, element N-1 being MsgType N.
-using MessageTypes = std::tuple<wire::Hello, wire::RequestWork, wire::Assign, wire::NeedBlobs,
-                                wire::BlobChunk, wire::Progress, wire::Result, wire::Cancel,
-                                wire::Bye, wire::ErrorMsg, wire::NoWork, wire::WorkReady>;
+using MessageTypes =
+    std::tuple<wire::Hello, wire::RequestWork, wire::Assign, wire::NeedBlobs, wire::BlobChunk,
+               wire::Progress, wire::Result, wire::Cancel, wire::Bye, wire::ErrorMsg, wire::NoWork,
+               wire::WorkReady, wire::RelayReserve, wire::RelayReserved, wire::RelayConnect,
+               wire::RelayIncoming, wire::RelayAccept, wire::RelayOpened, wire::RelayData>;
 
 inline constexpr int kMessageTypes = std::tuple_size_v<MessageTypes>;
 

@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(hello_version_says_whether_the_worker_understands_no_work) 
     BOOST_REQUIRE(raw);
     BOOST_TEST(std::string(msgTypeName(raw->type)) == "no-work");
     BOOST_TEST(bodyAs<NoWork>(*raw)->slots == 2u);
-    auto past = pack(std::make_tuple(static_cast<int>(MsgType::kWorkReady) + 1,
+    auto past = pack(std::make_tuple(static_cast<int>(kLastMsgType) + 1,
                                      std::map<std::string, int>{{"version", 1}}));
     BOOST_TEST((decodeMessage(past).error().code == Error::Code::kUnknownType));
 }
