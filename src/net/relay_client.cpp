@@ -22,6 +22,10 @@ std::string relayLabel(const Endpoint& endpoint) {
     return "via relay " + endpoint.relay.substr(0, 12) + " (" + direct.str() + ")";
 }
 
+bool isRelayed(std::string_view address) {
+    return address.starts_with("via relay ");
+}
+
 namespace {
 
 // Connects to the relay, sends `first` and waits for relay-opened.

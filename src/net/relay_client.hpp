@@ -57,5 +57,7 @@ sessionOverCircuit(OpenCircuit circuit, const Endpoint& endpoint, const Credenti
 
 /// "via relay sw1abcdefgh (203.0.113.3:7400)", for logs and summaries.
 std::string relayLabel(const Endpoint& endpoint);
+/// True for a session address relayLabel() made: the session is relayed.
+bool isRelayed(std::string_view address);
 
 } // namespace swarm::net

@@ -108,18 +108,32 @@ std::expected<void, std::string> Batch::redeem(const OfferBook::Token& token,
     return offers_.redeem(token, key, clock_.nowMs());
 }
 
-bool Batch::connect(const WorkerId& wid) {
+namespace {
+// Sessions the summary lists at most: the first ones, then a note of the rest.
+constexpr std::size_t kSessionLog = 4096;
+} // namespace
+
+bool Batch::connect(const WorkerId& wid, const std::string& path, const std::string& address) {
     std::lock_guard lock(mutex_);
     if (!sessions_.insert(wid).second)
         return false;
     scheduler_->workerConnected(wid);
+    if (sessionLog_.size() < kSessionLog) {
+        openSession_[wid] = sessionLog_.size();
+        sessionLog_.push_back({wid, path, address, clock_.nowMs(), 0, {}});
+    }
     return true;
 }
 
-void Batch::disconnect(const WorkerId& wid, bool replicasLost) {
+void Batch::disconnect(const WorkerId& wid, bool replicasLost, const std::string& reason) {
     std::lock_guard lock(mutex_);
     if (replicasLost)
         apply(scheduler_->workerDisconnected(wid));
+    if (auto it = openSession_.find(wid); it != openSession_.end()) {
+        sessionLog_[it->second].endedMs = clock_.nowMs();
+        sessionLog_[it->second].reason = reason;
+        openSession_.erase(it);
+    }
     sessions_.erase(wid);
     cancels_.erase(wid);
     sessionEnded_.notify_all();
@@ -188,13 +202,15 @@ int Batch::finish() {
     Snapshot snapshot;
     SchedulerCounts c;
     bool done = false;
+    std::vector<SessionRecord> sessions;
     {
         std::lock_guard lock(mutex_);
+        sessions = sessionLog_;
         snapshot = scheduler_->snapshot();
         c = scheduler_->counts();
         done = scheduler_->finished();
     }
-    results_.writeSummary(job_.name, snapshot);
+    results_.writeSummary(job_.name, snapshot, sessions);
     auto resultsDir = (jobDir_ / "results").string();
     reporter_.emit(event::jobFinished(clock_.nowMs(), c.total, c.valid, c.failed, resultsDir));
     if (!reporter_.json()) {

@@ -73,11 +73,12 @@ public:
     /// Spends the token a dialing worker presents.
     std::expected<void, std::string> redeem(const OfferBook::Token& token,
                                             const wire::PublicKey& key);
-    /// A worker's session starts; false if it has one already.
-    bool connect(const WorkerId& wid);
+    /// A worker's session starts, over `path` ("direct", "relayed") from
+    /// `address`; false if it has one already.
+    bool connect(const WorkerId& wid, const std::string& path, const std::string& address);
     /// Its session ended; `replicasLost`: its replicas are reissued (it left
     /// without a bye, or the job was over).
-    void disconnect(const WorkerId& wid, bool replicasLost);
+    void disconnect(const WorkerId& wid, bool replicasLost, const std::string& reason = {});
 
     /// Replicas for up to `demand` slots of `wid`, the cancels it is owed,
     /// and whether an idle worker has work again.
@@ -116,6 +117,8 @@ private:
     std::map<std::string, const UnitSpec*> units_;
     OfferBook offers_;
     std::set<WorkerId> sessions_;
+    std::vector<SessionRecord> sessionLog_; // for the summary, the newest kSessionLog
+    std::map<WorkerId, std::size_t> openSession_; // index into sessionLog_
     std::map<WorkerId, std::vector<wire::Cancel>> cancels_;
 };
 

@@ -96,8 +96,13 @@ std::string offerPosted(std::int64_t timeMs, const WorkerId& worker) {
     return start("offer-posted", timeMs).add("worker", worker).str();
 }
 
-std::string workerConnected(std::int64_t timeMs, const WorkerId& worker) {
-    return start("worker-connected", timeMs).add("worker", worker).str();
+std::string workerConnected(std::int64_t timeMs, const WorkerId& worker, std::string_view path,
+                            std::string_view address) {
+    return start("worker-connected", timeMs)
+        .add("worker", worker)
+        .add("path", path)
+        .add("address", address)
+        .str();
 }
 
 std::string workerDisconnected(std::int64_t timeMs, const WorkerId& worker,

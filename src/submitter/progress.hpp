@@ -57,7 +57,9 @@ std::string jobStarted(std::int64_t timeMs, std::string_view job, std::size_t un
 /// into the worker's DHT inbox.
 std::string offerPosted(std::int64_t timeMs, const WorkerId& worker);
 /// {"event":"worker-connected","time_ms","worker"}
-std::string workerConnected(std::int64_t timeMs, const WorkerId& worker);
+/// `path`: "direct" or "relayed"; `address`: the peer's, or the relay's.
+std::string workerConnected(std::int64_t timeMs, const WorkerId& worker, std::string_view path,
+                            std::string_view address);
 /// {"event":"worker-disconnected","time_ms","worker","reason"}
 std::string workerDisconnected(std::int64_t timeMs, const WorkerId& worker,
                                std::string_view reason);

@@ -162,11 +162,29 @@ std::vector<std::pair<std::string, Error>> ResultStore::writeMissingUnits(const 
     return failures;
 }
 
-void ResultStore::writeSummary(std::string_view jobName, const Snapshot& state) const {
-    wire::writeFileAtomic(dir_ / "summary.json", summaryJson(jobName, state) + "\n", 0644);
+void ResultStore::writeSummary(std::string_view jobName, const Snapshot& state,
+                               const std::vector<SessionRecord>& sessions) const {
+    wire::writeFileAtomic(dir_ / "summary.json", summaryJson(jobName, state, sessions) + "\n",
+                          0644);
 }
 
-std::string summaryJson(std::string_view jobName, const Snapshot& state) {
+namespace {
+base::JsonArray sessionsJson(const std::vector<SessionRecord>& sessions) {
+    base::JsonArray out;
+    for (const auto& s : sessions) {
+        base::JsonObject o;
+        o.add("worker", s.worker).add("path", s.path).add("address", s.address);
+        o.add("started_ms", s.startedMs).add("ended_ms", s.endedMs);
+        if (!s.reason.empty())
+            o.add("reason", s.reason);
+        out.add(o);
+    }
+    return out;
+}
+} // namespace
+
+std::string summaryJson(std::string_view jobName, const Snapshot& state,
+                        const std::vector<SessionRecord>& sessions) {
     base::JsonArray units;
     std::uint64_t valid = 0;
     std::uint64_t failed = 0;
@@ -210,7 +228,12 @@ std::string summaryJson(std::string_view jobName, const Snapshot& state) {
         .add("valid", valid)
         .add("failed", failed)
         .add("pending", pending);
-    return base::JsonObject().add("job", jobName).add("counts", counts).add("units", units).str();
+    return base::JsonObject()
+        .add("job", jobName)
+        .add("counts", counts)
+        .add("units", units)
+        .add("sessions", sessionsJson(sessions))
+        .str();
 }
 
 } // namespace swarm::submitter

@@ -26,6 +26,16 @@ std::expected<std::filesystem::path, wire::Error> safeRelativePath(std::string_v
 /// "out/x").
 std::expected<void, wire::Error> checkOutputNames(const std::vector<OutputFile>& outputs);
 
+/// One worker session of a run, for the summary: how the worker reached us.
+struct SessionRecord {
+    std::string worker;
+    std::string path;    ///< "direct" or "relayed"
+    std::string address; ///< the peer's address, or "via relay <id> (<host:port>)"
+    std::int64_t startedMs = 0;
+    std::int64_t endedMs = 0; ///< 0 while it lasts
+    std::string reason;       ///< why it ended
+};
+
 /// The job directory's results: a content-addressed blob store
 /// (`DIR/blobs/<hex>`) where output blobs land as they arrive from workers,
 /// and the per-unit result directories (`DIR/results/<unit>/`) built from it.
@@ -79,7 +89,8 @@ public:
     std::filesystem::path unitDir(std::string_view unitId) const;
 
     /// Writes `DIR/summary.json` (see summaryJson) atomically.
-    void writeSummary(std::string_view jobName, const Snapshot& state) const;
+    void writeSummary(std::string_view jobName, const Snapshot& state,
+                      const std::vector<SessionRecord>& sessions = {}) const;
 
 private:
     std::filesystem::path dir_;
@@ -87,8 +98,10 @@ private:
 
 /// The summary document: `{"job":..,"units":[{"id","state","digest",
 /// "agreed":[workers],"attempts":N,"replicas":[{"replica","worker","state",
-/// "exit_code","digest","reason"}],"reason"}],"counts":{...}}`. `attempts`
-/// counts replicas issued (give-backs excluded). Pure.
-std::string summaryJson(std::string_view jobName, const Snapshot& state);
+/// "exit_code","digest","reason"}],"reason"}],"counts":{...},
+/// "sessions":[{"worker","path","address","started_ms","ended_ms","reason"}]}`.
+/// `attempts` counts replicas issued (give-backs excluded). Pure.
+std::string summaryJson(std::string_view jobName, const Snapshot& state,
+                        const std::vector<SessionRecord>& sessions = {});
 
 } // namespace swarm::submitter

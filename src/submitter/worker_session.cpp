@@ -1,6 +1,7 @@
 #include "submitter/worker_session.hpp"
 
 #include "net/blob_transfer.hpp"
+#include "net/relay_client.hpp"
 #include "net/session.hpp"
 #include "submitter/batch.hpp"
 #include "submitter/progress.hpp"
@@ -32,13 +33,14 @@ WorkerSession::WorkerSession(Batch& batch, net::Session& session, const wire::He
 void WorkerSession::serve() {
     const auto& clock = batch_.clock();
     auto& report = batch_.reporter();
-    if (!batch_.connect(wid_)) {
+    const std::string path = net::isRelayed(session_.peerAddress()) ? "relayed" : "direct";
+    if (!batch_.connect(wid_, path, session_.peerAddress())) {
         kLog.warn("worker {} connected twice; keeping the first session", who_);
         (void)session_.send(wire::ErrorMsg{.code = 409, .message = "already connected"});
         return;
     }
-    report.emit(event::workerConnected(clock.nowMs(), wid_));
-    kLog.info("worker {} connected from {} ({}, {} slots)", who_, session_.peerAddress(),
+    report.emit(event::workerConnected(clock.nowMs(), wid_, path, session_.peerAddress()));
+    kLog.info("worker {} connected {} from {} ({}, {} slots)", who_, path, session_.peerAddress(),
               hello_.software, hello_.slots);
     while (pushWork()) {
         auto msg = session_.receive(kPoll);
@@ -57,7 +59,7 @@ void WorkerSession::serve() {
         if (!handle(*msg))
             break;
     }
-    batch_.disconnect(wid_, !saidBye_ || finished_);
+    batch_.disconnect(wid_, !saidBye_ || finished_, reason_);
     kLog.info("worker {} left: {}", who_, reason_);
     report.emit(event::workerDisconnected(clock.nowMs(), wid_, reason_));
 }

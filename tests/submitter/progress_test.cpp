@@ -55,8 +55,9 @@ BOOST_AUTO_TEST_CASE(json_events) {
     BOOST_TEST(event::jobStarted(5, "wc", 20, pol, false) ==
                R"({"event":"job-started","time_ms":5,"job":"wc","units":20,"replicas":2,)"
                R"("quorum":2,"resumed":false})");
-    BOOST_TEST(event::workerConnected(6, "sw1abc") ==
-               R"({"event":"worker-connected","time_ms":6,"worker":"sw1abc"})");
+    BOOST_TEST(event::workerConnected(6, "sw1abc", "direct", "192.0.2.10:5000") ==
+               R"({"event":"worker-connected","time_ms":6,"worker":"sw1abc","path":"direct",)"
+               R"("address":"192.0.2.10:5000"})");
     BOOST_TEST(event::workerDisconnected(7, "sw1abc", "eof") ==
                R"({"event":"worker-disconnected","time_ms":7,"worker":"sw1abc","reason":"eof"})");
     BOOST_TEST(event::replicaAssigned(8, {"u1", 2, "sw1abc", 99}) ==
