@@ -7,84 +7,24 @@
 // when CI is set, where it fails.
 
 #include "e2e/swarm_fixture.hpp"
+#include "netlab/lab_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <fstream>
 #include <map>
-#include <regex>
-#include <set>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 using namespace swarm::e2e;
+using namespace swarm::netlab;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string labScript() {
-    const char* s = std::getenv("SWARM_SOURCE_ROOT");
-    if (s == nullptr)
-        throw std::runtime_error("SWARM_SOURCE_ROOT is not set (run through meson test)");
-    return std::string(s) + "/tests/netlab/lab";
-}
-
-// What is missing for a lab ("" when nothing is).
-std::string labMissing() {
-    std::string missing;
-    if (::geteuid() != 0)
-        missing += " root";
-    if (runProgram("/usr/bin/ip", {"netns", "list"}, 10s).status != 0)
-        missing += " ip-netns";
-    if (runProgram("/usr/sbin/nft", {"--version"}, 10s).status != 0)
-        missing += " nft";
-    return missing;
-}
-
-// Runs when the lab can be built, and also under CI (where the case then
-// fails, naming what is missing).
-boost::test_tools::assertion_result labUsable(boost::unit_test::test_unit_id) {
-    auto missing = labMissing();
-    if (missing.empty() || std::getenv("CI") != nullptr)
-        return true;
-    boost::test_tools::assertion_result r(false);
-    r.message() << "a network lab needs:" << missing;
-    return r;
-}
-
-// `lab up` on construction, `lab down` on destruction (which ends every
-// process still in the lab's namespaces and removes them).
-class Lab {
-public:
-    Lab(std::string name, std::vector<std::string> homes) : name_(std::move(name)) {
-        homes.insert(homes.begin(), {"up", name_});
-        auto r = runProgram(labScript(), homes, 60s);
-        if (r.status != 0) {
-            down();
-            throw std::runtime_error("lab up " + name_ + " failed: " + r.out + r.err);
-        }
-    }
-    ~Lab() { down(); }
-    Lab(const Lab&) = delete;
-    Lab& operator=(const Lab&) = delete;
-
-    std::string ns(const std::string& host) const { return "swl-" + name_ + "-" + host; }
-
-private:
-    void down() {
-        auto r = runProgram(labScript(), {"down", name_}, 60s);
-        if (r.status != 0)
-            BOOST_TEST_MESSAGE("lab down " << name_ << ": " << r.err);
-    }
-    std::string name_;
-};
 
 // Addresses that tests/netlab/lab gives (docs/netlab.md).
 constexpr const char* kBoot = "203.0.113.2";
@@ -104,26 +44,11 @@ std::map<std::string, int> makeInputs(const std::filesystem::path& dir, int n) {
     return words;
 }
 
-// Labs of earlier runs of this test whose process is gone (killed by a
-// timeout before its destructors ran): named nl<pid><c|s>.
-void removeStaleLabs() {
-    static const std::regex stale("^swl-(nl([0-9]+)[cs])-");
-    std::istringstream in(runProgram("/usr/bin/ip", {"netns", "list"}, 10s).out);
-    std::set<std::string> labs;
-    std::smatch m;
-    for (std::string line; std::getline(in, line);)
-        if (std::regex_search(line, m, stale) && ::kill(std::stoi(m[2]), 0) != 0 && errno == ESRCH)
-            labs.insert(m[1]);
-    for (const auto& name : labs) {
-        BOOST_TEST_MESSAGE("removing lab " << name << " of an earlier run");
-        runProgram(labScript(), {"down", name}, 60s);
-    }
-}
-
 void batchAcrossNat(const std::string& kind) {
     if (auto missing = labMissing(); !missing.empty())
         BOOST_FAIL("CI is set and a network lab needs:" + missing);
-    removeStaleLabs();
+    // Labs of earlier runs of this test are named nl<pid><c|s>.
+    removeStaleLabs("nl");
     // Lab names are [a-z0-9]{1,12}, unique per process and case.
     Lab lab("nl" + std::to_string(::getpid()) + kind.substr(0, 1), {"h1=" + kind, "h2=" + kind});
 
