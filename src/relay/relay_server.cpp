@@ -1,5 +1,6 @@
 #include "relay/relay_server.hpp"
 
+#include "net/interfaces.hpp"
 #include "wire/log.hpp"
 #include "wire/peer_id.hpp"
 
@@ -34,6 +35,22 @@ struct RelayServer::Pending {
     bool started = false; // relay-opened sent to both: pumps may start
     bool failed = false;  // the dialing side gave up: the acceptor must too
 };
+
+std::vector<std::string> relayEndpoints(const std::string& host, std::uint16_t port) {
+    if (!net::isAnyHost(host))
+        return {net::Endpoint{host, port, {}}.str()};
+    std::vector<std::string> out;
+    std::vector<std::string> loopback;
+    for (const auto& a : net::localAddresses()) {
+        auto text = net::Endpoint{a.host, port, {}}.str();
+        (a.loopback ? loopback : out).push_back(text);
+    }
+    if (out.empty())
+        out = loopback;
+    if (out.size() > 4)
+        out.resize(4);
+    return out;
+}
 
 RelayServer::RelayServer(const net::Credentials& credentials, net::PeerCheck allowed,
                          std::string host, std::uint16_t port, RelayLimits limits)

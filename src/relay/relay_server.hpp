@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace swarm::relay {
 
@@ -34,6 +35,12 @@ struct RelayLimits {
     /// side that stops reading for this long ends its circuit).
     net::SessionLimits session{};
 };
+
+/// Where a relay listening on host:port is announced (capacity record): the
+/// host itself; for every interface ("*", "", "0.0.0.0", "::"), this host's
+/// non-loopback addresses (at most 4, IPv6 first), or loopback ones when it
+/// has no other.
+std::vector<std::string> relayEndpoints(const std::string& host, std::uint16_t port);
 
 /// Counters for status output and tests; a snapshot.
 struct RelayStats {

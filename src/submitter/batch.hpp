@@ -117,7 +117,7 @@ private:
     std::map<std::string, const UnitSpec*> units_;
     OfferBook offers_;
     std::set<WorkerId> sessions_;
-    std::vector<SessionRecord> sessionLog_; // for the summary, the newest kSessionLog
+    std::vector<SessionRecord> sessionLog_;       // for the summary, the newest kSessionLog
     std::map<WorkerId, std::size_t> openSession_; // index into sessionLog_
     std::map<WorkerId, std::vector<wire::Cancel>> cancels_;
 };

@@ -11,6 +11,17 @@ constexpr std::size_t kMaxEndpoints = 16; // wire/judge's limit for an offer
 } // namespace
 
 std::vector<std::string> offerEndpoints(const EndpointSources& s) {
+    auto out = directEndpoints(s);
+    const std::size_t room = kMaxEndpoints - std::min(s.relayed.size(), kMaxEndpoints);
+    if (out.size() > room)
+        out.resize(room);
+    for (const auto& r : s.relayed)
+        if (out.size() < kMaxEndpoints)
+            out.push_back(r);
+    return out;
+}
+
+std::vector<std::string> directEndpoints(const EndpointSources& s) {
     std::vector<std::string> out;
     auto add = [&](const std::string& text) {
         if (out.size() < kMaxEndpoints && std::find(out.begin(), out.end(), text) == out.end())
@@ -45,18 +56,35 @@ std::vector<std::string> offerEndpoints(const EndpointSources& s) {
     return out;
 }
 
-std::optional<std::string> reachability(const EndpointSources& s) {
+Reach reach(const EndpointSources& s) {
     if (s.localSwarm || s.publicHosts.empty())
-        return std::nullopt;
+        return Reach::kUnknown;
     for (const auto& h : s.publicHosts)
         for (const auto& a : s.interfaces)
             if (a.host == h)
-                return "reachable at " + h + " (the DHT sees this host at an address of its own)";
+                return Reach::kPublic;
+    return Reach::kBehindNat;
+}
+
+std::optional<std::string> reachability(const EndpointSources& s) {
+    switch (reach(s)) {
+    case Reach::kUnknown:
+        return std::nullopt;
+    case Reach::kPublic:
+        return "reachable at " + s.publicHosts.front() +
+               " (the DHT sees this host at an address of its own)";
+    case Reach::kBehindNat:
+        break;
+    }
     std::string text = "behind NAT: the DHT sees this host at " + s.publicHosts.front() +
                        ", an address of none of its interfaces";
-    if (s.advertise.empty())
-        text += "; workers outside this network reach it only if that port is forwarded to "
-                "it (then pass it with --advertise) or over IPv6";
+    if (!s.relayed.empty())
+        text += "; workers outside reach it through " + std::to_string(s.relayed.size()) +
+                " relay(s): " + s.relayed.front();
+    else if (s.advertise.empty())
+        text += "; workers outside this network reach it only over IPv6, through a relay "
+                "(none is known yet; see --relay-via), or if that port is forwarded to it "
+                "(then pass it with --advertise)";
     return text;
 }
 

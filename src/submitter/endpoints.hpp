@@ -18,6 +18,7 @@ struct EndpointSources {
     std::vector<net::LocalAddress> interfaces;
     std::vector<std::string> publicHosts; ///< as the DHT sees us (behind NAT: the router)
     bool localSwarm = false;              ///< every peer is on this host
+    std::vector<std::string> relayed;     ///< granted relay reservations (RelayPool)
 };
 
 /// The endpoints put into offers, the likeliest first and at most 16 (the
@@ -26,8 +27,16 @@ struct EndpointSources {
 /// every interface, loopback first if the swarm is local (else not at
 /// all), global IPv6 (not when bound to 0.0.0.0), the public addresses the
 /// DHT reports (they work where the router forwards the port), then IPv4.
-/// No duplicates. Pure.
+/// No duplicates. Relayed endpoints come last and are never cut. Pure.
 std::vector<std::string> offerEndpoints(const EndpointSources& s);
+/// The same without the relayed ones.
+std::vector<std::string> directEndpoints(const EndpointSources& s);
+
+/// What the DHT tells of this host: unknown (no DHT node has said yet, or
+/// the swarm is local), public (an address the DHT sees us at is one of
+/// our interfaces), or behind NAT.
+enum class Reach { kUnknown, kPublic, kBehindNat };
+Reach reach(const EndpointSources& s);
 
 /// What the DHT says of this host's reachability, one line for the log:
 /// "reachable at A" when an address the DHT sees us at is one of our

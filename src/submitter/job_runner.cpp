@@ -38,16 +38,20 @@ bool JobRunner::tick() {
     return false;
 }
 
-// Offers work to trusted workers we have no session with.
+// Offers work to trusted workers we have no session with. No endpoints yet (a relay reservation on
+// its way): none this tick.
 void JobRunner::offerWork(std::int64_t nowMs) {
-    std::vector<std::string> endpoints;
-    for (const auto& w : swarm_.workers()) {
+    const auto workers = swarm_.workers();
+    if (workers.empty())
+        return;
+    const std::vector<std::string> endpoints = endpoints_();
+    if (endpoints.empty())
+        return;
+    for (const auto& w : workers) {
         const auto wid = w.id.str();
         auto token = batch_.offerTo(wid, w.id.key(), nowMs);
         if (!token)
             continue;
-        if (endpoints.empty())
-            endpoints = endpoints_();
         wire::Offer offer;
         offer.endpoints = endpoints;
         offer.token = *token;

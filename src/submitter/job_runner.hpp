@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cli/relay_options.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/worker_table.hpp"
 #include "submitter/job_spec.hpp"
@@ -40,6 +41,10 @@ struct RunOptions {
     bool lanDiscovery = false;
     bool json = false;     ///< JSON-lines events on stdout
     bool progress = false; ///< a live progress line on stderr (a terminal)
+    /// Relays to keep reservations on (--relay-via), whether or not this
+    /// host looks reachable; relays workers announce are used behind NAT.
+    std::vector<std::string> relayVia;
+    cli::RelayOptions relay; ///< --relay: serve circuits for others
 };
 
 /// Where the runner finds trusted workers and leaves them offers: the DHT in
@@ -63,7 +68,8 @@ public:
 class JobRunner {
 public:
     /// Where workers reach the listener, put into each offer (asked anew
-    /// for each, as the DHT learns our public address).
+    /// each tick, as the DHT learns our public address and relays grant
+    /// reservations). Empty: hold offers for now.
     using Endpoints = std::function<std::vector<std::string>()>;
 
     JobRunner(Batch& batch, SwarmAccess& swarm, base::Executor& timer, Endpoints endpoints);

@@ -22,6 +22,7 @@
 #include "submitter/journal.hpp"
 #include "submitter/offer_book.hpp"
 #include "submitter/progress.hpp"
+#include "submitter/relay_pool.hpp"
 #include "submitter/reporter.hpp"
 #include "submitter/submit_config.hpp"
 #include "submitter/worker_session.hpp"
@@ -68,6 +69,43 @@ private:
     const wire::Clock& clock_;
 };
 
+// Relays to reserve on: --relay-via always; behind NAT, also those the
+// trusted workers announce (their capacity records' relays).
+std::vector<net::Endpoint> relayCandidates(const std::vector<std::string>& via, Reach reach,
+                                           const dht::DiscoverySnapshot& seen) {
+    std::vector<net::Endpoint> out;
+    for (const auto& text : via)
+        if (auto e = net::Endpoint::parse(text))
+            out.push_back(*e);
+    if (reach != Reach::kBehindNat)
+        return out;
+    for (const auto& w : seen.workers)
+        for (const auto& text : w.record.relays)
+            if (auto e = net::Endpoint::parse(text); e && e->relay.empty()) {
+                e->relay = w.id.str();
+                out.push_back(*e);
+            }
+    return out;
+}
+
+// Holds the first offers back briefly while they would carry endpoints
+// that cannot work yet: until the DHT has told where we stand, and, behind
+// NAT or with --relay-via, until a relay granted a reservation. After that, or
+// at the latest after the waits below, offers go out with what there is.
+struct OfferGate {
+    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+    bool relaysWanted = false;
+    bool open(const EndpointSources& where) const {
+        const auto waited = std::chrono::steady_clock::now() - since;
+        if (where.relayed.empty() && (relaysWanted || reach(where) == Reach::kBehindNat) &&
+            waited < std::chrono::seconds(15))
+            return false;
+        return reach(where) != Reach::kUnknown || where.localSwarm ||
+               !net::isAnyHost(where.listenHost) || !where.advertise.empty() ||
+               waited >= std::chrono::seconds(5);
+    }
+};
+
 // The composition root of a run: the batch, the listener its workers dial,
 // the DHT node it finds them through, the clock and the timer, made here
 // and handed to the JobRunner. Returns the run's exit status.
@@ -108,6 +146,7 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     dht::Discovery discovery(node, trust, clock);
     discovery.start();
     DhtSwarm swarm(node, discovery, identity, clock);
+    auto relayServer = cli::startRelay(options.relay, credentials, trust);
     EndpointSources where{.listenHost = options.listenHost,
                           .port = listener.port(),
                           .advertise = options.advertise,
@@ -115,20 +154,36 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
                           .publicHosts = {},
                           .localSwarm = isLocalSwarm(options.bootstrap)};
     kLog.info("listening for workers on {}", fmt::join(offerEndpoints(where), ", "));
+    RelayPool relays(credentials, trust, listener);
+    OfferGate gate;
     std::optional<std::string> said; // the reachability last logged
-    auto endpoints = [&] {
+    // On the timer's thread, like the runner's ticks: where we stand, and
+    // the relay reservations that follows from it.
+    auto refresh = [&] {
         where.publicHosts = node.publicHosts();
+        auto candidates = relayCandidates(options.relayVia, reach(where), discovery.snapshot());
+        gate.relaysWanted = !candidates.empty();
+        relays.update(candidates);
+        where.relayed = relays.endpoints();
         if (auto now = reachability(where); now && now != said) {
             kLog.info("{}", *now);
             said = now;
         }
-        return offerEndpoints(where);
+    };
+    auto endpoints = [&] {
+        return gate.open(where) ? offerEndpoints(where) : std::vector<std::string>{};
     };
     base::EventLoop timer([](std::string_view what) { kLog.error("{}", what); });
+    std::function<void()> keepRefreshing = [&] {
+        refresh();
+        timer.postAfter(std::chrono::seconds(1), keepRefreshing);
+    };
+    timer.post(keepRefreshing);
 
     JobRunner runner(batch, swarm, timer, endpoints);
     runner.run(interrupted);
     timer.stop();
+    relays.update({});
     listener.stop();
     reporter.finish(runner.progress());
     const int status = batch.finish();
@@ -140,7 +195,9 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
 struct NetworkFlags {
     std::optional<std::string> listen;
     std::vector<std::string> advertise;
+    std::vector<std::string> relayVia;
     cli::DhtOptions dht;
+    cli::RelayOptions relay;
 };
 
 void declareNetworkFlags(CLI::App& app, NetworkFlags& f) {
@@ -153,7 +210,14 @@ void declareNetworkFlags(CLI::App& app, NetworkFlags& f) {
                    "address this host can be reached at)")
         ->allow_extra_args(false)
         ->type_name("HOST:PORT");
+    app.add_option("--relay-via", f.relayVia,
+                   "keep a reservation on this relay so that workers that cannot dial in reach "
+                   "this run through it; repeat for more (default: behind NAT, the relays "
+                   "trusted workers announce)")
+        ->allow_extra_args(false)
+        ->type_name("relay:PEER-ID@HOST:PORT");
     cli::addDhtOptions(app, f.dht, {.settings = "submitter.toml"});
+    cli::addRelayOptions(app, f.relay);
 }
 
 // What the flags say, before the settings file; validates nothing that
@@ -177,6 +241,14 @@ RunOptions runOptions(const NetworkFlags& f, const cli::Globals& g) {
         }
     }
     o.advertise = f.advertise;
+    for (const auto& r : f.relayVia) {
+        auto e = net::Endpoint::parse(r);
+        if (!e || e->relay.empty())
+            throw cli::UsageError("--relay-via wants relay:PEER-ID@HOST:PORT, not '" + r + "'" +
+                                  (e ? "" : ": " + e.error().what));
+    }
+    o.relayVia = f.relayVia;
+    o.relay = f.relay;
     o.swarm = f.dht.swarm.value_or(o.swarm);
     o.dhtAddress = f.dht.address.value_or(o.dhtAddress);
     o.dhtPort = f.dht.port.value_or(o.dhtPort);

@@ -534,6 +534,25 @@ Verdict judge(RelayData&) {
     return {};
 }
 
+namespace {
+// Endpoint texts: at most `count`, each 1..`bytes` printable ASCII, no spaces.
+Verdict checkEndpoints(std::string_view field, const std::vector<std::string>& endpoints,
+                       std::size_t count, std::size_t bytes) {
+    if (endpoints.size() > count)
+        return refuse(field, fmt::format("{} entries, over {}", endpoints.size(), count));
+    for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        const auto& e = endpoints[i];
+        const bool printable = std::all_of(e.begin(), e.end(), [](char c) {
+            return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7F;
+        });
+        if (e.empty() || e.size() > bytes || !printable)
+            return refuse(fmt::format("{}[{}]", field, i),
+                          fmt::format("'{}' is not an endpoint", excerpt(e)));
+    }
+    return {};
+}
+} // namespace
+
 Verdict judge(CapacityRecord& r) {
     for (auto* text : {&r.arch, &r.os, &r.podman, &r.software})
         cleanText(*text, 64);
@@ -544,23 +563,12 @@ Verdict judge(CapacityRecord& r) {
     if (r.freeSlots > r.slots)
         return refuse("capacity.freeSlots",
                       fmt::format("{} is more than the {} slots", r.freeSlots, r.slots));
-    return {};
+    return checkEndpoints("capacity.relays", r.relays, 4, 64);
 }
 
 Verdict judge(Offer& o) {
     cleanText(o.jobId, 128);
-    if (o.endpoints.size() > 16)
-        return refuse("offer.endpoints", fmt::format("{} entries, over 16", o.endpoints.size()));
-    for (std::size_t i = 0; i < o.endpoints.size(); ++i) {
-        const auto& e = o.endpoints[i];
-        const bool printable = std::all_of(e.begin(), e.end(), [](char c) {
-            return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7F;
-        });
-        if (e.empty() || e.size() > 256 || !printable)
-            return refuse(fmt::format("offer.endpoints[{}]", i),
-                          fmt::format("'{}' is not an endpoint", excerpt(e)));
-    }
-    return {};
+    return checkEndpoints("offer.endpoints", o.endpoints, 16, 256);
 }
 
 } // namespace swarm::wire

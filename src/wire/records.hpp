@@ -43,8 +43,11 @@ struct CapacityRecord {
     Isolation isolation;
     std::string software;   ///< swarm version
     bool withdrawn = false; ///< a tombstone put on clean shutdown
+    /// "host:port" where this peer serves relay circuits (--relay) for the
+    /// peers on its allow-list; empty if it does not. At most 4.
+    std::vector<std::string> relays;
     MSGPACK_DEFINE_MAP(version, peerId, sequence, cores, memoryBytes, slots, freeSlots, arch, os,
-                       labels, podman, rootless, isolation, software, withdrawn)
+                       labels, podman, rootless, isolation, software, withdrawn, relays)
 };
 
 /// A submitter's invitation (EnvelopeType::kOffer), sealed to one worker and

@@ -3,6 +3,7 @@
 #include "cli/dht_options.hpp"
 #include "cli/home_files.hpp"
 #include "cli/options.hpp"
+#include "cli/relay_options.hpp"
 #include "cli/signal_watcher.hpp"
 #include "dht/announcer.hpp"
 #include "dht/bootstrap.hpp"
@@ -79,6 +80,7 @@ std::uint64_t parseMemory(const std::string& text) {
 struct RunFlags {
     std::optional<std::string> config;
     cli::DhtOptions dht;
+    cli::RelayOptions relay;
     std::optional<std::uint64_t> slots;
     std::optional<std::string> cpus;
     std::optional<std::string> memory;
@@ -95,6 +97,7 @@ void declareRunFlags(CLI::App& app, RunFlags& f) {
                    "memory per unit, like 512M or 2G; jobs asking for more are refused "
                    "(default: 512M)")
         ->type_name("SIZE");
+    cli::addRelayOptions(app, f.relay);
 }
 
 // worker.toml (or --config), then the flags over it. The --bootstrap flags
@@ -198,6 +201,7 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
 
     PodmanImages images(sandbox.service->socket(), imagePolicy(cfg));
     wire::SystemClock clock;
+    auto relay = cli::startRelay(flags.relay, credentials, trust);
     Worker worker(cfg, WorkerDeps{
                            .identity = identity,
                            .trust = trust,
@@ -210,6 +214,7 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
                            .isolation = sandbox.report.isolation,
                            .podmanVersion = sandbox.report.info.version,
                            .rootless = sandbox.report.info.rootless,
+                           .relays = relay.endpoints,
                        });
     ControlServer control(controlSocketPath(g.home), [&worker] { return worker.status().json(); });
     target = &worker;

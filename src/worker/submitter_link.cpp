@@ -111,7 +111,12 @@ void SubmitterLink::endSending() {
 // Every endpoint of the offer, staggered (net::Dialer::dialFirst): the
 // first that connects is used, and logged, with what the others said.
 bool SubmitterLink::dial() {
-    net::Dialer dialer(ctx_.deps.credentials);
+    // A relay the offer names is used whoever it is: the offer is signed by
+    // a trusted submitter, and the session inside the circuit is
+    // authenticated end to end with that submitter's key.
+    net::Dialer dialer(ctx_.deps.credentials, {},
+                       net::RelayRoute{net::allowIf([](const wire::PublicKey&) { return true; }),
+                                       offer_.submitter.key()});
     wire::Hello hello;
     hello.token = offer_.offer.token;
     hello.software = kWorkerSoftware;

@@ -115,6 +115,7 @@ void Worker::run() {
     host.rootless = deps.rootless;
     host.isolation = deps.isolation;
     auto record = capacityRecord(host, s.cfg.slots, s.cfg.labels, kWorkerSoftware);
+    record.relays = deps.relays;
 
     dht::Announcer announcer(deps.node, deps.identity, deps.clock);
     if (auto ok = announcer.announce(record); !ok)

@@ -45,6 +45,9 @@ struct WorkerDeps {
     wire::Isolation isolation;  ///< measured by the doctor
     std::string podmanVersion;
     bool rootless = false;
+    /// Where this worker serves relay circuits (--relay), announced in its
+    /// capacity record; empty if it does not.
+    std::vector<std::string> relays = {};
 };
 
 struct UnitStatus {

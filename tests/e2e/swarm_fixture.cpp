@@ -173,6 +173,8 @@ std::string Swarm::createWorker(const std::string& name, WorkerOptions options) 
             e2e::runProgram(workerBinary, {"--home", w.home.string(), "trust", "add", id}, 10s);
             e2e::runProgram(submitBinary, {"--home", home.string(), "trust", "add", w.id}, 10s);
         }
+        for (const auto& id : options.trusts)
+            e2e::runProgram(workerBinary, {"--home", w.home.string(), "trust", "add", id}, 10s);
         if (!options.config.empty())
             std::ofstream(w.home / "worker.toml") << options.config;
         it = workers_.emplace(name, std::move(w)).first;
@@ -192,6 +194,7 @@ std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
         args.insert(args.end(), {"--dht-address", w.options.placement.dhtAddress});
     args.insert(args.end(),
                 {"--bootstrap", bootstrap(), "--slots", std::to_string(w.options.slots)});
+    args.insert(args.end(), w.options.args.begin(), w.options.args.end());
     w.process = spawnIn(w.options.placement.netns, w.options.corrupt ? corruptBinary : workerBinary,
                         args, w.home.string() + ".out", w.home.string() + ".log", env_);
     if (!waitFor([&] { return unixSocketAnswers(w.home / "worker.sock"); }, 90s))

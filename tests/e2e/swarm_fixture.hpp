@@ -56,6 +56,11 @@ struct WorkerOptions {
     std::vector<std::string> submitters;
     /// Written to the worker's home as worker.toml when it is created.
     std::string config;
+    /// Further peers (ids) on the worker's trust list: e.g. the workers a
+    /// relay serves.
+    std::vector<std::string> trusts;
+    /// Further flags for `swarm-worker run` (e.g. --relay).
+    std::vector<std::string> args;
     Placement placement;
 };
 

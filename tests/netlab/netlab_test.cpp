@@ -1,10 +1,10 @@
-// A batch across NAT with real processes: a network lab (tests/netlab/lab)
-// with a stock dhtnode on the public host "boot", swarm-submit listening on
-// the public host "pub", and two swarm-workers each in its own home behind a
-// NAT router, first "cone" then "symmetric" ones. The workers dial out to the
-// submitter; one Podman service (its unix socket works across namespaces)
-// runs every unit. Needs root, ip netns and nft: skipped without them, except
-// when CI is set, where it fails.
+// Batches across NAT with real processes: a network lab (tests/netlab/lab)
+// with a stock dhtnode on the public host "boot", swarm-submit on the public
+// host "pub" or in a home of its own behind NAT, swarm-workers each in its
+// own home behind a NAT router ("cone" or "symmetric" ones), and in some
+// scenarios a worker on "pub" that relays. One Podman service (its unix
+// socket works across namespaces) runs every unit. Needs root, ip netns and nft: skipped without
+// them, except when CI is set, where it fails.
 
 #include "e2e/swarm_fixture.hpp"
 #include "netlab/lab_fixture.hpp"
@@ -44,35 +44,63 @@ std::map<std::string, int> makeInputs(const std::filesystem::path& dir, int n) {
     return words;
 }
 
-void batchAcrossNat(const std::string& kind) {
+// One batch in a lab: where the submitter and the workers are, and what
+// path their sessions must take.
+struct Scenario {
+    std::string name;                  ///< [a-z]{1,3}: lab and directory names
+    std::vector<std::string> homes;    ///< for `lab up`
+    std::string submitterHost = "pub"; ///< a lab host
+    std::vector<std::string> workerHosts = {"h1-1", "h2-1"};
+    bool publicRelayWorker = false; ///< a worker on "pub" started with --relay
+    std::string path = "direct";    ///< every session's, in the summary
+};
+
+constexpr std::uint16_t kRelayPort = 7400;
+
+// The worker on "pub" that also relays: it trusts the other workers (a
+// relay serves the peers on its allow-list).
+WorkerOptions relayWorker(Lab& lab, const std::vector<std::string>& others) {
+    WorkerOptions o;
+    o.placement = {lab.ns("pub"), kPub};
+    o.slots = 1;
+    o.trusts = others;
+    o.args = {"--relay", std::string(kPub) + ":" + std::to_string(kRelayPort)};
+    return o;
+}
+
+void runBatch(const Scenario& sc) {
     if (auto missing = labMissing(); !missing.empty())
         BOOST_FAIL("CI is set and a network lab needs:" + missing);
-    // Labs of earlier runs of this test are named nl<pid><c|s>.
+    // Labs of earlier runs of this test are named nl<pid><scenario>.
     removeStaleLabs("nl");
-    // Lab names are [a-z0-9]{1,12}, unique per process and case.
-    Lab lab("nl" + std::to_string(::getpid()) + kind.substr(0, 1), {"h1=" + kind, "h2=" + kind});
-
+    Lab lab("nl" + std::to_string(::getpid()) + sc.name, sc.homes);
     SwarmOptions o;
     o.bootstrapNetns = lab.ns("boot");
     o.bootstrapHost = kBoot;
     o.bootstrapPort = kDhtPort;
-    o.submitter = {lab.ns("pub"), kPub};
-    o.submitterListen = std::string(kPub) + ":0";
+    const std::string submitterAddr = lab.addr(sc.submitterHost);
+    o.submitter = {lab.ns(sc.submitterHost), submitterAddr};
+    o.submitterListen = sc.submitterHost == "pub" ? std::string(kPub) + ":0" : "*:0";
     Swarm s(o);
+    std::vector<std::string> names;
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < sc.workerHosts.size(); ++i) {
+        WorkerOptions w;
+        w.placement = {lab.ns(sc.workerHosts[i]), lab.addr(sc.workerHosts[i])};
+        names.push_back("w" + std::to_string(i + 1));
+        ids.push_back(s.createWorker(names.back(), w));
+    }
+    if (sc.publicRelayWorker) {
+        names.push_back("relay");
+        ids.push_back(s.createWorker("relay", relayWorker(lab, ids)));
+    }
+    for (const auto& n : names)
+        s.startWorker(n);
 
-    // Hosts h1-1 and h2-1: 192.0.2.10 and 192.0.2.74, behind 203.0.113.11
-    // and 203.0.113.12.
-    WorkerOptions w1;
-    w1.placement = {lab.ns("h1-1"), "192.0.2.10"};
-    WorkerOptions w2;
-    w2.placement = {lab.ns("h2-1"), "192.0.2.74"};
-    auto id1 = s.startWorker("w1", w1);
-    auto id2 = s.startWorker("w2", w2);
-
-    auto dir = s.root() / ("batch-" + kind);
+    auto dir = s.root() / ("batch-" + sc.name);
     auto words = makeInputs(dir / "inputs", 4);
     auto job = dir / "job.toml";
-    std::ofstream(job) << "name = \"across-" << kind << "-nat\"\n"
+    std::ofstream(job) << "name = \"across-nat-" << sc.name << "\"\n"
                        << "image = \"localhost/swarm-test:latest\"\n"
                        << "command = [\"sh\", \"-c\", \"wc -w < {} > out/words\"]\n"
                        << "inputs = \"inputs/*.txt\"\n"
@@ -80,7 +108,7 @@ void batchAcrossNat(const std::string& kind) {
                        << "replicas = 2\nquorum = 2\ntimeout = \"60s\"\n";
     auto events = dir / "events.jsonl";
     auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
-    auto status = submit->wait(120s);
+    auto status = submit->wait(150s);
     if (!status) {
         submit->signal(SIGKILL);
         submit->wait(10s);
@@ -88,7 +116,6 @@ void batchAcrossNat(const std::string& kind) {
     auto log = readFile(events.string() + ".log");
     BOOST_REQUIRE_MESSAGE(status == 0,
                           "swarm-submit: " << log << "\nw1: " << readFile(s.workerLog("w1")));
-
     auto summary = readFile(dir / "job" / "summary.json");
     BOOST_TEST(summary.find("\"valid\":4") != std::string::npos, summary);
     BOOST_TEST(summary.find("\"failed\":0") != std::string::npos, summary);
@@ -99,23 +126,56 @@ void batchAcrossNat(const std::string& kind) {
         in >> n;
         BOOST_TEST(n == count, unit);
     }
-    // Both workers came through their routers' public addresses.
-    BOOST_TEST(log.find("connected from 203.0.113.11:") != std::string::npos, log);
-    BOOST_TEST(log.find("connected from 203.0.113.12:") != std::string::npos, log);
-    BOOST_TEST(s.stopWorker("w1") == 0);
-    BOOST_TEST(s.stopWorker("w2") == 0);
-    BOOST_TEST(s.containersOf(id1) == 0u);
-    BOOST_TEST(s.containersOf(id2) == 0u);
+    // Every session took the path the scenario leaves, and says so.
+    const auto connected = eventsOf(events, "worker-connected");
+    BOOST_TEST(!connected.empty());
+    for (const auto& e : connected)
+        BOOST_TEST(e.find("\"path\":\"" + sc.path + "\"") != std::string::npos, e);
+    BOOST_TEST(summary.find("\"path\":\"" + sc.path + "\"") != std::string::npos, summary);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        BOOST_TEST(s.stopWorker(names[i]) == 0, names[i]);
+        BOOST_TEST(s.containersOf(ids[i]) == 0u, names[i]);
+    }
 }
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(batch_validates_with_workers_behind_cone_nat,
                      *boost::unit_test::precondition(labUsable)) {
-    batchAcrossNat("cone");
+    runBatch({.name = "c", .homes = {"h1=cone", "h2=cone"}});
 }
 
 BOOST_AUTO_TEST_CASE(batch_validates_with_workers_behind_symmetric_nat,
                      *boost::unit_test::precondition(labUsable)) {
-    batchAcrossNat("symmetric");
+    runBatch({.name = "s", .homes = {"h1=symmetric", "h2=symmetric"}});
+}
+
+// The submitter behind NAT too: it learns so from the DHT, finds the relay
+// the public worker announces, and every worker (the relay itself too)
+// reaches it through that relay.
+BOOST_AUTO_TEST_CASE(batch_validates_with_submitter_and_workers_behind_nat,
+                     *boost::unit_test::precondition(labUsable)) {
+    runBatch({.name = "nn",
+              .homes = {"hs=cone", "h1=cone", "h2=cone"},
+              .submitterHost = "hs-1",
+              .publicRelayWorker = true,
+              .path = "relayed"});
+}
+
+BOOST_AUTO_TEST_CASE(batch_validates_with_submitter_behind_nat_and_one_public_worker,
+                     *boost::unit_test::precondition(labUsable)) {
+    runBatch({.name = "np",
+              .homes = {"hs=cone", "h1=cone"},
+              .submitterHost = "hs-1",
+              .workerHosts = {"h1-1"},
+              .publicRelayWorker = true,
+              .path = "relayed"});
+}
+
+BOOST_AUTO_TEST_CASE(batch_validates_with_every_nat_symmetric,
+                     *boost::unit_test::precondition(labUsable)) {
+    runBatch({.name = "ss",
+              .homes = {"hs=symmetric", "h1=symmetric", "h2=symmetric"},
+              .submitterHost = "hs-1",
+              .publicRelayWorker = true,
+              .path = "relayed"});
 }
