@@ -71,8 +71,12 @@ std::optional<std::string> reachability(const EndpointSources& s) {
     case Reach::kUnknown:
         return std::nullopt;
     case Reach::kPublic:
-        return "reachable at " + s.publicHosts.front() +
-               " (the DHT sees this host at an address of its own)";
+        for (const auto& h : s.publicHosts)
+            for (const auto& a : s.interfaces)
+                if (a.host == h)
+                    return "reachable at " + h +
+                           " (the DHT sees this host at an address of its own)";
+        break;
     case Reach::kBehindNat:
         break;
     }

@@ -38,18 +38,24 @@ const FlagTable kIdentityFlags = {
     {"trust list", {}},
 };
 
+// Serving relay circuits (cli/relay_options.hpp), on both daemons' run.
+const std::set<std::string> kRelayFlags = {"--relay", "--relay-circuits", "--relay-circuit-mib",
+                                           "--relay-mbit"};
+
 FlagTable workerFlags() {
     FlagTable t = kIdentityFlags;
     t["run"] = {"--config", "--swarm", "--bootstrap", "--dht-address", "--dht-port",
                 "--slots",  "--cpus",  "--memory",    "--lan"};
+    t["run"].insert(kRelayFlags.begin(), kRelayFlags.end());
     t["status"] = {};
     t["doctor"] = {"--image"};
     return t;
 }
 
 FlagTable submitFlags() {
-    const std::set<std::string> network = {"--listen",      "--advertise", "--swarm", "--bootstrap",
-                                           "--dht-address", "--dht-port",  "--lan"};
+    std::set<std::string> network = {"--listen",      "--advertise", "--swarm", "--bootstrap",
+                                     "--dht-address", "--dht-port",  "--lan",   "--relay-via"};
+    network.insert(kRelayFlags.begin(), kRelayFlags.end());
     FlagTable t = kIdentityFlags;
     t["run"] = network;
     t["run"].insert({"JOB.toml", "--out", "--image", "--replicas", "--quorum", "--timeout"});

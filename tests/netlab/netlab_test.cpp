@@ -15,9 +15,11 @@
 
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace swarm::e2e;
@@ -52,20 +54,49 @@ struct Scenario {
     std::string submitterHost = "pub"; ///< a lab host
     std::vector<std::string> workerHosts = {"h1-1", "h2-1"};
     bool publicRelayWorker = false; ///< a worker on "pub" started with --relay
+    bool secondRelayWorker = false; ///< another on "boot"
+    bool killRelayMidBatch = false; ///< kill the relay in use once a unit is valid
     std::string path = "direct";    ///< every session's, in the summary
+    int units = 4;
 };
+
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        if (done())
+            return true;
+        std::this_thread::sleep_for(200ms);
+    }
+    return done();
+}
 
 constexpr std::uint16_t kRelayPort = 7400;
 
-// The worker on "pub" that also relays: it trusts the other workers (a
-// relay serves the peers on its allow-list).
-WorkerOptions relayWorker(Lab& lab, const std::vector<std::string>& others) {
+// A worker on a public host that also relays: it trusts the other workers
+// (a relay serves the peers on its allow-list).
+WorkerOptions relayWorker(Lab& lab, const std::string& host, const std::string& address,
+                          const std::vector<std::string>& others) {
     WorkerOptions o;
-    o.placement = {lab.ns("pub"), kPub};
+    o.placement = {lab.ns(host), address};
     o.slots = 1;
     o.trusts = others;
-    o.args = {"--relay", std::string(kPub) + ":" + std::to_string(kRelayPort)};
+    o.args = {"--relay", address + ":" + std::to_string(kRelayPort)};
     return o;
+}
+
+// Waits for a unit to validate, then kills the relay worker whose circuits
+// the sessions so far used; returns its name.
+std::string killRelayInUse(Swarm& s, const std::filesystem::path& events,
+                           const std::vector<std::string>& relays) {
+    BOOST_REQUIRE(waitFor([&] { return !eventsOf(events, "unit-valid").empty(); }, 120s));
+    for (const auto& e : eventsOf(events, "worker-connected"))
+        for (const auto& name : relays)
+            if (field(e, "address").find(s.workerId(name).substr(0, 12)) != std::string::npos) {
+                s.killWorker(name);
+                return name;
+            }
+    BOOST_FAIL("no session went through a relay");
+    return {};
 }
 
 void runBatch(const Scenario& sc) {
@@ -90,25 +121,35 @@ void runBatch(const Scenario& sc) {
         names.push_back("w" + std::to_string(i + 1));
         ids.push_back(s.createWorker(names.back(), w));
     }
+    const std::vector<std::string> workers = ids;
+    std::vector<std::string> relays;
     if (sc.publicRelayWorker) {
-        names.push_back("relay");
-        ids.push_back(s.createWorker("relay", relayWorker(lab, ids)));
+        relays.push_back("relay");
+        ids.push_back(s.createWorker("relay", relayWorker(lab, "pub", kPub, workers)));
     }
+    if (sc.secondRelayWorker) {
+        relays.push_back("relay2");
+        ids.push_back(s.createWorker("relay2", relayWorker(lab, "boot", kBoot, workers)));
+    }
+    names.insert(names.end(), relays.begin(), relays.end());
     for (const auto& n : names)
         s.startWorker(n);
 
     auto dir = s.root() / ("batch-" + sc.name);
-    auto words = makeInputs(dir / "inputs", 4);
+    auto words = makeInputs(dir / "inputs", sc.units);
     auto job = dir / "job.toml";
     std::ofstream(job) << "name = \"across-nat-" << sc.name << "\"\n"
                        << "image = \"localhost/swarm-test:latest\"\n"
-                       << "command = [\"sh\", \"-c\", \"wc -w < {} > out/words\"]\n"
+                       << "command = [\"sh\", \"-c\", \"sleep 1; wc -w < {} > out/words\"]\n"
                        << "inputs = \"inputs/*.txt\"\n"
                        << "outputs = [\"out/words\"]\n"
                        << "replicas = 2\nquorum = 2\ntimeout = \"60s\"\n";
     auto events = dir / "events.jsonl";
     auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
-    auto status = submit->wait(150s);
+    std::string killed;
+    if (sc.killRelayMidBatch)
+        killed = killRelayInUse(s, events, relays);
+    auto status = submit->wait(180s);
     if (!status) {
         submit->signal(SIGKILL);
         submit->wait(10s);
@@ -117,7 +158,7 @@ void runBatch(const Scenario& sc) {
     BOOST_REQUIRE_MESSAGE(status == 0,
                           "swarm-submit: " << log << "\nw1: " << readFile(s.workerLog("w1")));
     auto summary = readFile(dir / "job" / "summary.json");
-    BOOST_TEST(summary.find("\"valid\":4") != std::string::npos, summary);
+    BOOST_TEST(summary.find("\"valid\":" + std::to_string(sc.units)) != std::string::npos, summary);
     BOOST_TEST(summary.find("\"failed\":0") != std::string::npos, summary);
     BOOST_TEST(eventsOf(events, "unit-valid").size() == words.size());
     for (const auto& [unit, count] : words) {
@@ -132,7 +173,14 @@ void runBatch(const Scenario& sc) {
     for (const auto& e : connected)
         BOOST_TEST(e.find("\"path\":\"" + sc.path + "\"") != std::string::npos, e);
     BOOST_TEST(summary.find("\"path\":\"" + sc.path + "\"") != std::string::npos, summary);
+    if (!killed.empty()) { // sessions came back through the other relay
+        const auto id = s.workerId(killed).substr(0, 12);
+        const auto last = connected.back();
+        BOOST_TEST(field(last, "address").find(id) == std::string::npos, last);
+    }
     for (std::size_t i = 0; i < names.size(); ++i) {
+        if (names[i] == killed)
+            continue;
         BOOST_TEST(s.stopWorker(names[i]) == 0, names[i]);
         BOOST_TEST(s.containersOf(ids[i]) == 0u, names[i]);
     }
@@ -178,4 +226,18 @@ BOOST_AUTO_TEST_CASE(batch_validates_with_every_nat_symmetric,
               .submitterHost = "hs-1",
               .publicRelayWorker = true,
               .path = "relayed"});
+}
+
+// Two relays; the one in use dies mid-batch. Sessions come back through the
+// other, and every unit still validates exactly once.
+BOOST_AUTO_TEST_CASE(sessions_move_to_another_relay_when_theirs_dies,
+                     *boost::unit_test::precondition(labUsable)) {
+    runBatch({.name = "k",
+              .homes = {"hs=cone", "h1=cone", "h2=cone"},
+              .submitterHost = "hs-1",
+              .publicRelayWorker = true,
+              .secondRelayWorker = true,
+              .killRelayMidBatch = true,
+              .path = "relayed",
+              .units = 8});
 }

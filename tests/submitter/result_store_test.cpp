@@ -203,11 +203,24 @@ BOOST_AUTO_TEST_CASE(summary) {
             "{\"replica\":2,\"worker\":\"w3\",\"state\":\"given-back\",\"reason\":\"given "
             "back\"}]},"
             "{\"id\":\"b\",\"state\":\"failed\",\"digest\":null,\"agreed\":[],\"attempts\":0,"
-            "\"reason\":\"too many \\\"errors\\\"\",\"replicas\":[]}]}");
+            "\"reason\":\"too many \\\"errors\\\"\",\"replicas\":[]}],\"sessions\":[]}");
     TempDir dir;
     ResultStore store(dir.path());
     store.writeSummary("job", snap);
     BOOST_TEST(readFile(dir / "summary.json") == json + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(summary_lists_each_session_and_its_path) {
+    std::vector<SessionRecord> sessions = {
+        {"w1", "direct", "203.0.113.11:4000", 10, 20, "peer closed the stream"},
+        {"w2", "relayed", "via relay sw1abc (203.0.113.3:7400)", 15, 0, ""}};
+    const auto json = summaryJson("job", Snapshot{}, sessions);
+    const std::string want =
+        R"x("sessions":[{"worker":"w1","path":"direct","address":"203.0.113.11:4000",)x"
+        R"x("started_ms":10,"ended_ms":20,"reason":"peer closed the stream"},)x"
+        R"x({"worker":"w2","path":"relayed","address":"via relay sw1abc (203.0.113.3:7400)",)x"
+        R"x("started_ms":15,"ended_ms":0}]})x";
+    BOOST_TEST(json.ends_with(want), json);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
