@@ -124,10 +124,22 @@ std::uint32_t Scheduler::initialReplicas(const Slot&) const {
     return policy_.replicas;
 }
 
+// A worker never holds two replicas of a unit that could vote, nor one it
+// gave back. One whose replica was lost (its session dropped, so no result
+// came: no vote) or abandoned (we died) may take the unit again, at most
+// kRetakes times: a small swarm whose links flapped still finishes, and a
+// unit that keeps losing a worker does not go to it forever.
 bool Scheduler::eligible(const Slot& slot, const WorkerId& worker) const {
-    return std::none_of(slot.replicas.begin(), slot.replicas.end(), [&](const ReplicaRecord& r) {
-        return r.worker == worker && r.state != ReplicaState::kAbandoned;
-    });
+    constexpr std::size_t kRetakes = 2;
+    std::size_t ended = 0;
+    for (const auto& r : slot.replicas) {
+        if (r.worker != worker || r.state == ReplicaState::kAbandoned)
+            continue;
+        if (r.state != ReplicaState::kLost)
+            return false;
+        ++ended;
+    }
+    return ended <= kRetakes;
 }
 
 std::uint32_t Scheduler::wantedNew(const Slot& slot) const {

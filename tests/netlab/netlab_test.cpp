@@ -155,8 +155,12 @@ void runBatch(const Scenario& sc) {
         submit->wait(10s);
     }
     auto log = readFile(events.string() + ".log");
-    BOOST_REQUIRE_MESSAGE(status == 0,
-                          "swarm-submit: " << log << "\nw1: " << readFile(s.workerLog("w1")));
+    if (status != 0) {
+        std::string logs;
+        for (const auto& n : names)
+            logs += "\n" + n + ": " + readFile(s.workerLog(n));
+        BOOST_FAIL("swarm-submit: " << log << "\nevents: " << readFile(events) << logs);
+    }
     auto summary = readFile(dir / "job" / "summary.json");
     BOOST_TEST(summary.find("\"valid\":" + std::to_string(sc.units)) != std::string::npos, summary);
     BOOST_TEST(summary.find("\"failed\":0") != std::string::npos, summary);

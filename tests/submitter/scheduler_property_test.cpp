@@ -94,17 +94,25 @@ struct World {
             const auto& reps = sched->replicas(id);
             std::size_t issued = 0;
             std::size_t errors = 0;
-            std::map<WorkerId, int> voting; // replicas per worker, abandoned excluded
+            // Replicas per worker that could vote (abandoned and lost ones
+            // cast none), and lost ones (a worker retakes a unit at most twice).
+            std::map<WorkerId, int> voting;
+            std::map<WorkerId, int> lost;
             for (const auto& r : reps) {
                 issued += countsAsIssued(r.state);
                 errors += countsAsError(r.state);
-                if (r.state != ReplicaState::kAbandoned)
+                if (r.state == ReplicaState::kLost)
+                    ++lost[r.worker];
+                else if (r.state != ReplicaState::kAbandoned)
                     ++voting[r.worker];
             }
             BOOST_TEST(issued <= p.maxTotalResults, "seed " << seed << " unit " << id);
             for (const auto& [w, n] : voting)
                 BOOST_TEST(n == 1,
                            "seed " << seed << ": " << w << " held " << id << " " << n << " times");
+            for (const auto& [w, n] : lost)
+                BOOST_TEST(n <= 3, "seed " << seed << ": " << w << " lost " << id << " " << n
+                                           << " times");
             const UnitRecord* u = sched->unit(id);
             if (u->state == UnitState::kValid) {
                 std::size_t agree = 0;
