@@ -14,6 +14,9 @@ namespace {
 const wire::Logger kLog("net");
 // How often the reservation loop looks at its clock while nothing arrives.
 constexpr std::chrono::milliseconds kTick{500};
+// Circuits being taken at once; relay-incoming beyond this is ignored (the
+// dialing side hears the relay's "did not take" reason).
+constexpr std::size_t kMaxTaking = 8;
 } // namespace
 
 RelayReservation::RelayReservation(const Credentials& credentials, Endpoint relay, PeerCheck relays,
@@ -28,16 +31,23 @@ RelayReservation::~RelayReservation() {
     stop();
 }
 
-void RelayReservation::stop() {
+void RelayReservation::requestStop() {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_)
-            return;
         stopping_ = true;
         if (current_ != nullptr)
             current_->abort();
     }
     wake_.notify_all();
+}
+
+bool RelayReservation::finished() const {
+    std::lock_guard lock(mutex_);
+    return finished_;
+}
+
+void RelayReservation::stop() {
+    requestStop();
     if (thread_.joinable())
         thread_.join();
 }
@@ -77,6 +87,8 @@ void RelayReservation::run() {
         delay = std::min(delay * 2, options_.maxRetry);
     }
     reap(true);
+    std::lock_guard lock(mutex_);
+    finished_ = true;
 }
 
 // One reservation connection: true if the relay granted it (so the next
@@ -131,7 +143,8 @@ bool RelayReservation::serveOnce(Held& held) {
         setState(false, "relay " + relayLabel(relay_) + " went silent");
         return false;
     }
-    if (now - held.lastSent >= options_.renew) {
+    reap(false);
+    if (now - held.lastSent >= std::min(options_.renew, held.ttl / 3)) {
         if (!held.session.send(wire::RelayReserve{}))
             return false;
         held.lastSent = now;
@@ -173,8 +186,22 @@ void RelayReservation::takeCircuit(const wire::RelayIncoming& incoming) {
     std::lock_guard lock(mutex_);
     if (stopping_)
         return;
+    if (taking_.size() >= kMaxTaking) {
+        kLog.warn("relay {}: circuit from {} ignored: {} circuits are being taken already",
+                  relayLabel(relay_), from->shortStr(), taking_.size());
+        return;
+    }
     auto& taking = taking_.emplace_back();
-    taking.thread = std::thread([this, &taking, incoming] {
+    try {
+        taking.thread = std::thread([this, &taking, incoming] { take(taking, incoming); });
+    } catch (const std::system_error& e) {
+        kLog.warn("relay {}: cannot take a circuit: {}", relayLabel(relay_), e.what());
+        taking_.pop_back();
+    }
+}
+
+void RelayReservation::take(Taking& taking, const wire::RelayIncoming& incoming) {
+    {
         Deadline deadline = SteadyClock::now() + options_.limits.handshake;
         auto circuit =
             acceptCircuit(creds_, relay_, relays_, incoming.circuit, options_.limits, deadline);
@@ -185,9 +212,9 @@ void RelayReservation::takeCircuit(const wire::RelayIncoming& incoming) {
         } else if (auto started = CircuitBridge::start(std::move(circuit->relay), label)) {
             onCircuit_(std::move(started->socket), label, std::move(started->bridge));
         }
-        std::lock_guard guard(mutex_);
-        taking.done = true;
-    });
+    }
+    std::lock_guard guard(mutex_);
+    taking.done = true;
 }
 
 void RelayReservation::reap(bool all) {

@@ -61,6 +61,10 @@ public:
     std::string state() const;
     /// Ends the reservation and the circuits being taken. Idempotent.
     void stop();
+    /// Asks it to end without waiting; finished() says when it has (then
+    /// the destructor does not block).
+    void requestStop();
+    bool finished() const;
 
 private:
     struct Held {
@@ -73,6 +77,8 @@ private:
     bool holdOnce();
     bool serveOnce(Held& held);
     void takeCircuit(const wire::RelayIncoming& incoming);
+    struct Taking;
+    void take(Taking& taking, const wire::RelayIncoming& incoming);
     void setState(bool active, std::string note);
     void reap(bool all);
 
@@ -86,6 +92,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
+    bool finished_ = false;
     bool active_ = false;
     std::string observed_;
     std::string note_;

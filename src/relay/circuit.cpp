@@ -62,8 +62,12 @@ bool Circuit::open() {
         opened.peerObserved = other(*s).peerAddress();
         opened.maxBytes = static_cast<std::int64_t>(limits_.bytes);
         opened.maxDurationMs = limits_.duration.count();
-        std::lock_guard lock(sendLock(*s));
-        if (auto sent = s->send(opened); !sent) {
+        std::expected<void, net::Error> sent;
+        {
+            std::lock_guard lock(sendLock(*s));
+            sent = s->send(opened);
+        }
+        if (!sent) {
             close(fmt::format("{} could not be told the circuit is open: {}", name(*s),
                               net::describe(sent.error())));
             return false;
@@ -96,8 +100,12 @@ void Circuit::pump(net::Session& from) {
             return close(fmt::format("the circuit reached its limit of {} bytes", limits_.bytes));
         if (!bandwidth_.take(data->data.size(), stopped))
             break;
-        std::lock_guard lock(sendLock(to));
-        if (auto sent = to.send(*data); !sent)
+        std::expected<void, net::Error> sent;
+        {
+            std::lock_guard lock(sendLock(to));
+            sent = to.send(*data);
+        }
+        if (!sent)
             return close(
                 fmt::format("{} did not take data: {}", name(to), net::describe(sent.error())));
     }

@@ -17,12 +17,39 @@ std::string shortId(const wire::PublicKey& key) {
 }
 } // namespace
 
-/// A peer reachable through this relay: its reservation connection. The
-/// lock orders every send on it (renewal answers, relay-incoming); `alive`
-/// turns false before the session is gone.
+/// A peer reachable through this relay: its reservation connection. Other
+/// threads send on it (relay-incoming) and may abort it (the same peer
+/// reserving again), but only while it is alive; its own thread ends it with
+/// end(), after which no other thread touches the session.
 struct RelayServer::Reservation {
     net::Session* session = nullptr;
-    std::mutex send;
+
+    template <typename T> bool send(const T& msg) {
+        std::lock_guard sending(sendMutex);
+        {
+            std::lock_guard guard(lifeMutex);
+            if (!alive)
+                return false;
+        }
+        return session->send(msg).has_value();
+    }
+    void abort() {
+        std::lock_guard guard(lifeMutex);
+        if (alive)
+            session->abort();
+    }
+    void end() {
+        {
+            std::lock_guard guard(lifeMutex);
+            alive = false;
+        }
+        session->abort();                   // a send stuck on it fails now
+        std::lock_guard sending(sendMutex); // and is over once this is taken
+    }
+
+private:
+    std::mutex sendMutex; // one send at a time
+    std::mutex lifeMutex; // guards alive
     bool alive = true;
 };
 
@@ -41,7 +68,10 @@ std::vector<std::string> relayEndpoints(const std::string& host, std::uint16_t p
         return {net::Endpoint{host, port, {}}.str()};
     std::vector<std::string> out;
     std::vector<std::string> loopback;
+    const bool v4only = host == "0.0.0.0"; // "", "*", "::": dual-stack (net::listenTcp)
     for (const auto& a : net::localAddresses()) {
+        if (v4only && a.ipv6)
+            continue;
         auto text = net::Endpoint{a.host, port, {}}.str();
         (a.loopback ? loopback : out).push_back(text);
     }
@@ -99,12 +129,16 @@ void RelayServer::stop() {
     listener_->stop();
 }
 
-void RelayServer::refuse(net::Session& session, const std::string& why) {
+void RelayServer::countRefusal(net::Session& session, const std::string& why) {
     {
         std::lock_guard lock(mutex_);
         ++refused_;
     }
     kLog.info("relay: refused {} ({}): {}", shortId(session.peer()), session.peerAddress(), why);
+}
+
+void RelayServer::refuse(net::Session& session, const std::string& why) {
+    countRefusal(session, why);
     wire::ErrorMsg error;
     error.code = static_cast<std::uint32_t>(net::Error::Code::kRefused);
     error.message = why;
@@ -146,59 +180,57 @@ void RelayServer::reserve(net::Session& session) {
     auto mine = std::make_shared<Reservation>();
     mine->session = &session;
     std::shared_ptr<Reservation> old;
+    bool registered = false;
     {
         std::lock_guard lock(mutex_);
         auto it = reservations_.find(key);
-        if (it == reservations_.end() && reservations_.size() >= limits_.reservations) {
-            ++refused_;
-        } else {
+        if (it != reservations_.end() || reservations_.size() < limits_.reservations) {
             if (it != reservations_.end())
                 old = it->second;
             reservations_[key] = mine;
-            mine.reset(); // registered: see below
+            registered = true;
         }
     }
-    if (mine)
+    if (!registered)
         return refuse(session, fmt::format("the relay is at its limit of {} reservations",
                                            limits_.reservations));
-    mine = reservationFor(key);
-    if (old) { // the same peer again (it reconnected): the old one ends
-        std::lock_guard lock(old->send);
-        old->alive = false;
-        old->session->abort();
-    }
+    if (old) // the same peer again (it reconnected): the old one ends
+        old->abort();
     kLog.info("relay: reservation for {} ({})", shortId(key), session.peerAddress());
-    holdReservation(session, *mine);
+    holdReservation(*mine);
     {
         std::lock_guard lock(mutex_);
         auto it = reservations_.find(key);
         if (it != reservations_.end() && it->second == mine)
             reservations_.erase(it);
     }
-    std::lock_guard lock(mine->send);
-    mine->alive = false;
+    mine->end();
 }
 
 // Answers the first relay-reserve and every renewal until the peer goes,
 // falls silent for a reservation's lifetime, or the relay stops.
-void RelayServer::holdReservation(net::Session& session, Reservation& mine) {
+void RelayServer::holdReservation(Reservation& mine) {
+    net::Session& session = *mine.session;
     wire::RelayReserved reserved;
     reserved.ttlMs = limits_.reservationTtl.count();
     reserved.observed = session.peerAddress();
     for (;;) {
-        {
-            std::lock_guard lock(mine.send);
-            if (!mine.alive || !session.send(reserved))
-                return;
-        }
+        if (!mine.send(reserved))
+            return;
         auto raw = session.receive(limits_.reservationTtl);
         if (!raw) {
             kLog.info("relay: reservation for {} ended: {}", shortId(session.peer()),
                       net::describe(raw.error()));
             return;
         }
-        if (auto renew = wire::bodyAs<wire::RelayReserve>(*raw); !renew)
-            return refuse(session, "on a reservation: " + renew.error().what);
+        if (auto renew = wire::bodyAs<wire::RelayReserve>(*raw); !renew) {
+            countRefusal(session, "on a reservation: " + renew.error().what);
+            wire::ErrorMsg error;
+            error.code = static_cast<std::uint32_t>(net::Error::Code::kRefused);
+            error.message = "on a reservation: " + renew.error().what;
+            mine.send(error);
+            return;
+        }
     }
 }
 
@@ -241,11 +273,7 @@ std::shared_ptr<Circuit> RelayServer::awaitAcceptor(net::Session& session, Reser
     incoming.circuit = id;
     incoming.from = wire::PeerId(session.peer()).str();
     incoming.fromObserved = session.peerAddress();
-    bool told = false;
-    {
-        std::lock_guard lock(reservation.send);
-        told = reservation.alive && reservation.session->send(incoming).has_value();
-    }
+    const bool told = reservation.send(incoming);
     std::unique_lock lock(mutex_);
     if (told)
         changed_.wait_for(lock, limits_.acceptWait,

@@ -29,17 +29,18 @@ struct RelayLimits {
     std::uint64_t bytesPerSecond = 0;
     /// A reservation not renewed (relay-reserve) within this lapses.
     std::chrono::milliseconds reservationTtl = std::chrono::seconds(45);
-    /// How long a circuit waits for the reserved peer to take it.
-    std::chrono::milliseconds acceptWait = std::chrono::seconds(10);
+    /// How long a circuit waits for the reserved peer to take it: well
+    /// within a dialer's handshake bound (10 s), so it hears the reason.
+    std::chrono::milliseconds acceptWait = std::chrono::seconds(5);
     /// Bounds of every connection to the relay (handshake, frame, write: a
     /// side that stops reading for this long ends its circuit).
     net::SessionLimits session{};
 };
 
 /// Where a relay listening on host:port is announced (capacity record): the
-/// host itself; for every interface ("*", "", "0.0.0.0", "::"), this host's
-/// non-loopback addresses (at most 4, IPv6 first), or loopback ones when it
-/// has no other.
+/// host itself; for every interface ("*", "", "::"), this host's
+/// non-loopback addresses (at most 4, IPv6 first; "0.0.0.0": IPv4 only), or
+/// loopback ones when it has no other.
 std::vector<std::string> relayEndpoints(const std::string& host, std::uint16_t port);
 
 /// Counters for status output and tests; a snapshot.
@@ -78,13 +79,14 @@ private:
     struct Pending;
     void serve(net::Session& session);
     void reserve(net::Session& session);
-    void holdReservation(net::Session& session, Reservation& mine);
+    void holdReservation(Reservation& mine);
     std::shared_ptr<Circuit> awaitAcceptor(net::Session& session, Reservation& reservation,
                                            const wire::CircuitId& id,
                                            const std::shared_ptr<Pending>& pending);
     void connect(net::Session& session, const wire::RelayConnect& request);
     void accept(net::Session& session, const wire::RelayAccept& request);
     void refuse(net::Session& session, const std::string& why);
+    void countRefusal(net::Session& session, const std::string& why);
     std::shared_ptr<Reservation> reservationFor(const wire::PublicKey& key);
     wire::CircuitId newCircuitId();
 

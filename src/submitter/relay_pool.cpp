@@ -13,19 +13,27 @@ namespace {
 const wire::Logger kLog("submit");
 // A reservation not granted for this long is let go for another candidate.
 constexpr std::chrono::seconds kGrace{20};
+constexpr std::chrono::seconds kBackOff{120};
 } // namespace
 
 RelayPool::RelayPool(const net::Credentials& credentials, const wire::TrustList& trust,
                      net::Listener& listener, std::size_t want)
     : creds_(credentials), trust_(trust), listener_(listener), want_(want) {}
 
+// Reservations let go are stopped without waiting (a dead relay's connect
+// may take seconds); they are destroyed once over. A relay let go is not
+// tried again for kBackOff, so the next candidate gets its turn.
 void RelayPool::update(const std::vector<net::Endpoint>& candidates) {
     const auto now = std::chrono::steady_clock::now();
+    std::erase_if(retired_, [](const auto& r) { return r->finished(); });
+    std::erase_if(letGo_, [&](const auto& e) { return now - e.second > kBackOff; });
     std::vector<std::string> wanted;
     for (const auto& c : candidates) {
         auto id = wire::PeerId::parse(c.relay);
-        if (id && trust_.contains(*id))
-            wanted.push_back(c.str());
+        const auto text = c.str();
+        if (id && trust_.contains(*id) &&
+            std::find(wanted.begin(), wanted.end(), text) == wanted.end())
+            wanted.push_back(text);
     }
     std::size_t good = 0;
     for (auto it = held_.begin(); it != held_.end();) {
@@ -36,7 +44,11 @@ void RelayPool::update(const std::vector<net::Endpoint>& candidates) {
         const bool gone = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end();
         if (gone || (stale && wanted.size() > held_.size())) {
             kLog.info("letting relay {} go: {}", it->first, h.reservation->state());
-            it = held_.erase(it); // stops it
+            h.reservation->requestStop();
+            retired_.push_back(std::move(h.reservation));
+            if (!gone)
+                letGo_[it->first] = now;
+            it = held_.erase(it);
             continue;
         }
         good += h.reservation->active() || now - h.since <= kGrace;
@@ -45,7 +57,7 @@ void RelayPool::update(const std::vector<net::Endpoint>& candidates) {
     for (const auto& text : wanted) {
         if (good >= want_)
             break;
-        if (held_.contains(text))
+        if (held_.contains(text) || letGo_.contains(text))
             continue;
         auto endpoint = net::Endpoint::parse(text);
         auto reservation = std::make_unique<net::RelayReservation>(

@@ -23,8 +23,9 @@ namespace swarm::submitter {
 ///
 /// Holds up to `want` reservations among the candidates it is given, in
 /// their order; one that has not been granted for a while is let go when
-/// another candidate is free, so a dead relay is replaced. Used from one
-/// thread (the job runner's timer).
+/// another candidate is free, so a dead relay is replaced. Never blocks on
+/// a relay. Used from one thread (the job runner's timer); destroying it
+/// waits for its reservations to end.
 class RelayPool {
 public:
     RelayPool(const net::Credentials& credentials, const wire::TrustList& trust,
@@ -48,7 +49,9 @@ private:
     const wire::TrustList& trust_;
     net::Listener& listener_;
     const std::size_t want_;
-    std::map<std::string, Held> held_; // by endpoint text
+    std::map<std::string, Held> held_;                                   // by endpoint text
+    std::map<std::string, std::chrono::steady_clock::time_point> letGo_; // and when
+    std::vector<std::unique_ptr<net::RelayReservation>> retired_;        // stopping
 };
 
 } // namespace swarm::submitter

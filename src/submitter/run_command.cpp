@@ -173,9 +173,14 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     auto endpoints = [&] {
         return gate.open(where) ? offerEndpoints(where) : std::vector<std::string>{};
     };
+    std::function<void()> keepRefreshing; // outlives the timer that runs it
     base::EventLoop timer([](std::string_view what) { kLog.error("{}", what); });
-    std::function<void()> keepRefreshing = [&] {
-        refresh();
+    keepRefreshing = [&] {
+        try {
+            refresh();
+        } catch (const std::exception& e) {
+            kLog.error("reachability and relays: {}", e.what());
+        }
         timer.postAfter(std::chrono::seconds(1), keepRefreshing);
     };
     timer.post(keepRefreshing);
@@ -266,6 +271,11 @@ int execute(JobSpec job, const std::filesystem::path& dir, const NetworkFlags& f
     if (trust.empty())
         throw std::runtime_error("the trust list is empty: no worker would get work (add one "
                                  "with 'swarm-submit trust add')");
+    for (const auto& r : options.relayVia)
+        if (auto id = wire::PeerId::parse(net::Endpoint::parse(r)->relay); !trust.contains(*id))
+            throw cli::UsageError("--relay-via " + r +
+                                  ": that relay is not on the trust list (add it with "
+                                  "'swarm-submit trust add')");
     auto config = loadSubmitConfig(submitConfigPath(g.home));
     if (!config)
         throw std::runtime_error(config.error().what);
