@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace swarm::relay {
 
 namespace {
@@ -240,21 +242,25 @@ void RelayServer::connect(net::Session& session, const wire::RelayConnect& reque
     if (!reservation)
         return refuse(session, "no reservation for " + request.target.substr(0, 12));
     const wire::CircuitId id = newCircuitId();
+    const wire::PublicKey from = session.peer();
+    const std::size_t perPeer = std::max<std::size_t>(2, limits_.circuits / 4);
     auto pending = std::make_shared<Pending>();
     pending->target = target;
+    std::string full;
     {
         std::lock_guard lock(mutex_);
-        if (circuits_ >= limits_.circuits) {
-            ++refused_;
-            pending.reset();
-        } else {
+        if (circuits_ >= limits_.circuits)
+            full = fmt::format("the relay is at its limit of {} circuits", limits_.circuits);
+        else if (circuitsFrom_[from] >= perPeer)
+            full = fmt::format("the relay is at its limit of {} circuits per peer", perPeer);
+        if (full.empty()) {
             ++circuits_;
+            ++circuitsFrom_[from];
             pending_[id] = pending;
         }
     }
-    if (!pending)
-        return refuse(session,
-                      fmt::format("the relay is at its limit of {} circuits", limits_.circuits));
+    if (!full.empty())
+        return refuse(session, full);
     auto circuit = awaitAcceptor(session, *reservation, id, pending);
     if (circuit) {
         circuit->pump(session);
@@ -262,6 +268,8 @@ void RelayServer::connect(net::Session& session, const wire::RelayConnect& reque
     }
     std::lock_guard lock(mutex_);
     --circuits_;
+    if (--circuitsFrom_[from] == 0)
+        circuitsFrom_.erase(from);
 }
 
 // Tells the reserved peer, waits for its relay-accept (accept()), then opens

@@ -97,6 +97,7 @@ private:
     std::map<wire::PublicKey, std::shared_ptr<Reservation>> reservations_;
     std::map<wire::CircuitId, std::shared_ptr<Pending>> pending_;
     std::size_t circuits_ = 0;
+    std::map<wire::PublicKey, std::size_t> circuitsFrom_; // by dialing peer
     bool stopping_ = false;
     std::uint64_t opened_ = 0;
     std::uint64_t refused_ = 0;

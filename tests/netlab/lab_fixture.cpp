@@ -79,6 +79,12 @@ std::string Lab::addr(const std::string& host) const {
     return a;
 }
 
+void Lab::link(const std::string& home, bool up) const {
+    auto r = runProgram(labScript(), {"link", name_, home, up ? "up" : "down"}, 30s);
+    if (r.status != 0)
+        throw std::runtime_error("lab link " + name_ + " " + home + ": " + r.err);
+}
+
 void Lab::down() {
     auto r = runProgram(labScript(), {"down", name_}, 60s);
     if (r.status != 0)

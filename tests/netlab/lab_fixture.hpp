@@ -45,6 +45,9 @@ public:
     /// A host's IPv4 address (a router's: its WAN address), from `lab addr`.
     /// Throws std::runtime_error when the lab has no such host.
     std::string addr(const std::string& host) const;
+    /// Takes a home's uplink down (false) or back up (true): `lab link`.
+    /// Throws std::runtime_error when the script fails.
+    void link(const std::string& home, bool up) const;
 
 private:
     void down();

@@ -56,7 +56,9 @@ struct Scenario {
     bool publicRelayWorker = false; ///< a worker on "pub" started with --relay
     bool secondRelayWorker = false; ///< another on "boot"
     bool killRelayMidBatch = false; ///< kill the relay in use once a unit is valid
-    std::string path = "direct";    ///< every session's, in the summary
+    std::string cutHome;            ///< a home whose uplink goes down once a unit is valid
+    std::chrono::seconds cutFor{30};
+    std::string path = "direct"; ///< every session's, in the summary
     int units = 4;
 };
 
@@ -149,6 +151,12 @@ void runBatch(const Scenario& sc) {
     std::string killed;
     if (sc.killRelayMidBatch)
         killed = killRelayInUse(s, events, relays);
+    if (!sc.cutHome.empty()) {
+        BOOST_REQUIRE(waitFor([&] { return !eventsOf(events, "unit-valid").empty(); }, 120s));
+        lab.link(sc.cutHome, false);
+        std::this_thread::sleep_for(sc.cutFor);
+        lab.link(sc.cutHome, true);
+    }
     auto status = submit->wait(180s);
     if (!status) {
         submit->signal(SIGKILL);
@@ -164,7 +172,7 @@ void runBatch(const Scenario& sc) {
     auto summary = readFile(dir / "job" / "summary.json");
     BOOST_TEST(summary.find("\"valid\":" + std::to_string(sc.units)) != std::string::npos, summary);
     BOOST_TEST(summary.find("\"failed\":0") != std::string::npos, summary);
-    BOOST_TEST(eventsOf(events, "unit-valid").size() == words.size());
+    BOOST_TEST(eventsOf(events, "unit-valid").size() == words.size()); // each once
     for (const auto& [unit, count] : words) {
         std::istringstream in(readFile(dir / "job" / "results" / unit / "out/words"));
         int n = -1;
@@ -244,4 +252,11 @@ BOOST_AUTO_TEST_CASE(sessions_move_to_another_relay_when_theirs_dies,
               .killRelayMidBatch = true,
               .path = "relayed",
               .units = 8});
+}
+
+// A worker's home loses its uplink for 30 s mid-batch, then gets it back:
+// every unit validates once, and no container is left behind.
+BOOST_AUTO_TEST_CASE(a_batch_survives_a_workers_uplink_cut_for_30_s,
+                     *boost::unit_test::precondition(labUsable)) {
+    runBatch({.name = "u", .homes = {"h1=cone", "h2=cone"}, .cutHome = "h1", .units = 8});
 }

@@ -250,6 +250,26 @@ BOOST_FIXTURE_TEST_CASE(a_stalled_circuit_is_closed_and_the_relay_keeps_serving,
     exchange(**again);
 }
 
+BOOST_FIXTURE_TEST_CASE(one_peer_holds_at_most_its_share_of_circuits, RelayFixture) {
+    limits.circuits = 8; // a quarter each: 2
+    server.body = test::echoBody;
+    startRelay();
+    reserve();
+    auto first = dialThrough(dialing);
+    auto second = dialThrough(dialing);
+    BOOST_REQUIRE(first && second);
+    auto third = dialThrough(dialing);
+    BOOST_REQUIRE(!third.has_value());
+    BOOST_TEST(third.error().what.find("limit of 2 circuits per peer") != std::string::npos,
+               third.error().what);
+    exchange(**first);
+    first->reset(); // its circuit closes: room for another
+    BOOST_REQUIRE(test::waitUntil([&] { return relay->stats().circuits == 1; }));
+    auto again = dialThrough(dialing);
+    BOOST_REQUIRE(again);
+    exchange(**again);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_reservation_comes_back_after_the_relay_restarts, RelayFixture) {
     server.body = test::echoBody;
     startRelay();
