@@ -111,8 +111,8 @@ struct World {
                 BOOST_TEST(n == 1,
                            "seed " << seed << ": " << w << " held " << id << " " << n << " times");
             for (const auto& [w, n] : lost)
-                BOOST_TEST(n <= 3, "seed " << seed << ": " << w << " lost " << id << " " << n
-                                           << " times");
+                BOOST_TEST(n <= 3,
+                           "seed " << seed << ": " << w << " lost " << id << " " << n << " times");
             const UnitRecord* u = sched->unit(id);
             if (u->state == UnitState::kValid) {
                 std::size_t agree = 0;
