@@ -39,6 +39,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <memory>
@@ -90,15 +91,20 @@ std::vector<net::Endpoint> relayCandidates(const std::vector<std::string>& via, 
 
 // Holds the first offers back briefly while they would carry endpoints
 // that cannot work yet: until the DHT has told where we stand, and, behind
-// NAT or with --relay-via, until a relay granted a reservation. After that, or
+// NAT without IPv6 or with relays known, until a relay granted a
+// reservation. After that, or
 // at the latest after the waits below, offers go out with what there is.
 struct OfferGate {
     std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
     bool relaysWanted = false;
     bool open(const EndpointSources& where) const {
         const auto waited = std::chrono::steady_clock::now() - since;
-        if (where.relayed.empty() && (relaysWanted || reach(where) == Reach::kBehindNat) &&
-            waited < std::chrono::seconds(15))
+        // Behind an IPv4 NAT, a global IPv6 address may well be reachable:
+        // offers go out with it at once unless a relay is on its way.
+        const bool globalV6 = std::any_of(where.interfaces.begin(), where.interfaces.end(),
+                                          [](const auto& a) { return a.ipv6 && !a.loopback; });
+        if (where.relayed.empty() && waited < std::chrono::seconds(15) &&
+            (relaysWanted || (reach(where) == Reach::kBehindNat && !globalV6)))
             return false;
         return reach(where) != Reach::kUnknown || where.localSwarm ||
                !net::isAnyHost(where.listenHost) || !where.advertise.empty() ||

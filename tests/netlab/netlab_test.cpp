@@ -59,6 +59,7 @@ struct Scenario {
     std::string cutHome;            ///< a home whose uplink goes down once a unit is valid
     std::chrono::seconds cutFor{30};
     std::string path = "direct"; ///< every session's, in the summary
+    std::string addressHas;      ///< in every session's address
     int units = 4;
 };
 
@@ -182,8 +183,10 @@ void runBatch(const Scenario& sc) {
     // Every session took the path the scenario leaves, and says so.
     const auto connected = eventsOf(events, "worker-connected");
     BOOST_TEST(!connected.empty());
-    for (const auto& e : connected)
+    for (const auto& e : connected) {
         BOOST_TEST(e.find("\"path\":\"" + sc.path + "\"") != std::string::npos, e);
+        BOOST_TEST(field(e, "address").find(sc.addressHas) != std::string::npos, e);
+    }
     BOOST_TEST(summary.find("\"path\":\"" + sc.path + "\"") != std::string::npos, summary);
     if (!killed.empty()) { // sessions came back through the other relay
         const auto id = s.workerId(killed).substr(0, 12);
@@ -259,4 +262,16 @@ BOOST_AUTO_TEST_CASE(sessions_move_to_another_relay_when_theirs_dies,
 BOOST_AUTO_TEST_CASE(a_batch_survives_a_workers_uplink_cut_for_30_s,
                      *boost::unit_test::precondition(labUsable)) {
     runBatch({.name = "u", .homes = {"h1=cone", "h2=cone"}, .cutHome = "h1", .units = 8});
+}
+
+// IPv6 beside NAT: every host has a global IPv6 address next to its NATed
+// IPv4 one, and the submitter's router lets IPv6 in. The workers reach the
+// submitter directly over IPv6, with no relay.
+BOOST_AUTO_TEST_CASE(sessions_go_direct_over_ipv6_beside_nat,
+                     *boost::unit_test::precondition(labUsable)) {
+    runBatch({.name = "v",
+              .homes = {"--ipv6", "hs=cone+open6", "h1=cone", "h2=cone"},
+              .submitterHost = "hs-1",
+              .path = "direct",
+              .addressHas = "[2001:db8:0:"});
 }
