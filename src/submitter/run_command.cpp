@@ -92,8 +92,8 @@ std::vector<net::Endpoint> relayCandidates(const std::vector<std::string>& via, 
 // Holds the first offers back briefly while they would carry endpoints
 // that cannot work yet: until the DHT has told where we stand, and, behind
 // NAT without IPv6 or with relays known, until a relay granted a
-// reservation. After that, or
-// at the latest after the waits below, offers go out with what there is.
+// reservation. After that, or at the latest after the waits below, offers
+// go out with what there is.
 struct OfferGate {
     std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
     bool relaysWanted = false;
