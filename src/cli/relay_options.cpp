@@ -37,10 +37,7 @@ StartedRelay startRelay(const RelayOptions& o, const net::Credentials& credentia
     StartedRelay out;
     if (!o.listen)
         return out;
-    std::string text = *o.listen;
-    if (text.starts_with("*:")) // Endpoint::parse wants a host
-        text = "0.0.0.0" + text.substr(1);
-    auto where = net::Endpoint::parse(text);
+    auto where = net::Endpoint::parse(*o.listen);
     if (!where || !where->relay.empty())
         throw UsageError("--relay wants HOST:PORT, e.g. 0.0.0.0:7400, not '" + *o.listen + "'");
     if (o.circuits == 0 || o.circuits > 4096)
@@ -49,15 +46,15 @@ StartedRelay startRelay(const RelayOptions& o, const net::Credentials& credentia
     limits.circuits = o.circuits;
     limits.circuitBytes = o.circuitMib << 20;
     limits.bytesPerSecond = o.mbit * 1'000'000 / 8;
-    const std::string host = *o.listen == text ? where->host : std::string("*");
+    const std::string& host = where->host; // "*": every interface, as net::listenTcp takes it
     // The peers on the trust list, and this peer itself: a worker that
     // relays for a submitter behind NAT reaches it through its own relay.
     auto allowed =
         net::allowIf([trust, self = credentials.publicKey()](const wire::PublicKey& key) {
             return key == self || trust.contains(key);
         });
-    out.server = std::make_unique<relay::RelayServer>(credentials, std::move(allowed),
-                                                      host == "*" ? "" : host, where->port, limits);
+    out.server = std::make_unique<relay::RelayServer>(credentials, std::move(allowed), host,
+                                                      where->port, limits);
     out.endpoints = relay::relayEndpoints(host, out.server->port());
     wire::Logger("relay").info("relaying for the {} peer(s) on the trust list at {}; at most {} "
                                "circuit(s)",

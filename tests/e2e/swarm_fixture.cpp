@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -40,16 +41,6 @@ bool unixSocketAnswers(const std::filesystem::path& path) {
     bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
     return ok;
-}
-
-template <typename Pred> bool waitFor(Pred pred, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred())
-            return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return pred();
 }
 
 std::uint16_t freeUdpPort() {
@@ -293,6 +284,16 @@ std::vector<std::string> eventsOf(const std::filesystem::path& file, const std::
         if (line.find(tag) != std::string::npos)
             out.push_back(line);
     return out;
+}
+
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done())
+            return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return done();
 }
 
 std::string field(const std::string& line, const std::string& key) {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -154,6 +155,8 @@ private:
 std::vector<std::string> eventsOf(const std::filesystem::path& file, const std::string& event);
 /// The string value of `"key":"..."` in a JSON line ("" if absent).
 std::string field(const std::string& line, const std::string& key);
+/// Polls `done` every 100 ms until it holds or `timeout` passes.
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 /// The number after "key": in a JSON line; throws when there is none.
 long long numberField(const std::string& line, const std::string& key);
 

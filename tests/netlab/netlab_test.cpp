@@ -63,16 +63,6 @@ struct Scenario {
     int units = 4;
 };
 
-bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-        if (done())
-            return true;
-        std::this_thread::sleep_for(200ms);
-    }
-    return done();
-}
-
 constexpr std::uint16_t kRelayPort = 7400;
 
 // A worker on a public host that also relays: it trusts the other workers
