@@ -1,5 +1,6 @@
 #include "net/dialer.hpp"
 
+#include "net/hole_punch.hpp"
 #include "wire/log.hpp"
 
 #include <condition_variable>
@@ -18,8 +19,20 @@ std::expected<std::unique_ptr<Session>, Error> Dialer::connect(const Endpoint& e
             connectCircuit(creds_, endpoint, route_.relays, route_.target, limits_, deadline);
         if (!circuit)
             return std::unexpected(circuit.error());
-        return sessionOverCircuit(std::move(*circuit), endpoint, creds_, Role::kClient,
-                                  std::move(check), limits_, deadline);
+        auto punched = punchCircuit(*circuit, route_.punch, deadline);
+        if (!punched)
+            return std::unexpected(punched.error());
+        if (!punched->direct) {
+            wire::Logger("net").info("{}: no hole punch ({})", relayLabel(endpoint), punched->why);
+            return sessionOverCircuit(std::move(*circuit), endpoint, creds_, Role::kClient,
+                                      std::move(check), limits_, deadline);
+        }
+        circuit->relay.reset(); // the relay is free again
+        auto session = Session::handshake(std::move(punched->direct), creds_, Role::kClient,
+                                          std::move(check), limits_, deadline);
+        if (session)
+            (*session)->setPeerAddress(punchedLabel(punched->peer));
+        return session;
     }
     auto fd = connectTcp(endpoint, deadline);
     if (!fd)

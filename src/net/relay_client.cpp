@@ -22,8 +22,20 @@ std::string relayLabel(const Endpoint& endpoint) {
     return "via relay " + endpoint.relay.substr(0, 12) + " (" + direct.str() + ")";
 }
 
-bool isRelayed(std::string_view address) {
-    return address.starts_with("via relay ");
+namespace {
+constexpr std::string_view kPunchedPrefix = "hole-punched ";
+}
+
+std::string punchedLabel(const std::string& peer) {
+    return std::string(kPunchedPrefix) + peer;
+}
+
+std::string_view sessionPath(std::string_view address) {
+    if (address.starts_with("via relay "))
+        return "relayed";
+    if (address.starts_with(kPunchedPrefix))
+        return "hole-punched";
+    return "direct";
 }
 
 namespace {
@@ -35,9 +47,10 @@ std::expected<OpenCircuit, Error> openWith(const Credentials& credentials, const
                                            const SessionLimits& limits, Deadline deadline) {
     if (endpoint.relay.empty())
         return std::unexpected(Error(Error::Code::kProtocol, endpoint.str() + " is not a relay"));
-    auto fd = connectTcp(endpoint, deadline);
+    auto fd = connectTcp(endpoint, deadline, /*shareablePort=*/true);
     if (!fd)
         return std::unexpected(fd.error());
+    const std::uint16_t port = localPort(fd->get());
     auto session = Session::handshake(std::move(*fd), credentials, Role::kClient,
                                       relayCheck(relays, endpoint), limits, deadline);
     if (!session)
@@ -55,7 +68,7 @@ std::expected<OpenCircuit, Error> openWith(const Credentials& credentials, const
     auto opened = (*session)->bodyOrBreak<wire::RelayOpened>(*raw);
     if (!opened)
         return std::unexpected(opened.error());
-    return OpenCircuit{std::move(*session), std::move(*opened)};
+    return OpenCircuit{std::move(*session), std::move(*opened), port};
 }
 
 } // namespace

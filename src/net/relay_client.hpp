@@ -21,6 +21,7 @@ namespace swarm::net {
 struct RelayRoute {
     PeerCheck relays;
     wire::PublicKey target{};
+    bool punch = true; ///< try to replace each circuit by a hole punch
 };
 
 /// Accepts the relay a relayed endpoint names: its key must be the
@@ -31,6 +32,7 @@ PeerCheck relayCheck(const PeerCheck& relays, const Endpoint& endpoint);
 struct OpenCircuit {
     std::unique_ptr<Session> relay;
     wire::RelayOpened opened;
+    std::uint16_t localPort = 0; ///< of the connection to the relay; shareable for a punch
 };
 
 /// The dialing side: connects to the relay `endpoint` names and asks for a
@@ -57,7 +59,11 @@ sessionOverCircuit(OpenCircuit circuit, const Endpoint& endpoint, const Credenti
 
 /// "via relay sw1abcdefgh (203.0.113.3:7400)", for logs and summaries.
 std::string relayLabel(const Endpoint& endpoint);
-/// True for a session address relayLabel() made: the session is relayed.
-bool isRelayed(std::string_view address);
+/// "hole-punched 198.51.100.7:40112": a session over a punched connection
+/// to that (public) address.
+std::string punchedLabel(const std::string& peer);
+/// The path a session address made by the above names: "relayed",
+/// "hole-punched", or "direct" for any other address.
+std::string_view sessionPath(std::string_view address);
 
 } // namespace swarm::net

@@ -1,6 +1,7 @@
 #include "net/relay_reservation.hpp"
 
 #include "net/circuit_bridge.hpp"
+#include "net/hole_punch.hpp"
 #include "net/relay_client.hpp"
 #include "wire/log.hpp"
 #include "wire/messages.hpp"
@@ -206,10 +207,18 @@ void RelayReservation::take(Taking& taking, const wire::RelayIncoming& incoming)
         auto circuit =
             acceptCircuit(creds_, relay_, relays_, incoming.circuit, options_.limits, deadline);
         const std::string label = relayLabel(relay_);
-        if (!circuit) {
+        auto punched = circuit
+                           ? punchCircuit(*circuit, options_.punch, deadline)
+                           : std::expected<PunchOutcome, Error>(std::unexpected(circuit.error()));
+        if (!punched) {
             kLog.info("circuit from {} {}: {}", incoming.from.substr(0, 12), label,
-                      describe(circuit.error()));
+                      describe(punched.error()));
+        } else if (punched->direct) {
+            circuit->relay.reset(); // the relay is free again
+            onCircuit_(std::move(punched->direct), punchedLabel(punched->peer), nullptr);
         } else if (auto started = CircuitBridge::start(std::move(circuit->relay), label)) {
+            kLog.info("circuit from {} {}: no hole punch ({})", incoming.from.substr(0, 12), label,
+                      punched->why);
             onCircuit_(std::move(started->socket), label, std::move(started->bridge));
         }
     }

@@ -22,9 +22,10 @@ namespace swarm::net {
 /// an outbound reservation connection, renewed well within the relay's
 /// lifetime for it, and made again after a drop (1 s, doubling to 30 s).
 /// For each relay-incoming from a peer `peers` accepts, a new connection to
-/// the relay takes the circuit, and the circuit's local socket goes to
-/// `onCircuit` (e.g. Listener::adopt), which runs the usual TLS server side
-/// over it. Thread-safe; one thread, plus one per circuit being taken.
+/// the relay takes the circuit, the two ends try a hole punch
+/// (net/hole_punch.hpp), and the punched connection or else the circuit's
+/// local socket goes to `onCircuit` (e.g. Listener::adopt), which runs the
+/// usual TLS server side over it. Thread-safe; one thread, plus one per circuit being taken.
 class RelayReservation {
 public:
     /// A circuit's local end: the socket, a label for logs ("via relay
@@ -36,6 +37,7 @@ public:
         std::chrono::milliseconds firstRetry{1'000};
         std::chrono::milliseconds maxRetry{30'000};
         SessionLimits limits{};
+        bool punch = true; ///< try to replace each circuit by a hole punch
     };
 
     /// `relay` must name the relay ("relay:<peer-id>@host:port"); its key

@@ -148,7 +148,29 @@ std::uint16_t localPort(int fd) {
     return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
 
-std::expected<base::UniqueFd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline) {
+namespace {
+// Binds `fd` to a free port of `family`'s wildcard address, shareable as
+// punchTcp() needs; the errno of what failed, or 0.
+int bindShareable(int fd, int family) {
+    int one = 1;
+    sockaddr_storage local{};
+    socklen_t len = sizeof(sockaddr_in);
+    local.ss_family = static_cast<sa_family_t>(family);
+    if (family == AF_INET6) {
+        len = sizeof(sockaddr_in6);
+        if (::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+            return errno;
+    }
+    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&local), len) != 0)
+        return errno;
+    return 0;
+}
+} // namespace
+
+std::expected<base::UniqueFd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline,
+                                                bool shareablePort) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -169,6 +191,12 @@ std::expected<base::UniqueFd, Error> connectTcp(const Endpoint& endpoint, Deadli
         }
         int one = 1;
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (shareablePort) {
+            if (int err = bindShareable(fd.get(), ai->ai_family); err != 0) {
+                last = std::string("cannot bind a shareable port: ") + std::strerror(err);
+                continue;
+            }
+        }
         if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0)
             return fd;
         if (errno != EINPROGRESS) {
@@ -203,8 +231,12 @@ std::string peerAddress(int fd) {
     std::uint16_t port = 0;
     if (addr.ss_family == AF_INET6) {
         auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
-        ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
         port = ntohs(a->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) { // IPv4 on a dual-stack socket
+            ::inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], host, sizeof host);
+            return std::string(host) + ":" + std::to_string(port);
+        }
+        ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
         return std::string("[") + host + "]:" + std::to_string(port);
     }
     if (addr.ss_family != AF_INET)

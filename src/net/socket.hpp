@@ -42,8 +42,12 @@ std::uint16_t localPort(int fd);
 
 /// Connects a non-blocking TCP socket (TCP_NODELAY set), waiting at most
 /// until `deadline`. The host is resolved with getaddrinfo (may block on DNS).
-/// kRefused / kTimeout on failure.
-std::expected<base::UniqueFd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline);
+/// kRefused / kTimeout on failure. With `shareablePort`, the socket is first
+/// bound to a free local port with SO_REUSEADDR and SO_REUSEPORT, so that a
+/// hole punch can later use the same port while this connection lasts
+/// (net/punch.hpp).
+std::expected<base::UniqueFd, Error> connectTcp(const Endpoint& endpoint, Deadline deadline,
+                                                bool shareablePort = false);
 
 /// Sets O_NONBLOCK and TCP_NODELAY (where applicable) on an accepted socket.
 void prepareSocket(int fd) noexcept;

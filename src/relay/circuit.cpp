@@ -60,6 +60,7 @@ bool Circuit::open() {
     for (net::Session* s : {&a_, &b_}) {
         wire::RelayOpened opened;
         opened.peerObserved = other(*s).peerAddress();
+        opened.observed = s->peerAddress();
         opened.maxBytes = static_cast<std::int64_t>(limits_.bytes);
         opened.maxDurationMs = limits_.duration.count();
         std::expected<void, net::Error> sent;

@@ -33,7 +33,7 @@ WorkerSession::WorkerSession(Batch& batch, net::Session& session, const wire::He
 void WorkerSession::serve() {
     const auto& clock = batch_.clock();
     auto& report = batch_.reporter();
-    const std::string path = net::isRelayed(session_.peerAddress()) ? "relayed" : "direct";
+    const std::string path(net::sessionPath(session_.peerAddress()));
     if (!batch_.connect(wid_, path, session_.peerAddress())) {
         kLog.warn("worker {} connected twice; keeping the first session", who_);
         (void)session_.send(wire::ErrorMsg{.code = 409, .message = "already connected"});

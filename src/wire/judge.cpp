@@ -525,9 +525,19 @@ Verdict judge(RelayAccept&) {
 Verdict judge(RelayOpened& m) {
     if (auto ok = checkObserved("relay-opened.peerObserved", m.peerObserved); !ok)
         return ok;
+    if (auto ok = checkObserved("relay-opened.observed", m.observed); !ok)
+        return ok;
     if (auto ok = checkSpan("relay-opened.maxBytes", m.maxBytes); !ok)
         return ok;
     return checkSpan("relay-opened.maxDurationMs", m.maxDurationMs);
+}
+
+Verdict judge(PunchPlan&) {
+    return {};
+}
+
+Verdict judge(PunchResult&) {
+    return {};
 }
 
 Verdict judge(RelayData&) {

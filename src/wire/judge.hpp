@@ -43,6 +43,8 @@ struct RelayReserved;
 struct RelayConnect;
 struct RelayIncoming;
 struct RelayAccept;
+struct PunchPlan;
+struct PunchResult;
 struct RelayOpened;
 struct RelayData;
 struct CapacityRecord;
@@ -127,6 +129,8 @@ std::expected<void, Error> judge(RelayReserved& msg);
 std::expected<void, Error> judge(RelayConnect& msg);
 std::expected<void, Error> judge(RelayIncoming& msg);
 std::expected<void, Error> judge(RelayAccept& msg);
+std::expected<void, Error> judge(PunchPlan& msg);
+std::expected<void, Error> judge(PunchResult& msg);
 std::expected<void, Error> judge(RelayOpened& msg);
 std::expected<void, Error> judge(RelayData& msg);
 

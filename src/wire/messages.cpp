@@ -51,6 +51,10 @@ const char* msgTypeName(MsgType type) noexcept {
         return "relay-opened";
     case MsgType::kRelayData:
         return "relay-data";
+    case MsgType::kPunchPlan:
+        return "punch-plan";
+    case MsgType::kPunchResult:
+        return "punch-result";
     }
     return "unknown";
 }

@@ -43,10 +43,14 @@ enum class MsgType : std::uint16_t {
     kRelayAccept = 17,
     kRelayOpened = 18,
     kRelayData = 19,
+    // Inside a just-opened circuit, before its TLS (docs/protocol.md "Hole
+    // punching"): between a worker and a submitter, through the relay.
+    kPunchPlan = 20,
+    kPunchResult = 21,
 };
 
 /// The highest message type this build knows.
-inline constexpr MsgType kLastMsgType = MsgType::kRelayData;
+inline constexpr MsgType kLastMsgType = MsgType::kPunchResult;
 
 const char* msgTypeName(MsgType type) noexcept;
 
@@ -249,7 +253,8 @@ struct RelayOpened {
     std::string peerObserved;       ///< the other side's address as the relay sees it
     std::int64_t maxBytes = 0;      ///< the circuit's byte limit, both directions (0: none)
     std::int64_t maxDurationMs = 0; ///< its lifetime limit (0: none)
-    MSGPACK_DEFINE_MAP(version, peerObserved, maxBytes, maxDurationMs)
+    std::string observed;           ///< the receiver's own address as the relay sees it
+    MSGPACK_DEFINE_MAP(version, peerObserved, maxBytes, maxDurationMs, observed)
 };
 
 /// Bytes of an open circuit, passed on as they are.
@@ -258,6 +263,26 @@ struct RelayData {
     std::uint32_t version = 1;
     Bytes data;
     MSGPACK_DEFINE_MAP(version, data)
+};
+
+/// First message each side sends inside a circuit just opened, as the data
+/// of one relay-data: whether it will try a hole punch (its NAT, if any,
+/// kept the port of its connection to the relay, so the address the relay
+/// saw is one the far side can punch to).
+struct PunchPlan {
+    static constexpr MsgType kType = MsgType::kPunchPlan;
+    std::uint32_t version = 1;
+    bool ready = false;
+    MSGPACK_DEFINE_MAP(version, ready)
+};
+
+/// After a punch both sides were ready for, each side's outcome; the
+/// session goes direct only when both connected.
+struct PunchResult {
+    static constexpr MsgType kType = MsgType::kPunchResult;
+    std::uint32_t version = 1;
+    bool connected = false;
+    MSGPACK_DEFINE_MAP(version, connected)
 };
 
 /// Encodes `[type, body]` (no frame header).

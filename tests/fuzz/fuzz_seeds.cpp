@@ -295,9 +295,14 @@ void addRelay(SeedWriter& w) {
     w.add("circuit", accept);
     w.add("limits", RelayOpened{.peerObserved = "203.0.113.11:6000",
                                 .maxBytes = 1 << 30,
-                                .maxDurationMs = 3'600'000});
+                                .maxDurationMs = 3'600'000,
+                                .observed = "198.51.100.20:5555"});
     w.add("empty", RelayData{});
     w.add("bytes", RelayData{.data = Bytes{0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5}});
+    w.add("ready", PunchPlan{.ready = true});
+    w.add("not-ready", PunchPlan{});
+    w.add("connected", PunchResult{.connected = true});
+    w.add("failed", PunchResult{});
 }
 
 } // namespace

@@ -62,6 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             tryBody<RelayAccept>(*raw);
             tryBody<RelayOpened>(*raw);
             tryBody<RelayData>(*raw);
+            tryBody<PunchPlan>(*raw);
+            tryBody<PunchResult>(*raw);
         }
     }
 

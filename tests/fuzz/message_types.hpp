@@ -20,7 +20,8 @@ using MessageTypes =
     std::tuple<wire::Hello, wire::RequestWork, wire::Assign, wire::NeedBlobs, wire::BlobChunk,
                wire::Progress, wire::Result, wire::Cancel, wire::Bye, wire::ErrorMsg, wire::NoWork,
                wire::WorkReady, wire::RelayReserve, wire::RelayReserved, wire::RelayConnect,
-               wire::RelayIncoming, wire::RelayAccept, wire::RelayOpened, wire::RelayData>;
+               wire::RelayIncoming, wire::RelayAccept, wire::RelayOpened, wire::RelayData,
+               wire::PunchPlan, wire::PunchResult>;
 
 inline constexpr int kMessageTypes = std::tuple_size_v<MessageTypes>;
 

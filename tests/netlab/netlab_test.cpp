@@ -204,14 +204,15 @@ BOOST_AUTO_TEST_CASE(batch_validates_with_workers_behind_symmetric_nat,
 
 // The submitter behind NAT too: it learns so from the DHT, finds the relay
 // the public worker announces, and every worker (the relay itself too)
-// reaches it through that relay.
+// reaches it through that relay. Every NAT keeps ports, so each circuit is
+// replaced by a hole punch.
 BOOST_AUTO_TEST_CASE(batch_validates_with_submitter_and_workers_behind_nat,
                      *boost::unit_test::precondition(labUsable)) {
     runBatch({.name = "nn",
               .homes = {"hs=cone", "h1=cone", "h2=cone"},
               .submitterHost = "hs-1",
               .publicRelayWorker = true,
-              .path = "relayed"});
+              .path = "hole-punched"});
 }
 
 BOOST_AUTO_TEST_CASE(batch_validates_with_submitter_behind_nat_and_one_public_worker,
@@ -221,9 +222,10 @@ BOOST_AUTO_TEST_CASE(batch_validates_with_submitter_behind_nat_and_one_public_wo
               .submitterHost = "hs-1",
               .workerHosts = {"h1-1"},
               .publicRelayWorker = true,
-              .path = "relayed"});
+              .path = "hole-punched"});
 }
 
+// Random ports on every NAT: no punch can work, every session is relayed.
 BOOST_AUTO_TEST_CASE(batch_validates_with_every_nat_symmetric,
                      *boost::unit_test::precondition(labUsable)) {
     runBatch({.name = "ss",
@@ -234,11 +236,12 @@ BOOST_AUTO_TEST_CASE(batch_validates_with_every_nat_symmetric,
 }
 
 // Two relays; the one in use dies mid-batch. Sessions come back through the
-// other, and every unit still validates exactly once.
+// other, and every unit still validates exactly once. The NATs pick random
+// ports, so that sessions stay on their circuits.
 BOOST_AUTO_TEST_CASE(sessions_move_to_another_relay_when_theirs_dies,
                      *boost::unit_test::precondition(labUsable)) {
     runBatch({.name = "k",
-              .homes = {"hs=cone", "h1=cone", "h2=cone"},
+              .homes = {"hs=symmetric", "h1=symmetric", "h2=symmetric"},
               .submitterHost = "hs-1",
               .publicRelayWorker = true,
               .secondRelayWorker = true,

@@ -4,6 +4,7 @@
 
 #include "../net/fixtures.hpp"
 
+#include "net/hole_punch.hpp"
 #include "net/relay_client.hpp"
 #include "net/relay_reservation.hpp"
 #include "relay/relay_server.hpp"
@@ -29,6 +30,10 @@ struct RelayFixture {
     std::unique_ptr<relay::RelayServer> relay;
     test::TestServer server{reserved, {&dialing}};
     std::unique_ptr<net::RelayReservation> reservation;
+    // Whether each end tries to replace a circuit by a hole punch; off for
+    // the tests of the circuits themselves, since on loopback it works.
+    bool reservedPunches = false;
+    bool dialingPunches = false;
 
     RelayFixture() { limits.acceptWait = 2s; }
 
@@ -44,6 +49,7 @@ struct RelayFixture {
         net::RelayReservation::Options o;
         o.firstRetry = 200ms;
         o.maxRetry = 400ms;
+        o.punch = reservedPunches;
         reservation = std::make_unique<net::RelayReservation>(
             reserved.creds, relayEndpoint(), net::allowList(test::trusting({&relayPeer}, reserved)),
             std::move(peers),
@@ -57,7 +63,7 @@ struct RelayFixture {
     net::Dialer dialer(const Peer& who) const {
         return net::Dialer(who.creds, {},
                            net::RelayRoute{net::allowList(test::trusting({&relayPeer}, who)),
-                                           reserved.id.publicKey()});
+                                           reserved.id.publicKey(), dialingPunches});
     }
     std::expected<std::unique_ptr<net::Session>, net::Error> dialThrough(const Peer& who) {
         return dialer(who).dial(
@@ -96,6 +102,39 @@ BOOST_FIXTURE_TEST_CASE(a_session_runs_end_to_end_through_the_relay, RelayFixtur
     (*session)->close();
     session->reset();
     BOOST_TEST(test::waitUntil([&] { return relay->stats().circuits == 0; }));
+}
+
+// Both ends can punch (on loopback nothing is in the way): the circuit only
+// carries the punch plans, the session runs over the punched connection,
+// authenticated end to end as ever, and the relay is free again.
+BOOST_FIXTURE_TEST_CASE(a_circuit_is_replaced_by_a_hole_punch_when_both_ends_can, RelayFixture) {
+    reservedPunches = dialingPunches = true;
+    server.body = test::echoBody;
+    startRelay();
+    reserve();
+    auto session = dialThrough(dialing);
+    BOOST_REQUIRE_MESSAGE(session, (session ? "" : net::describe(session.error())));
+    BOOST_TEST(((*session)->peer() == reserved.id.publicKey()));
+    BOOST_TEST((*session)->peerAddress().starts_with("hole-punched 127.0.0.1:"),
+               (*session)->peerAddress());
+    BOOST_TEST(net::sessionPath((*session)->peerAddress()) == "hole-punched");
+    BOOST_TEST(relay->stats().circuitsOpened == 1u);
+    BOOST_TEST(test::waitUntil([&] { return relay->stats().circuits == 0; }));
+    exchange(**session);
+    BOOST_TEST(server.handlerRuns == 1);
+}
+
+// One end will not punch: both stay on the circuit.
+BOOST_FIXTURE_TEST_CASE(a_circuit_stays_when_one_end_does_not_punch, RelayFixture) {
+    dialingPunches = true;
+    server.body = test::echoBody;
+    startRelay();
+    reserve();
+    auto session = dialThrough(dialing);
+    BOOST_REQUIRE_MESSAGE(session, (session ? "" : net::describe(session.error())));
+    BOOST_TEST(net::sessionPath((*session)->peerAddress()) == "relayed");
+    exchange(**session);
+    BOOST_TEST(relay->stats().circuits == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(a_relay_serves_only_its_allow_list, RelayFixture) {
