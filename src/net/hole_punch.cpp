@@ -22,8 +22,8 @@ template <typename T> std::expected<T, Error> receiveThrough(Session& relay, Dea
         return std::unexpected(raw.error());
     if (raw->type == wire::MsgType::kError) {
         auto err = relay.bodyOrBreak<wire::ErrorMsg>(*raw);
-        return std::unexpected(Error(Error::Code::kClosed, "relay closed the circuit: " +
-                                                               (err ? err->message : "?")));
+        return std::unexpected(
+            Error(Error::Code::kClosed, "relay closed the circuit: " + (err ? err->message : "?")));
     }
     auto data = relay.bodyOrBreak<wire::RelayData>(*raw);
     if (!data)
@@ -57,13 +57,13 @@ std::expected<PunchOutcome, Error> punchCircuit(OpenCircuit& circuit, bool wante
     if (!theirs)
         return std::unexpected(theirs.error());
     if (!plan.ready || !theirs->ready) {
-        outcome.why = !wanted              ? "hole punching is off here"
-                      : !plan.ready        ? "our NAT did not keep our port"
-                                           : "the far side cannot punch";
+        outcome.why = !wanted       ? "hole punching is off here"
+                      : !plan.ready ? "our NAT did not keep our port"
+                                    : "the far side cannot punch";
         return outcome;
     }
-    auto punched = punchTcp(circuit.localPort, *peer,
-                            std::min(deadline, SteadyClock::now() + kPunchBudget));
+    auto punched =
+        punchTcp(circuit.localPort, *peer, std::min(deadline, SteadyClock::now() + kPunchBudget));
     wire::PunchResult result;
     result.connected = punched.has_value();
     if (auto sent = sendThrough(*circuit.relay, result); !sent)

@@ -91,4 +91,10 @@ void Lab::down() {
         BOOST_TEST_MESSAGE("lab down " << name_ << ": " << r.err);
 }
 
+void Lab::shape(const std::string& home, int mbit) const {
+    auto r = runProgram(labScript(), {"shape", name_, home, std::to_string(mbit)}, 30s);
+    if (r.status != 0)
+        throw std::runtime_error("lab shape " + name_ + " " + home + ": " + r.err);
+}
+
 } // namespace swarm::netlab

@@ -48,6 +48,9 @@ public:
     /// Takes a home's uplink down (false) or back up (true): `lab link`.
     /// Throws std::runtime_error when the script fails.
     void link(const std::string& home, bool up) const;
+    /// Limits a home's uplink and downlink to `mbit` Mbit/s each (0: no
+    /// limit): `lab shape`. Throws std::runtime_error when the script fails.
+    void shape(const std::string& home, int mbit) const;
 
 private:
     void down();
