@@ -38,8 +38,8 @@ bool JobRunner::tick() {
     return false;
 }
 
-// Offers work to trusted workers we have no session with. No endpoints yet (a relay reservation on
-// its way): none this tick.
+// Offers work to trusted workers with slots that we have no session with. No endpoints yet (a
+// relay reservation on its way): none this tick.
 void JobRunner::offerWork(std::int64_t nowMs) {
     const auto workers = swarm_.workers();
     if (workers.empty())
@@ -48,6 +48,8 @@ void JobRunner::offerWork(std::int64_t nowMs) {
     if (endpoints.empty())
         return;
     for (const auto& w : workers) {
+        if (w.record.slots == 0) // a peer that only relays (a submitter's relay record)
+            continue;
         const auto wid = w.id.str();
         auto token = batch_.offerTo(wid, w.id.key(), nowMs);
         if (!token)

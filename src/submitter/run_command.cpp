@@ -5,6 +5,7 @@
 #include "cli/home_files.hpp"
 #include "cli/options.hpp"
 #include "cli/signal_watcher.hpp"
+#include "dht/announcer.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/discovery.hpp"
 #include "dht/inbox.hpp"
@@ -112,6 +113,24 @@ struct OfferGate {
     }
 };
 
+// A submitter that relays says so in a capacity record without slots, so
+// that submitters behind NAT that trust it find the relay as they find a
+// worker's (relayCandidates). JobRunner offers such a record no work.
+std::unique_ptr<dht::Announcer> announceRelay(dht::Node& node, const wire::Identity& identity,
+                                              const wire::Clock& clock,
+                                              const std::vector<std::string>& endpoints) {
+    if (endpoints.empty())
+        return nullptr;
+    dht::Announcer::prepare(node);
+    auto announcer = std::make_unique<dht::Announcer>(node, identity, clock);
+    wire::CapacityRecord record;
+    record.software = "swarm-submit (relay only)";
+    record.relays = endpoints;
+    if (auto ok = announcer->announce(record); !ok)
+        kLog.warn("cannot announce the relay: {}", ok.error().what);
+    return announcer;
+}
+
 // The composition root of a run: the batch, the listener its workers dial,
 // the DHT node it finds them through, the clock and the timer, made here
 // and handed to the JobRunner. Returns the run's exit status.
@@ -153,6 +172,7 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     discovery.start();
     DhtSwarm swarm(node, discovery, identity, clock);
     auto relayServer = cli::startRelay(options.relay, credentials, trust);
+    auto relayRecord = announceRelay(node, identity, clock, relayServer.endpoints);
     EndpointSources where{.listenHost = options.listenHost,
                           .port = listener.port(),
                           .advertise = options.advertise,
@@ -198,6 +218,8 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     listener.stop();
     reporter.finish(runner.progress());
     const int status = batch.finish();
+    if (relayRecord)
+        relayRecord->withdraw();
     node.shutdown();
     return status;
 }

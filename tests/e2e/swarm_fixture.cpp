@@ -244,16 +244,29 @@ std::string Swarm::workerStatus(const std::string& name) {
 std::unique_ptr<Child> Swarm::startSubmit(std::vector<std::string> args,
                                           const std::filesystem::path& events,
                                           const std::string& submitter) {
+    return startSubmitAt(options_.submitter, options_.submitterListen, std::move(args), events,
+                         submitter);
+}
+
+std::unique_ptr<Child> Swarm::startSubmitAt(const Placement& at, const std::string& listen,
+                                            std::vector<std::string> args,
+                                            const std::filesystem::path& events,
+                                            const std::string& submitter) {
     const auto home = submitter.empty() ? submitterHome_ : submitters_.at(submitter).first;
     // The network flags go right after the command word, before any "--".
-    std::vector<std::string> full{"--home",      home.string(), "--json",
-                                  args.at(0),    "--listen",    options_.submitterListen,
-                                  "--bootstrap", bootstrap()};
-    if (!options_.submitter.dhtAddress.empty())
-        full.insert(full.end(), {"--dht-address", options_.submitter.dhtAddress});
+    std::vector<std::string> full{"--home",   home.string(), "--json",      args.at(0),
+                                  "--listen", listen,        "--bootstrap", bootstrap()};
+    if (!at.dhtAddress.empty())
+        full.insert(full.end(), {"--dht-address", at.dhtAddress});
     full.insert(full.end(), args.begin() + 1, args.end());
-    return spawnIn(options_.submitter.netns, submitBinary, full, events, events.string() + ".log",
-                   env_);
+    return spawnIn(at.netns, submitBinary, full, events, events.string() + ".log", env_);
+}
+
+void Swarm::submitterTrusts(const std::string& id, const std::string& submitter) {
+    const auto home = submitter.empty() ? submitterHome_ : submitters_.at(submitter).first;
+    auto r = e2e::runProgram(submitBinary, {"--home", home.string(), "trust", "add", id}, 10s);
+    if (r.status != 0)
+        throw std::runtime_error("swarm-submit trust add failed: " + r.err);
 }
 
 std::filesystem::path Swarm::workerHome(const std::string& name) const {

@@ -79,6 +79,9 @@ public:
     std::string addSubmitter(const std::string& name);
     /// The peer id of a submitter made by addSubmitter.
     std::string submitterIdOf(const std::string& name) const;
+    /// Puts `id` on the trust list of `submitter` (addSubmitter), or of the
+    /// suite's own submitter.
+    void submitterTrusts(const std::string& id, const std::string& submitter = "");
 
     /// Creates the worker's identity and trust (once), and starts it.
     /// Returns its peer id. Waits until its control socket answers.
@@ -106,6 +109,12 @@ public:
     std::unique_ptr<Child> startSubmit(std::vector<std::string> args,
                                        const std::filesystem::path& events,
                                        const std::string& submitter = "");
+    /// The same, placed at `at` and listening on `listen` instead of where
+    /// SwarmOptions says.
+    std::unique_ptr<Child> startSubmitAt(const Placement& at, const std::string& listen,
+                                         std::vector<std::string> args,
+                                         const std::filesystem::path& events,
+                                         const std::string& submitter);
     /// Swarm containers (running or not) labelled with this worker id.
     std::size_t containersOf(const std::string& workerId);
 

@@ -55,6 +55,10 @@ struct Scenario {
     std::vector<std::string> workerHosts = {"h1-1", "h2-1"};
     bool publicRelayWorker = false; ///< a worker on "pub" started with --relay
     bool secondRelayWorker = false; ///< another on "boot"
+    /// A second swarm-submit on "pub", started with --relay, whose own job
+    /// no worker takes: the batch's submitter reaches its workers through
+    /// it.
+    bool relaySubmitter = false;
     bool killRelayMidBatch = false; ///< kill the relay in use once a unit is valid
     std::string cutHome;            ///< a home whose uplink goes down once a unit is valid
     std::chrono::seconds cutFor{30};
@@ -90,6 +94,28 @@ std::string killRelayInUse(Swarm& s, const std::filesystem::path& events,
             }
     BOOST_FAIL("no session went through a relay");
     return {};
+}
+
+// Starts the scenario's relaying submitter on "pub": it trusts the batch's
+// submitter and the workers (a relay serves its allow-list), and the
+// batch's submitter trusts it; no worker trusts it, so its one unit waits.
+std::unique_ptr<Child> startRelaySubmitter(Swarm& s, Lab& lab, const std::filesystem::path& dir,
+                                           const std::vector<std::string>& workers) {
+    const auto id = s.addSubmitter("relay");
+    s.submitterTrusts(id);
+    s.submitterTrusts(s.submitterId(), "relay");
+    for (const auto& w : workers)
+        s.submitterTrusts(w, "relay");
+    makeInputs(dir / "relay-inputs", 1);
+    std::ofstream(dir / "relay-job.toml") << "name = \"waits\"\n"
+                                          << "image = \"localhost/swarm-test:latest\"\n"
+                                          << "command = [\"true\"]\n"
+                                          << "inputs = \"relay-inputs/*.txt\"\n";
+    const std::string relayAt = std::string(kPub) + ":" + std::to_string(kRelayPort);
+    return s.startSubmitAt({lab.ns("pub"), kPub}, std::string(kPub) + ":0",
+                           {"run", (dir / "relay-job.toml").string(), "--out",
+                            (dir / "relay-job").string(), "--relay", relayAt},
+                           dir / "relay-events.jsonl", "relay");
 }
 
 void runBatch(const Scenario& sc) {
@@ -130,6 +156,12 @@ void runBatch(const Scenario& sc) {
 
     auto dir = s.root() / ("batch-" + sc.name);
     auto words = makeInputs(dir / "inputs", sc.units);
+    std::unique_ptr<Child> relaySubmit;
+    std::string addressHas = sc.addressHas;
+    if (sc.relaySubmitter) {
+        relaySubmit = startRelaySubmitter(s, lab, dir, workers);
+        addressHas = s.submitterIdOf("relay").substr(0, 12);
+    }
     auto job = dir / "job.toml";
     std::ofstream(job) << "name = \"across-nat-" << sc.name << "\"\n"
                        << "image = \"localhost/swarm-test:latest\"\n"
@@ -175,13 +207,17 @@ void runBatch(const Scenario& sc) {
     BOOST_TEST(!connected.empty());
     for (const auto& e : connected) {
         BOOST_TEST(e.find("\"path\":\"" + sc.path + "\"") != std::string::npos, e);
-        BOOST_TEST(field(e, "address").find(sc.addressHas) != std::string::npos, e);
+        BOOST_TEST(field(e, "address").find(addressHas) != std::string::npos, e);
     }
     BOOST_TEST(summary.find("\"path\":\"" + sc.path + "\"") != std::string::npos, summary);
     if (!killed.empty()) { // sessions came back through the other relay
         const auto id = s.workerId(killed).substr(0, 12);
         const auto last = connected.back();
         BOOST_TEST(field(last, "address").find(id) == std::string::npos, last);
+    }
+    if (relaySubmit) {
+        relaySubmit->signal(SIGTERM);
+        BOOST_TEST(relaySubmit->wait(30s).has_value());
     }
     for (std::size_t i = 0; i < names.size(); ++i) {
         if (names[i] == killed)
@@ -223,6 +259,19 @@ BOOST_AUTO_TEST_CASE(batch_validates_with_submitter_behind_nat_and_one_public_wo
               .workerHosts = {"h1-1"},
               .publicRelayWorker = true,
               .path = "hole-punched"});
+}
+
+// The relay is a submitter: started with --relay, it announces a record
+// without slots that names its relay, and the batch's submitter behind NAT
+// reserves on it. The batch's router picks random ports, so sessions stay
+// on the relay.
+BOOST_AUTO_TEST_CASE(a_submitter_that_relays_carries_another_submitters_sessions,
+                     *boost::unit_test::precondition(labUsable)) {
+    runBatch({.name = "sr",
+              .homes = {"hs=symmetric", "h1=cone", "h2=cone"},
+              .submitterHost = "hs-1",
+              .relaySubmitter = true,
+              .path = "relayed"});
 }
 
 // Random ports on every NAT: no punch can work, every session is relayed.

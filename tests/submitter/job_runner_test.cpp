@@ -209,6 +209,7 @@ BOOST_AUTO_TEST_CASE(trusted_workers_found_are_offered_work_once_per_token) {
                      [] { return std::vector<std::string>{"192.0.2.1:7000"}; });
     dht::WorkerEntry w;
     w.id = wire::PeerId(wire::Identity::generate().publicKey());
+    w.record.slots = 2;
     swarm.found.push_back(w);
     BOOST_TEST(!runner.tick());
     BOOST_REQUIRE(swarm.posted.size() == 1u);
@@ -220,6 +221,21 @@ BOOST_AUTO_TEST_CASE(trusted_workers_found_are_offered_work_once_per_token) {
     rig.clock.advance(OfferBook::kLifetimeMs + 1);
     BOOST_TEST(!runner.tick()); // the token ran out unused: offered again
     BOOST_TEST(swarm.posted.size() == 2u);
+}
+
+// A record without slots is a peer that only relays: it takes no work.
+BOOST_AUTO_TEST_CASE(a_peer_without_slots_is_offered_nothing) {
+    BatchRig rig(1);
+    FakeSwarm swarm;
+    base::ManualExecutor timer;
+    JobRunner runner(rig.batch, swarm, timer,
+                     [] { return std::vector<std::string>{"192.0.2.1:7000"}; });
+    dht::WorkerEntry relayOnly;
+    relayOnly.id = wire::PeerId(wire::Identity::generate().publicKey());
+    relayOnly.record.relays = {"203.0.113.3:7400"};
+    swarm.found.push_back(relayOnly);
+    BOOST_TEST(!runner.tick());
+    BOOST_TEST(swarm.posted.empty());
 }
 
 BOOST_AUTO_TEST_CASE(run_ticks_on_the_timer_until_interrupted) {
