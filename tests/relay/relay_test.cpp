@@ -124,6 +124,37 @@ BOOST_FIXTURE_TEST_CASE(a_circuit_is_replaced_by_a_hole_punch_when_both_ends_can
     BOOST_TEST(server.handlerRuns == 1);
 }
 
+// A dialing side that sends something else than a punch plan first: the
+// reserved side drops that circuit with the reason, keeps its reservation,
+// and the next circuit works.
+BOOST_FIXTURE_TEST_CASE(a_circuit_that_opens_with_no_punch_plan_is_dropped, RelayFixture) {
+    reservedPunches = true;
+    server.body = test::echoBody;
+    startRelay();
+    reserve();
+    const auto relays = net::allowList(test::trusting({&relayPeer}, dialing));
+    for (auto data : {wire::Bytes{0x16, 0x03, 0x01, 0x00, 0x05}, // a TLS record, not a message
+                      wire::encodeMessage(test::hello())}) {     // a message of the wrong type
+        auto circuit =
+            net::connectCircuit(dialing.creds, relayEndpoint(), relays, reserved.id.publicKey(), {},
+                                net::SteadyClock::now() + 5s);
+        BOOST_REQUIRE_MESSAGE(circuit, (circuit ? "" : net::describe(circuit.error())));
+        BOOST_REQUIRE(circuit->relay->send(wire::RelayData{.data = data}));
+        // The reserved side's plan comes first, then the circuit closes.
+        auto plan = circuit->relay->receive(5s);
+        BOOST_REQUIRE(plan);
+        BOOST_TEST((plan->type == wire::MsgType::kRelayData));
+        auto closed = circuit->relay->receive(5s);
+        BOOST_TEST((!closed || closed->type == wire::MsgType::kError));
+    }
+    BOOST_TEST(test::waitUntil([&] { return relay->stats().circuits == 0; }));
+    BOOST_TEST(server.handlerRuns == 0);
+    BOOST_TEST(reservation->active());
+    auto session = dialThrough(dialing);
+    BOOST_REQUIRE_MESSAGE(session, (session ? "" : net::describe(session.error())));
+    exchange(**session);
+}
+
 // One end will not punch: both stay on the circuit.
 BOOST_FIXTURE_TEST_CASE(a_circuit_stays_when_one_end_does_not_punch, RelayFixture) {
     dialingPunches = true;
