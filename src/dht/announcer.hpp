@@ -40,8 +40,9 @@ struct AnnouncerOptions {
 };
 
 /// The largest packed DHT value a capacity record may produce. OpenDHT sends
-/// values inline only while a reply stays under 600 bytes.
-inline constexpr std::size_t kMaxRecordValueBytes = 560;
+/// a value inline in a reply only while it stays under 600 bytes
+/// (NetworkEngine::MAX_PACKET_VALUE_SIZE); 20 bytes are kept in hand.
+inline constexpr std::size_t kMaxRecordValueBytes = 580;
 
 /// Signs a capacity record into an envelope for `swarm` (domain
 /// "swarm/v1/<swarm>", type kCapacity). `record.peerId` is set to `id`'s.

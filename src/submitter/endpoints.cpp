@@ -56,32 +56,17 @@ std::vector<std::string> directEndpoints(const EndpointSources& s) {
     return out;
 }
 
-Reach reach(const EndpointSources& s) {
-    if (s.localSwarm || s.publicHosts.empty())
-        return Reach::kUnknown;
-    for (const auto& h : s.publicHosts)
-        for (const auto& a : s.interfaces)
-            if (a.host == h)
-                return Reach::kPublic;
-    return Reach::kBehindNat;
+net::Reach reach(const EndpointSources& s) {
+    return net::reachability(s.publicHosts, s.interfaces, s.localSwarm).reach;
 }
 
 std::optional<std::string> reachability(const EndpointSources& s) {
-    switch (reach(s)) {
-    case Reach::kUnknown:
+    const auto r = net::reachability(s.publicHosts, s.interfaces, s.localSwarm);
+    if (r.reach == net::Reach::kUnknown)
         return std::nullopt;
-    case Reach::kPublic:
-        for (const auto& h : s.publicHosts)
-            for (const auto& a : s.interfaces)
-                if (a.host == h)
-                    return "reachable at " + h +
-                           " (the DHT sees this host at an address of its own)";
-        break;
-    case Reach::kBehindNat:
-        break;
-    }
-    std::string text = "behind NAT: the DHT sees this host at " + s.publicHosts.front() +
-                       ", an address of none of its interfaces";
+    std::string text = net::describe(r);
+    if (r.reach == net::Reach::kPublic)
+        return text;
     if (!s.relayed.empty())
         text += "; workers outside reach it through " + std::to_string(s.relayed.size()) +
                 " relay(s): " + s.relayed.front();
@@ -93,9 +78,10 @@ std::optional<std::string> reachability(const EndpointSources& s) {
 }
 
 bool isLocalSwarm(const std::vector<dht::HostPort>& bootstrap) {
-    return !bootstrap.empty() && std::all_of(bootstrap.begin(), bootstrap.end(), [](const auto& b) {
-        return net::isLoopbackHost(b.host);
-    });
+    std::vector<std::string> hosts;
+    for (const auto& b : bootstrap)
+        hosts.push_back(b.host);
+    return net::isLocalSwarm(hosts);
 }
 
 } // namespace swarm::submitter

@@ -2,6 +2,7 @@
 
 #include "dht/bootstrap.hpp"
 #include "net/interfaces.hpp"
+#include "net/reachability.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -32,16 +33,15 @@ std::vector<std::string> offerEndpoints(const EndpointSources& s);
 /// The same without the relayed ones.
 std::vector<std::string> directEndpoints(const EndpointSources& s);
 
-/// What the DHT tells of this host: unknown (no DHT node has said yet, or
-/// the swarm is local), public (an address the DHT sees us at is one of
-/// our interfaces), or behind NAT.
-enum class Reach { kUnknown, kPublic, kBehindNat };
-Reach reach(const EndpointSources& s);
+/// What the DHT tells of this host (net::reachability over the sources'
+/// public hosts, interfaces and localSwarm).
+net::Reach reach(const EndpointSources& s);
 
 /// What the DHT says of this host's reachability, one line for the log:
-/// "reachable at A" when an address the DHT sees us at is one of our
-/// interfaces (no NAT between), "behind NAT (...)" when it is not, nullopt
-/// while no DHT node has told us yet or the swarm is local.
+/// net::describe()'s "reachable at A (...)" or "behind NAT (...)", the
+/// latter followed by how workers outside reach it (the relays, or what
+/// would help); nullopt while no DHT node has told us yet or the swarm is
+/// local.
 std::optional<std::string> reachability(const EndpointSources& s);
 
 /// True when every bootstrap node is on this host: then loopback addresses

@@ -73,13 +73,13 @@ private:
 
 // Relays to reserve on: --relay-via always; behind NAT, also those the
 // trusted workers announce (their capacity records' relays).
-std::vector<net::Endpoint> relayCandidates(const std::vector<std::string>& via, Reach reach,
+std::vector<net::Endpoint> relayCandidates(const std::vector<std::string>& via, net::Reach reach,
                                            const dht::DiscoverySnapshot& seen) {
     std::vector<net::Endpoint> out;
     for (const auto& text : via)
         if (auto e = net::Endpoint::parse(text))
             out.push_back(*e);
-    if (reach != Reach::kBehindNat)
+    if (reach != net::Reach::kBehindNat)
         return out;
     for (const auto& w : seen.workers)
         for (const auto& text : w.record.relays)
@@ -105,9 +105,9 @@ struct OfferGate {
         const bool globalV6 = std::any_of(where.interfaces.begin(), where.interfaces.end(),
                                           [](const auto& a) { return a.ipv6 && !a.loopback; });
         if (where.relayed.empty() && waited < std::chrono::seconds(15) &&
-            (relaysWanted || (reach(where) == Reach::kBehindNat && !globalV6)))
+            (relaysWanted || (reach(where) == net::Reach::kBehindNat && !globalV6)))
             return false;
-        return reach(where) != Reach::kUnknown || where.localSwarm ||
+        return reach(where) != net::Reach::kUnknown || where.localSwarm ||
                !net::isAnyHost(where.listenHost) || !where.advertise.empty() ||
                waited >= std::chrono::seconds(5);
     }

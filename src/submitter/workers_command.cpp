@@ -51,20 +51,28 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-void printTable(std::string_view swarm, const dht::DiscoverySnapshot& snap,
-                std::size_t trustedTotal, std::int64_t elapsedMs) {
-    fmt::print("swarm '{}': {} of {} allow-listed workers found in {:.1f} s\n", swarm,
-               snap.workers.size(), trustedTotal, static_cast<double>(elapsedMs) / 1000.0);
+} // namespace
+
+std::string workersTable(std::string_view swarm, const dht::DiscoverySnapshot& snap,
+                         std::size_t trustedTotal, std::int64_t elapsedMs) {
+    std::string out =
+        fmt::format("swarm '{}': {} of {} allow-listed workers found in {:.1f} s\n", swarm,
+                    snap.workers.size(), trustedTotal, static_cast<double>(elapsedMs) / 1000.0);
     if (!snap.workers.empty()) {
-        fmt::print("{:<14} {:<12} {:>5} {:>10} {:>7} {:<8} {:<8} {:<8} {:>5}\n", "PEER", "NAME",
-                   "CORES", "MEMORY", "SLOTS", "ARCH", "PODMAN", "ROOTLESS", "AGE");
+        out += fmt::format("{:<14} {:<12} {:>5} {:>10} {:>7} {:<8} {:<8} {:<8} {:<10} {:>5}\n",
+                           "PEER", "NAME", "CORES", "MEMORY", "SLOTS", "ARCH", "PODMAN", "ROOTLESS",
+                           "REACH", "AGE");
         for (const auto& w : snap.workers) {
             const auto& r = w.record;
-            fmt::print("{:<14} {:<12} {:>5} {:>10} {:>7} {:<8} {:<8} {:<8} {:>5}\n",
-                       w.id.shortStr() + "..", printable(w.name.empty() ? "-" : w.name), r.cores,
-                       humanBytes(r.memoryBytes), fmt::format("{}/{}", r.freeSlots, r.slots),
-                       printable(r.arch), printable(r.podman.empty() ? "-" : r.podman),
-                       r.rootless ? "yes" : "no", humanAge(snap.ageMs(w)));
+            out +=
+                fmt::format("{:<14} {:<12} {:>5} {:>10} {:>7} {:<8} {:<8} {:<8} {:<10} {:>5}\n",
+                            w.id.shortStr() + "..", printable(w.name.empty() ? "-" : w.name),
+                            r.cores, humanBytes(r.memoryBytes),
+                            fmt::format("{}/{}", r.freeSlots, r.slots), printable(r.arch),
+                            printable(r.podman.empty() ? "-" : r.podman), r.rootless ? "yes" : "no",
+                            r.reach.empty() ? "-" : r.reach, humanAge(snap.ageMs(w)));
+            for (const auto& relay : r.relays)
+                out += fmt::format("{:<14} relays at {}\n", "", printable(relay));
         }
     }
     std::string skipped;
@@ -72,10 +80,9 @@ void printTable(std::string_view swarm, const dht::DiscoverySnapshot& snap,
         if (snap.skipped[i] > 0)
             skipped += fmt::format("{}{} {}", skipped.empty() ? "" : ", ", snap.skipped[i],
                                    dht::reasonName(static_cast<dht::SkipReason>(i)));
-    fmt::print("skipped: {}\n", skipped.empty() ? "none" : skipped);
+    out += fmt::format("skipped: {}\n", skipped.empty() ? "none" : skipped);
+    return out;
 }
-
-} // namespace
 
 std::string workersJson(std::string_view swarm, const dht::DiscoverySnapshot& snap,
                         std::size_t trustedTotal, std::int64_t elapsedMs, bool complete) {
@@ -96,6 +103,8 @@ std::string workersJson(std::string_view swarm, const dht::DiscoverySnapshot& sn
                         .add("rootless", r.rootless)
                         .add("isolation", wire::isolationJson(r.isolation))
                         .add("software", r.software)
+                        .add("reach", r.reach)
+                        .add("relays", r.relays)
                         .add("sequence", r.sequence)
                         .add("issued_at_ms", w.issuedAtMs)
                         .add("expires_at_ms", w.expiresAtMs)
@@ -197,7 +206,7 @@ int listWorkers(const WorkersFlags& f, const cli::Globals& g) {
     if (g.json)
         fmt::print("{}\n", workersJson(cfg.swarm, snap, trustedTotal, elapsedMs, complete));
     else
-        printTable(cfg.swarm, snap, trustedTotal, elapsedMs);
+        fmt::print("{}", workersTable(cfg.swarm, snap, trustedTotal, elapsedMs));
     std::fflush(stdout);
     return snap.workers.empty() ? 1 : 0;
 }

@@ -22,6 +22,12 @@ namespace swarm::submitter {
 /// worker was found, 1 if none, 2 on usage errors.
 cli::Command workersCommand();
 
+/// The human form: a heading, one row per worker (its reach as announced,
+/// "-" if not; a line under it per relay it serves), the skip counts.
+/// Texts from peers are made printable.
+std::string workersTable(std::string_view swarm, const dht::DiscoverySnapshot& snapshot,
+                         std::size_t trustedTotal, std::int64_t elapsedMs);
+
 /// The `--json` document (see docs/discovery.md for its fields).
 /// `trustedTotal` is the size of the allow-list, `complete` whether every
 /// allow-listed worker was found.

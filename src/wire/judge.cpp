@@ -573,6 +573,10 @@ Verdict judge(CapacityRecord& r) {
     if (r.freeSlots > r.slots)
         return refuse("capacity.freeSlots",
                       fmt::format("{} is more than the {} slots", r.freeSlots, r.slots));
+    if (!r.reach.empty() && r.reach != kReachPublic && r.reach != kReachBehindNat)
+        return refuse("capacity.reach",
+                      fmt::format("'{}' is not \"{}\", \"{}\" or empty", excerpt(r.reach),
+                                  kReachPublic, kReachBehindNat));
     return checkEndpoints("capacity.relays", r.relays, 4, 64);
 }
 

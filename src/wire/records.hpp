@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace swarm::wire {
@@ -23,6 +24,10 @@ struct Isolation {
     bool readOnly = false; ///< read-only root filesystem
     MSGPACK_DEFINE_MAP(memory, cpu, pids, userns, seccomp, network, readOnly)
 };
+
+/// The words of CapacityRecord::reach ("" is the third: not known).
+inline constexpr std::string_view kReachPublic = "public";
+inline constexpr std::string_view kReachBehindNat = "behind-nat";
 
 /// A worker's announcement under the swarm's workers key (EnvelopeType::
 /// kCapacity). Keep it small: OpenDHT returns values inline only when a
@@ -46,8 +51,12 @@ struct CapacityRecord {
     /// "host:port" where this peer serves relay circuits (--relay) for the
     /// peers on its allow-list; empty if it does not. At most 4.
     std::vector<std::string> relays;
+    /// Where the DHT sees this worker: kReachPublic (at an address of its
+    /// own interfaces), kReachBehindNat (elsewhere: a NAT between), "" not
+    /// known yet. Absent from older workers' records, which decode as "".
+    std::string reach;
     MSGPACK_DEFINE_MAP(version, peerId, sequence, cores, memoryBytes, slots, freeSlots, arch, os,
-                       labels, podman, rootless, isolation, software, withdrawn, relays)
+                       labels, podman, rootless, isolation, software, withdrawn, relays, reach)
 };
 
 /// A submitter's invitation (EnvelopeType::kOffer), sealed to one worker and

@@ -10,6 +10,7 @@
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
 #include "net/credentials.hpp"
+#include "net/reachability.hpp"
 #include "sandbox/container_runtime.hpp"
 #include "sandbox/podman_client.hpp"
 #include "wire/clock.hpp"
@@ -134,6 +135,14 @@ WorkerConfig readConfig(const RunFlags& f, const cli::Globals& g) {
     return cfg;
 }
 
+// Every bootstrap node on this host: a personal swarm on one machine.
+bool localSwarm(const std::vector<dht::HostPort>& bootstrap) {
+    std::vector<std::string> hosts;
+    for (const auto& b : bootstrap)
+        hosts.push_back(b.host);
+    return net::isLocalSwarm(hosts);
+}
+
 // Pulls only what the volunteer allows, by digest.
 sandbox::ImagePolicy imagePolicy(const WorkerConfig& cfg) {
     sandbox::ImagePolicy policy;
@@ -215,6 +224,7 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
                            .podmanVersion = sandbox.report.info.version,
                            .rootless = sandbox.report.info.rootless,
                            .relays = relay.endpoints,
+                           .localSwarm = localSwarm(*bootstrap),
                        });
     ControlServer control(controlSocketPath(g.home), [&worker] { return worker.status().json(); });
     target = &worker;

@@ -6,6 +6,7 @@
 #include "dht/inbox.hpp"
 #include "dht/node.hpp"
 #include "net/blob_store.hpp"
+#include "net/reachability.hpp"
 #include "sandbox/container_runtime.hpp"
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
@@ -42,6 +43,11 @@ struct Worker::State {
     WorkerDeps deps;
     std::string selfId;
 
+    /// Where the DHT sees this host now; logged when it becomes known or
+    /// changes (behind NAT with a relay, with a warning). Returns the
+    /// capacity record's word for it. Takes the mutex.
+    std::string updateReach();
+
     std::mutex mutex; // guards the fields below
     std::condition_variable cv;
     bool stopRequested = false;
@@ -50,7 +56,22 @@ struct Worker::State {
     SessionTable* table = nullptr;
     net::BlobStore* store = nullptr;
     dht::Inbox* inbox = nullptr;
+    net::Reachability reach; // as last logged
 };
+
+std::string Worker::State::updateReach() {
+    // The interfaces are read each time: a laptop changes networks.
+    auto now = net::reachability(deps.node.publicHosts(), net::localAddresses(), deps.localSwarm);
+    std::lock_guard lock(mutex);
+    if (now != reach) {
+        if (now.reach != net::Reach::kUnknown)
+            kLog.info("{}", net::describe(now));
+        if (auto warning = net::relayWarning(now, deps.relays, selfId); !warning.empty())
+            kLog.warn("{}", warning);
+        reach = std::move(now);
+    }
+    return std::string(net::reachWord(reach.reach));
+}
 
 /// One run of the daemon: what lives from start to stop. The loop is
 /// stopped first on the way out, so a session's thread that outlives the
@@ -116,6 +137,7 @@ void Worker::run() {
     host.isolation = deps.isolation;
     auto record = capacityRecord(host, s.cfg.slots, s.cfg.labels, kWorkerSoftware);
     record.relays = deps.relays;
+    record.reach = s.updateReach();
 
     dht::Announcer announcer(deps.node, deps.identity, deps.clock);
     if (auto ok = announcer.announce(record); !ok)
@@ -145,10 +167,11 @@ void Worker::run() {
     s.inbox = nullptr;
 }
 
-// Until a stop is asked for: free slots re-announced as they change (at most
-// every 2 s, so `swarm-submit workers` and submitters see a busy worker as
-// busy), ended sessions joined, and once a tick the table shares out free
-// slots (a session whose submitter was not reading may ask again).
+// Until a stop is asked for: free slots and reachability re-announced as
+// they change (at most every 2 s, so `swarm-submit workers` and submitters
+// see a busy worker as busy), ended sessions joined, and once a tick the
+// table shares out free slots (a session whose submitter was not reading
+// may ask again).
 void Worker::serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRecord& record) {
     auto& s = *state_;
     auto announcedAt = std::chrono::steady_clock::now();
@@ -162,9 +185,11 @@ void Worker::serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRe
             serving.table.tick();
             free = serving.table.freeSlots();
         });
-        if (free != record.freeSlots &&
+        auto reach = s.updateReach();
+        if ((free != record.freeSlots || reach != record.reach) &&
             std::chrono::steady_clock::now() - announcedAt >= kAnnounceEvery) {
             record.freeSlots = free;
+            record.reach = std::move(reach);
             announcedAt = std::chrono::steady_clock::now();
             if (auto ok = announcer.announce(record); !ok)
                 kLog.warn("cannot re-announce capacity: {}", ok.error().what);
@@ -204,6 +229,7 @@ WorkerStatus Worker::status() const {
     st.peerId = s.selfId;
     st.slots = s.cfg.slots;
     std::lock_guard lock(s.mutex);
+    st.reach = net::describe(s.reach);
     if (s.loop)
         s.loop->runSync([&] { s.table->collect(st); });
     if (s.store) {
@@ -237,6 +263,7 @@ std::string WorkerStatus::json() const {
         .add("cache_limit", cacheLimit)
         .add("offers_accepted", offersAccepted)
         .add("offers_refused", offersRefused)
+        .add("reach", reach)
         .add("stopping", stopping)
         .str();
 }

@@ -48,6 +48,9 @@ struct WorkerDeps {
     /// Where this worker serves relay circuits (--relay), announced in its
     /// capacity record; empty if it does not.
     std::vector<std::string> relays = {};
+    /// Every bootstrap node is on this host (net::isLocalSwarm): then what
+    /// the DHT sees of us says nothing of reachability.
+    bool localSwarm = false;
 };
 
 struct UnitStatus {
@@ -69,6 +72,9 @@ struct WorkerStatus {
     std::uint64_t cacheLimit = 0;
     std::uint64_t offersAccepted = 0;
     std::uint64_t offersRefused = 0;
+    /// Where the DHT sees this host (net::describe): "reachable at A (...)",
+    /// "behind NAT: the DHT sees this host at X, ...", "" while not known.
+    std::string reach;
     bool stopping = false;
 
     /// One JSON object (stable field names, see docs/user-guide.md).

@@ -60,6 +60,7 @@ inline wire::CapacityRecord sampleRecord(std::uint32_t cores = 4) {
     r.isolation.network = true;
     r.isolation.readOnly = true;
     r.software = "0.1.0";
+    r.reach = "behind-nat"; // the longer word
     return r;
 }
 

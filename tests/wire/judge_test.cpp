@@ -285,6 +285,21 @@ BOOST_AUTO_TEST_CASE(dht_records) {
     BOOST_TEST(judge(c).has_value());
     BOOST_TEST(c.arch == "x86_64\xEF\xBF\xBD]0;pwned\xEF\xBF\xBD");
     BOOST_TEST(c.labels[1].size() <= 64u);
+    for (auto word : {"", "public", "behind-nat"}) {
+        c.reach = word;
+        BOOST_TEST(judge(c).has_value(), word);
+    }
+    for (auto word : {"Public", "behind nat", "unknown", "public\n", "\x1b[31mpublic"}) {
+        c.reach = word;
+        auto verdict = judge(c);
+        BOOST_REQUIRE_MESSAGE(!verdict, "reach '" << word << "' passed the judge");
+        BOOST_TEST(verdict.error().what.starts_with("capacity.reach: '"), word);
+    }
+    c.reach = std::string(500, 'p');
+    auto longWord = judge(c);
+    BOOST_REQUIRE(!longWord);
+    BOOST_TEST(longWord.error().what.size() < 200u); // quotes only an excerpt
+    c.reach = "public";
     c.freeSlots = 5;
     BOOST_TEST(judge(c).error().what.starts_with("capacity.freeSlots"));
     c.slots = c.freeSlots = 100'000;

@@ -114,6 +114,57 @@ BOOST_AUTO_TEST_CASE(missing_and_extra_fields_are_tolerated) {
     BOOST_TEST(w->slots == 1u);
 }
 
+namespace {
+// A capacity record as workers before the reach field wrote it.
+struct CapacityRecordBeforeReach {
+    std::uint32_t version = 1;
+    std::string peerId;
+    std::uint64_t sequence = 0;
+    std::uint32_t cores = 0;
+    std::uint64_t memoryBytes = 0;
+    std::uint32_t slots = 0;
+    std::uint32_t freeSlots = 0;
+    std::string arch;
+    std::string os;
+    std::vector<std::string> labels;
+    std::string podman;
+    bool rootless = false;
+    Isolation isolation;
+    std::string software;
+    bool withdrawn = false;
+    std::vector<std::string> relays;
+    MSGPACK_DEFINE_MAP(version, peerId, sequence, cores, memoryBytes, slots, freeSlots, arch, os,
+                       labels, podman, rootless, isolation, software, withdrawn, relays)
+};
+} // namespace
+
+BOOST_AUTO_TEST_CASE(capacity_record_without_reach_decodes_as_unknown) {
+    CapacityRecordBeforeReach old;
+    old.slots = 4;
+    old.freeSlots = 3;
+    old.relays = {"203.0.113.3:7400"};
+    auto obj = unpackBounded(pack(old));
+    BOOST_REQUIRE(obj);
+    auto rec = convertAs<CapacityRecord>(obj->get(), "capacity");
+    BOOST_REQUIRE(rec);
+    BOOST_TEST(rec->reach.empty());
+    BOOST_TEST(rec->freeSlots == 3u);
+    BOOST_TEST(rec->relays == old.relays);
+
+    // And an older reader takes a newer record, ignoring the field.
+    CapacityRecord now;
+    now.slots = 2;
+    now.reach = std::string(kReachBehindNat);
+    auto back = unpackBounded(pack(now));
+    BOOST_REQUIRE(back);
+    auto asOld = convertAs<CapacityRecordBeforeReach>(back->get(), "capacity");
+    BOOST_REQUIRE(asOld);
+    BOOST_TEST(asOld->slots == 2u);
+    auto asNew = convertAs<CapacityRecord>(back->get(), "capacity");
+    BOOST_REQUIRE(asNew);
+    BOOST_TEST(asNew->reach == "behind-nat");
+}
+
 BOOST_AUTO_TEST_CASE(capacity_record_is_small) {
     CapacityRecord rec;
     rec.peerId = PeerId(Identity::generate().publicKey()).str();
@@ -125,6 +176,8 @@ BOOST_AUTO_TEST_CASE(capacity_record_is_small) {
     rec.labels = {"gpu", "bigmem"};
     rec.podman = "4.3.1";
     rec.software = "0.1.0";
+    rec.relays = {"203.0.113.3:7400"};
+    rec.reach = std::string(kReachBehindNat);
     BOOST_TEST(pack(rec).size() < 400u);
 }
 
