@@ -5,25 +5,22 @@
 #include "cli/home_files.hpp"
 #include "cli/options.hpp"
 #include "cli/signal_watcher.hpp"
-#include "dht/announcer.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/discovery.hpp"
 #include "dht/inbox.hpp"
 #include "dht/keys.hpp"
 #include "dht/node.hpp"
 #include "net/credentials.hpp"
-#include "net/interfaces.hpp"
 #include "net/listener.hpp"
 #include "net/peer_check.hpp"
 #include "net/session.hpp"
 #include "submitter/batch.hpp"
-#include "submitter/endpoints.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/job_spec.hpp"
 #include "submitter/journal.hpp"
 #include "submitter/offer_book.hpp"
+#include "submitter/presence.hpp"
 #include "submitter/progress.hpp"
-#include "submitter/relay_pool.hpp"
 #include "submitter/reporter.hpp"
 #include "submitter/submit_config.hpp"
 #include "submitter/worker_session.hpp"
@@ -71,69 +68,41 @@ private:
     const wire::Clock& clock_;
 };
 
-// Relays to reserve on: --relay-via always; behind NAT, also those the
-// trusted workers announce (their capacity records' relays).
-std::vector<net::Endpoint> relayCandidates(const std::vector<std::string>& via, net::Reach reach,
-                                           const dht::DiscoverySnapshot& seen) {
-    std::vector<net::Endpoint> out;
-    for (const auto& text : via)
-        if (auto e = net::Endpoint::parse(text))
-            out.push_back(*e);
-    if (reach != net::Reach::kBehindNat)
-        return out;
-    for (const auto& w : seen.workers)
-        for (const auto& text : w.record.relays)
-            if (auto e = net::Endpoint::parse(text); e && e->relay.empty()) {
-                e->relay = w.id.str();
-                out.push_back(*e);
-            }
-    return out;
+// The listener workers dial: a hello must redeem one of the batch's offer
+// tokens; each session is a WorkerSession.
+std::unique_ptr<net::Listener> listenForWorkers(Batch& batch, const RunOptions& options,
+                                                const net::Credentials& credentials,
+                                                const wire::TrustList& trust) {
+    net::ListenerConfig lc;
+    lc.host = options.listenHost;
+    lc.port = options.listenPort;
+    return std::make_unique<net::Listener>(
+        credentials, lc, net::allowList(trust),
+        [&batch](const wire::PublicKey& key,
+                 const wire::Hello& hello) -> std::expected<void, net::Error> {
+            if (auto ok = batch.redeem(hello.token, key); !ok)
+                return std::unexpected(net::Error(net::Error::Code::kUntrusted, ok.error()));
+            return {};
+        },
+        [&batch](net::Session& session, const wire::Hello& hello) {
+            WorkerSession(batch, session, hello).serve();
+        });
 }
 
-// Holds the first offers back briefly while they would carry endpoints
-// that cannot work yet: until the DHT has told where we stand, and, behind
-// NAT without IPv6 or with relays known, until a relay granted a
-// reservation. After that, or at the latest after the waits below, offers
-// go out with what there is.
-struct OfferGate {
-    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
-    bool relaysWanted = false;
-    bool open(const EndpointSources& where) const {
-        const auto waited = std::chrono::steady_clock::now() - since;
-        // Behind an IPv4 NAT, a global IPv6 address may well be reachable:
-        // offers go out with it at once unless a relay is on its way.
-        const bool globalV6 = std::any_of(where.interfaces.begin(), where.interfaces.end(),
-                                          [](const auto& a) { return a.ipv6 && !a.loopback; });
-        if (where.relayed.empty() && waited < std::chrono::seconds(15) &&
-            (relaysWanted || (reach(where) == net::Reach::kBehindNat && !globalV6)))
-            return false;
-        return reach(where) != net::Reach::kUnknown || where.localSwarm ||
-               !net::isAnyHost(where.listenHost) || !where.advertise.empty() ||
-               waited >= std::chrono::seconds(5);
-    }
-};
-
-// A submitter that relays says so in a capacity record without slots, so
-// that submitters behind NAT that trust it find the relay as they find a
-// worker's (relayCandidates). JobRunner offers such a record no work.
-std::unique_ptr<dht::Announcer> announceRelay(dht::Node& node, const wire::Identity& identity,
-                                              const wire::Clock& clock,
-                                              const std::vector<std::string>& endpoints) {
-    if (endpoints.empty())
-        return nullptr;
-    dht::Announcer::prepare(node);
-    auto announcer = std::make_unique<dht::Announcer>(node, identity, clock);
-    wire::CapacityRecord record;
-    record.software = "swarm-submit (relay only)";
-    record.relays = endpoints;
-    if (auto ok = announcer->announce(record); !ok)
-        kLog.warn("cannot announce the relay: {}", ok.error().what);
-    return announcer;
+dht::NodeConfig nodeConfig(const RunOptions& options) {
+    dht::NodeConfig nc;
+    nc.bindAddress = options.dhtAddress;
+    nc.port = options.dhtPort;
+    nc.bootstrap = options.bootstrap;
+    nc.lanDiscovery = options.lanDiscovery;
+    nc.swarm = options.swarm;
+    return nc;
 }
 
 // The composition root of a run: the batch, the listener its workers dial,
-// the DHT node it finds them through, the clock and the timer, made here
-// and handed to the JobRunner. Returns the run's exit status.
+// the DHT node it finds them through, where it can be reached (Presence),
+// the clock and the timer, made here and handed to the JobRunner. Returns
+// the run's exit status.
 int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
              const wire::Identity& identity, const wire::TrustList& trust, bool resumed,
              const std::atomic<bool>& interrupted) {
@@ -147,63 +116,20 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
         event::jobStarted(clock.nowMs(), batch.job().name, c.total, batch.job().policy, resumed));
 
     net::Credentials credentials(identity);
-    net::ListenerConfig lc;
-    lc.host = options.listenHost;
-    lc.port = options.listenPort;
-    net::Listener listener(
-        credentials, lc, net::allowList(trust),
-        [&batch](const wire::PublicKey& key,
-                 const wire::Hello& hello) -> std::expected<void, net::Error> {
-            if (auto ok = batch.redeem(hello.token, key); !ok)
-                return std::unexpected(net::Error(net::Error::Code::kUntrusted, ok.error()));
-            return {};
-        },
-        [&batch](net::Session& session, const wire::Hello& hello) {
-            WorkerSession(batch, session, hello).serve();
-        });
-    dht::NodeConfig nc;
-    nc.bindAddress = options.dhtAddress;
-    nc.port = options.dhtPort;
-    nc.bootstrap = options.bootstrap;
-    nc.lanDiscovery = options.lanDiscovery;
-    nc.swarm = options.swarm;
-    dht::Node node(nc);
+    auto listener = listenForWorkers(batch, options, credentials, trust);
+    dht::Node node(nodeConfig(options));
     dht::Discovery discovery(node, trust, clock);
     discovery.start();
     DhtSwarm swarm(node, discovery, identity, clock);
     auto relayServer = cli::startRelay(options.relay, credentials, trust);
-    auto relayRecord = announceRelay(node, identity, clock, relayServer.endpoints);
-    EndpointSources where{.listenHost = options.listenHost,
-                          .port = listener.port(),
-                          .advertise = options.advertise,
-                          .interfaces = net::localAddresses(),
-                          .publicHosts = {},
-                          .localSwarm = isLocalSwarm(options.bootstrap)};
-    kLog.info("listening for workers on {}", fmt::join(offerEndpoints(where), ", "));
-    RelayPool relays(credentials, trust, listener);
-    OfferGate gate;
-    std::optional<std::string> said; // the reachability last logged
-    // On the timer's thread, like the runner's ticks: where we stand, and
-    // the relay reservations that follows from it.
-    auto refresh = [&] {
-        where.publicHosts = node.publicHosts();
-        auto candidates = relayCandidates(options.relayVia, reach(where), discovery.snapshot());
-        gate.relaysWanted = !candidates.empty();
-        relays.update(candidates);
-        where.relayed = relays.endpoints();
-        if (auto now = reachability(where); now && now != said) {
-            kLog.info("{}", *now);
-            said = now;
-        }
-    };
-    auto endpoints = [&] {
-        return gate.open(where) ? offerEndpoints(where) : std::vector<std::string>{};
-    };
+    Presence presence({options, listener->port(), node, discovery, credentials, trust, *listener,
+                       identity, clock},
+                      relayServer.endpoints);
     std::function<void()> keepRefreshing; // outlives the timer that runs it
     base::EventLoop timer([](std::string_view what) { kLog.error("{}", what); });
     keepRefreshing = [&] {
         try {
-            refresh();
+            presence.refresh();
         } catch (const std::exception& e) {
             kLog.error("reachability and relays: {}", e.what());
         }
@@ -211,15 +137,13 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     };
     timer.post(keepRefreshing);
 
-    JobRunner runner(batch, swarm, timer, endpoints);
+    JobRunner runner(batch, swarm, timer, [&presence] { return presence.endpoints(); });
     runner.run(interrupted);
     timer.stop();
-    relays.update({});
-    listener.stop();
+    presence.stop();
+    listener->stop();
     reporter.finish(runner.progress());
     const int status = batch.finish();
-    if (relayRecord)
-        relayRecord->withdraw();
     node.shutdown();
     return status;
 }
