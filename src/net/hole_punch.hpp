@@ -18,6 +18,10 @@ namespace swarm::net {
 
 /// How long the punch itself may take, once both sides are ready for it.
 inline constexpr std::chrono::milliseconds kPunchBudget{3000};
+/// The time an end keeps, after its punch, for the session's TLS (over the
+/// circuit, should the punch fail): an end with less than kPunchBudget and
+/// this left before its deadline does not punch.
+inline constexpr std::chrono::milliseconds kAfterPunch{3000};
 
 /// What punchCircuit() came to.
 struct PunchOutcome {
@@ -33,8 +37,19 @@ struct PunchOutcome {
 /// so the far side can punch to that address.
 bool portKept(const std::string& observed, std::uint16_t localPort);
 
+/// Whether an end may punch from `localPort` (its relay connection's) toward
+/// `peerObserved`: portKept(), both addresses numeric, of one family and of
+/// one scope (loopback, private or global; never toward an unspecified,
+/// link-local, multicast or broadcast address), and not the same. Both
+/// ends see the same two addresses, mirrored, so the scope and family
+/// rules give both the same answer; a relay cannot aim a punch from the
+/// internet at an end's loopback or LAN. Pure.
+bool punchable(const std::string& observed, const std::string& peerObserved,
+               std::uint16_t localPort);
+
 /// Both ends of `circuit` call this right after relay-opened, before their
-/// TLS session: each sends punch-plan (ready when `wanted` and portKept()),
+/// TLS session: each sends punch-plan (ready when `wanted`, punchable() and
+/// at least kPunchBudget + kAfterPunch before `deadline`),
 /// reads the other's, and when both are ready punches from the circuit's
 /// local port to the other's observed address for up to kPunchBudget, then
 /// they trade punch-result. The connection is used only when both connected,

@@ -186,7 +186,7 @@ base::UniqueFd bindReusable(const std::string& host, std::uint16_t port) {
 std::expected<base::UniqueFd, Error> punchTcp(std::uint16_t localPort, const Endpoint& remote,
                                               Deadline deadline, milliseconds retry) {
     auto start = SteadyClock::now();
-    auto peer = resolve(remote.host, remote.port, 0);
+    auto peer = resolve(remote.host, remote.port, AI_NUMERICHOST);
     if (!peer)
         return std::unexpected(
             Error(Error::Code::kRefused, "cannot resolve " + remote.host + ": " + peer.error()));

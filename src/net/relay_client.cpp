@@ -3,6 +3,8 @@
 #include "net/circuit_bridge.hpp"
 #include "wire/peer_id.hpp"
 
+#include <system_error>
+
 namespace swarm::net {
 
 PeerCheck relayCheck(const PeerCheck& relays, const Endpoint& endpoint) {
@@ -50,7 +52,12 @@ std::expected<OpenCircuit, Error> openWith(const Credentials& credentials, const
     auto fd = connectTcp(endpoint, deadline, /*shareablePort=*/true);
     if (!fd)
         return std::unexpected(fd.error());
-    const std::uint16_t port = localPort(fd->get());
+    std::uint16_t port = 0;
+    try {
+        port = localPort(fd->get());
+    } catch (const std::system_error& e) {
+        return std::unexpected(Error(Error::Code::kIo, e.what()));
+    }
     auto session = Session::handshake(std::move(*fd), credentials, Role::kClient,
                                       relayCheck(relays, endpoint), limits, deadline);
     if (!session)

@@ -61,10 +61,13 @@ Presence::Presence(Parts parts, const std::vector<std::string>& relayEndpoints)
         return;
     dht::Announcer::prepare(parts.node);
     relayRecord_ = std::make_unique<dht::Announcer>(parts.node, parts.identity, parts.clock);
-    wire::CapacityRecord record;
-    record.software = "swarm-submit (relay only)";
-    record.relays = relayEndpoints;
-    if (auto ok = relayRecord_->announce(record); !ok)
+    record_.software = "swarm-submit (relay only)";
+    record_.relays = relayEndpoints;
+    announceRelay();
+}
+
+void Presence::announceRelay() {
+    if (auto ok = relayRecord_->announce(record_); !ok)
         kLog.warn("cannot announce the relay: {}", ok.error().what);
 }
 
@@ -82,6 +85,13 @@ void Presence::refresh() {
     if (auto now = reachability(where_); now && now != said_) {
         kLog.info("{}", *now);
         said_ = now;
+    }
+    // The relay record says where we stand, so that submitters behind NAT
+    // skip a relay that is itself behind NAT (relayCandidates).
+    const auto word = std::string(net::reachWord(reach(where_)));
+    if (relayRecord_ && !word.empty() && word != record_.reach) {
+        record_.reach = word;
+        announceRelay();
     }
 }
 

@@ -79,12 +79,15 @@ public:
     void stop();
 
 private:
+    void announceRelay();
+
     Parts parts_;
     EndpointSources where_;
     RelayPool relays_;
     OfferGate gate_;
     std::optional<std::string> said_; // the reachability last logged
     std::unique_ptr<dht::Announcer> relayRecord_;
+    wire::CapacityRecord record_; // the relay record, when relaying
 };
 
 } // namespace swarm::submitter

@@ -7,7 +7,10 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <set>
 
@@ -473,13 +476,35 @@ Verdict judge(ErrorMsg& m) {
 }
 
 namespace {
-// An address as a relay observed it: digits, hex, '.', ':' and brackets.
+// An address as a relay observed it: empty, or a numeric "a.b.c.d:port" or
+// "[ipv6]:port" (a peer punches toward it: no name to resolve).
+bool isObservedAddress(std::string_view text) {
+    std::string host;
+    std::string_view port;
+    if (text.starts_with('[')) {
+        auto close = text.find("]:");
+        if (close == std::string_view::npos)
+            return false;
+        host = std::string(text.substr(1, close - 1));
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos)
+            return false;
+        host = std::string(text.substr(0, colon));
+        port = text.substr(colon + 1);
+    }
+    unsigned char bytes[16];
+    const bool v6 = text.starts_with('[');
+    if (::inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), bytes) != 1)
+        return false;
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    return ec == std::errc() && end == port.data() + port.size() && value > 0 && value <= 65535;
+}
+
 Verdict checkObserved(std::string_view field, const std::string& address) {
-    const bool ok = address.size() <= 64 && std::all_of(address.begin(), address.end(), [](char c) {
-                        return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-                               c == '.' || c == ':' || c == '[' || c == ']';
-                    });
-    if (!ok)
+    if (!address.empty() && (address.size() > 64 || !isObservedAddress(address)))
         return refuse(field, fmt::format("'{}' is not an address", excerpt(address)));
     return {};
 }

@@ -63,11 +63,12 @@ std::string Worker::State::updateReach() {
     // The interfaces are read each time: a laptop changes networks.
     auto now = net::reachability(deps.node.publicHosts(), net::localAddresses(), deps.localSwarm);
     std::lock_guard lock(mutex);
-    if (now != reach) {
-        if (now.reach != net::Reach::kUnknown)
-            kLog.info("{}", net::describe(now));
-        if (auto warning = net::relayWarning(now, deps.relays, selfId); !warning.empty())
-            kLog.warn("{}", warning);
+    // A moment without a word from the DHT keeps what it said last.
+    if (now != reach && now.reach != net::Reach::kUnknown) {
+        kLog.info("{}", net::describe(now));
+        if (now.reach != reach.reach)
+            if (auto warning = net::relayWarning(now, deps.relays, selfId); !warning.empty())
+                kLog.warn("{}", warning);
         reach = std::move(now);
     }
     return std::string(net::reachWord(reach.reach));

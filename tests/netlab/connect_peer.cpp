@@ -4,7 +4,8 @@
 //   connect_peer relay HOST PORT
 //       A relay (relay::RelayServer) for the other two peers. Prints
 //       "ready", serves until its stdin closes, then prints
-//       "relayed <bytes>".
+//       "relayed <bytes>"; each line "stats" on its stdin gets
+//       "circuits <open now>".
 //   connect_peer serve HOST PORT [RELAY_HOST:RELAY_PORT]
 //       The submitter's side: a listener on HOST:PORT, and with a relay a
 //       reservation on it (circuits are hole-punched where both ends can).
@@ -17,9 +18,10 @@
 //       at ENDPOINT ("HOST:PORT", or "via HOST:PORT" for the relay there),
 //       each timed from the start of the dial until the session is
 //       authenticated and a first request has its answer. Prints
-//       "dial <path> <ms>" for each; then, with MIB > 0, one more session
-//       sends MIB MiB and prints "throughput <path> <MiB/s>". Exits 0, or
-//       prints "failed <error>" and exits 1.
+//       "dial <path> <ms>" for each, keeps them all open and prints
+//       "holding" until its stdin closes; then, with MIB > 0, one more
+//       session sends MIB MiB and prints "throughput <path> <MiB/s>". Exits
+//       0, or prints "failed <error>" and exits 1.
 //
 // The three peers' keys are derived from their role names, and each trusts
 // the other two: the test needs no key files. Exit status 2: bad arguments.
@@ -94,9 +96,13 @@ std::uint16_t parsePort(std::string_view text) {
 int runRelay(const std::string& host, std::uint16_t port) {
     const auto id = identityOf("relay");
     net::Credentials creds(id);
-    relay::RelayServer server(creds, net::allowList(othersOf("relay")), host, port);
+    relay::RelayLimits limits;
+    limits.circuits = 4096; // the dialing peer holds all its sessions at once
+    relay::RelayServer server(creds, net::allowList(othersOf("relay")), host, port, limits);
     say("ready");
-    waitForStdinToClose();
+    for (std::string line; std::getline(std::cin, line);)
+        if (line == "stats")
+            say("circuits " + std::to_string(server.stats().circuits));
     say("relayed " + std::to_string(server.stats().bytes));
     return 0;
 }
@@ -140,6 +146,7 @@ int runServe(const std::string& host, std::uint16_t port, const std::string& rel
     net::ListenerConfig config;
     config.host = host;
     config.port = port;
+    config.maxConnections = 1024;
     net::Listener listener(
         creds, config, net::allowList(trust),
         [](const wire::PublicKey&, const wire::Hello&) -> std::expected<void, net::Error> {
@@ -228,6 +235,7 @@ int runDial(const std::string& target, int count, std::uint32_t mib) {
     net::Dialer dialer(creds, {},
                        net::RelayRoute{net::allowList(trust), identityOf("serve").publicKey()});
     const auto endpoint = endpointOf(target);
+    std::vector<std::unique_ptr<net::Session>> held;
     for (int i = 0; i < count; ++i) {
         auto start = std::chrono::steady_clock::now();
         auto session = dialOnce(dialer, endpoint);
@@ -237,7 +245,11 @@ int runDial(const std::string& target, int count, std::uint32_t mib) {
         }
         say("dial " + std::string(net::sessionPath((*session)->peerAddress())) + " " +
             std::to_string(msSince(start)));
+        held.push_back(std::move(*session));
     }
+    say("holding");
+    waitForStdinToClose();
+    held.clear();
     if (mib == 0)
         return 0;
     auto session = dialOnce(dialer, endpoint);

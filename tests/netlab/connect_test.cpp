@@ -97,30 +97,43 @@ struct Server {
     }
 };
 
-// What one dialing peer printed.
+// What one dialing peer printed, and the relay's open circuits while it
+// held its sessions.
 struct DialLines {
     std::vector<std::pair<std::string, double>> dials; ///< path, ms
+    int circuitsWhileHeld = -1;
     std::string throughputPath;
     double mibPerSecond = 0;
     std::string failure;
 };
 
-DialLines dial(const Lab& lab, const std::string& host, const std::string& endpoint, int count,
-               int mib) {
+// The relay's open circuits now.
+int openCircuits(test::ChildProcess& relay) {
+    relay.writeLine("stats");
+    auto line = relay.readLine(10s);
+    return line && line->starts_with("circuits ") ? std::stoi(line->substr(9)) : -1;
+}
+
+DialLines dial(const Lab& lab, test::ChildProcess& relay, const std::string& host,
+               const std::string& endpoint, int count, int mib) {
     auto peer =
         startPeer(lab, host, {"dial", endpoint, std::to_string(count), std::to_string(mib)});
     DialLines out;
-    while (auto line = peer->readLine(180s)) {
+    while (auto line = peer->readLine(60s)) {
         std::istringstream in(*line);
         std::string kind, path;
         double value = 0;
         in >> kind >> path >> value;
-        if (kind == "dial")
+        if (kind == "dial") {
             out.dials.emplace_back(path, value);
-        else if (kind == "throughput")
+        } else if (kind == "holding") {
+            out.circuitsWhileHeld = openCircuits(relay);
+            peer->closeInput();
+        } else if (kind == "throughput") {
             out.throughputPath = path, out.mibPerSecond = value;
-        else
+        } else {
             out.failure = *line;
+        }
     }
     auto status = peer->wait(10s);
     if (!status)
@@ -188,10 +201,12 @@ BOOST_AUTO_TEST_CASE(sessions_take_the_path_each_nat_pair_leaves,
           << "|---|---|---|---|---|---|\n";
     for (const auto& pair : pairs) {
         Server server(lab, pair.serveHost);
-        auto got = dial(lab, pair.dialHost, server.endpoint, count, 0);
+        auto got = dial(lab, *relay, pair.dialHost, server.endpoint, count, 0);
         BOOST_TEST_CONTEXT(pair.name) {
             BOOST_TEST(got.failure.empty(), got.failure);
             BOOST_TEST(got.dials.size() == static_cast<std::size_t>(count));
+            // While the sessions last, only relayed ones hold a circuit.
+            BOOST_TEST(got.circuitsWhileHeld == (pair.path == "relayed" ? count : 0));
             std::vector<double> ms;
             for (const auto& [path, t] : got.dials) {
                 BOOST_TEST(path == pair.path);
@@ -209,7 +224,7 @@ BOOST_AUTO_TEST_CASE(sessions_take_the_path_each_nat_pair_leaves,
     std::map<std::string, double> rate;
     for (const auto& serveHost : {"pub", "s1-1"}) {
         Server server(lab, serveHost);
-        auto got = dial(lab, "c2-1", server.endpoint, 1, mib);
+        auto got = dial(lab, *relay, "c2-1", server.endpoint, 0, mib);
         BOOST_TEST(got.failure.empty(), got.failure);
         rate[got.throughputPath] = got.mibPerSecond;
     }
@@ -218,14 +233,15 @@ BOOST_AUTO_TEST_CASE(sessions_take_the_path_each_nat_pair_leaves,
     BOOST_TEST(rate.count("relayed") == 1u);
     table << "\nc2's link shaped to " << kShapedMbit << " Mbit/s, " << mib << " MiB each: direct "
           << rate["direct"] << " MiB/s, relayed " << rate["relayed"] << " MiB/s, relayed/direct "
-          << (rate["direct"] > 0 ? rate["relayed"] / rate["direct"] : 0) << "\n";
+          << std::setprecision(3) << (rate["direct"] > 0 ? rate["relayed"] / rate["direct"] : 0)
+          << std::setprecision(1) << "\n";
 
     // What relaying costs the relay: an unshaped stream between two homes
     // with random-port routers.
     {
         Server server(lab, "s1-1");
         const double before = cpuMsOf(relay->pid());
-        auto got = dial(lab, "s2-1", server.endpoint, 1, 4 * mib);
+        auto got = dial(lab, *relay, "s2-1", server.endpoint, 0, 4 * mib);
         const double cpu = cpuMsOf(relay->pid()) - before;
         BOOST_TEST(got.failure.empty(), got.failure);
         BOOST_TEST(got.throughputPath == "relayed");

@@ -4,7 +4,6 @@
 
 #include "../net/fixtures.hpp"
 
-#include "net/hole_punch.hpp"
 #include "net/relay_client.hpp"
 #include "net/relay_reservation.hpp"
 #include "relay/relay_server.hpp"
@@ -104,10 +103,12 @@ BOOST_FIXTURE_TEST_CASE(a_session_runs_end_to_end_through_the_relay, RelayFixtur
     BOOST_TEST(test::waitUntil([&] { return relay->stats().circuits == 0; }));
 }
 
-// Both ends can punch (on loopback nothing is in the way): the circuit only
-// carries the punch plans, the session runs over the punched connection,
-// authenticated end to end as ever, and the relay is free again.
-BOOST_FIXTURE_TEST_CASE(a_circuit_is_replaced_by_a_hole_punch_when_both_ends_can, RelayFixture) {
+// Both ends try to punch. On loopback a punch connects only if both
+// connect() calls happen to overlap (a SYN to a port nobody punches from is
+// refused at once), so either path may come out; whichever it is, the
+// session works and is authenticated end to end. tests/netlab, whose
+// routers drop unsolicited SYNs as home routers do, shows the punch itself.
+BOOST_FIXTURE_TEST_CASE(a_session_works_whether_or_not_its_punch_connects, RelayFixture) {
     reservedPunches = dialingPunches = true;
     server.body = test::echoBody;
     startRelay();
@@ -115,13 +116,12 @@ BOOST_FIXTURE_TEST_CASE(a_circuit_is_replaced_by_a_hole_punch_when_both_ends_can
     auto session = dialThrough(dialing);
     BOOST_REQUIRE_MESSAGE(session, (session ? "" : net::describe(session.error())));
     BOOST_TEST(((*session)->peer() == reserved.id.publicKey()));
-    BOOST_TEST((*session)->peerAddress().starts_with("hole-punched 127.0.0.1:"),
-               (*session)->peerAddress());
-    BOOST_TEST(net::sessionPath((*session)->peerAddress()) == "hole-punched");
-    BOOST_TEST(relay->stats().circuitsOpened == 1u);
-    BOOST_TEST(test::waitUntil([&] { return relay->stats().circuits == 0; }));
+    const auto path = net::sessionPath((*session)->peerAddress());
+    BOOST_TEST((path == "hole-punched" || path == "relayed"), path);
     exchange(**session);
     BOOST_TEST(server.handlerRuns == 1);
+    if (path == "hole-punched") // the relay is free again
+        BOOST_TEST(test::waitUntil([&] { return relay->stats().circuits == 0; }));
 }
 
 // A dialing side that sends something else than a punch plan first: the

@@ -231,6 +231,22 @@ std::optional<std::string> ChildProcess::readLine(std::chrono::milliseconds time
     }
 }
 
+bool ChildProcess::writeLine(const std::string& line) {
+    if (in_ < 0)
+        return false;
+    const std::string text = line + "\n";
+    std::size_t done = 0;
+    while (done < text.size()) {
+        auto n = ::write(in_, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
 void ChildProcess::closeInput() {
     if (in_ >= 0)
         ::close(std::exchange(in_, -1));

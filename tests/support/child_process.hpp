@@ -83,6 +83,9 @@ public:
     /// (outputClosed()).
     std::optional<std::string> readLine(std::chrono::milliseconds timeout);
     bool outputClosed() const { return outClosed_; }
+    /// With a piped stdin: writes `line` and a newline (blocking; a child
+    /// that reads its input takes it). False when the pipe is closed.
+    bool writeLine(const std::string& line);
     /// With a piped stdin: closes it (the child reads end of file).
     void closeInput();
 

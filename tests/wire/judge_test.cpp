@@ -2,8 +2,10 @@
 // and expects a refusal that names that field. The same table drives the
 // hostile-peer suite against real processes (tests/hostile/).
 
+#include "wire/identity.hpp"
 #include "wire/judge.hpp"
 #include "wire/messages.hpp"
+#include "wire/peer_id.hpp"
 #include "wire/records.hpp"
 
 #include <boost/test/data/monomorphic.hpp>
@@ -265,6 +267,24 @@ BOOST_AUTO_TEST_CASE(other_messages) {
     BOOST_TEST(!received(Bye{.givenBack = {"u"}}).has_value());
     BOOST_TEST(received(Bye{.givenBack = {"u/0", "v.1/12"}}).has_value());
     BOOST_TEST(!received(Hello{.slots = 100'000}).has_value());
+}
+
+// Addresses a relay reports are punched toward: numeric ones only.
+BOOST_AUTO_TEST_CASE(observed_addresses_are_numeric) {
+    for (const char* good : {"", "203.0.113.5:4000", "[2001:db8::1]:7", "[::ffff:192.0.2.1]:80"})
+        BOOST_TEST(received(RelayOpened{.peerObserved = good}).has_value(), good);
+    for (const char* bad : {"face.cafe:443", "203.0.113.5", "203.0.113.5:0", "203.0.113.5:65536",
+                            "2001:db8::1:7", "[2001:db8::1]", "1.2.3:4", "[1.2.3.4]:5"}) {
+        auto v = received(RelayOpened{.peerObserved = bad});
+        BOOST_TEST(!v.has_value(), bad);
+        if (!v)
+            BOOST_TEST(v.error().what.find("relay-opened.peerObserved") != std::string::npos);
+    }
+    BOOST_TEST(!received(RelayOpened{.observed = "a:1"}).has_value());
+    BOOST_TEST(!received(RelayReserved{.observed = "dead.beef:1"}).has_value());
+    BOOST_TEST(!received(RelayIncoming{.from = PeerId(Identity::generate().publicKey()).str(),
+                                       .fromObserved = "cafe::1:2"})
+                    .has_value());
 }
 
 BOOST_AUTO_TEST_CASE(relative_paths) {
