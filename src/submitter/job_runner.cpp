@@ -4,6 +4,7 @@
 #include "submitter/batch.hpp"
 #include "submitter/offer_book.hpp"
 #include "submitter/reporter.hpp"
+#include "submitter/requirements.hpp"
 #include "wire/clock.hpp"
 #include "wire/log.hpp"
 #include "wire/messages.hpp"
@@ -51,6 +52,14 @@ void JobRunner::offerWork(std::int64_t nowMs) {
         if (w.record.slots == 0) // a peer that only relays (a submitter's relay record)
             continue;
         const auto wid = w.id.str();
+        if (auto why = unmetRequirement(batch_.job().requirements, w.record)) {
+            if (unmet_[wid] != *why)
+                kLog.info("worker {} does not meet the job's requirements: {}", wid.substr(0, 12),
+                          *why);
+            unmet_[wid] = *why;
+            continue;
+        }
+        unmet_.erase(wid);
         auto token = batch_.offerTo(wid, w.id.key(), nowMs);
         if (!token)
             continue;

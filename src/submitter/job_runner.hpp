@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +94,9 @@ private:
     const Endpoints endpoints_;
     std::int64_t startedMs_ = 0;
     std::size_t decidedAtStart_ = 0;
+    /// Workers that do not meet the job's requirements, with the reason
+    /// last logged (each is logged when it first shows or changes).
+    std::map<std::string, std::string> unmet_;
 };
 
 } // namespace swarm::submitter

@@ -99,11 +99,25 @@ std::vector<std::string> unitCommand(const JobSpec& job, const UnitSpec& unit) {
 
 namespace {
 
-constexpr std::string_view kTopKeys[] = {
-    "name",     "image",  "image_archive", "command",           "env",      "resources", "timeout",
-    "replicas", "quorum", "max_errors",    "max_total_results", "deadline", "outputs",   "inputs",
-    "unit"};
+constexpr std::string_view kTopKeys[] = {"name",
+                                         "image",
+                                         "image_archive",
+                                         "command",
+                                         "env",
+                                         "resources",
+                                         "timeout",
+                                         "replicas",
+                                         "quorum",
+                                         "max_errors",
+                                         "max_total_results",
+                                         "deadline",
+                                         "outputs",
+                                         "inputs",
+                                         "unit",
+                                         "requirements"};
 constexpr std::string_view kResourceKeys[] = {"cpus", "memory", "pids"};
+constexpr std::string_view kRequirementKeys[] = {"arch", "labels", "memory_per_slot",
+                                                 "cores_per_slot"};
 constexpr std::string_view kUnitKeys[] = {"id", "inputs"};
 constexpr std::string_view kInputKeys[] = {"path", "as"};
 
@@ -197,6 +211,7 @@ private:
     ImageSpec image(const toml::table& doc) const;
     void commandAndEnv(const toml::table& doc, JobSpec& job) const;
     Resources resources(const toml::table& doc) const;
+    Requirements requirements(const toml::table& doc) const;
     void timeoutAndPolicy(const toml::table& doc, JobSpec& job) const;
     std::vector<std::string> outputs(const toml::table& doc) const;
     void units(const toml::table& doc, JobSpec& job) const;
@@ -501,6 +516,42 @@ Resources Parser::resources(const toml::table& doc) const {
     return res;
 }
 
+Requirements Parser::requirements(const toml::table& doc) const {
+    Requirements req;
+    const auto* n = doc.get("requirements");
+    if (!n)
+        return req;
+    const auto* t = n->as_table();
+    if (!t)
+        fail(n->source(), "requirements must be a table");
+    checkKeys(*t, kRequirementKeys, "[requirements]");
+    if (const auto* a = t->get("arch"))
+        req.arch = a->is_string() ? std::vector{str(*a, "requirements.arch")}
+                                  : strings(*a, "requirements.arch");
+    if (const auto* l = t->get("labels"))
+        req.labels = strings(*l, "requirements.labels");
+    for (const auto& text : req.arch)
+        if (text.empty() || text.size() > 64)
+            fail(t->get("arch")->source(), "requirements.arch: each must be 1 to 64 characters");
+    for (const auto& text : req.labels)
+        if (text.empty() || text.size() > 64)
+            fail(t->get("labels")->source(),
+                 "requirements.labels: each must be 1 to 64 characters");
+    if (const auto* m = t->get("memory_per_slot")) {
+        auto bytes = m->is_string() ? parseSize(m->as_string()->get()) : std::nullopt;
+        if (!bytes || *bytes == 0)
+            fail(m->source(), "requirements.memory_per_slot must be a size (e.g. \"2G\")");
+        req.memoryPerSlot = *bytes;
+    }
+    if (const auto* c = t->get("cores_per_slot")) {
+        const double v = c->is_number() ? c->value<double>().value_or(0) : 0;
+        if (!(v > 0 && v <= 1024))
+            fail(c->source(), "requirements.cores_per_slot must be a number above 0");
+        req.coresPerSlot = v;
+    }
+    return req;
+}
+
 void Parser::timeoutAndPolicy(const toml::table& doc, JobSpec& job) const {
     if (const auto* n = doc.get("timeout"))
         job.timeoutMs = duration(*n, "timeout");
@@ -599,6 +650,7 @@ std::expected<JobSpec, Error> Parser::run(std::string_view text) {
         job.image = image(doc);
         commandAndEnv(doc, job);
         job.resources = resources(doc);
+        job.requirements = requirements(doc);
         timeoutAndPolicy(doc, job); // one step: the deadline is checked against the timeout
         job.outputs = outputs(doc);
         units(doc, job); // after the command: its "{}" needs every unit to have an input
@@ -684,6 +736,22 @@ std::string jobSpecToToml(const JobSpec& job) {
     res.insert("memory", static_cast<std::int64_t>(job.resources.memoryBytes));
     res.insert("pids", static_cast<std::int64_t>(job.resources.pids));
     t.insert("resources", std::move(res));
+    const auto& req = job.requirements;
+    if (req != Requirements{}) {
+        toml::table rt;
+        toml::array arch, labels;
+        for (const auto& a : req.arch)
+            arch.push_back(a);
+        for (const auto& l : req.labels)
+            labels.push_back(l);
+        rt.insert("arch", std::move(arch));
+        rt.insert("labels", std::move(labels));
+        if (req.memoryPerSlot > 0)
+            rt.insert("memory_per_slot", std::to_string(req.memoryPerSlot));
+        if (req.coresPerSlot > 0)
+            rt.insert("cores_per_slot", req.coresPerSlot);
+        t.insert("requirements", std::move(rt));
+    }
     t.insert("timeout", fmt::format("{}ms", job.timeoutMs));
     t.insert("deadline", fmt::format("{}ms", job.policy.leaseMs));
     t.insert("replicas", static_cast<std::int64_t>(job.policy.replicas));

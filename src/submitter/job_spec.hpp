@@ -41,6 +41,17 @@ struct ImageSpec {
     std::optional<std::filesystem::path> archive;
 };
 
+/// What a worker must offer for the job's units ([requirements]): work is
+/// offered only to workers whose capacity record shows all of it
+/// (submitter/requirements.hpp). Empty: any worker.
+struct Requirements {
+    std::vector<std::string> arch;   ///< any of these ("x86_64", "aarch64"); empty: any
+    std::vector<std::string> labels; ///< every one of these
+    std::uint64_t memoryPerSlot = 0; ///< at least this much memory per slot
+    double coresPerSlot = 0;         ///< at least this many cores per slot
+    bool operator==(const Requirements&) const = default;
+};
+
 /// A parsed, validated job: what the scheduler and the Assign messages need.
 struct JobSpec {
     std::string name; ///< "job" unless given
@@ -48,6 +59,7 @@ struct JobSpec {
     std::vector<std::string> command; ///< argv; empty: the image's default
     std::map<std::string, std::string> env;
     Resources resources;
+    Requirements requirements;
     std::int64_t timeoutMs = 10 * 60'000; ///< wall-clock limit per replica run
     ReplicationPolicy policy;
     std::vector<UnitSpec> units;      ///< in job order, ids unique

@@ -33,8 +33,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-JobSpec makeJob(const TempDir& dir, int units) {
+JobSpec makeJob(const TempDir& dir, int units, Requirements req = {}) {
     JobSpec job;
+    job.requirements = std::move(req);
     job.name = "test";
     job.image.reference = "localhost/img:1";
     job.command = {"cat", "{}"};
@@ -51,9 +52,9 @@ JobSpec makeJob(const TempDir& dir, int units) {
 
 /// A batch in a temporary job directory, on a manual clock.
 struct BatchRig {
-    explicit BatchRig(int units)
-        : journal(Journal::create(dir.path() / "job", makeJob(dir, units))),
-          batch(makeJob(dir, units), journal, dir.path() / "job", clock, reporter) {
+    explicit BatchRig(int units, Requirements req = {})
+        : journal(Journal::create(dir.path() / "job", makeJob(dir, units, req))),
+          batch(makeJob(dir, units, req), journal, dir.path() / "job", clock, reporter) {
         batch.prepare();
     }
     TempDir dir;
@@ -236,6 +237,27 @@ BOOST_AUTO_TEST_CASE(a_peer_without_slots_is_offered_nothing) {
     swarm.found.push_back(relayOnly);
     BOOST_TEST(!runner.tick());
     BOOST_TEST(swarm.posted.empty());
+}
+
+// Work is offered only to workers whose record meets the job's requirements.
+BOOST_AUTO_TEST_CASE(a_worker_that_does_not_meet_the_requirements_is_offered_nothing) {
+    Requirements req;
+    req.arch = {"x86_64"};
+    BatchRig rig(1, req);
+    FakeSwarm swarm;
+    base::ManualExecutor timer;
+    JobRunner runner(rig.batch, swarm, timer,
+                     [] { return std::vector<std::string>{"192.0.2.1:7000"}; });
+    for (const char* arch : {"aarch64", "x86_64"}) {
+        dht::WorkerEntry w;
+        w.id = wire::PeerId(wire::Identity::generate().publicKey());
+        w.record.slots = 2;
+        w.record.arch = arch;
+        swarm.found.push_back(w);
+    }
+    BOOST_TEST(!runner.tick());
+    BOOST_REQUIRE(swarm.posted.size() == 1u);
+    BOOST_TEST((swarm.posted[0].first == swarm.found[1].id));
 }
 
 BOOST_AUTO_TEST_CASE(run_ticks_on_the_timer_until_interrupted) {
