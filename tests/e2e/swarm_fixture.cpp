@@ -289,6 +289,18 @@ std::size_t Swarm::containersOf(const std::string& workerId) {
     return n;
 }
 
+void Swarm::removeContainersOf(const std::string& workerId) {
+    auto r = e2e::runProgram("/usr/bin/podman",
+                             {"--url", env_.at("CONTAINER_HOST"), "ps", "-a", "-q", "--filter",
+                              "label=swarm.worker=" + workerId},
+                             30s);
+    std::istringstream in(r.out);
+    for (std::string id; std::getline(in, id);)
+        if (!id.empty())
+            e2e::runProgram("/usr/bin/podman",
+                            {"--url", env_.at("CONTAINER_HOST"), "rm", "-f", "-t", "0", id}, 30s);
+}
+
 std::vector<std::string> eventsOf(const std::filesystem::path& file, const std::string& event) {
     std::vector<std::string> out;
     std::istringstream in(readFile(file));

@@ -117,6 +117,9 @@ public:
                                          const std::string& submitter);
     /// Swarm containers (running or not) labelled with this worker id.
     std::size_t containersOf(const std::string& workerId);
+    /// Removes them: what a worker killed for good (never restarted, so it
+    /// cannot clean up after itself) left behind.
+    void removeContainersOf(const std::string& workerId);
 
     /// Environment every child gets on top of ours.
     const std::map<std::string, std::string>& env() const { return env_; }

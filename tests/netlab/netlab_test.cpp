@@ -220,8 +220,10 @@ void runBatch(const Scenario& sc) {
         BOOST_TEST(relaySubmit->wait(30s).has_value());
     }
     for (std::size_t i = 0; i < names.size(); ++i) {
-        if (names[i] == killed)
+        if (names[i] == killed) {
+            s.removeContainersOf(ids[i]);
             continue;
+        }
         BOOST_TEST(s.stopWorker(names[i]) == 0, names[i]);
         BOOST_TEST(s.containersOf(ids[i]) == 0u, names[i]);
     }
