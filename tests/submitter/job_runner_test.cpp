@@ -58,7 +58,7 @@ struct BatchRig {
     }
     TempDir dir;
     wire::ManualClock clock;
-    Reporter reporter{false, false};
+    Reporter reporter{false, ProgressOutput::kNone};
     Journal journal;
     Batch batch;
 };
