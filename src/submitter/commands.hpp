@@ -9,8 +9,12 @@ namespace swarm::submitter {
 cli::Command runCommand();
 /// `swarm-submit resume DIR`: continue a killed run from its journal.
 cli::Command resumeCommand();
-/// `swarm-submit status DIR`: what the journal says.
+/// `swarm-submit status DIR [UNIT]`: what the journal says of the job, or
+/// of one unit (its replicas, results and logs).
 cli::Command statusCommand();
+/// `swarm-submit jobs`: the jobs this swarm home ran, from the job index,
+/// each with its state now.
+cli::Command jobsCommand();
 
 /// swarm-submit: its name, summary and every command, as main() runs them.
 cli::Program program();

@@ -5,6 +5,7 @@
 #include "dht/worker_table.hpp"
 #include "submitter/job_spec.hpp"
 #include "submitter/progress.hpp"
+#include "submitter/reporter.hpp"
 #include "wire/trust_list.hpp"
 
 #include <atomic>
@@ -40,8 +41,10 @@ struct RunOptions {
     std::string dhtAddress; ///< IPv4 to bind the DHT node to; "" = any
     std::uint16_t dhtPort = 0;
     bool lanDiscovery = false;
-    bool json = false;     ///< JSON-lines events on stdout
-    bool progress = false; ///< a live progress line on stderr (a terminal)
+    bool json = false; ///< JSON-lines events on stdout
+    /// Progress on stderr: redrawn on a terminal, now and then otherwise,
+    /// none with --json.
+    ProgressOutput progress = ProgressOutput::kNone;
     /// Relays to keep reservations on (--relay-via), whether or not this
     /// host looks reachable; relays workers announce are used behind NAT.
     std::vector<std::string> relayVia;

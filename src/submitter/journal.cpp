@@ -291,6 +291,13 @@ bool Journal::exists(const fs::path& jobDir) {
     return fs::exists(path(jobDir), ec);
 }
 
+bool Journal::inUse(const fs::path& jobDir) {
+    base::UniqueFd fd(::open((jobDir / "journal.lock").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd)
+        return false;
+    return ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
 Journal Journal::create(const fs::path& jobDir, const JobSpec& job) {
     fs::create_directories(jobDir);
     auto impl = std::make_unique<Impl>();

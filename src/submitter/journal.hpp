@@ -38,6 +38,11 @@ public:
     }
     /// True when `jobDir` already holds a journal (resume it, don't create).
     static bool exists(const std::filesystem::path& jobDir);
+    /// True when a process holds `jobDir`'s lock now (a run or a resume is
+    /// active). Probes with a shared lock taken and dropped at once, so a run
+    /// starting in that instant may be refused as "in use"; false when there
+    /// is no lock file or it cannot be opened.
+    static bool inUse(const std::filesystem::path& jobDir);
 
     /// Creates the job directory (if needed) and a new journal with the job
     /// snapshot and every unit pending. Throws std::system_error (EEXIST)

@@ -28,12 +28,19 @@ std::string formatDuration(std::int64_t ms) {
     return fmt::format("{}s", s);
 }
 
+namespace {
+// "14/40 done  3 running  1 failed  3 workers  ETA 1m40s"
+std::string progressText(const ProgressState& p) {
+    const auto eta = etaMs(p);
+    return fmt::format("{}/{} done  {} running  {} failed  {} worker{}  ETA {}", p.valid, p.total,
+                       p.running, p.failed, p.workers, p.workers == 1 ? "" : "s",
+                       eta ? formatDuration(*eta) : "--");
+}
+} // namespace
+
 std::string progressLine(const ProgressState& p, std::size_t width) {
     const std::size_t decided = p.valid + p.failed;
-    const auto eta = etaMs(p);
-    std::string text = fmt::format("{}/{} done  {} running  {} failed  {} worker{}  ETA {}",
-                                   p.valid, p.total, p.running, p.failed, p.workers,
-                                   p.workers == 1 ? "" : "s", eta ? formatDuration(*eta) : "--");
+    std::string text = progressText(p);
     constexpr std::size_t kBar = 20;
     if (text.size() + kBar + 4 <= width) {
         const std::size_t filled = p.total ? decided * kBar / p.total : kBar;
@@ -42,6 +49,11 @@ std::string progressLine(const ProgressState& p, std::size_t width) {
     if (text.size() > width)
         text.resize(width);
     return text;
+}
+
+std::string plainProgressLine(const ProgressState& p) {
+    return fmt::format("progress: {}  elapsed {}", progressText(p),
+                       formatDuration(p.nowMs - p.startedMs));
 }
 
 std::string statusReport(std::string_view job, const Snapshot& state) {

@@ -38,6 +38,11 @@ std::string formatDuration(std::int64_t ms);
 /// The bar is dropped first when space is short.
 std::string progressLine(const ProgressState& p, std::size_t width = 80);
 
+/// The line a run prints now and then when stderr is not a terminal (no
+/// newline, no bar, no escape codes), e.g.
+/// "progress: 14/40 done  3 running  1 failed  3 workers  ETA 1m40s  elapsed 1m00s".
+std::string plainProgressLine(const ProgressState& p);
+
 /// The text `swarm-submit status DIR` prints, from a journal snapshot:
 /// "job NAME: V valid, F failed, P pending of N units (I replicas in
 /// flight)", then one line per failed unit with its reason. Ends with a

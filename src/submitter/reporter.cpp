@@ -5,6 +5,11 @@ namespace swarm::submitter {
 namespace {
 constexpr std::int64_t kProgressEventEveryMs = 2000;
 constexpr std::size_t kLineWidth = 100;
+
+bool sameCounts(const ProgressState& a, const ProgressState& b) {
+    return a.total == b.total && a.valid == b.valid && a.failed == b.failed &&
+           a.running == b.running && a.workers == b.workers;
+}
 } // namespace
 
 void Reporter::emit(const std::string& line) {
@@ -16,14 +21,24 @@ void Reporter::emit(const std::string& line) {
     std::fflush(out_);
 }
 
+void Reporter::printPlain(const ProgressState& p) {
+    std::fprintf(err_, "%s\n", plainProgressLine(p).c_str());
+    std::fflush(err_);
+    lastPlain_ = p;
+}
+
 void Reporter::progress(const ProgressState& p) {
-    if (progressLine_) {
+    if (progress_ == ProgressOutput::kTerminal) {
         auto line = progressLine(p, kLineWidth);
         std::lock_guard lock(mutex_);
         if (line != lastLine_) {
             std::fprintf(err_, "\r%s\033[K", line.c_str());
             lastLine_ = std::move(line);
         }
+    } else if (progress_ == ProgressOutput::kPlain) {
+        std::lock_guard lock(mutex_);
+        if (pacer_.due(p))
+            printPlain(p);
     }
     bool due = false;
     {
@@ -37,10 +52,11 @@ void Reporter::progress(const ProgressState& p) {
 }
 
 void Reporter::finish(const ProgressState& p) {
-    if (!progressLine_)
-        return;
     std::lock_guard lock(mutex_);
-    std::fprintf(err_, "\r%s\033[K\n", progressLine(p, kLineWidth).c_str());
+    if (progress_ == ProgressOutput::kTerminal)
+        std::fprintf(err_, "\r%s\033[K\n", progressLine(p, kLineWidth).c_str());
+    else if (progress_ == ProgressOutput::kPlain && !(lastPlain_ && sameCounts(*lastPlain_, p)))
+        printPlain(p);
 }
 
 } // namespace swarm::submitter

@@ -15,6 +15,7 @@
 #include "net/peer_check.hpp"
 #include "net/session.hpp"
 #include "submitter/batch.hpp"
+#include "submitter/job_index.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/job_spec.hpp"
 #include "submitter/journal.hpp"
@@ -211,8 +212,30 @@ RunOptions runOptions(const NetworkFlags& f, const cli::Globals& g) {
     o.dhtPort = f.dht.port.value_or(o.dhtPort);
     o.lanDiscovery = f.dht.lan;
     o.json = g.json;
-    o.progress = !g.json && ::isatty(STDERR_FILENO);
+    o.progress = g.json                    ? ProgressOutput::kNone
+                 : ::isatty(STDERR_FILENO) ? ProgressOutput::kTerminal
+                                           : ProgressOutput::kPlain;
     return o;
+}
+
+// Adds the run to the researcher's list of jobs (`swarm-submit jobs`). A
+// run goes on without it: the index is a convenience, the journal is the job.
+void recordInIndex(const std::filesystem::path& home, const std::filesystem::path& dir,
+                   const std::string& name, bool resumed) {
+    IndexEntry entry;
+    entry.timeMs = wire::SystemClock().nowMs();
+    entry.kind = resumed ? "resume" : "run";
+    std::error_code ec;
+    entry.dir = std::filesystem::canonical(dir, ec);
+    if (ec)
+        entry.dir = std::filesystem::absolute(dir).lexically_normal();
+    entry.name = name;
+    JobIndex index(JobIndex::path(home));
+    try {
+        index.record(entry);
+    } catch (const std::exception& e) {
+        kLog.warn("cannot add the job to {}: {}", index.file().string(), e.what());
+    }
 }
 
 int execute(JobSpec job, const std::filesystem::path& dir, const NetworkFlags& flags,
@@ -258,6 +281,8 @@ int execute(JobSpec job, const std::filesystem::path& dir, const NetworkFlags& f
     } else {
         journal.emplace(Journal::create(dir, job));
     }
+
+    recordInIndex(g.home, dir, job.name, resumed);
 
     std::atomic<bool> interrupted{false};
     cli::SignalWatcher watcher([&](int) { interrupted = true; });
@@ -366,13 +391,6 @@ int resumeJob(const std::string& dirName, const NetworkFlags& flags, const cli::
     return execute(std::move(job), dir, flags, std::move(options), g);
 }
 
-int jobStatus(const std::string& dir) {
-    auto journal = Journal::open(dir, Journal::Access::kReadOnly);
-    auto job = journal.job();
-    std::string name = job ? job->name : "job";
-    fmt::print("{}", statusReport(name, journal.load()));
-    return 0;
-}
 } // namespace
 
 cli::Command runCommand() {
@@ -397,15 +415,6 @@ cli::Command resumeCommand() {
                 return [flags](const cli::Globals& g) {
                     return resumeJob(flags->dir, flags->network, g);
                 };
-            }};
-}
-
-cli::Command statusCommand() {
-    return {"status", "what a job's journal says (without locking it)",
-            [](CLI::App& app) -> cli::Action {
-                auto dir = std::make_shared<std::string>();
-                app.add_option("DIR", *dir, "the job directory")->required()->type_name("");
-                return [dir](const cli::Globals&) { return jobStatus(*dir); };
             }};
 }
 

@@ -61,7 +61,8 @@ FlagTable submitFlags() {
     t["run"].insert({"JOB.toml", "--out", "--image", "--replicas", "--quorum", "--timeout"});
     t["resume"] = network;
     t["resume"].insert("DIR");
-    t["status"] = {"DIR"};
+    t["status"] = {"DIR", "UNIT"};
+    t["jobs"] = {};
     t["workers"] = {"--swarm", "--bootstrap", "--timeout", "--bind", "--port", "--lan"};
     return t;
 }
@@ -235,8 +236,8 @@ BOOST_AUTO_TEST_CASE(a_missing_value_is_named) {
 BOOST_AUTO_TEST_CASE(a_missing_positional_is_named) {
     auto e = usageError(submitter::program(), {"status"});
     BOOST_TEST(e.find("DIR") != std::string::npos, e);
-    e = usageError(submitter::program(), {"status", "a", "b"});
-    BOOST_TEST(e.find("unexpected argument 'b'") != std::string::npos, e);
+    e = usageError(submitter::program(), {"status", "a", "b", "c"});
+    BOOST_TEST(e.find("unexpected argument 'c'") != std::string::npos, e);
 }
 
 BOOST_AUTO_TEST_CASE(numbers_are_whole_and_decimal) {
@@ -256,7 +257,7 @@ BOOST_AUTO_TEST_CASE(unknown_commands_and_stray_words) {
     BOOST_TEST(e.find("'x'") != std::string::npos, e);
     BOOST_TEST(usageError(submitter::program(), {"run", "--image", "i", "--", "x", ":::"}).empty());
     // One command per line: a second command word is a stray argument.
-    e = usageError(submitter::program(), {"status", "d", "run"});
+    e = usageError(submitter::program(), {"status", "d", "u", "run"});
     BOOST_TEST(e.find("'run'") != std::string::npos, e);
     e = usageError(worker::program(), {"--log-level", "loud", "status"});
     BOOST_TEST(e.find("unknown log level 'loud'") != std::string::npos, e);

@@ -59,7 +59,7 @@ struct BatchRig {
     }
     TempDir dir;
     wire::ManualClock clock;
-    Reporter reporter{false, false};
+    Reporter reporter{false, ProgressOutput::kNone};
     Journal journal;
     Batch batch;
 };
