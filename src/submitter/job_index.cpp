@@ -121,7 +121,8 @@ std::optional<IndexEntry> parseIndexLine(std::string_view line) {
     auto kind = unescape(f[2]);
     auto dir = unescape(f[3]);
     auto name = unescape(f[4]);
-    if (!kind || !dir || !name || dir->empty() || (*kind != "run" && *kind != "resume"))
+    if (!kind || !dir || !name || dir->empty() || !fs::path(*dir).is_absolute() ||
+        (*kind != "run" && *kind != "resume"))
         return std::nullopt;
     e.kind = std::move(*kind);
     e.dir = std::move(*dir);

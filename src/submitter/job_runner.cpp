@@ -10,9 +10,13 @@
 #include "wire/messages.hpp"
 #include "wire/peer_id.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <set>
 
 namespace swarm::submitter {
 
@@ -48,6 +52,7 @@ void JobRunner::offerWork(std::int64_t nowMs) {
     const std::vector<std::string> endpoints = endpoints_();
     if (endpoints.empty())
         return;
+    bool anyMet = false;
     for (const auto& w : workers) {
         if (w.record.slots == 0) // a peer that only relays (a submitter's relay record)
             continue;
@@ -60,6 +65,7 @@ void JobRunner::offerWork(std::int64_t nowMs) {
             continue;
         }
         unmet_.erase(wid);
+        anyMet = true;
         auto token = batch_.offerTo(wid, w.id.key(), nowMs);
         if (!token)
             continue;
@@ -71,6 +77,27 @@ void JobRunner::offerWork(std::int64_t nowMs) {
         swarm_.postOffer(w.id, offer);
         batch_.reporter().emit(event::offerPosted(batch_.clock().nowMs(), wid));
     }
+    warnIfNoneMet(anyMet, nowMs);
+}
+
+// Once while no trusted worker with slots meets the job's requirements, a
+// warning that says so with their reasons (else the run would wait in
+// silence); again after one did meet them.
+void JobRunner::warnIfNoneMet(bool anyMet, std::int64_t nowMs) {
+    if (anyMet || unmet_.empty()) {
+        warnedUnmet_ = false;
+        return;
+    }
+    if (warnedUnmet_)
+        return;
+    warnedUnmet_ = true;
+    std::set<std::string> reasons;
+    for (const auto& [id, why] : unmet_)
+        reasons.insert(why);
+    const auto text = fmt::format("no trusted worker meets the job's requirements ({} found: {})",
+                                  unmet_.size(), fmt::join(reasons, "; "));
+    kLog.warn("{}", text);
+    batch_.reporter().emit(event::warning(nowMs, text));
 }
 
 ProgressState JobRunner::progress() const {

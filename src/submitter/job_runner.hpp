@@ -90,6 +90,7 @@ public:
 
 private:
     void offerWork(std::int64_t nowMs);
+    void warnIfNoneMet(bool anyMet, std::int64_t nowMs);
 
     Batch& batch_;
     SwarmAccess& swarm_;
@@ -100,6 +101,7 @@ private:
     /// Workers that do not meet the job's requirements, with the reason
     /// last logged (each is logged when it first shows or changes).
     std::map<std::string, std::string> unmet_;
+    bool warnedUnmet_ = false;
 };
 
 } // namespace swarm::submitter

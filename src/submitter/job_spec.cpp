@@ -116,8 +116,7 @@ constexpr std::string_view kTopKeys[] = {"name",
                                          "unit",
                                          "requirements"};
 constexpr std::string_view kResourceKeys[] = {"cpus", "memory", "pids"};
-constexpr std::string_view kRequirementKeys[] = {"arch", "labels", "memory_per_slot",
-                                                 "cores_per_slot"};
+constexpr std::string_view kRequirementKeys[] = {"arch", "labels"};
 constexpr std::string_view kUnitKeys[] = {"id", "inputs"};
 constexpr std::string_view kInputKeys[] = {"path", "as"};
 
@@ -537,18 +536,6 @@ Requirements Parser::requirements(const toml::table& doc) const {
         if (text.empty() || text.size() > 64)
             fail(t->get("labels")->source(),
                  "requirements.labels: each must be 1 to 64 characters");
-    if (const auto* m = t->get("memory_per_slot")) {
-        auto bytes = m->is_string() ? parseSize(m->as_string()->get()) : std::nullopt;
-        if (!bytes || *bytes == 0)
-            fail(m->source(), "requirements.memory_per_slot must be a size (e.g. \"2G\")");
-        req.memoryPerSlot = *bytes;
-    }
-    if (const auto* c = t->get("cores_per_slot")) {
-        const double v = c->is_number() ? c->value<double>().value_or(0) : 0;
-        if (!(v > 0 && v <= 1024))
-            fail(c->source(), "requirements.cores_per_slot must be a number above 0");
-        req.coresPerSlot = v;
-    }
     return req;
 }
 
@@ -746,10 +733,6 @@ std::string jobSpecToToml(const JobSpec& job) {
             labels.push_back(l);
         rt.insert("arch", std::move(arch));
         rt.insert("labels", std::move(labels));
-        if (req.memoryPerSlot > 0)
-            rt.insert("memory_per_slot", std::to_string(req.memoryPerSlot));
-        if (req.coresPerSlot > 0)
-            rt.insert("cores_per_slot", req.coresPerSlot);
         t.insert("requirements", std::move(rt));
     }
     t.insert("timeout", fmt::format("{}ms", job.timeoutMs));

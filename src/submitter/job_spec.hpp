@@ -47,8 +47,6 @@ struct ImageSpec {
 struct Requirements {
     std::vector<std::string> arch;   ///< any of these ("x86_64", "aarch64"); empty: any
     std::vector<std::string> labels; ///< every one of these
-    std::uint64_t memoryPerSlot = 0; ///< at least this much memory per slot
-    double coresPerSlot = 0;         ///< at least this many cores per slot
     bool operator==(const Requirements&) const = default;
 };
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <map>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace swarm::submitter {
@@ -163,7 +164,14 @@ public:
         fd_.reset(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
         if (!fd_)
             throw std::system_error(errno, std::generic_category(), "open " + p.string());
-        if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+        // `swarm-submit jobs` probes the lock for an instant (Journal::inUse):
+        // a run that meets such a probe tries again rather than give up.
+        int rc = ::flock(fd_.get(), LOCK_EX | LOCK_NB);
+        for (int tries = 0; rc != 0 && errno == EWOULDBLOCK && tries < 20; ++tries) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            rc = ::flock(fd_.get(), LOCK_EX | LOCK_NB);
+        }
+        if (rc != 0) {
             const int err = errno;
             if (err == EWOULDBLOCK)
                 throw std::system_error(EBUSY, std::generic_category(),

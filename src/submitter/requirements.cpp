@@ -7,12 +7,6 @@
 
 namespace swarm::submitter {
 
-namespace {
-std::string gib(double bytes) {
-    return fmt::format("{:.1f} GiB", bytes / double(1ull << 30));
-}
-} // namespace
-
 std::optional<std::string> unmetRequirement(const Requirements& req,
                                             const wire::CapacityRecord& record) {
     if (!req.arch.empty() &&
@@ -22,13 +16,6 @@ std::optional<std::string> unmetRequirement(const Requirements& req,
     for (const auto& label : req.labels)
         if (std::find(record.labels.begin(), record.labels.end(), label) == record.labels.end())
             return fmt::format("no label '{}'", label);
-    const double slots = std::max<std::uint32_t>(record.slots, 1);
-    if (req.memoryPerSlot > 0 && double(record.memoryBytes) / slots < double(req.memoryPerSlot))
-        return fmt::format("{} of memory per slot, under {}",
-                           gib(double(record.memoryBytes) / slots), gib(double(req.memoryPerSlot)));
-    if (req.coresPerSlot > 0 && double(record.cores) / slots < req.coresPerSlot)
-        return fmt::format("{:.2g} cores per slot, under {:.2g}", double(record.cores) / slots,
-                           req.coresPerSlot);
     return std::nullopt;
 }
 

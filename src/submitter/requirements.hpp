@@ -8,10 +8,9 @@
 
 namespace swarm::submitter {
 
-/// Why a worker's capacity record does not meet a job's requirements, e.g.
-/// "arch aarch64, not x86_64", "no label 'gpu'", "1.0 GiB of memory per
-/// slot, under 2.0 GiB"; nullopt when it meets them all. The first unmet
-/// one is named. Pure.
+/// Why a worker's capacity record does not meet a job's requirements:
+/// "arch aarch64, not x86_64" or "no label 'gpu'"; nullopt when it meets
+/// them all. The first unmet one is named. Pure.
 std::optional<std::string> unmetRequirement(const Requirements& req,
                                             const wire::CapacityRecord& record);
 

@@ -228,7 +228,11 @@ void recordInIndex(const std::filesystem::path& home, const std::filesystem::pat
     std::error_code ec;
     entry.dir = std::filesystem::canonical(dir, ec);
     if (ec)
-        entry.dir = std::filesystem::absolute(dir).lexically_normal();
+        entry.dir = std::filesystem::absolute(dir, ec).lexically_normal();
+    if (ec) {
+        kLog.warn("cannot add the job to the index: {}: {}", dir.string(), ec.message());
+        return;
+    }
     entry.name = name;
     JobIndex index(JobIndex::path(home));
     try {

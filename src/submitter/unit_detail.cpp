@@ -1,5 +1,7 @@
 #include "submitter/unit_detail.hpp"
 
+#include "submitter/job_spec.hpp"
+
 #include "base/json_writer.hpp"
 #include "wire/bytes.hpp"
 
@@ -91,10 +93,11 @@ std::expected<UnitDetail, std::string> unitDetail(const fs::path& jobDir, std::s
               [](const ReplicaDetail& a, const ReplicaDetail& b) {
                   return a.record.replica < b.record.replica;
               });
-    // Unit ids in the journal were checked as safe directory names.
+    // Unit ids in the journal were checked as safe directory names; a
+    // journal changed by hand is not trusted to have kept them so.
     const auto results = jobDir / "results" / unit->id;
     std::error_code ec;
-    if (fs::is_directory(results, ec)) {
+    if (isSafeUnitId(unit->id) && fs::is_directory(results, ec)) {
         d.results = results;
         d.resultFiles = filesUnder(results);
     }
