@@ -26,7 +26,7 @@
 // The three peers' keys are derived from their role names, and each trusts
 // the other two: the test needs no key files. Exit status 2: bad arguments.
 
-#include "base/sha256.hpp"
+#include "named_peer.hpp"
 #include "net/dialer.hpp"
 #include "net/listener.hpp"
 #include "net/peer_check.hpp"
@@ -49,17 +49,13 @@
 #include <vector>
 
 using namespace swarm;
+using swarm::netlab::identityOf;
+using swarm::netlab::say;
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr std::size_t kChunk = 256 * 1024;
-
-wire::Identity identityOf(std::string_view role) {
-    auto seed = base::Sha256::of(
-        std::span(reinterpret_cast<const std::uint8_t*>(role.data()), role.size()));
-    return wire::Identity::fromSeed(seed);
-}
 
 // The other two roles, trusted by `self`.
 wire::TrustList othersOf(std::string_view self) {
@@ -72,11 +68,6 @@ wire::TrustList othersOf(std::string_view self) {
                 !added)
                 throw std::runtime_error(added.error().what);
     return list;
-}
-
-void say(const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
 }
 
 void waitForStdinToClose() {

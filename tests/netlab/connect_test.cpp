@@ -63,11 +63,7 @@ std::string peerBinary() {
 // A connect_peer in a lab namespace, with its stdin and stdout piped.
 std::unique_ptr<test::ChildProcess> startPeer(const Lab& lab, const std::string& host,
                                               std::vector<std::string> args) {
-    test::ChildOptions o;
-    o.in = test::Stream::pipe();
-    o.out = test::Stream::pipe();
-    args.insert(args.begin(), {"netns", "exec", lab.ns(host), peerBinary()});
-    return std::make_unique<test::ChildProcess>("/usr/bin/ip", args, std::move(o));
+    return lab.start(host, peerBinary(), std::move(args));
 }
 
 void expectReady(test::ChildProcess& peer, const std::string& what) {

@@ -12,10 +12,10 @@
 // Keys are derived from the names, so the peers need no key files. Exit
 // status 1: something failed ("failed <error>"); 2: bad arguments.
 
-#include "base/sha256.hpp"
 #include "dht/announcer.hpp"
 #include "dht/discovery.hpp"
 #include "dht/node.hpp"
+#include "named_peer.hpp"
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
 #include "wire/peer_id.hpp"
@@ -31,20 +31,11 @@
 #include <vector>
 
 using namespace swarm;
+using swarm::netlab::identityOf;
+using swarm::netlab::say;
 using namespace std::chrono_literals;
 
 namespace {
-
-wire::Identity identityOf(std::string_view name) {
-    auto seed = base::Sha256::of(
-        std::span(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()));
-    return wire::Identity::fromSeed(seed);
-}
-
-void say(const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-}
 
 dht::NodeConfig nodeConfig(const std::string& boot) {
     auto at = boot.rfind(':');

@@ -46,16 +46,6 @@ std::string peerBinary() {
     return std::string(b) + "/tests/netlab/discover_peer";
 }
 
-std::unique_ptr<test::ChildProcess> startIn(const Lab& lab, const std::string& host,
-                                            const std::string& program,
-                                            std::vector<std::string> args) {
-    test::ChildOptions o;
-    o.in = test::Stream::pipe();
-    o.out = test::Stream::pipe();
-    args.insert(args.begin(), {"netns", "exec", lab.ns(host), program});
-    return std::make_unique<test::ChildProcess>("/usr/bin/ip", args, std::move(o));
-}
-
 // Announcing workers, one per host given, named prefix1, prefix2, ...
 struct Announcers {
     std::vector<std::unique_ptr<test::ChildProcess>> peers;
@@ -64,7 +54,7 @@ struct Announcers {
     Announcers(const Lab& lab, const std::string& prefix, const std::vector<std::string>& hosts) {
         for (const auto& host : hosts) {
             names.push_back(prefix + std::to_string(names.size() + 1));
-            peers.push_back(startIn(lab, host, peerBinary(), {"announce", names.back(), kBoot}));
+            peers.push_back(lab.start(host, peerBinary(), {"announce", names.back(), kBoot}));
         }
         for (std::size_t i = 0; i < peers.size(); ++i) {
             auto line = peers[i]->readLine(30s);
@@ -95,7 +85,7 @@ void runRounds(const Lab& lab, Case& c, const Announcers& workers, int rounds,
     std::vector<std::string> args = {"find", kBoot, std::to_string(kFindTimeoutMs)};
     args.insert(args.end(), workers.names.begin(), workers.names.end());
     for (int i = 0; i < rounds && std::chrono::steady_clock::now() < until; ++i) {
-        auto finder = startIn(lab, c.finderHost, peerBinary(), args);
+        auto finder = lab.start(c.finderHost, peerBinary(), args);
         auto line = finder->readLine(std::chrono::milliseconds(kFindTimeoutMs) + 20s);
         if (!finder->wait(10s))
             finder->terminate(2s);
@@ -123,8 +113,8 @@ BOOST_AUTO_TEST_CASE(workers_behind_nat_are_found_from_behind_nat,
     BOOST_REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/dhtnode"),
                           "/usr/bin/dhtnode is missing");
     // Bounded even if this test is killed before `lab down` ends it.
-    auto dhtnode = startIn(lab, "boot", "/usr/bin/timeout",
-                           {"-k", "5", "290", "/usr/bin/dhtnode", "-s", "-p", "4222"});
+    auto dhtnode = lab.start("boot", "/usr/bin/timeout",
+                             {"-k", "5", "290", "/usr/bin/dhtnode", "-s", "-p", "4222"});
     const auto until = std::chrono::steady_clock::now() + kRoundsBudget;
 
     std::vector<Case> cases;

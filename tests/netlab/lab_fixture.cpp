@@ -97,4 +97,13 @@ void Lab::shape(const std::string& home, int mbit) const {
         throw std::runtime_error("lab shape " + name_ + " " + home + ": " + r.err);
 }
 
+std::unique_ptr<test::ChildProcess> Lab::start(const std::string& host, const std::string& program,
+                                               std::vector<std::string> args) const {
+    test::ChildOptions o;
+    o.in = test::Stream::pipe();
+    o.out = test::Stream::pipe();
+    args.insert(args.begin(), {"netns", "exec", ns(host), program});
+    return std::make_unique<test::ChildProcess>("/usr/bin/ip", args, std::move(o));
+}
+
 } // namespace swarm::netlab

@@ -5,8 +5,13 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace swarm::test {
+class ChildProcess;
+}
 
 namespace swarm::netlab {
 
@@ -51,6 +56,10 @@ public:
     /// Limits a home's uplink and downlink to `mbit` Mbit/s each (0: no
     /// limit): `lab shape`. Throws std::runtime_error when the script fails.
     void shape(const std::string& home, int mbit) const;
+    /// Starts `program args` in `host`'s namespace, with its stdin and
+    /// stdout piped to us (test::Stream::pipe()).
+    std::unique_ptr<test::ChildProcess> start(const std::string& host, const std::string& program,
+                                              std::vector<std::string> args) const;
 
 private:
     void down();
