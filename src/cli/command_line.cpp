@@ -80,6 +80,8 @@ CommandLine::CommandLine(const Program& program)
         commands_.push_back(Chosen{sub, &c, c.declare(*sub)});
     }
     addGlobals(app, home_, logLevel_, json_);
+    app.set_version_flag("--version", fmt::format("{} {}", program.name, SWARM_VERSION),
+                         "print the version and exit");
     // Stray words before the command are reported by parse(), which can
     // tell an unknown command from an unknown option.
     app.allow_extras();
@@ -106,6 +108,9 @@ CommandLine::Invocation CommandLine::parse(std::vector<std::string> words) {
         app_->parse(words);
     } catch (const CLI::CallForHelp&) {
         inv.text = app_->help();
+        return inv;
+    } catch (const CLI::CallForVersion&) {
+        inv.text = app_->version() + "\n";
         return inv;
     } catch (const CLI::ParseError& e) {
         throw UsageError(withHint(describe(e, deepest(*app_)), chosenPath()));

@@ -11,7 +11,9 @@
 
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +21,12 @@ namespace swarm::worker {
 
 namespace {
 
-std::string toJson(const sandbox::DoctorReport& r) {
+std::string pathOrNone(const std::optional<std::filesystem::path>& p) {
+    return p ? p->string() : "";
+}
+
+std::string toJson(const SandboxSetup& setup) {
+    const auto& r = setup.report;
     return base::JsonObject()
         .add("reachable", r.reachable)
         .add("socket", r.socket)
@@ -32,6 +39,8 @@ std::string toJson(const sandbox::DoctorReport& r) {
         .add("isolation", wire::isolationJson(r.isolation))
         .add("fallbacks", r.fallbacks)
         .add("problems", r.problems)
+        .add("seccompProfile", pathOrNone(setup.seccompProfile))
+        .add("containersConf", pathOrNone(setup.containersConf))
         .str();
 }
 
@@ -52,10 +61,14 @@ int runDoctor(const std::string& image, const cli::Globals& globals) {
         return 1;
     }
     const auto& report = setup.report;
-    if (globals.json)
-        std::printf("%s\n", toJson(report).c_str());
-    else
+    if (globals.json) {
+        std::printf("%s\n", toJson(setup).c_str());
+    } else {
         std::fputs(report.text().c_str(), stdout);
+        std::printf("files:        seccomp profile %s\n              containers.conf %s\n",
+                    setup.seccompProfile ? setup.seccompProfile->c_str() : "(none)",
+                    setup.containersConf ? setup.containersConf->c_str() : "(none)");
+    }
     return report.probed ? 0 : 1;
 }
 

@@ -15,13 +15,17 @@ std::optional<std::filesystem::path> findPackagingFile(const std::string& name) 
     std::vector<std::filesystem::path> dirs;
     if (auto env = wire::processEnv("SWARM_PACKAGING_DIR"))
         dirs.emplace_back(*env);
+    // PREFIX/bin/swarm-worker finds PREFIX/share/swarm: an installed tree
+    // (or one installed with --destdir and moved) uses its own files.
+    std::error_code ec;
+    if (auto exe = std::filesystem::read_symlink("/proc/self/exe", ec); !ec)
+        dirs.push_back(exe.parent_path().parent_path() / "share" / "swarm");
     dirs.emplace_back("/usr/local/share/swarm");
     dirs.emplace_back("/usr/share/swarm");
 #ifdef SWARM_SOURCE_DIR
     dirs.emplace_back(std::filesystem::path(SWARM_SOURCE_DIR) / "packaging");
 #endif
     for (const auto& d : dirs) {
-        std::error_code ec;
         if (std::filesystem::is_regular_file(d / name, ec))
             return std::filesystem::absolute(d / name);
     }
@@ -34,10 +38,12 @@ SandboxSetup setUpSandbox(const std::string& probeImage) {
     options.containersConf = findPackagingFile("containers.conf");
     if (auto env = wire::processEnv("CONTAINERS_CONF"); env && !options.containersConf)
         options.containersConf = *env;
+    setup.containersConf = options.containersConf;
     setup.service = sandbox::PodmanService::connect(options, wire::processEnv);
     sandbox::DoctorOptions doctor;
     doctor.probeImage = probeImage;
     doctor.seccompProfile = findPackagingFile("seccomp.json");
+    setup.seccompProfile = doctor.seccompProfile;
     if (!doctor.seccompProfile)
         kLog.warn("packaging/seccomp.json not found: units get Podman's default seccomp profile");
     setup.report = sandbox::runDoctor(setup.service->socket(), doctor);

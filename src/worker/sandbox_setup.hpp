@@ -17,10 +17,14 @@ struct SandboxSetup {
     std::unique_ptr<sandbox::PodmanService> service;
     sandbox::DoctorReport report;
     std::unique_ptr<sandbox::PodmanRuntime> runtime;
+    /// The project's files in use (findPackagingFile), if found.
+    std::optional<std::filesystem::path> seccompProfile;
+    std::optional<std::filesystem::path> containersConf;
 };
 
 /// Finds a file the project ships in packaging/ (containers.conf,
-/// seccomp.json): $SWARM_PACKAGING_DIR, the installed share directories, then
+/// seccomp.json): $SWARM_PACKAGING_DIR, PREFIX/share/swarm beside this binary
+/// (PREFIX/bin), the installed share directories, then
 /// the source tree this binary was built from. nullopt if none has it.
 std::optional<std::filesystem::path> findPackagingFile(const std::string& name);
 
