@@ -77,8 +77,10 @@ int runDoctor(const std::string& image, const cli::Globals& globals) {
 cli::Command doctorCommand() {
     return {"doctor", "measure the isolation Podman enforces here, with probe containers",
             [](CLI::App& app) -> cli::Action {
-                auto image = std::make_shared<std::string>("localhost/swarm-test:latest");
-                app.add_option("--image", *image, "the image the probe containers run")
+                auto image = std::make_shared<std::string>(sandbox::kProbeImage);
+                app.add_option("--image", *image,
+                               "the image the probe containers run (the default one is built from "
+                               "busybox-static when missing)")
                     ->type_name("IMAGE")
                     ->capture_default_str();
                 return [image](const cli::Globals& g) { return runDoctor(*image, g); };

@@ -199,8 +199,15 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
     });
 
     auto sandbox = setUpSandbox();
+    // What the doctor found wrong, and what stands in for a missing limit;
+    // the wall-clock timeout always holds, so it is no warning.
+    for (const auto& p : sandbox.report.problems)
+        kLog.warn("isolation: {}", p);
     for (const auto& f : sandbox.report.fallbacks)
-        kLog.warn("isolation: {}", f);
+        if (f.starts_with("time:"))
+            kLog.info("isolation: {}", f);
+        else
+            kLog.warn("isolation: {}", f);
     sandbox::ContainerRuntime* runtime = sandbox.runtime.get();
     std::unique_ptr<sandbox::ContainerRuntime> wrapped;
     if (wrap) {

@@ -1,5 +1,6 @@
 #include "worker/sandbox_setup.hpp"
 
+#include "sandbox/probe_image.hpp"
 #include "wire/home.hpp"
 #include "wire/log.hpp"
 
@@ -40,6 +41,12 @@ SandboxSetup setUpSandbox(const std::string& probeImage) {
         options.containersConf = *env;
     setup.containersConf = options.containersConf;
     setup.service = sandbox::PodmanService::connect(options, wire::processEnv);
+    // The worker's own probe image, built once from busybox-static: the
+    // measurement holds on any host, not only where the tests set up theirs.
+    std::optional<std::string> noProbeImage;
+    if (probeImage == sandbox::kProbeImage)
+        if (auto built = sandbox::ensureProbeImage(setup.service->socket()); !built)
+            noProbeImage = "probe image " + probeImage + " could not be built: " + built.error();
     sandbox::DoctorOptions doctor;
     doctor.probeImage = probeImage;
     doctor.seccompProfile = findPackagingFile("seccomp.json");
@@ -47,6 +54,8 @@ SandboxSetup setUpSandbox(const std::string& probeImage) {
     if (!doctor.seccompProfile)
         kLog.warn("packaging/seccomp.json not found: units get Podman's default seccomp profile");
     setup.report = sandbox::runDoctor(setup.service->socket(), doctor);
+    if (noProbeImage)
+        setup.report.problems.insert(setup.report.problems.begin(), *noProbeImage);
     if (!setup.report.reachable)
         throw std::runtime_error("Podman is not reachable at " + setup.service->socket().string());
     setup.runtime =

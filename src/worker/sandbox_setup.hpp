@@ -3,6 +3,7 @@
 #include "sandbox/doctor.hpp"
 #include "sandbox/podman_runtime.hpp"
 #include "sandbox/podman_service.hpp"
+#include "sandbox/probe_image.hpp"
 
 #include <filesystem>
 #include <memory>
@@ -29,8 +30,10 @@ struct SandboxSetup {
 std::optional<std::filesystem::path> findPackagingFile(const std::string& name);
 
 /// Connects to (or starts) Podman, runs the doctor's probes and builds the
-/// runtime. Throws std::runtime_error if Podman cannot be reached. Blocks
-/// for a few seconds (the probes).
-SandboxSetup setUpSandbox(const std::string& probeImage = "localhost/swarm-test:latest");
+/// runtime. The default probe image, the worker's own, is built first if
+/// missing (a failure is the report's first problem). Throws
+/// std::runtime_error if Podman cannot be reached. Blocks for a few seconds
+/// (the probes).
+SandboxSetup setUpSandbox(const std::string& probeImage = sandbox::kProbeImage);
 
 } // namespace swarm::worker

@@ -7,6 +7,7 @@
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_runtime.hpp"
 #include "sandbox/podman_service.hpp"
+#include "sandbox/probe_image.hpp"
 #include "sandbox/tar_writer.hpp"
 #include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
@@ -232,6 +233,51 @@ BOOST_AUTO_TEST_CASE(doctor_reports_what_holds_here) {
     } else {
         BOOST_TEST(text.find("memory:     enforced") != std::string::npos);
     }
+}
+
+// The worker's own probe image: built from busybox-static when missing (on
+// any machine, rootful or rootless), and the doctor measures with it what it
+// measures with the test image.
+BOOST_AUTO_TEST_CASE(the_worker_builds_its_probe_image_and_measures_with_it) {
+    const auto& socket = env().service->socket();
+    PodmanClient client(socket);
+    const std::string path = std::string("/images/") + PodmanClient::escape(kProbeImage);
+    auto exists = [&] {
+        PodmanClient::Request r;
+        r.path = path + "/exists";
+        return client.call(r).status == 204;
+    };
+    PodmanClient::Request remove;
+    remove.method = "DELETE";
+    remove.path = path + "?force=true";
+    (void)client.call(remove);
+    BOOST_REQUIRE(!exists());
+
+    auto missing = ensureProbeImage(socket, "/nonexistent/busybox");
+    BOOST_REQUIRE(!missing);
+    BOOST_TEST(missing.error().find("/nonexistent/busybox not found") != std::string::npos,
+               missing.error());
+    BOOST_TEST(!exists());
+
+    auto built = ensureProbeImage(socket);
+    BOOST_REQUIRE_MESSAGE(built, built.error());
+    BOOST_TEST(exists());
+    BOOST_TEST(ensureProbeImage(socket, "/nonexistent/busybox").has_value()); // present: no build
+
+    DoctorOptions d;
+    d.probeImage = kProbeImage;
+    d.seccompProfile = sourceRoot() / "packaging" / "seccomp.json";
+    auto report = runDoctor(socket, d);
+    BOOST_REQUIRE_MESSAGE(report.probed, report.text());
+    BOOST_TEST(report.problems.empty(), report.text());
+    const auto& want = env().doctor.isolation;
+    BOOST_TEST(report.isolation.memory == want.memory);
+    BOOST_TEST(report.isolation.cpu == want.cpu);
+    BOOST_TEST(report.isolation.pids == want.pids);
+    BOOST_TEST(report.isolation.userns == want.userns);
+    BOOST_TEST(report.isolation.seccomp == want.seccomp);
+    BOOST_TEST(report.isolation.network == want.network);
+    BOOST_TEST(report.isolation.readOnly == want.readOnly);
 }
 
 BOOST_AUTO_TEST_CASE(unit_reads_inputs_and_writes_outputs) {
