@@ -101,10 +101,10 @@ void ControlServer::loop() {
         if (!client)
             continue;
         std::string request = readLine(client.get(), 1000);
-        if (request == "status") {
+        if (request == "status" || request == "status text") {
             std::string reply;
             try {
-                reply = status_();
+                reply = status_(request == "status");
             } catch (const std::exception& e) {
                 kLog.error("status failed: {}", e.what());
                 reply = base::JsonObject().add("error", "status failed").str();
@@ -116,7 +116,7 @@ void ControlServer::loop() {
     }
 }
 
-std::string queryStatus(const std::filesystem::path& path) {
+std::string queryStatus(const std::filesystem::path& path, bool json) {
     auto addr = addressOf(path);
     const base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd)
@@ -124,7 +124,7 @@ std::string queryStatus(const std::filesystem::path& path) {
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         throw std::runtime_error("no worker is running with this home (" + path.string() +
                                  " does not answer)");
-    writeAll(fd.get(), "status\n");
+    writeAll(fd.get(), json ? "status\n" : "status text\n");
     std::string reply;
     char buf[4096];
     for (;;) {

@@ -233,7 +233,9 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
                            .relays = relay.endpoints,
                            .localSwarm = localSwarm(*bootstrap),
                        });
-    ControlServer control(controlSocketPath(g.home), [&worker] { return worker.status().json(); });
+    ControlServer control(controlSocketPath(g.home), [&worker](bool json) {
+        return json ? worker.status().json() : worker.status().text();
+    });
     target = &worker;
     if (signalled)
         worker.requestStop();
@@ -252,7 +254,8 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
 }
 
 int runStatus(const cli::Globals& g) {
-    fmt::print("{}\n", queryStatus(controlSocketPath(g.home)));
+    auto reply = queryStatus(controlSocketPath(g.home), g.json);
+    fmt::print("{}\n", reply);
     return 0;
 }
 } // namespace
@@ -266,7 +269,7 @@ cli::Command runCommand(RuntimeWrapper wrap) {
 }
 
 cli::Command statusCommand() {
-    return {"status", "ask the running daemon what it is doing (one JSON object)",
+    return {"status", "ask the running daemon what it is doing (a table; --json: one JSON object)",
             [](CLI::App&) -> cli::Action { return runStatus; }};
 }
 

@@ -79,6 +79,8 @@ struct WorkerStatus {
 
     /// One JSON object (stable field names, see docs/user-guide.md).
     std::string json() const;
+    /// A short table for people (status_text.cpp); lines end in '\n'.
+    std::string text() const;
 };
 
 /// The volunteer daemon: announces capacity, accepts fresh offers from

@@ -237,7 +237,8 @@ std::string Swarm::listWorkers() {
 }
 
 std::string Swarm::workerStatus(const std::string& name) {
-    return e2e::runProgram(workerBinary, {"--home", workers_.at(name).home.string(), "status"}, 10s)
+    return e2e::runProgram(workerBinary,
+                           {"--home", workers_.at(name).home.string(), "--json", "status"}, 10s)
         .out;
 }
 

@@ -18,4 +18,27 @@ BOOST_AUTO_TEST_CASE(status_says_where_the_dht_sees_the_worker) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(status_reads_as_a_table_for_people) {
+    WorkerStatus st;
+    st.peerId = "sw1workerpeerid";
+    st.slots = 2;
+    st.submitters = {"sw1submitterpeeridlong"};
+    st.running = {{"sw1submitterpeeridlong", "u7/1", 125'000}};
+    st.done = 5;
+    st.cacheBytes = 3u << 20;
+    st.cacheLimit = 1u << 30;
+    st.offersAccepted = 4;
+    const auto text = st.text();
+    BOOST_TEST_MESSAGE(text);
+    BOOST_TEST(text.find("worker     sw1workerpeerid\n") != std::string::npos);
+    BOOST_TEST(text.find("reach      not known yet\n") != std::string::npos);
+    BOOST_TEST(text.find("slots      2, 1 running\n") != std::string::npos);
+    BOOST_TEST(text.find("submitters sw1submitter…\n") != std::string::npos);
+    BOOST_TEST(text.find("sw1submitter…  u7/1                    2 min\n") != std::string::npos);
+    BOOST_TEST(text.find("results    5 delivered, 0 failed; 0 messages refused\n") !=
+               std::string::npos);
+    BOOST_TEST(text.find("cache      3.0 MiB of 1.0 GiB\n") != std::string::npos);
+    BOOST_TEST(text.find("offers     4 accepted, 0 refused\n") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,60 @@
+// `swarm-worker status` without --json: WorkerStatus as a short table.
+
+#include "worker/worker.hpp"
+
+#include <fmt/format.h>
+
+namespace swarm::worker {
+
+namespace {
+
+std::string bytes(std::uint64_t n) {
+    if (n >= (1ULL << 30))
+        return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1ULL << 30));
+    if (n >= (1ULL << 20))
+        return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1ULL << 20));
+    return fmt::format("{} KiB", (n + 1023) / 1024);
+}
+
+std::string elapsed(std::int64_t ms) {
+    const auto s = ms / 1000;
+    if (s < 120)
+        return fmt::format("{} s", s);
+    if (s < 7200)
+        return fmt::format("{} min", s / 60);
+    return fmt::format("{} h {} min", s / 3600, s / 60 % 60);
+}
+
+// A peer id is long: its first 12 characters tell peers apart in a table.
+std::string shortId(const std::string& id) {
+    return id.size() > 12 ? id.substr(0, 12) + "…" : id;
+}
+
+} // namespace
+
+std::string WorkerStatus::text() const {
+    std::string out;
+    auto line = [&out](std::string_view key, const std::string& value) {
+        out += fmt::format("{:<11}{}\n", key, value);
+    };
+    line("worker", peerId + (stopping ? " (stopping)" : ""));
+    line("reach", reach.empty() ? "not known yet" : reach);
+    line("slots", fmt::format("{}, {} running", slots, running.size()));
+    std::string connected = submitters.empty() ? "none connected" : "";
+    for (const auto& s : submitters)
+        connected += (connected.empty() ? "" : ", ") + shortId(s);
+    line("submitters", connected);
+    if (!running.empty()) {
+        line("running", fmt::format("{:<15}{:<24}{}", "SUBMITTER", "UNIT", "ELAPSED"));
+        for (const auto& u : running)
+            line("",
+                 fmt::format("{:<15}{:<24}{}", shortId(u.submitter), u.unit, elapsed(u.elapsedMs)));
+    }
+    line("results",
+         fmt::format("{} delivered, {} failed; {} messages refused", done, failed, refused));
+    line("cache", fmt::format("{} of {}", bytes(cacheBytes), bytes(cacheLimit)));
+    line("offers", fmt::format("{} accepted, {} refused", offersAccepted, offersRefused));
+    return out;
+}
+
+} // namespace swarm::worker
