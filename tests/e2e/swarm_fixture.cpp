@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,6 +19,36 @@
 namespace swarm::e2e {
 
 namespace {
+
+// The environment of a worker run as plain `user`: its home, a runtime
+// directory of its own (0700) for its rootless Podman, and no
+// CONTAINER_HOST (it starts its own service, as a volunteer's would).
+std::map<std::string, std::string> userEnv(std::map<std::string, std::string> env,
+                                           const std::string& user) {
+    const passwd* pw = ::getpwnam(user.c_str());
+    if (pw == nullptr)
+        throw std::runtime_error("no user " + user + " (scripts/setup-podman creates swarmtest)");
+    auto runtime = "/tmp/swarm-e2e-runtime-" + std::to_string(pw->pw_uid);
+    ::mkdir(runtime.c_str(), 0700);
+    if (::chown(runtime.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+        throw std::runtime_error("cannot give " + runtime + " to " + user);
+    env["CONTAINER_HOST"] = ""; // removed
+    env["HOME"] = pw->pw_dir;
+    env["USER"] = user;
+    env["LOGNAME"] = user;
+    env["XDG_RUNTIME_DIR"] = runtime;
+    return env;
+}
+
+// `program args` as `user` (setpriv execs: the pid is the program's).
+std::pair<std::string, std::vector<std::string>>
+asUser(const std::string& user, const std::string& program, std::vector<std::string> args) {
+    if (user.empty())
+        return {program, std::move(args)};
+    args.insert(args.begin(), {"--reuid", user, "--regid", user, "--init-groups", "--", program});
+    return {"/usr/bin/setpriv", std::move(args)};
+}
+
 using namespace std::chrono_literals;
 
 std::filesystem::path buildRoot() {
@@ -168,6 +200,15 @@ std::string Swarm::createWorker(const std::string& name, WorkerOptions options) 
             e2e::runProgram(workerBinary, {"--home", w.home.string(), "trust", "add", id}, 10s);
         if (!options.config.empty())
             std::ofstream(w.home / "worker.toml") << options.config;
+        if (!options.user.empty()) {
+            // The plain user owns its home and may pass through ours.
+            std::filesystem::permissions(root(), std::filesystem::perms::others_exec,
+                                         std::filesystem::perm_options::add);
+            auto chown = e2e::runProgram(
+                "/bin/chown", {"-R", options.user + ":" + options.user, w.home.string()}, 10s);
+            if (chown.status != 0)
+                throw std::runtime_error("chown of the worker's home failed: " + chown.err);
+        }
         it = workers_.emplace(name, std::move(w)).first;
     }
     return it->second.id;
@@ -186,8 +227,11 @@ std::string Swarm::startWorker(const std::string& name, WorkerOptions options) {
     args.insert(args.end(),
                 {"--bootstrap", bootstrap(), "--slots", std::to_string(w.options.slots)});
     args.insert(args.end(), w.options.args.begin(), w.options.args.end());
-    w.process = spawnIn(w.options.placement.netns, w.options.corrupt ? corruptBinary : workerBinary,
-                        args, w.home.string() + ".out", w.home.string() + ".log", env_);
+    auto [program, all] =
+        asUser(w.options.user, w.options.corrupt ? corruptBinary : workerBinary, std::move(args));
+    w.process = spawnIn(w.options.placement.netns, program, all, w.home.string() + ".out",
+                        w.home.string() + ".log",
+                        w.options.user.empty() ? env_ : userEnv(env_, w.options.user));
     if (!waitFor([&] { return unixSocketAnswers(w.home / "worker.sock"); }, 90s))
         throw std::runtime_error("worker " + name +
                                  " did not start: " + readFile(w.home.string() + ".log"));
@@ -234,6 +278,16 @@ std::string Swarm::listWorkers() {
         program = "/usr/bin/ip";
     }
     return e2e::runProgram(program, args, 30s).out;
+}
+
+RunResult Swarm::runWorkerCommand(const std::string& name, const std::vector<std::string>& args,
+                                  std::chrono::seconds timeout) {
+    const auto& w = workers_.at(name);
+    std::vector<std::string> all{"--home", w.home.string()};
+    all.insert(all.end(), args.begin(), args.end());
+    auto [program, argv] = asUser(w.options.user, workerBinary, std::move(all));
+    return e2e::runProgram(program, argv, timeout,
+                           w.options.user.empty() ? env_ : userEnv(env_, w.options.user));
 }
 
 std::string Swarm::workerStatus(const std::string& name) {

@@ -63,6 +63,9 @@ struct WorkerOptions {
     /// Further flags for `swarm-worker run` (e.g. --relay).
     std::vector<std::string> args;
     Placement placement;
+    /// Run as this plain user (its home owned by it), with rootless Podman
+    /// of its own instead of the suite's service; "" = as the test runs.
+    std::string user;
 };
 
 class Swarm {
@@ -100,6 +103,11 @@ public:
     std::filesystem::path workerLog(const std::string& name) const;
     /// `swarm-worker status` of a running worker.
     std::string workerStatus(const std::string& name);
+    /// Runs `swarm-worker ARGS` as the worker's plain user (setpriv, which
+    /// execs: the pid is the worker's) with that user's environment;
+    /// as the test runs when it has none. Waits up to `timeout`.
+    RunResult runWorkerCommand(const std::string& name, const std::vector<std::string>& args,
+                               std::chrono::seconds timeout = std::chrono::seconds(60));
     /// `swarm-submit workers --json` from the submitter's home (stdout).
     std::string listWorkers();
 
