@@ -349,27 +349,20 @@ bool carriesNames(std::string_view path) {
     return path == "manifest.json" || path == "index.json" || path == "repositories";
 }
 
-// Rewrites `tar` in place as a plain ustar archive of `entries` (each header
-// written afresh by TarWriter, so Podman reads exactly the paths judged
-// here, whatever pax or GNU headers said) without the files that carry
-// names, followed by `extra` files. Every member shrinks or keeps its size
-// and the writer only emits bytes it has read, so the output never
-// overtakes a member not yet moved; memmove copes with the overlap.
+// Writes the members of `entries` to `w` as a plain ustar archive (each
+// header written afresh by TarWriter, so Podman reads exactly the paths
+// judged here, whatever pax or GNU headers said) without the files that
+// carry names, followed by `extra` files. `tar()` gives the archive the
+// entries' data lie in, asked again before each member (in place, the
+// buffer may have moved).
+template <typename View>
 std::expected<void, wire::Error>
-rewriteInPlace(std::string& tar, const std::vector<TarEntry>& entries,
-               const std::vector<std::pair<std::string, std::string>>& extra) {
-    std::size_t out = 0;
-    TarWriter w([&](wire::ByteView chunk) {
-        if (out + chunk.size() > tar.size())
-            tar.resize(out + chunk.size()); // the tail: the last padding, `extra`, the marker
-        std::memmove(tar.data() + out, chunk.data(), chunk.size());
-        out += chunk.size();
-    });
+rewrite(const View& tar, const std::vector<TarEntry>& entries,
+        const std::vector<std::pair<std::string, std::string>>& extra, TarWriter& w) {
     try {
         for (const auto& e : entries) {
             if (e.path.empty() || carriesNames(e.path))
                 continue;
-            const auto all = wire::asBytes(tar);
             switch (e.type) {
             case '5':
                 w.addDirectory(e.path, 0755);
@@ -381,7 +374,7 @@ rewriteInPlace(std::string& tar, const std::vector<TarEntry>& entries,
                 w.addHardLink(e.path, e.linkTarget, 0644);
                 break;
             default:
-                w.addFile(e.path, all.subspan(e.dataOffset, e.size), 0644);
+                w.addFile(e.path, tar().subspan(e.dataOffset, e.size), 0644);
             }
         }
         for (const auto& [path, text] : extra)
@@ -390,30 +383,24 @@ rewriteInPlace(std::string& tar, const std::vector<TarEntry>& entries,
     } catch (const std::invalid_argument& refused) {
         return malformed(std::string(refused.what()) + " (does not fit a ustar header)");
     }
-    tar.resize(out);
     return {};
 }
 
-} // namespace
-
-// The OCI layout's image wins when there are both: Podman tries oci-archive
-// first.
-
-std::expected<std::string, wire::Error> untagImageArchive(std::string& tar) {
-    auto m = readMembers(wire::asBytes(tar));
-    if (!m)
-        return std::unexpected(m.error());
-    std::vector<std::pair<std::string, std::string>> extra;
+// Works out the files that replace the name-carrying ones, and the image
+// id. The OCI layout's image wins when there are both: Podman tries
+// oci-archive first.
+std::expected<std::string, wire::Error>
+untagPlan(const Members& m, std::vector<std::pair<std::string, std::string>>& extra) {
     std::optional<std::string> id;
     for (const char* name : {"manifest.json", "index.json"}) {
-        if (!m->byPath.contains(name))
+        if (!m.byPath.contains(name))
             continue;
-        const TarEntry* file = m->file(name);
+        const TarEntry* file = m.file(name);
         if (file == nullptr)
             return malformed(std::string(name) + " is not a regular file");
         const bool oci = name == std::string_view("index.json");
         auto untagged =
-            oci ? untagOciIndex(*m, m->content(*file)) : untagDockerManifest(*m, m->content(*file));
+            oci ? untagOciIndex(m, m.content(*file)) : untagDockerManifest(m, m.content(*file));
         if (!untagged)
             return std::unexpected(untagged.error());
         extra.emplace_back(name, std::move(untagged->json));
@@ -421,9 +408,48 @@ std::expected<std::string, wire::Error> untagImageArchive(std::string& tar) {
     }
     if (!id)
         return malformed("neither manifest.json (docker-archive) nor index.json (oci-archive)");
-    if (auto ok = rewriteInPlace(tar, m->entries, extra); !ok)
-        return std::unexpected(ok.error());
     return *id;
+}
+
+} // namespace
+
+std::expected<std::string, wire::Error> untagImageArchive(std::string& tar) {
+    auto m = readMembers(wire::asBytes(tar));
+    if (!m)
+        return std::unexpected(m.error());
+    std::vector<std::pair<std::string, std::string>> extra;
+    auto id = untagPlan(*m, extra);
+    if (!id)
+        return id;
+    // Every member shrinks or keeps its size and the writer only emits
+    // bytes it has read, so the output never overtakes a member not yet
+    // moved; memmove copes with the overlap.
+    std::size_t out = 0;
+    TarWriter w([&](wire::ByteView chunk) {
+        if (out + chunk.size() > tar.size())
+            tar.resize(out + chunk.size()); // the tail: the last padding, `extra`, the marker
+        std::memmove(tar.data() + out, chunk.data(), chunk.size());
+        out += chunk.size();
+    });
+    if (auto ok = rewrite([&] { return wire::asBytes(tar); }, m->entries, extra, w); !ok)
+        return std::unexpected(ok.error());
+    tar.resize(out);
+    return id;
+}
+
+std::expected<std::string, wire::Error> untagImageArchive(wire::ByteView tar,
+                                                          const TarWriter::Sink& out) {
+    auto m = readMembers(tar);
+    if (!m)
+        return std::unexpected(m.error());
+    std::vector<std::pair<std::string, std::string>> extra;
+    auto id = untagPlan(*m, extra);
+    if (!id)
+        return id;
+    TarWriter w(out);
+    if (auto ok = rewrite([tar] { return tar; }, m->entries, extra, w); !ok)
+        return std::unexpected(ok.error());
+    return id;
 }
 
 } // namespace swarm::sandbox

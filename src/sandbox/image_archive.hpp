@@ -1,5 +1,7 @@
 #pragma once
 
+#include "sandbox/tar_writer.hpp"
+#include "wire/bytes.hpp"
 #include "wire/error.hpp"
 
 #include <expected>
@@ -20,5 +22,11 @@ namespace swarm::sandbox {
 /// kMalformed, naming the problem, for an archive it refuses. Never throws
 /// for bad content.
 std::expected<std::string, wire::Error> untagImageArchive(std::string& tar);
+
+/// The same judgement, with the untagged archive written to `out` instead
+/// (for an archive mapped from disk: nothing of its size is copied into
+/// memory). `out` may throw; its exception comes out of this call.
+std::expected<std::string, wire::Error> untagImageArchive(wire::ByteView tar,
+                                                          const TarWriter::Sink& out);
 
 } // namespace swarm::sandbox

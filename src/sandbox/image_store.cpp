@@ -1,15 +1,23 @@
 #include "sandbox/image_store.hpp"
 
+#include "base/sha256.hpp"
+#include "base/unique_fd.hpp"
 #include "sandbox/image_archive.hpp"
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_json.hpp"
 #include "sandbox/podman_request.hpp"
 #include "wire/log.hpp"
 
+#include <fcntl.h>
 #include <json/json.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
+#include <system_error>
 
 namespace swarm::sandbox {
 
@@ -21,18 +29,67 @@ const wire::Logger kLog("sandbox");
 
 constexpr std::string_view kShippedRepo = "swarm-shipped";
 
-std::expected<std::string, wire::Error> readVerified(const std::filesystem::path& archive,
-                                                     const wire::Digest& digest) {
-    std::ifstream in(archive, std::ios::binary);
+// A file mapped read-only: its pages are the page cache's, which the
+// kernel reclaims, so an image archive of any size costs no memory of ours.
+class MappedFile {
+public:
+    explicit MappedFile(int fd, std::size_t size) : size_(size) {
+        if (size_ == 0)
+            return;
+        data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (data_ == MAP_FAILED)
+            throw std::system_error(errno, std::generic_category(), "mmap");
+    }
+    ~MappedFile() {
+        if (data_ != nullptr && data_ != MAP_FAILED)
+            ::munmap(data_, size_);
+    }
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+    wire::ByteView view() const {
+        return {static_cast<const std::uint8_t*>(data_), data_ ? size_ : 0};
+    }
+
+private:
+    void* data_ = nullptr;
+    std::size_t size_;
+};
+
+void writeAll(int fd, wire::ByteView data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw std::system_error(errno, std::generic_category(), "write the untagged archive");
+        data = data.subspan(static_cast<std::size_t>(n));
+    }
+}
+
+// The archive verified against `digest` and untagged (untagImageArchive)
+// into an unnamed temporary file, read back from its start; the image id.
+// Streamed from disk to disk: memory stays small whatever the size.
+std::expected<std::pair<base::UniqueFd, std::string>, wire::Error>
+untaggedCopy(const std::filesystem::path& archive, const wire::Digest& digest) {
+    base::UniqueFd in(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in)
         return std::unexpected(wire::Error(Code::kIo, "cannot open " + archive.string()));
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        return std::unexpected(wire::Error(Code::kIo, "cannot read " + archive.string()));
-    if (wire::sha256(wire::asBytes(data)) != digest)
+    const auto hashed = base::hashFd(in.get(), archive.string());
+    if (wire::Digest{hashed.digest} != digest)
         return std::unexpected(
             wire::Error(Code::kBadSignature, "image archive does not match " + digest.str()));
-    return data;
+    const MappedFile mapped(in.get(), hashed.size);
+    base::UniqueFd out(::open(std::filesystem::temp_directory_path().c_str(),
+                              O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (!out)
+        throw std::system_error(errno, std::generic_category(), "temporary file");
+    auto id =
+        untagImageArchive(mapped.view(), [&](wire::ByteView chunk) { writeAll(out.get(), chunk); });
+    if (!id)
+        return std::unexpected(id.error());
+    if (::lseek(out.get(), 0, SEEK_SET) != 0)
+        throw std::system_error(errno, std::generic_category(), "lseek");
+    return std::pair{std::move(out), std::move(*id)};
 }
 
 } // namespace
@@ -142,17 +199,19 @@ std::expected<std::string, wire::Error> ImageStore::ensure(std::string_view refe
 std::expected<std::string, wire::Error> ImageStore::load(const std::filesystem::path& archive,
                                                          const wire::Digest& digest,
                                                          std::string_view owner) {
-    auto data = readVerified(archive, digest);
-    if (!data)
-        return std::unexpected(data.error());
     // An archive's own names would be applied by Podman, moving a tag other
     // submitters (and the probe) use onto this image: remove them all.
-    auto id = untagImageArchive(*data);
-    if (!id)
-        return std::unexpected(id.error());
+    auto copy = untaggedCopy(archive, digest);
+    if (!copy)
+        return std::unexpected(copy.error());
+    auto& [file, id] = *copy;
+    struct stat st {};
+    if (::fstat(file.get(), &st) != 0)
+        throw std::system_error(errno, std::generic_category(), "fstat");
     PodmanClient client(socket_);
     PodmanClient::Request r = request("POST", "/images/load", 600s);
-    r.body = *data;
+    r.bodyFile = file.get();
+    r.bodyFileSize = static_cast<std::uint64_t>(st.st_size);
     r.contentType = "application/x-tar";
     auto resp = client.call(r);
     if (resp.status != 200)
@@ -163,23 +222,23 @@ std::expected<std::string, wire::Error> ImageStore::load(const std::filesystem::
     const auto reply = parsePodmanJson(resp.body);
     const bool named = reply.isObject() && reply["Names"].isArray() &&
                        std::any_of(reply["Names"].begin(), reply["Names"].end(), [&](auto& n) {
-                           return n.isString() && n.asString() == "sha256:" + *id;
+                           return n.isString() && n.asString() == "sha256:" + id;
                        });
     if (!named)
-        return std::unexpected(wire::Error(Code::kMalformed, "podman did not load image " + *id +
-                                                                 " from the archive"));
+        return std::unexpected(
+            wire::Error(Code::kMalformed, "podman did not load image " + id + " from the archive"));
     const auto name = shippedImageName(owner, digest);
     const auto colon = name.rfind(':');
     auto tagged = client.call(request(
-        "POST", "/images/" + *id + "/tag?repo=" + PodmanClient::escape(name.substr(0, colon)) +
+        "POST", "/images/" + id + "/tag?repo=" + PodmanClient::escape(name.substr(0, colon)) +
                     "&tag=" + name.substr(colon + 1)));
     if (tagged.status != 201)
         throw base::Failure(tagged.status == 404 ? base::PodmanErrc::kImageMissing
                                                  : base::podmanErrcForStatus(tagged.status),
-                            "podman: tag " + *id + " as " + name + ": HTTP " +
+                            "podman: tag " + id + " as " + name + ": HTTP " +
                                 std::to_string(tagged.status));
-    kLog.info("loaded image {} from {} as {}", *id, digest.str(), name);
-    return *id;
+    kLog.info("loaded image {} from {} as {}", id, digest.str(), name);
+    return id;
 }
 
 } // namespace swarm::sandbox

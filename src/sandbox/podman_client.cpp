@@ -2,7 +2,10 @@
 
 #include <curl/curl.h>
 
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <exception>
 
 namespace swarm::sandbox {
@@ -45,6 +48,18 @@ extern "C" size_t headerThunk(char* data, size_t size, size_t count, void* user)
 }
 
 // libcurl callback: must not let an exception escape into C code.
+// Feeds an upload from Request::bodyFile; a read error aborts the transfer.
+extern "C" size_t readThunk(char* data, size_t size, size_t count, void* user) {
+    const int fd = *static_cast<const int*>(user);
+    for (;;) {
+        const ssize_t n = ::read(fd, data, size * count);
+        if (n >= 0)
+            return static_cast<size_t>(n);
+        if (errno != EINTR)
+            return CURL_READFUNC_ABORT;
+    }
+}
+
 extern "C" size_t writeThunk(char* data, size_t size, size_t count, void* user) {
     auto* ctx = static_cast<SinkContext*>(user);
     size_t n = size * count;
@@ -130,10 +145,17 @@ long PodmanClient::stream(const Request& request, const Sink& sink) {
     } else {
         if (method == "POST" || method == "PUT") {
             curl_easy_setopt(c, CURLOPT_POST, 1L);
-            curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-                             request.body.empty() ? "" : request.body.data());
-            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                             static_cast<curl_off_t>(request.body.size()));
+            if (request.bodyFile >= 0) {
+                curl_easy_setopt(c, CURLOPT_READFUNCTION, &readThunk);
+                curl_easy_setopt(c, CURLOPT_READDATA, const_cast<int*>(&request.bodyFile));
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 static_cast<curl_off_t>(request.bodyFileSize));
+            } else {
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+                                 request.body.empty() ? "" : request.body.data());
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                                 static_cast<curl_off_t>(request.body.size()));
+            }
             addHeader("Content-Type: " + std::string(request.contentType));
         }
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());

@@ -54,6 +54,10 @@ public:
         std::string_view method = "GET";
         std::string path;      ///< below apiPrefix unless `raw`, e.g. "/containers/json"
         std::string_view body; ///< sent as-is
+        /// Or, when >= 0: the body is read from this open file, from its
+        /// offset, `bodyFileSize` bytes (an upload never held in memory).
+        int bodyFile = -1;
+        std::uint64_t bodyFileSize = 0;
         std::string_view contentType = "application/json";
         std::chrono::milliseconds timeout{30'000};
         bool raw = false; ///< path is absolute ("/_ping")

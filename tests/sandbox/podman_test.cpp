@@ -2,6 +2,7 @@
 // (meson test) and as the unprivileged `swarmtest` user
 // (scripts/test-sandbox-rootless). Needs scripts/setup-podman: a missing
 // Podman or test image is a failure, never a skip.
+#include "base/sha256.hpp"
 #include "sandbox/doctor.hpp"
 #include "sandbox/image_store.hpp"
 #include "sandbox/podman_client.hpp"
@@ -19,10 +20,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -553,6 +556,79 @@ BOOST_AUTO_TEST_CASE(images_by_archive_and_digest) {
                  "&tag=" + shipped.substr(shipped.rfind(':') + 1);
     BOOST_TEST(c.call(untag).status == 201);
     BOOST_TEST(store.find(kImage).value_or("") == *id);
+}
+
+// The anonymous memory (heap, not the page cache) of this process now, in
+// bytes: what loading an image may not grow with the image's size.
+std::uint64_t anonymousBytes() {
+    std::istringstream in(test::readFile("/proc/self/status"));
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with("RssAnon:"))
+            return std::stoull(line.substr(8)) * 1024;
+    return 0;
+}
+
+// A docker-archive of one image whose single layer holds `size` zero bytes;
+// the layer and the archive are made in memory and freed before returning.
+void writeBigImageArchive(const fs::path& to, std::size_t size) {
+    TarWriter layer;
+    layer.addDirectory("data", 0755);
+    layer.addFile("data/zeros", wire::asBytes(std::string(size, '\0')), 0644);
+    const auto layerTar = layer.finish();
+    const auto diffId = wire::sha256(layerTar).str();
+    const std::string config = R"({"architecture":"amd64","os":"linux","config":{},)"
+                               R"("rootfs":{"type":"layers","diff_ids":[")" +
+                               diffId + R"("]}})";
+    const auto configName = wire::sha256(wire::asBytes(config)).str().substr(7) + ".json";
+    const std::string manifest =
+        R"([{"Config":")" + configName + R"(","RepoTags":[],"Layers":["layer.tar"]}])";
+    std::ofstream out(to, std::ios::binary);
+    TarWriter archive([&](wire::ByteView chunk) {
+        out.write(reinterpret_cast<const char*>(chunk.data()),
+                  static_cast<std::streamsize>(chunk.size()));
+    });
+    archive.addFile(configName, wire::asBytes(config), 0644);
+    archive.addFile("layer.tar", layerTar, 0644);
+    archive.addFile("manifest.json", wire::asBytes(manifest), 0644);
+    archive.finish();
+}
+
+// A shipped image archive goes from the cache file to Podman through an
+// unnamed temporary file: loading 256 MiB grows this process's anonymous
+// memory by far less than that.
+BOOST_AUTO_TEST_CASE(a_big_image_archive_is_loaded_without_holding_it_in_memory) {
+    constexpr std::size_t kLayer = 256u << 20;
+    test::TempDir dir;
+    const auto archive = dir.path() / "big.tar";
+    writeBigImageArchive(archive, kLayer);
+    const auto digest = wire::Digest{base::hashFile(archive).digest};
+    ImageStore store(env().service->socket(), ImagePolicy{});
+    const std::string owner = "sw1" + std::string(52, 'c');
+
+    const auto before = anonymousBytes();
+    std::atomic<std::uint64_t> peak{before};
+    std::atomic<bool> loading{true};
+    std::thread sampler([&] {
+        while (loading) {
+            peak = std::max<std::uint64_t>(peak, anonymousBytes());
+            std::this_thread::sleep_for(2ms);
+        }
+    });
+    auto loaded = store.load(archive, digest, owner);
+    loading = false;
+    sampler.join();
+    BOOST_REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().what));
+    const auto grown = peak - before;
+    BOOST_TEST_MESSAGE("anonymous memory grew by " << (grown >> 20) << " MiB loading "
+                                                   << (kLayer >> 20) << " MiB");
+    BOOST_TEST(grown < kLayer / 8);
+
+    PodmanClient client(env().service->socket());
+    PodmanClient::Request rm;
+    rm.method = "DELETE";
+    rm.path = "/images/" + *loaded + "?force=true";
+    (void)client.call(rm);
 }
 
 BOOST_AUTO_TEST_CASE(shipped_archive_never_moves_a_tag) {
