@@ -158,8 +158,8 @@ Owed Batch::owed(const WorkerId& wid, std::uint32_t demand, bool idle) {
     Owed o;
     std::lock_guard lock(mutex_);
     o.finished = scheduler_->finished();
-    if (cancelled_) {
-        // Cancelled: the cancels go out, no work does.
+    if (cancelled_ || holding_) {
+        // Cancelled or stopping: the cancels go out, no work does.
     } else if (!o.finished && demand > 0) {
         o.assigned = scheduler_->requestWork(wid, demand);
         for (const auto& a : o.assigned) {
@@ -216,6 +216,11 @@ std::optional<CancelTally> Batch::cancel() {
 bool Batch::cancelled() const {
     std::lock_guard lock(mutex_);
     return cancelled_.has_value();
+}
+
+void Batch::holdWork() {
+    std::lock_guard lock(mutex_);
+    holding_ = true;
 }
 
 bool Batch::waitForCancelAnswers(std::chrono::milliseconds timeout) {

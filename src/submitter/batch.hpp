@@ -105,6 +105,8 @@ public:
     /// A second call changes nothing and returns the first tally.
     std::optional<CancelTally> cancel();
     bool cancelled() const;
+    /// The run is stopping: no more work is handed out (cancels still are).
+    void holdWork();
     /// Waits up to `timeout` for the workers to answer the cancels (a
     /// result for each cancelled replica, or the end of their session);
     /// true if they all did.
@@ -144,6 +146,7 @@ private:
     std::map<WorkerId, std::size_t> openSession_; // index into sessionLog_
     std::map<WorkerId, std::vector<wire::Cancel>> cancels_;
     std::optional<CancelTally> cancelled_;
+    bool holding_ = false; // holdWork()
     // Replicas the researcher cancelled whose workers have not answered yet.
     std::set<std::tuple<WorkerId, std::string, std::uint32_t>> unanswered_;
     std::condition_variable answered_;

@@ -131,6 +131,8 @@ void JobRunner::run(const std::atomic<bool>& interrupted) {
     // tick that throws ends the run with its exception.
     std::function<void()> step = [&] {
         try {
+            if (interrupted)
+                batch_.holdWork(); // stopping: no new work while the workers hear of it
             if (interrupted || batch_.cancelled() || tick())
                 return finishWith(nullptr);
         } catch (...) {

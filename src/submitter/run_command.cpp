@@ -134,7 +134,9 @@ void shutdownWindow(Batch& batch, const Stops& stops, const wire::Clock& clock) 
     const auto deadline = stops.firstSignalMs + kShutdownWindow.count();
     while (stops.signals < 2 && !batch.cancelled() && clock.nowMs() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (stops.signals >= 2 && batch.cancel())
+    // A second Ctrl-C, or a `cancel` that came in the window: the sessions
+    // stay up until the workers answered.
+    if (batch.cancelled() || (stops.signals >= 2 && batch.cancel()))
         batch.waitForCancelAnswers(kCancelGrace);
 }
 
