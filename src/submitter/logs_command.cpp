@@ -29,7 +29,8 @@ std::string whyNoLogs(const ReplicaDetail& d) {
     case ReplicaState::kInFlight:
         return "it is still running";
     case ReplicaState::kGivenBack:
-        return "it was given back (" + r.reason + ") before it ended";
+        return r.reason == kResearcherCancel ? "the researcher cancelled it before it ended"
+                                             : "its worker gave it back before it ended";
     case ReplicaState::kLost:
         return "it was lost (" + r.reason + ")";
     case ReplicaState::kExpired:
