@@ -81,7 +81,8 @@ BOOST_AUTO_TEST_CASE(request_lines_and_final_answer) {
     BOOST_TEST(!fs::exists(ControlSocket::path(dir.path())));
     auto gone = askRun(dir.path(), "cancel");
     BOOST_REQUIRE(!gone.has_value());
-    BOOST_TEST(gone.error().find("control.sock does not answer") != std::string::npos,
+    BOOST_TEST(gone.error().find("does not answer on " +
+                                 ControlSocket::path(dir.path()).string()) != std::string::npos,
                gone.error());
 }
 

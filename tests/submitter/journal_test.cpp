@@ -139,7 +139,7 @@ BOOST_AUTO_TEST_CASE(errored_replicas_keep_their_logs_and_truncation) {
                        ReplicaReport::failure("worker error: exit", {out, err}, 3));
     }
     auto snap = Journal::open(jobDir, Journal::Access::kReadOnly).load();
-    BOOST_REQUIRE(snap.replicas.size() == 2u);
+    BOOST_REQUIRE(snap.replicas.size() == 1u);
     const auto& r = snap.replicas[0];
     BOOST_TEST((r.state == ReplicaState::kErrored));
     BOOST_TEST(r.exitCode == 3);
