@@ -140,6 +140,21 @@ void shutdownWindow(Batch& batch, const Stops& stops, const wire::Clock& clock) 
         batch.waitForCancelAnswers(kCancelGrace);
 }
 
+// The run's control socket (`cancel`); a run goes on without it (a job
+// directory whose path is too long for a unix socket), saying so.
+std::unique_ptr<ControlSocket> listenForControl(Batch& batch, const std::filesystem::path& dir) {
+    try {
+        return std::make_unique<ControlSocket>(
+            dir, ::geteuid(), [&batch](std::string_view request, const ControlSocket::Answer&) {
+                return control(batch, request);
+            });
+    } catch (const std::exception& e) {
+        kLog.warn("no control socket, so 'swarm-submit cancel' cannot reach this run: {}",
+                  e.what());
+        return nullptr;
+    }
+}
+
 int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
              const wire::Identity& identity, const wire::TrustList& trust, bool resumed,
              const std::atomic<bool>& interrupted, Stops& stops) {
@@ -174,10 +189,7 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     };
     timer.post(keepRefreshing);
 
-    ControlSocket controlSocket(options.jobDir, ::geteuid(),
-                                [&batch](std::string_view request, const ControlSocket::Answer&) {
-                                    return control(batch, request);
-                                });
+    auto controlSocket = listenForControl(batch, options.jobDir);
     JobRunner runner(batch, swarm, timer, [&presence] { return presence.endpoints(); });
     runner.run(interrupted);
     if (interrupted && !batch.cancelled() && !batch.finished())
