@@ -105,10 +105,6 @@ dht::NodeConfig nodeConfig(const RunOptions& options) {
     return nc;
 }
 
-// The composition root of a run: the batch, the listener its workers dial,
-// the DHT node it finds them through, where it can be reached (Presence),
-// the clock and the timer, made here and handed to the JobRunner. Returns
-// the run's exit status.
 // How a run was stopped by the researcher: signals counts SIGINT/SIGTERM.
 struct Stops {
     std::atomic<int> signals{0};
@@ -155,6 +151,10 @@ std::unique_ptr<ControlSocket> listenForControl(Batch& batch, const std::filesys
     }
 }
 
+// The composition root of a run: the batch, the listener its workers dial,
+// the DHT node it finds them through, where it can be reached (Presence),
+// the clock and the timer, made here and handed to the JobRunner. Returns
+// the run's exit status.
 int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
              const wire::Identity& identity, const wire::TrustList& trust, bool resumed,
              const std::atomic<bool>& interrupted, Stops& stops) {
