@@ -20,10 +20,13 @@ SignalWatcher::SignalWatcher(std::function<void(int)> onSignal) {
     sigset_t set = watchedSignals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     thread_ = std::thread([this, set, fn = std::move(onSignal)] {
-        int sig = 0;
-        sigwait(&set, &sig);
-        if (!done_)
+        for (;;) {
+            int sig = 0;
+            sigwait(&set, &sig);
+            if (done_)
+                return;
             fn(sig);
+        }
     });
 }
 

@@ -9,7 +9,8 @@ namespace swarm::cli {
 /// Takes SIGINT and SIGTERM on a thread of its own: blocks them in the
 /// calling thread (so every thread started afterwards inherits the mask)
 /// and calls `onSignal` with the signal number, on the watcher thread, for
-/// the first one that arrives. Create it before any other thread exists.
+/// each one that arrives (a second Ctrl-C may mean more than the first).
+/// Create it before any other thread exists.
 class SignalWatcher {
 public:
     explicit SignalWatcher(std::function<void(int)> onSignal);

@@ -29,8 +29,10 @@ bool LogDemuxer::feed(std::string_view chunk) {
         std::uint64_t room = cap_ > used ? cap_ - used : 0;
         auto keep = static_cast<std::size_t>(std::min<std::uint64_t>(take, room));
         (stream_ == 2 ? err_ : out_).append(chunk.substr(0, keep));
-        if (keep < take)
+        if (keep < take) {
             truncated_ = true;
+            (stream_ == 2 ? errTruncated_ : outTruncated_) = true;
+        }
         remaining_ -= static_cast<std::uint32_t>(take);
         chunk.remove_prefix(take);
     }

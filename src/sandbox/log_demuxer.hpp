@@ -22,6 +22,9 @@ public:
     const std::string& err() const noexcept { return err_; }
     /// More bytes arrived (or were announced) than the cap allowed.
     bool truncated() const noexcept { return truncated_; }
+    /// Bytes of stdout (stderr) were dropped at the cap.
+    bool outTruncated() const noexcept { return outTruncated_; }
+    bool errTruncated() const noexcept { return errTruncated_; }
     /// Payload bytes seen, kept or not.
     std::uint64_t total() const noexcept { return total_; }
     /// A header was not of the documented form.
@@ -35,6 +38,8 @@ private:
     std::uint64_t total_ = 0;
     int stream_ = 0;
     bool truncated_ = false;
+    bool outTruncated_ = false;
+    bool errTruncated_ = false;
     bool malformed_ = false;
 };
 

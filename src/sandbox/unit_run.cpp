@@ -128,6 +128,8 @@ void keepLogs(const LogDemuxer& logs, UnitResult& result) {
     result.stdoutText = logs.out();
     result.stderrText = logs.err();
     result.logsTruncated = logs.truncated();
+    result.stdoutTruncated = logs.outTruncated();
+    result.stderrTruncated = logs.errTruncated();
 }
 
 } // namespace

@@ -69,7 +69,9 @@ struct UnitResult {
     std::chrono::milliseconds wallTime{0};
     std::string stdoutText; ///< at most Limits::maxLogBytes together with stderr
     std::string stderrText;
-    bool logsTruncated = false;
+    bool logsTruncated = false;   ///< stdoutTruncated || stderrTruncated
+    bool stdoutTruncated = false; ///< bytes of stdout past the cap were dropped
+    bool stderrTruncated = false;
     std::vector<OutputFile> outputs; ///< sorted by path; empty if outputs were refused
     bool outputsRejected = false;    ///< over a cap or an unsafe archive entry
     std::string error;               ///< one line for a human; empty when all went well

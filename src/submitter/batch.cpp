@@ -7,12 +7,20 @@
 #include "wire/clock.hpp"
 #include "wire/log.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 
 namespace swarm::submitter {
 
 namespace {
 const wire::Logger kLog("submit");
+}
+
+std::string cancelMessage(const CancelTally& tally) {
+    return fmt::format("cancelled: {} replica{} stopped on {} worker{}", tally.replicas,
+                       tally.replicas == 1 ? "" : "s", tally.workers,
+                       tally.workers == 1 ? "" : "s");
 }
 
 Batch::Batch(JobSpec job, Journal& journal, const std::filesystem::path& jobDir,
@@ -136,7 +144,9 @@ void Batch::disconnect(const WorkerId& wid, bool replicasLost, const std::string
     }
     sessions_.erase(wid);
     cancels_.erase(wid);
+    std::erase_if(unanswered_, [&](const auto& k) { return std::get<0>(k) == wid; });
     sessionEnded_.notify_all();
+    answered_.notify_all();
 }
 
 void Batch::waitForNoWorkers(std::chrono::milliseconds timeout) {
@@ -148,7 +158,9 @@ Owed Batch::owed(const WorkerId& wid, std::uint32_t demand, bool idle) {
     Owed o;
     std::lock_guard lock(mutex_);
     o.finished = scheduler_->finished();
-    if (!o.finished && demand > 0) {
+    if (cancelled_ || holding_) {
+        // Cancelled or stopping: the cancels go out, no work does.
+    } else if (!o.finished && demand > 0) {
         o.assigned = scheduler_->requestWork(wid, demand);
         for (const auto& a : o.assigned) {
             o.assigns.push_back(buildAssign(job_, *units_.at(a.unitId), a, *catalog_));
@@ -169,10 +181,51 @@ void Batch::workerBye(const WorkerId& wid, const std::vector<std::string>& given
 void Batch::reportResult(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,
                          const ReplicaReport& report) {
     std::lock_guard lock(mutex_);
+    if (unanswered_.erase({wid, unitId, replica}) > 0)
+        answered_.notify_all();
     auto fx = scheduler_->reportResult(wid, unitId, replica, report);
     if (!fx.ignored.empty())
         kLog.info("result for {}/{} ignored: {}", unitId, replica, fx.ignored);
     apply(fx);
+}
+
+std::optional<CancelTally> Batch::cancel() {
+    std::lock_guard lock(mutex_);
+    if (cancelled_)
+        return cancelled_;
+    if (scheduler_->finished())
+        return std::nullopt;
+    const auto fx = scheduler_->cancelAll();
+    std::set<WorkerId> workers;
+    for (const auto& c : fx.cancelled) {
+        workers.insert(c.worker);
+        if (!sessions_.contains(c.worker))
+            continue;
+        cancels_[c.worker].push_back(wire::Cancel{
+            .unitId = c.unitId, .replica = c.replica, .reason = std::string(kResearcherCancel)});
+        unanswered_.emplace(c.worker, c.unitId, c.replica);
+    }
+    const auto now = clock_.nowMs();
+    journal_.recordCancel(now);
+    cancelled_ = CancelTally{fx.cancelled.size(), workers.size()};
+    kLog.info("{}", cancelMessage(*cancelled_));
+    reporter_.emit(event::jobCancelled(now, cancelled_->replicas, cancelled_->workers));
+    return cancelled_;
+}
+
+bool Batch::cancelled() const {
+    std::lock_guard lock(mutex_);
+    return cancelled_.has_value();
+}
+
+void Batch::holdWork() {
+    std::lock_guard lock(mutex_);
+    holding_ = true;
+}
+
+bool Batch::waitForCancelAnswers(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return answered_.wait_for(lock, timeout, [&] { return unanswered_.empty(); });
 }
 
 bool Batch::expire(std::int64_t nowMs) {

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace swarm::wire {
@@ -41,6 +42,16 @@ struct Owed {
     std::vector<wire::Cancel> cancels; ///< replicas it should stop
     bool workReady = false;            ///< it was idle and there is work again
 };
+
+/// What a cancel stopped: the replicas that were in flight, on how many
+/// workers.
+struct CancelTally {
+    std::size_t replicas = 0;
+    std::size_t workers = 0;
+};
+/// "cancelled: N replicas stopped on M workers", as `cancel` and the run
+/// print it.
+std::string cancelMessage(const CancelTally& tally);
 
 /// One batch as every part of a run shares it: the job, its journal, the
 /// scheduler, the result files, the blob store the sessions serve inputs
@@ -87,6 +98,20 @@ public:
     void reportResult(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,
                       const ReplicaReport& report);
 
+    /// The researcher cancels the job (`swarm-submit cancel`, Ctrl-C
+    /// twice): every replica in flight is given back (Scheduler::cancelAll),
+    /// its worker is owed a wire::Cancel, the journal records the cancel, and
+    /// no more work is handed out. nullopt when the job is already finished.
+    /// A second call changes nothing and returns the first tally.
+    std::optional<CancelTally> cancel();
+    bool cancelled() const;
+    /// The run is stopping: no more work is handed out (cancels still are).
+    void holdWork();
+    /// Waits up to `timeout` for the workers to answer the cancels (a
+    /// result for each cancelled replica, or the end of their session);
+    /// true if they all did.
+    bool waitForCancelAnswers(std::chrono::milliseconds timeout);
+
     /// Leases and offer tokens that ran out at `nowMs`; true once the job is
     /// finished.
     bool expire(std::int64_t nowMs);
@@ -120,6 +145,11 @@ private:
     std::vector<SessionRecord> sessionLog_;       // for the summary, the newest kSessionLog
     std::map<WorkerId, std::size_t> openSession_; // index into sessionLog_
     std::map<WorkerId, std::vector<wire::Cancel>> cancels_;
+    std::optional<CancelTally> cancelled_;
+    bool holding_ = false; // holdWork()
+    // Replicas the researcher cancelled whose workers have not answered yet.
+    std::set<std::tuple<WorkerId, std::string, std::uint32_t>> unanswered_;
+    std::condition_variable answered_;
 };
 
 } // namespace swarm::submitter

@@ -16,6 +16,14 @@ cli::Command statusCommand();
 /// each with its state now.
 cli::Command jobsCommand();
 
+/// `swarm-submit logs DIR UNIT [--replica N]`: the stdout and stderr of
+/// a unit's finished replicas, from the job's blobs.
+cli::Command logsCommand();
+/// `swarm-submit cancel DIR`: cancels the job through the run that holds
+/// it (DIR/control.sock), or records the cancel in the journal when none
+/// does.
+cli::Command cancelCommand();
+
 /// swarm-submit: its name, summary and every command, as main() runs them.
 cli::Program program();
 

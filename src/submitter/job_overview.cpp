@@ -26,6 +26,8 @@ std::string_view stateName(JobState state) noexcept {
         return "failed";
     case JobState::kInterrupted:
         return "interrupted";
+    case JobState::kCancelled:
+        return "cancelled";
     case JobState::kMissing:
         return "missing";
     case JobState::kUnreadable:
@@ -57,11 +59,12 @@ std::vector<JobOverview> groupByDirectory(const std::vector<IndexEntry>& entries
     return jobs;
 }
 
-JobState deriveState(bool inUse, std::size_t total, std::size_t valid, std::size_t failed) {
+JobState deriveState(bool inUse, std::size_t total, std::size_t valid, std::size_t failed,
+                     bool cancelled) {
     if (inUse)
         return JobState::kRunning;
     if (valid + failed < total)
-        return JobState::kInterrupted;
+        return cancelled ? JobState::kCancelled : JobState::kInterrupted;
     return failed == 0 ? JobState::kFinished : JobState::kFailed;
 }
 
@@ -97,7 +100,8 @@ void inspect(JobOverview& job) {
         job.total = c.total;
         job.valid = c.valid;
         job.failed = c.failed;
-        job.state = deriveState(Journal::inUse(job.dir), c.total, c.valid, c.failed);
+        job.state = deriveState(Journal::inUse(job.dir), c.total, c.valid, c.failed,
+                                journal.cancelledAt().has_value());
     } catch (const std::exception& e) {
         job.state = JobState::kUnreadable;
         job.problem = e.what();

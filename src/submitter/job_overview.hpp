@@ -21,11 +21,13 @@ enum class JobState {
     kFinished,    ///< every unit decided, every unit valid
     kFailed,      ///< every unit decided, some failed
     kInterrupted, ///< units left and no run holds it: resume it
+    kCancelled,   ///< units left, the researcher cancelled it: resume it
     kMissing,     ///< the directory, or its journal, is gone
     kUnreadable,  ///< a journal is there but cannot be read
 };
 
-/// "running", "finished", "failed", "interrupted", "missing", "unreadable".
+/// "running", "finished", "failed", "interrupted", "cancelled", "missing",
+/// "unreadable".
 std::string_view stateName(JobState state) noexcept;
 
 /// One line of `swarm-submit jobs`: a job directory from the index, and
@@ -49,7 +51,9 @@ struct JobOverview {
 std::vector<JobOverview> groupByDirectory(const std::vector<IndexEntry>& entries);
 
 /// A job's state from its units and whether a process holds it. Pure.
-JobState deriveState(bool inUse, std::size_t total, std::size_t valid, std::size_t failed);
+/// `cancelled`: the journal records a cancel (Journal::cancelledAt()).
+JobState deriveState(bool inUse, std::size_t total, std::size_t valid, std::size_t failed,
+                     bool cancelled = false);
 
 /// Fills in `job`'s state, counts and name from its directory, read
 /// without locking it (as `status` does). Never throws: a directory or

@@ -25,6 +25,8 @@ const wire::Logger kLog("submit");
 constexpr auto kTick = std::chrono::milliseconds(250);
 // After the last unit is decided, how long the workers get to hear bye.
 constexpr auto kByeGrace = std::chrono::seconds(2);
+// After a cancel, how long the workers get to answer (kill the containers).
+constexpr auto kCancelGrace = std::chrono::seconds(5);
 } // namespace
 
 JobRunner::JobRunner(Batch& batch, SwarmAccess& swarm, base::Executor& timer, Endpoints endpoints)
@@ -129,7 +131,9 @@ void JobRunner::run(const std::atomic<bool>& interrupted) {
     // tick that throws ends the run with its exception.
     std::function<void()> step = [&] {
         try {
-            if (interrupted || tick())
+            if (interrupted)
+                batch_.holdWork(); // stopping: no new work while the workers hear of it
+            if (interrupted || batch_.cancelled() || tick())
                 return finishWith(nullptr);
         } catch (...) {
             return finishWith(std::current_exception());
@@ -143,6 +147,12 @@ void JobRunner::run(const std::atomic<bool>& interrupted) {
     }
     if (failure)
         std::rethrow_exception(failure);
+    if (batch_.cancelled()) {
+        if (!batch_.waitForCancelAnswers(kCancelGrace))
+            kLog.warn("not every worker answered the cancel within {} s",
+                      std::chrono::seconds(kCancelGrace).count());
+        return;
+    }
     // Let the workers hear "bye" from their sessions.
     batch_.waitForNoWorkers(kByeGrace);
 }

@@ -81,8 +81,9 @@ public:
     /// One step of the control loop at the batch clock's now. Returns true
     /// once the job is finished.
     bool tick();
-    /// Ticks every 250 ms until the job is finished or `interrupted`, then
-    /// gives the workers up to 2 s to hear bye from their sessions. Throws
+    /// Ticks every 250 ms until the job is finished, `interrupted` or
+    /// cancelled (Batch::cancel()), then gives the workers up to 2 s to hear
+    /// bye from their sessions (5 s to answer a cancel). Throws
     /// what a tick threw (a journal that cannot be written).
     void run(const std::atomic<bool>& interrupted);
     /// The progress line's state now.

@@ -212,6 +212,7 @@ CREATE TABLE outputs(
     name TEXT NOT NULL,
     digest TEXT NOT NULL,
     size INTEGER NOT NULL,
+    truncated INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY(unit, replica, name),
     FOREIGN KEY(unit, replica) REFERENCES replicas(unit, replica));
 CREATE VIEW results AS
@@ -261,6 +262,20 @@ template <typename T> T orCorrupt(std::optional<T> value, const char* what) {
     return *value;
 }
 
+bool hasColumn(sqlite3* db, const char* table, std::string_view column) {
+    Statement q(db, fmt::format("PRAGMA table_info({})", table));
+    while (q.step())
+        if (q.text(1) == column)
+            return true;
+    return false;
+}
+
+// Journals written before outputs had a truncation flag get the column.
+void addTruncatedColumn(sqlite3* db) {
+    if (!hasColumn(db, "outputs", "truncated"))
+        exec(db, "ALTER TABLE outputs ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0");
+}
+
 } // namespace
 
 struct Journal::Impl {
@@ -284,8 +299,9 @@ struct Journal::Impl {
             "lease_ms = excluded.lease_ms, exit_code = excluded.exit_code, "
             "digest = excluded.digest, reason = excluded.reason");
         deleteOutputs = Statement(db.get(), "DELETE FROM outputs WHERE unit = ?1 AND replica = ?2");
-        insertOutput = Statement(db.get(), "INSERT INTO outputs(unit, replica, name, digest, size) "
-                                           "VALUES(?1, ?2, ?3, ?4, ?5)");
+        insertOutput =
+            Statement(db.get(), "INSERT INTO outputs(unit, replica, name, digest, size, truncated) "
+                                "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
     }
 };
 
@@ -359,8 +375,10 @@ Journal Journal::open(const fs::path& jobDir, Access access) {
         throw std::system_error(SQLITE_CORRUPT, sqliteCategory(),
                                 path(jobDir).string() + " is not a swarm journal (format " +
                                     std::to_string(kFormat) + ")");
-    if (rw)
+    if (rw) {
+        addTruncatedColumn(db);
         impl->prepare();
+    }
     return Journal(std::move(impl));
 }
 
@@ -404,13 +422,18 @@ Snapshot Journal::load() const {
         snap.units.push_back(std::move(u));
     }
     std::map<std::pair<std::string, std::uint32_t>, std::vector<OutputFile>> outputs;
-    Statement outs(db, "SELECT unit, replica, name, digest, size FROM outputs "
-                       "ORDER BY unit, replica, name");
+    // A read-only open of an older journal has no truncation column.
+    Statement outs(db, hasColumn(db, "outputs", "truncated")
+                           ? "SELECT unit, replica, name, digest, size, truncated FROM outputs "
+                             "ORDER BY unit, replica, name"
+                           : "SELECT unit, replica, name, digest, size, 0 FROM outputs "
+                             "ORDER BY unit, replica, name");
     while (outs.step()) {
         OutputFile o;
         o.name = outs.text(2);
         o.digest = *outs.digest(3);
         o.size = static_cast<std::uint64_t>(outs.integer(4));
+        o.truncated = outs.integer(5) != 0;
         outputs[{outs.text(0), static_cast<std::uint32_t>(outs.integer(1))}].push_back(
             std::move(o));
     }
@@ -435,6 +458,51 @@ Snapshot Journal::load() const {
     return snap;
 }
 
+std::optional<std::int64_t> Journal::cancelledAt() const {
+    Statement q(impl_->db.get(), "SELECT value FROM meta WHERE key = 'cancelled'");
+    if (!q.step())
+        return std::nullopt;
+    try {
+        return std::stoll(q.text(0));
+    } catch (const std::exception&) {
+        throw std::system_error(SQLITE_CORRUPT, sqliteCategory(), "journal: bad cancel time");
+    }
+}
+
+void Journal::recordCancel(std::int64_t ms) {
+    Statement q(impl_->db.get(), "INSERT INTO meta(key, value) VALUES('cancelled', ?1) "
+                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    q.bind(1, std::string_view(std::to_string(ms)));
+    q.run();
+}
+
+void Journal::clearCancel() {
+    Statement q(impl_->db.get(), "DELETE FROM meta WHERE key = 'cancelled'");
+    q.run();
+}
+
+Journal::CancelTally Journal::cancelOffline(std::int64_t ms) {
+    sqlite3* db = impl_->db.get();
+    if (!db || !impl_->updateUnit.isPrepared())
+        throw std::system_error(SQLITE_READONLY, sqliteCategory(), "journal: opened read-only");
+    Transaction tx(db);
+    CancelTally tally;
+    {
+        Statement q(db, "SELECT COUNT(*), COUNT(DISTINCT worker) FROM replicas "
+                        "WHERE state = 'in-flight'");
+        if (q.step()) {
+            tally.replicas = static_cast<std::size_t>(q.integer(0));
+            tally.workers = static_cast<std::size_t>(q.integer(1));
+        }
+    }
+    Statement given(db, "UPDATE replicas SET state = ?1, reason = ?2 WHERE state = 'in-flight'");
+    given.bind(1, stateName(ReplicaState::kGivenBack)).bind(2, kResearcherCancel);
+    given.run();
+    recordCancel(ms);
+    tx.commit();
+    return tally;
+}
+
 void Journal::commit(const StateBatch& batch) {
     auto& im = *impl_;
     if (!im.db || !im.updateUnit.isPrepared())
@@ -453,7 +521,9 @@ void Journal::commit(const StateBatch& batch) {
             .bind(8, r.digest)
             .bind(9, std::string_view(r.reason));
         im.upsertReplica.run();
-        if (r.state == ReplicaState::kSucceeded) {
+        // Every ended replica keeps what it reported: the outputs of a
+        // success, the logs of an error.
+        if (r.state != ReplicaState::kInFlight) {
             im.deleteOutputs.bind(1, std::string_view(r.unitId))
                 .bind(2, static_cast<std::int64_t>(r.replica));
             im.deleteOutputs.run();
@@ -462,7 +532,8 @@ void Journal::commit(const StateBatch& batch) {
                     .bind(2, static_cast<std::int64_t>(r.replica))
                     .bind(3, std::string_view(o.name))
                     .bind(4, std::string_view(o.digest.str()))
-                    .bind(5, static_cast<std::int64_t>(o.size));
+                    .bind(5, static_cast<std::int64_t>(o.size))
+                    .bind(6, std::int64_t{o.truncated ? 1 : 0});
                 im.insertOutput.run();
             }
         }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace swarm::submitter {
@@ -71,6 +72,25 @@ public:
 
     /// Every unit (job order) and replica (unit order, replica number).
     Snapshot load() const;
+
+    /// When the researcher cancelled the job (Unix ms); nullopt when it was
+    /// not, or a resume has run since.
+    std::optional<std::int64_t> cancelledAt() const;
+    /// Records a cancel of the job at `ms` (a live run's, after its
+    /// scheduler gave its replicas back).
+    void recordCancel(std::int64_t ms);
+    /// A resume continues the job: it is no longer cancelled.
+    void clearCancel();
+
+    /// What cancelOffline() stopped.
+    struct CancelTally {
+        std::size_t replicas = 0;
+        std::size_t workers = 0;
+    };
+    /// `swarm-submit cancel` with no run holding the job: in one
+    /// transaction, every replica in flight ends given back with reason
+    /// kResearcherCancel, and the cancel is recorded at `ms`.
+    CancelTally cancelOffline(std::int64_t ms);
 
     /// Commits the batch in one transaction (SchedulerStore).
     void commit(const StateBatch& batch) override;

@@ -184,6 +184,10 @@ std::string warning(std::int64_t timeMs, std::string_view message) {
     return start("warning", timeMs).add("message", message).str();
 }
 
+std::string jobCancelled(std::int64_t timeMs, std::size_t replicas, std::size_t workers) {
+    return start("job-cancelled", timeMs).add("replicas", replicas).add("workers", workers).str();
+}
+
 std::string progress(const ProgressState& p) {
     auto o = start("progress", p.nowMs);
     o.add("total", p.total)

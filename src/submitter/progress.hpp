@@ -92,6 +92,9 @@ std::string unitFailed(std::int64_t timeMs, const UnitRecord& u);
 /// {"event":"warning","time_ms","message"}: something the user should know
 /// that changes no state (a result ignored, a result directory not written).
 std::string warning(std::int64_t timeMs, std::string_view message);
+/// {"event":"job-cancelled","time_ms","replicas","workers"}: the researcher
+/// cancelled the job; `replicas` in flight were stopped on `workers`.
+std::string jobCancelled(std::int64_t timeMs, std::size_t replicas, std::size_t workers);
 /// {"event":"progress","time_ms","total","valid","failed","running","workers","eta_ms"|null}
 std::string progress(const ProgressState& p);
 /// {"event":"job-finished","time_ms","total","valid","failed","results","ok"}

@@ -17,9 +17,12 @@ ReplicaReport ReplicaReport::success(std::int32_t exitCode, std::vector<OutputFi
     return r;
 }
 
-ReplicaReport ReplicaReport::failure(std::string reason) {
+ReplicaReport ReplicaReport::failure(std::string reason, std::vector<OutputFile> logs,
+                                     std::int32_t exitCode) {
     ReplicaReport r;
     r.error = reason.empty() ? std::string("error") : std::move(reason);
+    r.outputs = std::move(logs);
+    r.exitCode = exitCode;
     return r;
 }
 
@@ -50,19 +53,48 @@ wire::Digest combinedDigest(std::int32_t exitCode, const std::vector<OutputFile>
     return wire::Digest{h.finish()};
 }
 
-ReplicaReport reportFromResult(const wire::Result& result) {
-    if (!result.error.empty())
-        return ReplicaReport::failure("worker error: " + result.error.substr(0, 200));
-    if (result.timedOut)
-        return ReplicaReport::failure("timed out");
-    if (result.oomKilled)
-        return ReplicaReport::failure("killed: out of memory");
+namespace {
+
+std::vector<OutputFile> outputsOf(const wire::Result& result) {
     std::vector<OutputFile> outputs;
     outputs.reserve(result.outputs.size());
-    for (const auto& ref : result.outputs)
-        outputs.push_back({ref.name, wire::Digest{ref.digest}, ref.size});
+    for (const auto& ref : result.outputs) {
+        OutputFile o{ref.name, wire::Digest{ref.digest}, ref.size};
+        o.truncated = (ref.name == "stdout" && result.stdoutTruncated) ||
+                      (ref.name == "stderr" && result.stderrTruncated);
+        outputs.push_back(std::move(o));
+    }
+    return outputs;
+}
+
+// The first stdout and stderr of a result that is an error: all that is
+// kept of it.
+std::vector<OutputFile> logsOf(const std::vector<OutputFile>& outputs) {
+    std::vector<OutputFile> logs;
+    for (const char* name : {"stdout", "stderr"}) {
+        auto it = std::find_if(outputs.begin(), outputs.end(),
+                               [&](const OutputFile& o) { return o.name == name; });
+        if (it != outputs.end())
+            logs.push_back(*it);
+    }
+    return logs;
+}
+
+} // namespace
+
+ReplicaReport reportFromResult(const wire::Result& result) {
+    auto outputs = outputsOf(result);
+    auto fail = [&](std::string why) {
+        return ReplicaReport::failure(std::move(why), logsOf(outputs), result.exitCode);
+    };
+    if (!result.error.empty())
+        return fail("worker error: " + result.error.substr(0, 200));
+    if (result.timedOut)
+        return fail("timed out");
+    if (result.oomKilled)
+        return fail("killed: out of memory");
     if (auto ok = checkOutputNames(outputs); !ok)
-        return ReplicaReport::failure("bad result: " + ok.error().what);
+        return fail("bad result: " + ok.error().what);
     return ReplicaReport::success(result.exitCode, std::move(outputs));
 }
 

@@ -25,8 +25,10 @@ struct ReplicaReport {
 
     /// A successful report: computes the combined digest of `outputs`.
     static ReplicaReport success(std::int32_t exitCode, std::vector<OutputFile> outputs);
-    /// An error report with a human-readable reason.
-    static ReplicaReport failure(std::string reason);
+    /// An error report with a human-readable reason, and the logs the
+    /// worker sent with it (kept for `swarm-submit logs`, never a vote).
+    static ReplicaReport failure(std::string reason, std::vector<OutputFile> logs = {},
+                                 std::int32_t exitCode = -1);
 };
 
 /// The digest replicas vote with: SHA-256 over a domain tag, the exit code
@@ -37,7 +39,8 @@ wire::Digest combinedDigest(std::int32_t exitCode, const std::vector<OutputFile>
 
 /// Reduces a wire Result. It is an error report when the worker says so
 /// (`error`), when the unit timed out or was OOM-killed, or when the result
-/// is malformed (an unsafe or duplicate output name). Never throws.
+/// is malformed (an unsafe or duplicate output name). An error report keeps
+/// the result's stdout and stderr. Never throws.
 ReplicaReport reportFromResult(const wire::Result& result);
 
 } // namespace swarm::submitter

@@ -15,6 +15,7 @@
 #include "net/peer_check.hpp"
 #include "net/session.hpp"
 #include "submitter/batch.hpp"
+#include "submitter/control_socket.hpp"
 #include "submitter/job_index.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/job_spec.hpp"
@@ -50,6 +51,10 @@ namespace swarm::submitter {
 namespace {
 
 const wire::Logger kLog("submit");
+// How long after a first Ctrl-C a second one cancels the units.
+constexpr std::chrono::milliseconds kShutdownWindow{5000};
+// How long a cancel waits for the workers' answers.
+constexpr std::chrono::milliseconds kCancelGrace{5000};
 
 /// Finds trusted workers and posts offers through the DHT.
 class DhtSwarm final : public SwarmAccess {
@@ -100,13 +105,59 @@ dht::NodeConfig nodeConfig(const RunOptions& options) {
     return nc;
 }
 
+// How a run was stopped by the researcher: signals counts SIGINT/SIGTERM.
+struct Stops {
+    std::atomic<int> signals{0};
+    std::atomic<std::int64_t> firstSignalMs{0};
+    std::optional<CancelTally> cancelled; // set by runBatch
+};
+
+// The answer of the run to a request on its control socket.
+std::string control(Batch& batch, std::string_view request) {
+    if (request == "cancel") {
+        auto tally = batch.cancel();
+        if (!tally)
+            return "error the job is finished: nothing to cancel";
+        batch.waitForCancelAnswers(kCancelGrace);
+        return "ok " + cancelMessage(*tally);
+    }
+    return fmt::format("error unknown request '{}'", request.substr(0, 64));
+}
+
+// After a first Ctrl-C the sessions stay up for the rest of the shutdown
+// window: a second Ctrl-C (or a `cancel`) in it cancels through them.
+void shutdownWindow(Batch& batch, const Stops& stops, const wire::Clock& clock) {
+    const auto deadline = stops.firstSignalMs + kShutdownWindow.count();
+    while (stops.signals < 2 && !batch.cancelled() && clock.nowMs() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // A second Ctrl-C, or a `cancel` that came in the window: the sessions
+    // stay up until the workers answered.
+    if (batch.cancelled() || (stops.signals >= 2 && batch.cancel()))
+        batch.waitForCancelAnswers(kCancelGrace);
+}
+
+// The run's control socket (`cancel`); a run goes on without it (a job
+// directory whose path is too long for a unix socket), saying so.
+std::unique_ptr<ControlSocket> listenForControl(Batch& batch, const std::filesystem::path& dir) {
+    try {
+        return std::make_unique<ControlSocket>(
+            dir, ::geteuid(), [&batch](std::string_view request, const ControlSocket::Answer&) {
+                return control(batch, request);
+            });
+    } catch (const std::exception& e) {
+        kLog.warn("no control socket, so 'swarm-submit cancel' cannot reach this run: {}",
+                  e.what());
+        return nullptr;
+    }
+}
+
 // The composition root of a run: the batch, the listener its workers dial,
 // the DHT node it finds them through, where it can be reached (Presence),
 // the clock and the timer, made here and handed to the JobRunner. Returns
 // the run's exit status.
 int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
              const wire::Identity& identity, const wire::TrustList& trust, bool resumed,
-             const std::atomic<bool>& interrupted) {
+             const std::atomic<bool>& interrupted, Stops& stops) {
     net::TlsLibrary tls;
     wire::SystemClock clock;
     Reporter reporter(options.json, options.progress);
@@ -138,8 +189,13 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
     };
     timer.post(keepRefreshing);
 
+    auto controlSocket = listenForControl(batch, options.jobDir);
     JobRunner runner(batch, swarm, timer, [&presence] { return presence.endpoints(); });
     runner.run(interrupted);
+    if (interrupted && !batch.cancelled() && !batch.finished())
+        shutdownWindow(batch, stops, clock);
+    if (batch.cancelled())
+        stops.cancelled = batch.cancel();
     timer.stop();
     presence.stop();
     listener->stop();
@@ -288,11 +344,30 @@ int execute(JobSpec job, const std::filesystem::path& dir, const NetworkFlags& f
 
     recordInIndex(g.home, dir, job.name, resumed);
 
-    std::atomic<bool> interrupted{false};
-    cli::SignalWatcher watcher([&](int) { interrupted = true; });
+    if (resumed && journal->cancelledAt()) {
+        journal->clearCancel();
+        kLog.info("resuming a cancelled job");
+    }
 
-    int rc = runBatch(std::move(job), *journal, options, identity, trust, resumed, interrupted);
-    if (rc == 130)
+    std::atomic<bool> interrupted{false};
+    Stops stops;
+    cli::SignalWatcher watcher([&](int) {
+        if (++stops.signals > 1)
+            return;
+        stops.firstSignalMs = wire::SystemClock().nowMs();
+        interrupted = true;
+        fmt::print(stderr,
+                   "stopping: units keep running on the workers; Ctrl-C again within {} s "
+                   "cancels them\n",
+                   std::chrono::duration_cast<std::chrono::seconds>(kShutdownWindow).count());
+    });
+
+    int rc =
+        runBatch(std::move(job), *journal, options, identity, trust, resumed, interrupted, stops);
+    if (stops.cancelled)
+        fmt::print(stderr, "{}; resume with 'swarm-submit resume {}'\n",
+                   cancelMessage(*stops.cancelled), dir.string());
+    else if (rc == 130)
         fmt::print(stderr, "interrupted: resume with 'swarm-submit resume {}'\n", dir.string());
     return rc;
 }

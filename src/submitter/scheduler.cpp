@@ -36,6 +36,10 @@ Votes countVotes(const std::vector<ReplicaRecord>& replicas) {
     return v;
 }
 
+bool cancelledByResearcher(const ReplicaRecord& r) {
+    return r.state == ReplicaState::kGivenBack && r.reason == kResearcherCancel;
+}
+
 std::string shortDigest(const wire::Digest& d) {
     return d.str().substr(7, 12);
 }
@@ -125,7 +129,8 @@ std::uint32_t Scheduler::initialReplicas(const Slot&) const {
 }
 
 // A worker never holds two replicas of a unit that could vote, nor one it
-// gave back. One whose replica was lost (its session dropped, so no result
+// gave back (unless the researcher cancelled it: the worker did nothing
+// wrong and a resume reissues it). One whose replica was lost (its session dropped, so no result
 // came: no vote) or abandoned (we died) may take the unit again, at most
 // kRetakes times: a small swarm whose links flapped still finishes, and a
 // unit that keeps losing a worker does not go to it forever.
@@ -133,7 +138,7 @@ bool Scheduler::eligible(const Slot& slot, const WorkerId& worker) const {
     constexpr std::size_t kRetakes = 2;
     std::size_t ended = 0;
     for (const auto& r : slot.replicas) {
-        if (r.worker != worker || r.state == ReplicaState::kAbandoned)
+        if (r.worker != worker || r.state == ReplicaState::kAbandoned || cancelledByResearcher(r))
             continue;
         if (r.state != ReplicaState::kLost)
             return false;
@@ -308,6 +313,7 @@ Effects Scheduler::reportResult(const WorkerId& worker, std::string_view unitId,
     StateBatch batch;
     if (!report.error.empty() || !report.digest) {
         r.exitCode = report.exitCode;
+        r.outputs = report.outputs; // its logs, for `swarm-submit logs`
         endReplica(u, replica, ReplicaState::kErrored,
                    report.error.empty() ? "no digest" : report.error, batch, effects);
     } else {
@@ -370,6 +376,23 @@ Effects Scheduler::expireLeases() {
     }
     for (auto u : touched)
         settle(u, batch, effects);
+    commit(batch);
+    return effects;
+}
+
+Effects Scheduler::cancelAll() {
+    Effects effects;
+    StateBatch batch;
+    std::set<std::size_t> touched;
+    while (!leases_.empty()) {
+        const auto [at, u, n] = *leases_.begin();
+        const auto& r = units_[u].replicas[n];
+        effects.cancelled.push_back({r.unitId, r.replica, r.worker, r.leaseExpiresMs});
+        endReplica(u, n, ReplicaState::kGivenBack, std::string(kResearcherCancel), batch, effects);
+        touched.insert(u);
+    }
+    for (auto u : touched)
+        refreshNeed(u);
     commit(batch);
     return effects;
 }

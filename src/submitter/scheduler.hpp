@@ -121,6 +121,13 @@ public:
     /// replicas are in Effects::ended (tell their workers to cancel them).
     Effects expireLeases();
 
+    /// The researcher cancelled the job: every replica in flight ends given
+    /// back with reason kResearcherCancel (neither an error nor counted
+    /// against max_total_results) and is listed in Effects::cancelled, for
+    /// the caller to send its worker a wire::Cancel. A worker may take such
+    /// a unit again. The caller stops handing out work.
+    Effects cancelAll();
+
     /// Earliest lease expiry of any in-flight replica: when to call
     /// expireLeases() next. nullopt when nothing is in flight.
     std::optional<std::int64_t> nextLeaseExpiry() const;

@@ -29,6 +29,10 @@ enum class ReplicaState {
     kCancelled, ///< the unit was decided while this replica was still running
 };
 
+/// The reason of a replica the researcher cancelled (`swarm-submit cancel`,
+/// Ctrl-C twice): it ends given back, and its worker may take the unit again.
+inline constexpr std::string_view kResearcherCancel = "cancelled by the researcher";
+
 /// Stable lower-case names ("pending", "in-flight", ...) used in the journal,
 /// summary.json and JSON events.
 std::string_view stateName(UnitState state) noexcept;
@@ -48,6 +52,9 @@ struct OutputFile {
     std::string name; ///< relative path inside the unit's work dir ("stdout", "out/x")
     wire::Digest digest;
     std::uint64_t size = 0;
+    /// stdout/stderr only: the worker's log capture dropped bytes past its
+    /// cap, so this is a prefix of what the unit wrote (never in the digest).
+    bool truncated = false;
     bool operator==(const OutputFile&) const = default;
 };
 
@@ -62,8 +69,10 @@ struct ReplicaRecord {
     std::int64_t leaseExpiresMs = 0;
     std::int32_t exitCode = -1;
     std::optional<wire::Digest> digest; ///< set iff state == kSucceeded
-    std::vector<OutputFile> outputs;    ///< as reported (kSucceeded only)
-    std::string reason;                 ///< why it ended badly, for humans
+    /// As reported: every output of a success; stdout and stderr (those that
+    /// arrived) of an error report.
+    std::vector<OutputFile> outputs;
+    std::string reason; ///< why it ended badly, for humans
 };
 
 /// The persisted state of one unit. Budgets are derived from its replicas.

@@ -1,5 +1,7 @@
 #include "submitter/commands.hpp"
 
+#include "submitter/job_files.hpp"
+#include "submitter/job_overview.hpp"
 #include "submitter/journal.hpp"
 #include "submitter/progress.hpp"
 #include "submitter/result_store.hpp"
@@ -7,7 +9,6 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include <memory>
 #include <optional>
@@ -20,41 +21,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The journal of `dir` opened read-only, or one line saying why it is not a
-// job directory.
-Journal openJob(const fs::path& dir) {
-    std::error_code ec;
-    if (!fs::exists(dir, ec))
-        throw std::runtime_error("no such directory: " + dir.string());
-    if (!fs::is_directory(dir, ec))
-        throw std::runtime_error(dir.string() + " is not a directory");
-    if (!Journal::exists(dir))
-        throw std::runtime_error(dir.string() +
-                                 " is not a job directory (no journal.sqlite in it)");
-    try {
-        return Journal::open(dir, Journal::Access::kReadOnly);
-    } catch (const std::exception& e) {
-        throw std::runtime_error("cannot read the journal of " + dir.string() + ": " + e.what());
-    }
-}
-
-// The job's name from the journal's spec (the whole spec would also check
-// that the input files are still there).
-std::string jobName(const Journal& journal) {
-    try {
-        const auto spec = toml::parse(journal.specToml());
-        return spec["name"].value<std::string>().value_or("job");
-    } catch (const std::exception&) {
-        return "job";
-    }
-}
-
 int jobStatus(const fs::path& dir, const std::optional<std::string>& unit, bool json) {
     auto journal = openJob(dir);
     const auto name = jobName(journal);
     const auto snapshot = journal.load();
     if (!unit) {
         fmt::print("{}", json ? summaryJson(name, snapshot) + "\n" : statusReport(name, snapshot));
+        const auto c = countUnits(snapshot);
+        if (auto at = journal.cancelledAt(); at && !json && c.valid + c.failed < c.total)
+            fmt::print("cancelled by the researcher at {}: 'swarm-submit resume {}' continues "
+                       "it\n",
+                       localTimeText(*at), dir.string());
         return 0;
     }
     auto detail = unitDetail(dir, name, snapshot, *unit);

@@ -16,8 +16,8 @@ namespace swarm::submitter {
 struct ReplicaDetail {
     ReplicaRecord record;
     /// `DIR/blobs/<hex>` of its stdout and stderr, when it reported them
-    /// (succeeded replicas only; the journal keeps no outputs of the others)
-    /// and the blob is there.
+    /// (any replica that ended with a result, errors included) and the blob
+    /// is there.
     std::optional<std::filesystem::path> stdoutFile;
     std::optional<std::filesystem::path> stderrFile;
 };

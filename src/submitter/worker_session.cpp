@@ -192,17 +192,26 @@ bool WorkerSession::receiveResult(const wire::Result& result) {
                                                  result.replica, wid_, result.wallMs));
     // The outputs follow the result, in order (docs/protocol.md).
     std::string blobError;
+    wire::Result arrived = result; // what the journal may point at
+    arrived.outputs.clear();
     for (const auto& out : result.outputs) {
         auto got = net::receiveBlob(session_, batch_.blobs(), net::toDigest(out.digest), {});
         if (!got) {
             if (session_.broken())
                 return false;
             blobError = "output " + out.name + ": " + net::describe(got.error());
+        } else {
+            arrived.outputs.push_back(out);
         }
     }
-    batch_.reportResult(wid_, result.unitId, result.replica,
-                        blobError.empty() ? reportFromResult(result)
-                                          : ReplicaReport::failure(blobError));
+    if (blobError.empty()) {
+        batch_.reportResult(wid_, result.unitId, result.replica, reportFromResult(result));
+    } else {
+        arrived.error = blobError;
+        auto report = reportFromResult(arrived); // an error with the logs that came
+        report.error = blobError;
+        batch_.reportResult(wid_, result.unitId, result.replica, report);
+    }
     return true;
 }
 

@@ -162,8 +162,12 @@ struct Result {
     std::int64_t wallMs = 0;
     std::vector<FileRef> outputs; ///< includes "stdout" and "stderr"
     std::string error;            ///< non-empty if the worker could not run it
+    /// The worker's log capture dropped bytes of stdout (stderr) past its
+    /// cap on the two together; absent from older workers (false).
+    bool stdoutTruncated = false;
+    bool stderrTruncated = false;
     MSGPACK_DEFINE_MAP(version, unitId, replica, exitCode, timedOut, oomKilled, wallMs, outputs,
-                       error)
+                       error, stdoutTruncated, stderrTruncated)
 };
 
 struct Cancel {

@@ -67,6 +67,8 @@ wire::Result UnitRunner::run(const wire::Assign& assign, const sandbox::Limits& 
         r.timedOut = ran.timedOut;
         r.oomKilled = ran.oomKilled;
         r.wallMs = ran.wallTime.count();
+        r.stdoutTruncated = ran.stdoutTruncated;
+        r.stderrTruncated = ran.stderrTruncated;
         r.error = errorOf(ran, stop);
         collect(assign, ran, outDir, r);
     } catch (const std::exception& e) {

@@ -62,6 +62,8 @@ FlagTable submitFlags() {
     t["resume"] = network;
     t["resume"].insert("DIR");
     t["status"] = {"DIR", "UNIT"};
+    t["logs"] = {"DIR", "UNIT", "--replica"};
+    t["cancel"] = {"DIR"};
     t["jobs"] = {};
     t["workers"] = {"--swarm", "--bootstrap", "--timeout", "--bind", "--port", "--lan"};
     return t;

@@ -2,6 +2,10 @@
 // on job directories made by the real journal (no swarm, no network).
 #include "submitter/job_fixture.hpp"
 #include "submitter/job_index.hpp"
+#include "submitter/journal.hpp"
+#include "submitter/replica_report.hpp"
+#include "submitter/result_store.hpp"
+#include "submitter/scheduler.hpp"
 #include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
 #include "wire/clock.hpp"
@@ -42,6 +46,41 @@ struct Fixture {
         return test::runProgram(submitBinary(), args, 30s, {{"TZ", "UTC"}});
     }
 };
+
+// A finished job with one failed unit e0: its only replica (on worker
+// "w3") exited 3 with an error, sent a stdout the worker cut and a stderr.
+void makeErroredJob(const fs::path& dir, const fs::path& inputs) {
+    using namespace submitter;
+    JobSpec job;
+    job.name = "errs";
+    job.image.reference = "localhost/img";
+    job.command = {"sh", "{}"};
+    job.policy.replicas = 1;
+    job.policy.quorum = 1;
+    job.policy.maxErrors = 0;
+    job.policy.maxTotalResults = 2;
+    job.policy.leaseMs = 60'000;
+    job.timeoutMs = 10'000;
+    fs::create_directories(inputs);
+    std::ofstream(inputs / "e0.sh") << "exit 3\n";
+    job.units.push_back({"e0", {{inputs / "e0.sh", "e0.sh"}}});
+    auto journal = Journal::create(dir, job);
+    ResultStore store(dir);
+    auto blob = [&](std::string name, std::string_view content) {
+        const auto digest = wire::sha256(wire::asBytes(content));
+        if (!store.putBlob(digest, wire::asBytes(content)))
+            throw std::runtime_error("cannot store a blob");
+        return OutputFile{std::move(name), digest, content.size()};
+    };
+    auto out = blob("stdout", "line 1\nline 2");
+    out.truncated = true;
+    wire::ManualClock clock;
+    Scheduler s(job.policy, {"e0"}, clock, journal);
+    auto a = s.requestWork("w3", 1);
+    s.reportResult(
+        "w3", "e0", a.at(0).replica,
+        ReplicaReport::failure("worker error: exit 3", {out, blob("stderr", "boom\n")}, 3));
+}
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
@@ -128,6 +167,96 @@ BOOST_AUTO_TEST_CASE(bad_input_is_one_line) {
                                  (tmp / "junk.swarm").string() + ": "),
                r.err);
     BOOST_TEST(r.err.find('\n') == r.err.size() - 1, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(logs_of_every_replica_of_a_unit) {
+    auto r = submit({"logs", job.string(), "u0"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out == "==> unit u0, replica 0, worker w1: succeeded, exit code 0 <==\n"
+                        "--- stdout ---\nzero\n--- stderr ---\ntook 1s\n"
+                        "==> unit u0, replica 1, worker w2: succeeded, exit code 0 <==\n"
+                        "--- stdout ---\nzero\n--- stderr ---\ntook 2s\n");
+    r = submit({"logs", job.string(), "u0", "--replica", "1"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.starts_with("==> unit u0, replica 1, worker w2: succeeded"), r.out);
+    BOOST_TEST(!contains(r.out, "replica 0"), r.out);
+}
+
+BOOST_AUTO_TEST_CASE(logs_of_an_errored_replica_say_what_the_worker_cut) {
+    const auto errs = tmp / "errs.swarm";
+    makeErroredJob(errs, tmp / "errs-in");
+    auto r = submit({"logs", errs.string(), "e0"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out == "==> unit e0, replica 0, worker w3: errored, exit code 3 <==\n"
+                        "--- stdout ---\nline 1\nline 2\n"
+                        "(stdout truncated at 13 bytes by the worker)\n"
+                        "--- stderr ---\nboom\n");
+}
+
+BOOST_AUTO_TEST_CASE(logs_bad_input_is_one_line) {
+    auto r = submit({"logs", job.string(), "u9"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.out.empty());
+    BOOST_TEST(r.err == "swarm-submit: error: no unit 'u9' in job " + job.string() + "\n");
+
+    r = submit({"logs", job.string(), "u2"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "swarm-submit: error: no logs of unit 'u2': replica 0: it is still "
+                        "running; replica 1: it is still running\n");
+
+    r = submit({"logs", job.string(), "u1", "--replica", "0"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "swarm-submit: error: no logs of replica 0 of unit 'u1': its worker "
+                        "reported no logs (timed out)\n");
+
+    r = submit({"logs", job.string(), "u2", "--replica", "7"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "swarm-submit: error: no replica 7 of unit 'u2' in job " + job.string() +
+                            " (2 issued)\n");
+
+    r = submit({"logs", (tmp / "in").string(), "u0"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "swarm-submit: error: " + (tmp / "in").string() +
+                            " is not a job directory (no journal.sqlite in it)\n");
+
+    r = submit({"logs", job.string(), "u0", "--replica", "-1"});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(cancel_without_a_run_records_it) {
+    auto r = submit({"cancel", job.string()});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out == "cancelled: no run holds " + job.string() +
+                            "; 2 replicas in flight recorded as given back. Replicas still "
+                            "running on workers are stopped when those workers next reach a run "
+                            "of this job ('swarm-submit resume " +
+                            job.string() + "' continues it)\n");
+    r = submit({"status", job.string()});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(contains(r.out, "cancelled by the researcher at "), r.out);
+    r = submit({"status", job.string(), "u2"});
+    BOOST_TEST(contains(r.out, "given-back"), r.out);
+    BOOST_TEST(contains(r.out, "cancelled by the researcher"), r.out);
+    r = submit({"jobs"});
+    BOOST_TEST(contains(r.out, "2023-11-14 22:13:20  cancelled  "), r.out);
+    r = submit({"logs", job.string(), "u2", "--replica", "0"});
+    BOOST_TEST(r.err == "swarm-submit: error: no logs of replica 0 of unit 'u2': the "
+                        "researcher cancelled it before it ended\n");
+}
+
+BOOST_AUTO_TEST_CASE(cancel_of_a_finished_job_is_one_line) {
+    const auto errs = tmp / "errs.swarm";
+    makeErroredJob(errs, tmp / "errs-in");
+    auto r = submit({"cancel", errs.string()});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.out.empty());
+    BOOST_TEST(r.err == "swarm-submit: error: job " + errs.string() +
+                            " is finished (0 valid, 1 failed of 1 units): nothing to cancel\n");
+    r = submit({"cancel", (tmp / "nowhere").string()});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err ==
+               "swarm-submit: error: no such directory: " + (tmp / "nowhere").string() + "\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

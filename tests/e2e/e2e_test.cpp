@@ -183,6 +183,52 @@ std::string trimmed(std::string s) {
     return s;
 }
 
+// Swarm containers on the suite's three workers.
+std::size_t containersOnWorkers(Swarm& s) {
+    std::size_t n = 0;
+    for (const char* name : {"w1", "w2", "w3"})
+        n += s.containersOf(s.workerId(name));
+    return n;
+}
+
+// `swarm-submit ARGS` from the suite's submitter's home, to its end.
+RunResult submitCommand(Swarm& s, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--home", s.submitterHome().string()});
+    return runProgram(s.submitBinary, args, 60s, s.env());
+}
+
+// Starts a batch of slow units and waits until containers run them.
+std::unique_ptr<Child> startSlowBatch(Swarm& s, const std::filesystem::path& dir,
+                                      const std::string& name, std::map<std::string, int>& words) {
+    words = makeInputs(dir / "inputs", 6);
+    auto job = writeJob(dir, name, "sleep 6; wc -w < {} > out/words", 2, 2);
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    BOOST_REQUIRE_MESSAGE(waitForEvents(events, "replica-assigned", 4, 120s),
+                          readFile(events.string() + ".log"));
+    BOOST_REQUIRE(waitFor([&] { return containersOnWorkers(s) >= 2; }, 60s));
+    return submit;
+}
+
+// After a cancel: no container left on the workers within a few seconds,
+// the journal says so, and a resume completes the job with correct results.
+void checkCancelledThenResume(Swarm& s, const std::filesystem::path& dir,
+                              const std::map<std::string, int>& words) {
+    BOOST_TEST(waitFor([&] { return containersOnWorkers(s) == 0; }, 10s));
+    auto status = submitCommand(s, {"status", (dir / "job").string()});
+    BOOST_TEST(status.status == 0, status.err);
+    BOOST_TEST(status.out.find("cancelled by the researcher at ") != std::string::npos, status.out);
+    auto jobs = submitCommand(s, {"jobs", "--json"});
+    BOOST_TEST(jobs.out.find(R"(","state":"cancelled",)") != std::string::npos, jobs.out);
+    auto again = dir / "events-resume.jsonl";
+    auto resume = s.startSubmit({"resume", (dir / "job").string()}, again);
+    auto rc = waitExit(*resume, 400s);
+    BOOST_REQUIRE_MESSAGE(rc == 0, readFile(again.string() + ".log"));
+    checkResults(dir / "job", words);
+    jobs = submitCommand(s, {"jobs", "--json"});
+    BOOST_TEST(jobs.out.find(R"(","state":"cancelled",)") == std::string::npos, jobs.out);
+}
+
 // The id of `reference` in the swarm's Podman; "" when there is none.
 std::string imageIdOf(Swarm& s, const std::string& reference) {
     auto r = runProgram("/usr/bin/podman",
@@ -822,6 +868,86 @@ BOOST_AUTO_TEST_CASE(a_shipped_archive_never_moves_a_tag_on_the_worker) {
                "[" + shippedName(s.submitterIdOf("a"), dir / "a/image.tar") + "]");
     BOOST_TEST(runAs("b", writeJob(dir / "b", "tagged", probe, 1, 1)) == "original\n");
     BOOST_TEST(s.stopWorker("shared") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_stops_a_running_batch_and_resume_completes_it) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "cancel";
+    std::map<std::string, int> words;
+    auto submit = startSlowBatch(s, dir, "cancelled", words);
+    auto r = submitCommand(s, {"cancel", (dir / "job").string()});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.starts_with("cancelled: "), r.out);
+    BOOST_TEST(r.out.find(" stopped on ") != std::string::npos, r.out);
+    auto rc = waitExit(*submit, 30s);
+    BOOST_TEST((rc && *rc == 130));
+    auto log = readFile((dir / "events.jsonl").string() + ".log");
+    BOOST_TEST(log.find(trimmed(r.out)) != std::string::npos, log);
+    BOOST_TEST(eventsOf(dir / "events.jsonl", "job-cancelled").size() == 1u);
+    BOOST_TEST(!std::filesystem::exists(dir / "job/control.sock"));
+    checkCancelledThenResume(s, dir, words);
+}
+
+BOOST_AUTO_TEST_CASE(ctrl_c_twice_cancels_the_units) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "ctrl-c";
+    std::map<std::string, int> words;
+    auto submit = startSlowBatch(s, dir, "ctrlc", words);
+    submit->signal(SIGINT);
+    const auto log = (dir / "events.jsonl").string() + ".log";
+    BOOST_REQUIRE(
+        waitFor([&] { return readFile(log).find("stopping:") != std::string::npos; }, 10s));
+    submit->signal(SIGINT);
+    auto rc = waitExit(*submit, 30s);
+    BOOST_TEST((rc && *rc == 130));
+    const auto said = readFile(log);
+    BOOST_TEST(said.find("stopping: units keep running on the workers; Ctrl-C again within 5 s "
+                         "cancels them") != std::string::npos,
+               said);
+    BOOST_TEST(said.find("cancelled: ") != std::string::npos, said);
+    checkCancelledThenResume(s, dir, words);
+}
+
+BOOST_AUTO_TEST_CASE(logs_show_stderr_of_finished_and_errored_replicas) {
+    auto& s = theSwarm();
+    auto dir = s.root() / "logs";
+    makeInputs(dir / "inputs", 2);
+    // part-100 exits 3 (a result, with exit code 3); part-101 runs past
+    // the timeout (an error, whose logs the journal now keeps too).
+    auto job = writeJob(dir, "logs",
+                        "echo out-$(basename {}); echo oops-$(basename {}) >&2; case {} in "
+                        "*100*) exit 3;; esac; sleep 60",
+                        1, 1, "max_errors = 0\nmax_total_results = 1\n");
+    {
+        // The writer's 60s timeout, shortened for the errored unit.
+        auto text = readFile(job);
+        text.replace(text.find("timeout = \"60s\""), 15, "timeout = \"3s\"");
+        std::ofstream(job, std::ios::trunc) << text;
+    }
+    auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
+    auto rc = waitExit(*submit, 120s);
+    BOOST_REQUIRE_MESSAGE(rc == 1, readFile(events.string() + ".log"));
+    const auto jobDir = (dir / "job").string();
+
+    auto r = submitCommand(s, {"logs", jobDir, "part-100.txt"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.find(", exit code 3 <==\n--- stdout ---\nout-part-100.txt\n--- stderr "
+                          "---\noops-part-100.txt\n") != std::string::npos,
+               r.out);
+    r = submitCommand(s, {"logs", jobDir, "part-101.txt", "--replica", "0"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.starts_with("==> unit part-101.txt, replica 0, worker "), r.out);
+    BOOST_TEST(r.out.find(": errored, ") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("--- stderr ---\noops-part-101.txt\n") != std::string::npos, r.out);
+
+    r = submitCommand(s, {"logs", jobDir, "nope"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "swarm-submit: error: no unit 'nope' in job " + jobDir + "\n");
+    r = submitCommand(s, {"cancel", jobDir});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err.starts_with("swarm-submit: error: job " + jobDir + " is finished ("), r.err);
+    BOOST_TEST(r.err.find('\n') == r.err.size() - 1, r.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -230,6 +230,12 @@ void addResults(SeedWriter& w) {
     timedOut.error = "timed out";
     w.add("timed_out", timedOut);
 
+    Result flood = failed;
+    flood.replica = 6;
+    flood.stdoutTruncated = true;
+    flood.stderrTruncated = true;
+    w.add("logs_truncated", flood);
+
     Result oom;
     oom.unitId = "pair-1";
     oom.replica = 2;

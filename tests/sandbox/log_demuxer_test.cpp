@@ -30,6 +30,8 @@ BOOST_AUTO_TEST_CASE(splits_streams_across_chunk_boundaries) {
     BOOST_TEST(d.out() == "hello world\n");
     BOOST_TEST(d.err() == "oops\n");
     BOOST_TEST(!d.truncated());
+    BOOST_TEST(!d.outTruncated());
+    BOOST_TEST(!d.errTruncated());
 }
 
 BOOST_AUTO_TEST_CASE(caps_total_and_flags_truncation) {
@@ -40,6 +42,11 @@ BOOST_AUTO_TEST_CASE(caps_total_and_flags_truncation) {
     BOOST_TEST(d.err() == "67890");
     BOOST_TEST(d.truncated());
     BOOST_TEST(d.total() == 15u);
+    // Only stderr lost bytes: the flag says which stream the worker cut.
+    BOOST_TEST(!d.outTruncated());
+    BOOST_TEST(d.errTruncated());
+    BOOST_TEST(d.feed(frame(1, "x")));
+    BOOST_TEST(d.outTruncated());
 }
 
 BOOST_AUTO_TEST_CASE(rejects_bad_headers) {

@@ -123,6 +123,69 @@ BOOST_AUTO_TEST_CASE(create_commit_reopen) {
                "u0\tin\tsha256:11\t2\n");
 }
 
+BOOST_AUTO_TEST_CASE(errored_replicas_keep_their_logs_and_truncation) {
+    TempDir dir;
+    const auto job = makeJob(dir, 1, 2, 2);
+    const auto jobDir = dir / "job";
+    ManualClock clock;
+    {
+        auto j = Journal::create(jobDir, job);
+        Scheduler s(job.policy, ids(job), clock, j);
+        auto a = s.requestWork("w1", 1);
+        OutputFile out{"stdout", swarm::wire::sha256(swarm::wire::asBytes("o")), 1};
+        out.truncated = true;
+        OutputFile err{"stderr", swarm::wire::sha256(swarm::wire::asBytes("boom")), 4};
+        s.reportResult("w1", "u0", a[0].replica,
+                       ReplicaReport::failure("worker error: exit", {out, err}, 3));
+    }
+    auto snap = Journal::open(jobDir, Journal::Access::kReadOnly).load();
+    BOOST_REQUIRE(snap.replicas.size() == 1u);
+    const auto& r = snap.replicas[0];
+    BOOST_TEST((r.state == ReplicaState::kErrored));
+    BOOST_TEST(r.exitCode == 3);
+    BOOST_REQUIRE(r.outputs.size() == 2u);
+    BOOST_TEST(r.outputs[0].name == "stderr");
+    BOOST_TEST(!r.outputs[0].truncated);
+    BOOST_TEST(r.outputs[1].name == "stdout");
+    BOOST_TEST(r.outputs[1].truncated);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_offline_gives_back_and_a_resume_reissues) {
+    TempDir dir;
+    const auto job = makeJob(dir, 2, 2, 2, 0, 2);
+    const auto jobDir = dir / "job";
+    ManualClock clock;
+    {
+        auto j = Journal::create(jobDir, job);
+        Scheduler s(job.policy, ids(job), clock, j);
+        s.requestWork("w1", 2);
+        s.requestWork("w2", 1);
+    }
+    {
+        auto j = Journal::open(jobDir);
+        BOOST_TEST(!j.cancelledAt());
+        const auto tally = j.cancelOffline(1234);
+        BOOST_TEST(tally.replicas == 3u);
+        BOOST_TEST(tally.workers == 2u);
+    }
+    auto j = Journal::open(jobDir);
+    BOOST_TEST((j.cancelledAt() == std::optional<std::int64_t>(1234)));
+    auto snap = j.load();
+    for (const auto& r : snap.replicas) {
+        BOOST_TEST((r.state == ReplicaState::kGivenBack));
+        BOOST_TEST(r.reason == kResearcherCancel);
+    }
+    j.clearCancel();
+    BOOST_TEST(!j.cancelledAt());
+    // Given back by the researcher: neither errors (max_errors 0) nor
+    // against max_total_results (2), and the same workers may take them.
+    Scheduler s(job.policy, ids(job), clock, j);
+    s.restore(snap);
+    BOOST_TEST(s.requestWork("w1", 2).size() == 2u);
+    BOOST_TEST(s.requestWork("w2", 2).size() == 2u);
+    BOOST_TEST(s.counts().failed == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(kill_and_resume_keeps_valid_units_and_reissues_in_flight) {
     TempDir dir;
     const auto job = makeJob(dir, 4, 2, 2, /*maxErrors=*/0);

@@ -384,6 +384,58 @@ BOOST_AUTO_TEST_CASE(report_from_wire_result) {
     BOOST_TEST(reportFromResult(dup).error == "bad result: output 'stdout' listed twice");
 }
 
+BOOST_AUTO_TEST_CASE(cancel_all_gives_back_without_cost) {
+    Fixture f;
+    Scheduler s(policy(2, 2, 0, 2), {"u0", "u1"}, f.clock, f.store);
+    auto a = s.requestWork("w1", 2);
+    auto b = s.requestWork("w2", 2);
+    s.reportResult("w1", "u0", a[0].replica, vote("zero"));
+    auto fx = s.cancelAll();
+    BOOST_TEST(fx.cancelled.size() == 3u);
+    BOOST_TEST(fx.ended.empty()); // no errors
+    BOOST_TEST(s.counts().inFlightReplicas == 0u);
+    BOOST_TEST(s.counts().failed == 0u);
+    for (const auto& id : {"u0", "u1"})
+        for (const auto& r : s.replicas(id))
+            if (r.state != ReplicaState::kSucceeded) {
+                BOOST_TEST((r.state == ReplicaState::kGivenBack));
+                BOOST_TEST(r.reason == kResearcherCancel);
+            }
+    // max_total_results is 2 and the workers held these units: they may
+    // take them again, and the units still validate.
+    auto again1 = s.requestWork("w1", 2);
+    auto again2 = s.requestWork("w2", 2);
+    BOOST_TEST(unitsOf(again1) == (std::vector<std::string>{"u1"}));
+    BOOST_TEST(again2.size() == 2u);
+    s.reportResult("w2", "u0", again2[0].replica, vote("zero"));
+    BOOST_TEST((s.unit("u0")->state == UnitState::kValid));
+}
+
+BOOST_AUTO_TEST_CASE(error_reports_keep_their_logs) {
+    swarm::wire::Result r;
+    r.exitCode = 3;
+    r.error = "outputs refused: too big";
+    r.stderrTruncated = true;
+    r.outputs.push_back({"stdout", digestOf("x").bytes, 1});
+    r.outputs.push_back({"stderr", digestOf("e").bytes, 1});
+    r.outputs.push_back({"out/a", digestOf("y").bytes, 1});
+    auto rep = reportFromResult(r);
+    BOOST_TEST(!rep.error.empty());
+    BOOST_TEST(rep.exitCode == 3);
+    BOOST_REQUIRE(rep.outputs.size() == 2u);
+    BOOST_TEST(rep.outputs[0].name == "stdout");
+    BOOST_TEST(!rep.outputs[0].truncated);
+    BOOST_TEST(rep.outputs[1].name == "stderr");
+    BOOST_TEST(rep.outputs[1].truncated);
+
+    Fixture f;
+    Scheduler s(policy(1, 1), {"u0"}, f.clock, f.store);
+    auto a = s.requestWork("w1", 1);
+    s.reportResult("w1", "u0", a[0].replica, rep);
+    BOOST_TEST(s.replicas("u0")[0].outputs.size() == 2u);
+    BOOST_TEST(s.replicas("u0")[0].exitCode == 3);
+}
+
 BOOST_AUTO_TEST_CASE(given_back_parsing) {
     auto g = parseGivenBack({"u1/0", "a.txt/12", "/3", "u1/", "u1", "u1/-1", "u1/2x"});
     BOOST_REQUIRE(g.size() == 2u);
