@@ -135,7 +135,10 @@ bool Batch::connect(const WorkerId& wid, const std::string& path, const std::str
 
 void Batch::disconnect(const WorkerId& wid, bool replicasLost, const std::string& reason) {
     std::lock_guard lock(mutex_);
-    if (replicasLost)
+    // A stopping run (Ctrl-C once) leaves its replicas in flight in the
+    // journal: their units keep running on the workers, which hold the
+    // results for the resumed run.
+    if (replicasLost && !holding_)
         apply(scheduler_->workerDisconnected(wid));
     if (auto it = openSession_.find(wid); it != openSession_.end()) {
         sessionLog_[it->second].endedMs = clock_.nowMs();

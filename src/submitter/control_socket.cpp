@@ -88,12 +88,11 @@ ControlSocket::ControlSocket(const std::filesystem::path& jobDir, unsigned uid, 
     fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd_)
         throw std::system_error(errno, std::generic_category(), "control socket");
-    // Created 0600 (the mode is also checked on connect); SO_PEERCRED below
-    // is what actually decides.
-    const mode_t old = ::umask(0177);
+    // Made 0600 right after bind (not through umask, which is the whole
+    // process's while other threads create files); SO_PEERCRED on each
+    // connection is what actually decides.
     const int rc = ::bind(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::umask(old);
-    if (rc != 0 || ::listen(fd_.get(), 8) != 0)
+    if (rc != 0 || ::chmod(path_.c_str(), 0600) != 0 || ::listen(fd_.get(), 8) != 0)
         throw std::system_error(errno, std::generic_category(), "cannot bind " + path_.string());
     int wake[2];
     if (::pipe2(wake, O_CLOEXEC) != 0)

@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -53,6 +55,20 @@ bool hasLogs(const ReplicaDetail& d) {
     return d.stdoutFile || d.stderrFile;
 }
 
+// Control characters but newline and tab as `\xNN`; the rest as is.
+std::string escapeControls(std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size());
+    for (const char c : bytes) {
+        const auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f)
+            out += fmt::format("\\x{:02x}", u);
+        else
+            out += c;
+    }
+    return out;
+}
+
 std::string shortId(const std::string& worker) {
     return worker.substr(0, 12);
 }
@@ -70,9 +86,15 @@ void printStream(const ReplicaDetail& d, std::string_view name,
     std::ifstream in(*file, std::ios::binary);
     char buf[65536];
     char last = '\n';
+    // A worker wrote these bytes: on a terminal its control sequences
+    // (retitling, clipboard writes, cursor moves) are shown, not obeyed.
+    const bool tty = ::isatty(STDOUT_FILENO) != 0;
     while (in.read(buf, sizeof buf) || in.gcount() > 0) {
         const auto n = static_cast<std::size_t>(in.gcount());
-        std::fwrite(buf, 1, n, stdout);
+        if (tty)
+            std::fputs(escapeControls(std::string_view(buf, n)).c_str(), stdout);
+        else
+            std::fwrite(buf, 1, n, stdout);
         last = buf[n - 1];
     }
     if (last != '\n')
