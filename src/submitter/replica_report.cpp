@@ -51,6 +51,11 @@ wire::Digest combinedDigest(std::int32_t exitCode, const std::vector<OutputFile>
 }
 
 ReplicaReport reportFromResult(const wire::Result& result) {
+    if (result.refused) {
+        auto r = ReplicaReport::failure("refused by the worker: " + result.error.substr(0, 200));
+        r.refused = true;
+        return r;
+    }
     if (!result.error.empty())
         return ReplicaReport::failure("worker error: " + result.error.substr(0, 200));
     if (result.timedOut)

@@ -162,8 +162,13 @@ struct Result {
     std::int64_t wallMs = 0;
     std::vector<FileRef> outputs; ///< includes "stdout" and "stderr"
     std::string error;            ///< non-empty if the worker could not run it
+    /// The worker refused the unit before running it, for a rule of its own
+    /// its capacity record cannot show (image policy, memory, timeout):
+    /// the unit is not at fault. Implies `error` and no outputs. Absent
+    /// (false) from older workers.
+    bool refused = false;
     MSGPACK_DEFINE_MAP(version, unitId, replica, exitCode, timedOut, oomKilled, wallMs, outputs,
-                       error)
+                       error, refused)
 };
 
 struct Cancel {
