@@ -10,6 +10,7 @@ cli::Program program() {
     p.commands.push_back(runCommand());
     p.commands.push_back(resumeCommand());
     p.commands.push_back(statusCommand());
+    p.commands.push_back(whyCommand());
     p.commands.push_back(jobsCommand());
     p.commands.push_back(workersCommand());
     return p;
