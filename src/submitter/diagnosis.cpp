@@ -25,8 +25,9 @@ std::string seconds(std::int64_t ms) {
     return fmt::format("{} s", std::max<std::int64_t>(ms, 0) / 1000);
 }
 
-std::string shortId(const std::string& worker) {
-    return worker.substr(0, 12);
+// "1 worker", "2 workers"
+std::string count(std::size_t n, std::string_view thing) {
+    return fmt::format("{} {}{}", n, thing, n == 1 ? "" : "s");
 }
 
 void cap(std::vector<std::string>& units) {
@@ -118,9 +119,9 @@ void Diagnosis::dhtReasons(const RunFacts& f, std::vector<Blocker>& out) const {
         if (n > 0)
             skipped.push_back(fmt::format("{} {}", n, name));
     out.push_back({"no-trusted-worker",
-                   fmt::format("no trusted worker found in swarm '{}' in {} ({} DHT nodes known); "
+                   fmt::format("no trusted worker found in swarm '{}' in {} ({} known); "
                                "{}",
-                               f.swarm.swarm, age, f.swarm.dhtNodes,
+                               f.swarm.swarm, age, count(f.swarm.dhtNodes, "DHT node"),
                                skipped.empty()
                                    ? std::string("no worker record seen")
                                    : fmt::format("records skipped: {}", fmt::join(skipped, ", "))),
@@ -134,8 +135,8 @@ void Diagnosis::workerReasons(const RunFacts& f, std::vector<Blocker>& out) cons
     if (!f.unmet.empty()) {
         const bool none = f.unmet.size() >= f.workersFound.size() && f.connectedNow.empty();
         Blocker b{"unmet-requirements",
-                  none ? fmt::format("none of the {} trusted workers found meets the job's "
-                                     "requirements",
+                  none ? fmt::format("no trusted worker found meets the job's requirements ({} "
+                                     "found)",
                                      f.workersFound.size())
                        : fmt::format("{} of the {} trusted workers found do not meet the job's "
                                      "requirements",
@@ -157,20 +158,23 @@ void Diagnosis::workerReasons(const RunFacts& f, std::vector<Blocker>& out) cons
         const auto since = f.nowMs - log.firstMs;
         auto& b = since >= kDialGraceMs ? unreachable : connecting;
         if (b.workers.size() < kMaxWorkersListed)
-            b.workers.push_back({w, fmt::format("offered {} times since {} ago, never connected",
-                                                log.count, seconds(since))});
+            b.workers.push_back(
+                {w, fmt::format("offered {} since {} ago, never connected",
+                                log.count == 1 ? std::string("once") : count(log.count, "time"),
+                                seconds(since))});
         if (&b == &unreachable)
             endpoints.insert(log.endpoints.begin(), log.endpoints.end());
     }
     if (!unreachable.workers.empty()) {
-        unreachable.detail = fmt::format("{} workers offered work never dialed in: they cannot "
-                                         "reach this run at {}",
-                                         unreachable.workers.size(), fmt::join(endpoints, ", "));
+        unreachable.detail =
+            fmt::format("{} offered work never dialed in: they cannot "
+                        "reach this run at {}",
+                        count(unreachable.workers.size(), "worker"), fmt::join(endpoints, ", "));
         out.push_back(std::move(unreachable));
     }
     if (!connecting.workers.empty()) {
-        connecting.detail =
-            fmt::format("{} workers were offered work and may dial in", connecting.workers.size());
+        connecting.detail = fmt::format("{} offered work may still dial in",
+                                        count(connecting.workers.size(), "worker"));
         out.push_back(std::move(connecting));
     }
 }
@@ -221,8 +225,8 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
                                             ? fmt::format(" (and {} more)", what.size() - 1)
                                             : std::string())});
         }
-        b.detail =
-            fmt::format("{} workers refused {} replicas before running them", b.workers.size(), n);
+        b.detail = fmt::format("{} refused {} before running them",
+                               count(b.workers.size(), "worker"), count(n, "replica"));
         cap(b.units);
         out.push_back(std::move(b));
     }
@@ -231,9 +235,10 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
         auto units = idle;
         cap(units);
         out.push_back({"slots-busy",
-                       fmt::format("{} workers connected, {} units wait with nothing running: "
+                       fmt::format("{} connected, {} wait with nothing running: "
                                    "the workers ask for no more work (their slots are busy)",
-                                   f.connectedNow.size(), idle.size() - blocked),
+                                   count(f.connectedNow.size(), "worker"),
+                                   count(idle.size() - blocked, "unit")),
                        true,
                        {},
                        units});
@@ -242,9 +247,10 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
         auto units = idle;
         cap(units);
         out.push_back({"needs-more-workers",
-                       fmt::format("{} units need a worker that has not held them: each "
+                       fmt::format("{} a worker that has not held them: each "
                                    "connected worker already ran or refused a replica",
-                                   blocked),
+                                   blocked == 1 ? std::string("1 unit needs")
+                                                : count(blocked, "unit") + " need"),
                        true,
                        {},
                        units});
@@ -263,8 +269,10 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
         auto units = voting;
         cap(units);
         out.push_back({"quorum",
-                       fmt::format("{} units wait for agreeing results (quorum {}): {}{}",
-                                   voting.size(), f.quorum, fmt::join(shown, "; "),
+                       fmt::format("{} for agreeing results (quorum {}): {}{}",
+                                   voting.size() == 1 ? std::string("1 unit waits")
+                                                      : count(voting.size(), "unit") + " wait",
+                                   f.quorum, fmt::join(shown, "; "),
                                    voting.size() > shown.size() ? "; ..." : ""),
                        false,
                        {},
@@ -272,7 +280,8 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
     }
     if (inFlight > 0)
         out.push_back({"running",
-                       fmt::format("{} replicas running on {} workers", inFlight, running.size()),
+                       fmt::format("{} running on {}", count(inFlight, "replica"),
+                                   count(running.size(), "worker")),
                        false,
                        {},
                        {}});

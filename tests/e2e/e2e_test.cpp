@@ -562,8 +562,10 @@ BOOST_AUTO_TEST_CASE(image_outside_the_workers_policy_is_refused) {
     BOOST_REQUIRE(waitForEvents(events, "replica-ended", 6, 120s));
     auto out = whyUntil(s, dir / "job", "refused", "not allowed by this worker", 60s);
     BOOST_TEST(out.find("\nrefused ") != std::string::npos, out);
+    BOOST_TEST_MESSAGE("swarm-submit why:\n" << out);
     auto unit = runProgram(s.submitBinary, {"why", (dir / "job").string(), "part-100.txt"}, 30s);
     BOOST_TEST(unit.status == 0, unit.err);
+    BOOST_TEST_MESSAGE("swarm-submit why DIR part-100.txt:\n" << unit.out);
     BOOST_TEST(unit.out.find("refused      refused by the worker: ") != std::string::npos,
                unit.out);
     BOOST_TEST(unit.out.find("needs-more-workers") != std::string::npos, unit.out);
@@ -906,6 +908,7 @@ BOOST_AUTO_TEST_CASE(why_names_what_blocks_a_run) {
             auto submit = c.plain ? s.startSubmitPlain(args, out, c.submitter)
                                   : s.startSubmit(args, out, c.submitter);
             auto why = whyUntil(s, dir / "job", c.reason, c.part, 60s);
+            BOOST_TEST_MESSAGE("swarm-submit why, " << c.name << ":\n" << why);
             BOOST_TEST(why.find("\n" + c.reason + " ") != std::string::npos, why);
             BOOST_TEST(why.find(c.part) != std::string::npos, why);
             BOOST_TEST(why.find("a run is live") != std::string::npos, why);

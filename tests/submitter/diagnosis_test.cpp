@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(a_worker_offered_work_that_never_dials_in_is_unreachable) {
     BOOST_TEST(contains(r.firstBlocking()->detail, "127.0.0.1:9"), r.firstBlocking()->detail);
     BOOST_REQUIRE(r.firstBlocking()->workers.size() == 1u);
     BOOST_TEST(r.firstBlocking()->workers[0].detail ==
-               "offered 1 times since 5 s ago, never connected");
+               "offered once since 5 s ago, never connected");
     f.connectedEver = {"w1"}; // it came after all
     BOOST_TEST(!find(d.diagnose(f, pendingUnits({"u1"})), "unreachable"));
 }
@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(connected_workers_that_take_nothing_have_busy_slots) {
     auto r = d.diagnose(f, pendingUnits({"u1", "u2"}));
     BOOST_REQUIRE(r.firstBlocking() != nullptr);
     BOOST_TEST(r.firstBlocking()->reason == "slots-busy");
-    BOOST_TEST(contains(r.firstBlocking()->detail, "1 workers connected, 2 units wait"),
+    BOOST_TEST(contains(r.firstBlocking()->detail, "1 worker connected, 2 units wait"),
                r.firstBlocking()->detail);
 }
 
@@ -197,7 +197,7 @@ BOOST_AUTO_TEST_CASE(why_json_reads_back) {
     std::stringstream text;
     text << in.rdbuf();
     auto back = parseDiagnosis(text.str());
-    BOOST_REQUIRE(back.has_value(), back.error());
+    BOOST_REQUIRE_MESSAGE(back.has_value(), back.error());
     BOOST_TEST(back->writtenMs == 9'000);
     BOOST_TEST(back->lastProgressMs == 2'000);
     BOOST_REQUIRE(back->blockers.size() == 2u);

@@ -285,7 +285,7 @@ BOOST_AUTO_TEST_CASE(the_runner_writes_why_it_waits) {
     std::stringstream text;
     text << in.rdbuf();
     auto report = parseDiagnosis(text.str());
-    BOOST_REQUIRE(report.has_value(), report.error());
+    BOOST_REQUIRE_MESSAGE(report.has_value(), report.error());
     BOOST_REQUIRE(report->firstBlocking() != nullptr);
     BOOST_TEST(report->firstBlocking()->reason == "unreachable");
     BOOST_TEST(report->firstBlocking()->detail.find("192.0.2.1:7000") != std::string::npos);
