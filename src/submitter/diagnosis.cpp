@@ -230,7 +230,9 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
         cap(b.units);
         out.push_back(std::move(b));
     }
-    const std::size_t blocked = std::min(f.blockedUnits, idle.size());
+    // With no worker connected, every unit is "blocked": the reasons above
+    // say why no worker is.
+    const std::size_t blocked = f.connectedNow.empty() ? 0 : std::min(f.blockedUnits, idle.size());
     if (!f.connectedNow.empty() && idle.size() > blocked) {
         auto units = idle;
         cap(units);

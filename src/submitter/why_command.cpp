@@ -69,7 +69,9 @@ std::string ago(std::int64_t ms) {
 }
 
 void row(std::string& out, std::string_view left, std::string_view right) {
-    out += fmt::format("{:<{}}{}\n", left, kReasonWidth, right);
+    auto line = fmt::format("{:<{}}{}", left, kReasonWidth, right);
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
 }
 
 void appendBlocker(std::string& out, const Blocker& b) {

@@ -73,7 +73,9 @@ BOOST_AUTO_TEST_CASE(no_trusted_worker_says_which_records_were_skipped) {
     Diagnosis d(0);
     auto f = dhtFacts(5'000);
     f.swarm.skipped = {{"untrusted", 2}, {"foreign", 0}, {"expired", 1}};
+    f.blockedUnits = 1; // no worker connected: the scheduler counts every unit blocked
     auto r = d.diagnose(f, pendingUnits({"u1"}));
+    BOOST_TEST(!find(r, "needs-more-workers")); // the reason is that none was found
     BOOST_REQUIRE(r.firstBlocking() != nullptr);
     BOOST_TEST(r.firstBlocking()->reason == "no-trusted-worker");
     BOOST_TEST(contains(r.firstBlocking()->detail, "2 untrusted, 1 expired"),
