@@ -882,7 +882,7 @@ BOOST_AUTO_TEST_CASE(why_names_what_blocks_a_run) {
          "",
          "",
          true},
-        {"untrusted", "no-trusted-worker", "untrusted", {}, "stranger", ""},
+        {"stranger", "no-trusted-worker", "untrusted", {}, "stranger", ""},
         {"unreachable",
          "unreachable",
          "cannot reach this run at 127.0.0.1:9",
