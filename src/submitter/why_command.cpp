@@ -128,12 +128,18 @@ int why(const fs::path& dir, const std::optional<std::string>& unit) {
     if (unitRecord) {
         out += fmt::format("unit {}: {}{}\n", unitRecord->id, stateName(unitRecord->state),
                            unitRecord->reason.empty() ? "" : " (" + unitRecord->reason + ")");
-        row(out, "REPLICA", "WORKER        STATE        REASON");
+        std::string replicas;
         for (const auto& r : snapshot.replicas)
             if (r.unitId == *unit)
-                row(out, std::to_string(r.replica),
+                row(replicas, std::to_string(r.replica),
                     fmt::format("{:<14}{:<13}{}", r.worker.substr(0, 12), stateName(r.state),
                                 r.reason));
+        if (replicas.empty()) {
+            out += "no replica issued yet\n";
+        } else {
+            row(out, "REPLICA", "WORKER        STATE        REASON");
+            out += replicas;
+        }
     }
     if (report && pending && (!unitRecord || unitRecord->state == UnitState::kPending)) {
         row(out, "REASON", "DETAIL");

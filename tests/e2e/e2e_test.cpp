@@ -569,12 +569,17 @@ BOOST_AUTO_TEST_CASE(image_outside_the_workers_policy_is_refused) {
     BOOST_TEST(unit.out.find("refused      refused by the worker: ") != std::string::npos,
                unit.out);
     BOOST_TEST(unit.out.find("needs-more-workers") != std::string::npos, unit.out);
+    // Two quiet seconds later the run warns, naming the refusals.
+    BOOST_TEST(waitForEvents(events, "warning", 1, 30s));
     submit->signal(SIGINT);
     BOOST_TEST(waitExit(*submit, 60s).value_or(-1) == 130);
     BOOST_TEST(eventsOf(events, "unit-failed").empty()); // max_errors 0, yet nothing failed
     for (const auto& e : eventsOf(events, "replica-ended"))
         BOOST_TEST(field(e, "state") == "refused", e);
-    BOOST_TEST(!eventsOf(events, "warning").empty());
+    auto warnings = eventsOf(events, "warning");
+    BOOST_TEST((!warnings.empty() &&
+                warnings[0].find("no progress for 2 s: refused: ") != std::string::npos),
+               (warnings.empty() ? std::string() : warnings[0]));
 }
 
 BOOST_AUTO_TEST_CASE(shipped_image_archive_runs_on_workers) {
@@ -863,8 +868,8 @@ BOOST_AUTO_TEST_CASE(why_names_what_blocks_a_run) {
     auto& s = theSwarm();
     const auto ghost = s.createWorker(
         "ghost", WorkerOptions{.trustsSubmitter = false, .trustedBySubmitter = false});
-    s.addSubmitter("stranger");
-    s.submitterTrusts(ghost, "stranger"); // a worker that never runs: none it trusts is found
+    s.addSubmitter("outsider");
+    s.submitterTrusts(ghost, "outsider"); // a worker that never runs: none it trusts is found
     struct Staged {
         std::string name;
         std::string reason; // the first reason `why` names
@@ -882,7 +887,7 @@ BOOST_AUTO_TEST_CASE(why_names_what_blocks_a_run) {
          "",
          "",
          true},
-        {"stranger", "no-trusted-worker", "untrusted", {}, "stranger", ""},
+        {"outsider", "no-trusted-worker", "untrusted", {}, "outsider", ""},
         {"unreachable",
          "unreachable",
          "cannot reach this run at 127.0.0.1:9",
