@@ -194,6 +194,11 @@ BOOST_AUTO_TEST_CASE(why_refuses_bad_input_in_one_line) {
     BOOST_TEST(r.err == "swarm-submit: error: " + (tmp / "nowhere").string() +
                             " is not a job directory: no such directory\n");
 
+    r = submit({"resume", job.string(), "--warn-after", "soon"});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err == "swarm-submit: --warn-after wants a duration like 30s or 5m, not 'soon' "
+                        "(see 'swarm-submit resume --help')\n");
+
     tmp.write("demo.swarm/why.json", "{not json");
     r = submit({"why", job.string()});
     BOOST_TEST(r.status == 0, r.err);
