@@ -254,6 +254,19 @@ std::size_t Batch::workers() const {
     return sessions_.size();
 }
 
+BatchView Batch::view() const {
+    BatchView v;
+    std::lock_guard lock(mutex_);
+    v.snapshot = scheduler_->snapshot();
+    v.connectedNow = sessions_;
+    v.connectedEver = sessions_;
+    for (const auto& s : sessionLog_)
+        v.connectedEver.insert(s.worker);
+    v.blockedUnits = scheduler_->blockedUnits();
+    v.finished = scheduler_->finished();
+    return v;
+}
+
 int Batch::finish() {
     Snapshot snapshot;
     SchedulerCounts c;

@@ -52,6 +52,14 @@ struct CancelTally {
 /// "cancelled: N replicas stopped on M workers", as `cancel` and the run
 /// print it.
 std::string cancelMessage(const CancelTally& tally);
+/// What the diagnosis needs of a batch at one moment (Batch::view()).
+struct BatchView {
+    Snapshot snapshot;
+    std::set<WorkerId> connectedNow;
+    std::set<WorkerId> connectedEver; ///< had a session in this run
+    std::size_t blockedUnits = 0;     ///< Scheduler::blockedUnits()
+    bool finished = false;
+};
 
 /// One batch as every part of a run shares it: the job, its journal, the
 /// scheduler, the result files, the blob store the sessions serve inputs
@@ -118,6 +126,8 @@ public:
     bool finished() const;
     SchedulerCounts counts() const;
     std::size_t workers() const;
+    /// A copy of the state the diagnosis reads.
+    BatchView view() const;
     /// Waits up to `timeout` for every worker session to end.
     void waitForNoWorkers(std::chrono::milliseconds timeout);
     /// Writes the summary and prints the report; the exit status of a run

@@ -12,6 +12,7 @@ cli::Program program() {
     p.commands.push_back(statusCommand());
     p.commands.push_back(logsCommand());
     p.commands.push_back(cancelCommand());
+    p.commands.push_back(whyCommand());
     p.commands.push_back(jobsCommand());
     p.commands.push_back(workersCommand());
     return p;

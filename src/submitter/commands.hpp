@@ -12,6 +12,9 @@ cli::Command resumeCommand();
 /// `swarm-submit status DIR [UNIT]`: what the journal says of the job, or
 /// of one unit (its replicas, results and logs).
 cli::Command statusCommand();
+/// `swarm-submit why DIR [UNIT]`: why a job waits, from the diagnosis its
+/// run writes (why.json) and its journal, read-only.
+cli::Command whyCommand();
 /// `swarm-submit jobs`: the jobs this swarm home ran, from the job index,
 /// each with its state now.
 cli::Command jobsCommand();

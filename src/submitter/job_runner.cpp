@@ -27,11 +27,12 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 constexpr auto kByeGrace = std::chrono::seconds(2);
 // After a cancel, how long the workers get to answer (kill the containers).
 constexpr auto kCancelGrace = std::chrono::seconds(5);
+constexpr std::int64_t kDiagnoseEveryMs = 2000;
 } // namespace
 
 JobRunner::JobRunner(Batch& batch, SwarmAccess& swarm, base::Executor& timer, Endpoints endpoints)
     : batch_(batch), swarm_(swarm), timer_(timer), endpoints_(std::move(endpoints)),
-      startedMs_(batch.clock().nowMs()) {
+      startedMs_(batch.clock().nowMs()), diagnosis_(startedMs_) {
     auto c = batch_.counts();
     decidedAtStart_ = c.valid + c.failed;
 }
@@ -41,14 +42,48 @@ bool JobRunner::tick() {
     if (batch_.expire(now))
         return true;
     offerWork(now);
+    if (diagnosisDir_ && now - lastDiagnosisMs_ >= kDiagnoseEveryMs)
+        diagnose(now);
     batch_.reporter().progress(progress());
     return false;
+}
+
+void JobRunner::diagnoseInto(std::filesystem::path jobDir, std::int64_t warnAfterMs) {
+    diagnosisDir_ = std::move(jobDir);
+    stall_.emplace(warnAfterMs);
+}
+
+// Gathers the facts, writes why.json and warns when the run is stalled.
+void JobRunner::diagnose(std::int64_t nowMs) {
+    lastDiagnosisMs_ = nowMs;
+    auto view = batch_.view();
+    RunFacts f;
+    f.nowMs = nowMs;
+    f.swarm = swarm_.health();
+    f.workersFound = found_;
+    f.unmet = unmet_;
+    f.connectedNow = std::move(view.connectedNow);
+    f.connectedEver = std::move(view.connectedEver);
+    f.quorum = batch_.job().policy.quorum;
+    f.blockedUnits = view.blockedUnits;
+    f.finished = view.finished;
+    const auto report = diagnosis_.diagnose(f, view.snapshot);
+    if (auto ok = writeDiagnosis(*diagnosisDir_, report); !ok)
+        kLog.warn("{}", ok.error());
+    if (auto line = stall_->check(report)) {
+        batch_.reporter().warn(*line);
+        batch_.reporter().emit(event::warning(nowMs, *line));
+    }
 }
 
 // Offers work to trusted workers with slots that we have no session with. No endpoints yet (a
 // relay reservation on its way): none this tick.
 void JobRunner::offerWork(std::int64_t nowMs) {
     const auto workers = swarm_.workers();
+    found_.clear();
+    for (const auto& w : workers)
+        if (w.record.slots > 0)
+            found_.push_back(w.id.str());
     if (workers.empty())
         return;
     const std::vector<std::string> endpoints = endpoints_();
@@ -77,6 +112,7 @@ void JobRunner::offerWork(std::int64_t nowMs) {
         offer.jobId = batch_.job().name;
         kLog.info("offering work to {}", wid.substr(0, 12));
         swarm_.postOffer(w.id, offer);
+        diagnosis_.offered(wid, endpoints, nowMs);
         batch_.reporter().emit(event::offerPosted(batch_.clock().nowMs(), wid));
     }
     warnIfNoneMet(anyMet, nowMs);
@@ -145,6 +181,8 @@ void JobRunner::run(const std::atomic<bool>& interrupted) {
         std::unique_lock lock(mutex);
         cv.wait(lock, [&] { return done; });
     }
+    if (diagnosisDir_) // the timer no longer ticks: the last word on why
+        diagnose(batch_.clock().nowMs());
     if (failure)
         std::rethrow_exception(failure);
     if (batch_.cancelled()) {

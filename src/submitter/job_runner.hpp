@@ -3,9 +3,11 @@
 #include "cli/relay_options.hpp"
 #include "dht/bootstrap.hpp"
 #include "dht/worker_table.hpp"
+#include "submitter/diagnosis.hpp"
 #include "submitter/job_spec.hpp"
 #include "submitter/progress.hpp"
 #include "submitter/reporter.hpp"
+#include "submitter/stall_warning.hpp"
 #include "wire/trust_list.hpp"
 
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +52,9 @@ struct RunOptions {
     /// host looks reachable; relays workers announce are used behind NAT.
     std::vector<std::string> relayVia;
     cli::RelayOptions relay; ///< --relay: serve circuits for others
+    /// --warn-after: how long without an assignment or a result before the
+    /// run warns why it waits.
+    std::int64_t warnAfterMs = 60'000;
 };
 
 /// Where the runner finds trusted workers and leaves them offers: the DHT in
@@ -60,6 +66,8 @@ public:
     virtual std::vector<dht::WorkerEntry> workers() const = 0;
     /// Leaves `offer` in `worker`'s inbox.
     virtual void postOffer(const wire::PeerId& worker, const wire::Offer& offer) = 0;
+    /// What the DHT side knows, for the diagnosis; nothing by default.
+    virtual SwarmHealth health() const { return {}; }
 };
 
 /// The control loop of one run: on a timer, it expires leases and offer
@@ -88,9 +96,14 @@ public:
     void run(const std::atomic<bool>& interrupted);
     /// The progress line's state now.
     ProgressState progress() const;
+    /// From now on, every 2 s and when the run ends, writes why it waits to
+    /// `jobDir`/why.json (Diagnosis), and warns on stderr (and as an event)
+    /// once nothing progressed for `warnAfterMs`. Call before run().
+    void diagnoseInto(std::filesystem::path jobDir, std::int64_t warnAfterMs);
 
 private:
     void offerWork(std::int64_t nowMs);
+    void diagnose(std::int64_t nowMs);
     void warnIfNoneMet(bool anyMet, std::int64_t nowMs);
 
     Batch& batch_;
@@ -103,6 +116,11 @@ private:
     /// last logged (each is logged when it first shows or changes).
     std::map<std::string, std::string> unmet_;
     bool warnedUnmet_ = false;
+    std::vector<std::string> found_; // trusted workers with slots, last tick
+    Diagnosis diagnosis_;
+    std::optional<std::filesystem::path> diagnosisDir_;
+    std::optional<StallWarning> stall_;
+    std::int64_t lastDiagnosisMs_ = 0;
 };
 
 } // namespace swarm::submitter

@@ -41,6 +41,8 @@ std::string whyNoLogs(const ReplicaDetail& d) {
         return "it was abandoned (" + r.reason + ")";
     case ReplicaState::kCancelled:
         return "it was cancelled: " + r.reason;
+    case ReplicaState::kRefused:
+        return "its worker refused it before running it (" + r.reason + ")";
     case ReplicaState::kSucceeded:
     case ReplicaState::kErrored:
         break;

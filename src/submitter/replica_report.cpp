@@ -87,6 +87,11 @@ ReplicaReport reportFromResult(const wire::Result& result) {
     auto fail = [&](std::string why) {
         return ReplicaReport::failure(std::move(why), logsOf(outputs), result.exitCode);
     };
+    if (result.refused) {
+        auto r = ReplicaReport::failure("refused by the worker: " + result.error.substr(0, 200));
+        r.refused = true;
+        return r;
+    }
     if (!result.error.empty())
         return fail("worker error: " + result.error.substr(0, 200));
     if (result.timedOut)

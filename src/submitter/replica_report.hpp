@@ -22,6 +22,9 @@ struct ReplicaReport {
     std::int32_t exitCode = -1;
     std::vector<OutputFile> outputs;
     std::string error;
+    /// With `error`: the worker refused the unit before running it by a rule
+    /// of its own (wire::Result::refused); not counted against max_errors.
+    bool refused = false;
 
     /// A successful report: computes the combined digest of `outputs`.
     static ReplicaReport success(std::int32_t exitCode, std::vector<OutputFile> outputs);
@@ -37,10 +40,11 @@ struct ReplicaReport {
 /// between honest runs. Independent of the order of `outputs`.
 wire::Digest combinedDigest(std::int32_t exitCode, const std::vector<OutputFile>& outputs);
 
-/// Reduces a wire Result. It is an error report when the worker says so
-/// (`error`), when the unit timed out or was OOM-killed, or when the result
-/// is malformed (an unsafe or duplicate output name). An error report keeps
-/// the result's stdout and stderr. Never throws.
+/// Reduces a wire Result. It is a refusal when the worker marks it so
+/// (`refused`); an error report when the worker says so (`error`), when the
+/// unit timed out or was OOM-killed, or when the result is malformed (an
+/// unsafe or duplicate output name). An error report keeps the result's
+/// stdout and stderr. Never throws.
 ReplicaReport reportFromResult(const wire::Result& result);
 
 } // namespace swarm::submitter

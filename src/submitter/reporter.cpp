@@ -21,6 +21,16 @@ void Reporter::emit(const std::string& line) {
     std::fflush(out_);
 }
 
+void Reporter::warn(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    if (progress_ == ProgressOutput::kTerminal) {
+        std::fputs("\r\033[K", err_);
+        lastLine_.clear();
+    }
+    std::fprintf(err_, "warning: %s\n", text.c_str());
+    std::fflush(err_);
+}
+
 void Reporter::printPlain(const ProgressState& p) {
     std::fprintf(err_, "%s\n", plainProgressLine(p).c_str());
     std::fflush(err_);

@@ -28,6 +28,10 @@ public:
     bool json() const noexcept { return json_; }
     /// Writes one event line (only with --json).
     void emit(const std::string& line);
+    /// Prints "warning: " + `text` as a line of its own on stderr, whatever
+    /// the output mode (on a terminal, over the progress line, which the
+    /// next update redraws).
+    void warn(const std::string& text);
     /// On a terminal, redraws the progress line if it changed; in plain
     /// mode, prints a line when the pacer says one is due (by `p.nowMs`).
     /// With --json, emits a progress event every two seconds of `p.nowMs`.

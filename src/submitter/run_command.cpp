@@ -66,6 +66,19 @@ public:
     void postOffer(const wire::PeerId& worker, const wire::Offer& offer) override {
         dht::postOffer(node_, identity_, worker, offer, clock_, OfferBook::kLifetimeMs);
     }
+    SwarmHealth health() const override {
+        SwarmHealth h;
+        h.known = true;
+        h.dhtNodes = node_.knownNodes();
+        h.swarm = node_.swarm();
+        for (const auto& b : node_.config().bootstrap)
+            h.bootstrap.push_back(b.str());
+        const auto snap = discovery_.snapshot();
+        for (std::size_t i = 0; i < dht::kSkipReasonCount; ++i)
+            h.skipped.emplace_back(dht::reasonName(static_cast<dht::SkipReason>(i)),
+                                   snap.skipped[i]);
+        return h;
+    }
 
 private:
     dht::Node& node_;
@@ -191,6 +204,7 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
 
     auto controlSocket = listenForControl(batch, options.jobDir);
     JobRunner runner(batch, swarm, timer, [&presence] { return presence.endpoints(); });
+    runner.diagnoseInto(options.jobDir, options.warnAfterMs);
     runner.run(interrupted);
     if (interrupted && !batch.cancelled() && !batch.finished())
         shutdownWindow(batch, stops, clock);
@@ -208,6 +222,7 @@ int runBatch(JobSpec job, Journal& journal, const RunOptions& options,
 // The options run and resume share, as given.
 struct NetworkFlags {
     std::optional<std::string> listen;
+    std::optional<std::string> warnAfter;
     std::vector<std::string> advertise;
     std::vector<std::string> relayVia;
     cli::DhtOptions dht;
@@ -232,6 +247,10 @@ void declareNetworkFlags(CLI::App& app, NetworkFlags& f) {
         ->type_name("relay:PEER-ID@HOST:PORT");
     cli::addDhtOptions(app, f.dht, {.settings = "submitter.toml"});
     cli::addRelayOptions(app, f.relay);
+    app.add_option("--warn-after", f.warnAfter,
+                   "warn on stderr, with the first reason 'swarm-submit why' gives, once "
+                   "nothing was assigned and no result came for this long (default: 60s)")
+        ->type_name("DURATION");
 }
 
 // What the flags say, before the settings file; validates nothing that
@@ -255,6 +274,13 @@ RunOptions runOptions(const NetworkFlags& f, const cli::Globals& g) {
         }
     }
     o.advertise = f.advertise;
+    if (f.warnAfter) {
+        auto ms = parseDurationMs(*f.warnAfter);
+        if (!ms || *ms <= 0)
+            throw cli::UsageError("--warn-after wants a duration like 30s or 5m, not '" +
+                                  *f.warnAfter + "'");
+        o.warnAfterMs = *ms;
+    }
     for (const auto& r : f.relayVia) {
         auto e = net::Endpoint::parse(r);
         if (!e || e->relay.empty())

@@ -227,7 +227,7 @@ void Scheduler::endReplica(std::size_t unit, std::uint32_t replica, ReplicaState
     r.state = state;
     r.reason = std::move(reason);
     batch.replicas.push_back(r);
-    if (countsAsError(state))
+    if (countsAsError(state) || state == ReplicaState::kRefused)
         effects.ended.push_back(r);
 }
 
@@ -237,10 +237,12 @@ void Scheduler::settle(std::size_t unit, StateBatch& batch, Effects& effects) {
         return;
     const Votes v = countVotes(slot.replicas);
     std::size_t errors = 0;
+    std::size_t refusals = 0;
     std::size_t issued = 0;
     std::size_t inFlight = 0;
     for (const auto& r : slot.replicas) {
         errors += countsAsError(r.state);
+        refusals += r.state == ReplicaState::kRefused;
         issued += countsAsIssued(r.state);
         inFlight += r.state == ReplicaState::kInFlight;
     }
@@ -284,8 +286,9 @@ void Scheduler::settle(std::size_t unit, StateBatch& batch, Effects& effects) {
         decide(UnitState::kFailed);
     } else if (inFlight == 0 && issued >= policy_.maxTotalResults) {
         slot.rec.reason =
-            fmt::format("max_total_results ({}) reached without a valid result: {}, {} errors",
-                        policy_.maxTotalResults, describeVotes(v), errors);
+            fmt::format("max_total_results ({}) reached without a valid result: {}, {} errors{}",
+                        policy_.maxTotalResults, describeVotes(v), errors,
+                        refusals > 0 ? fmt::format(", {} refused by workers", refusals) : "");
         decide(UnitState::kFailed);
     }
     refreshNeed(unit);
@@ -311,7 +314,13 @@ Effects Scheduler::reportResult(const WorkerId& worker, std::string_view unitId,
         return effects;
     }
     StateBatch batch;
-    if (!report.error.empty() || !report.digest) {
+    if (report.refused) {
+        // The worker's own rule, not the unit's fault: no error, but an
+        // issued replica (max_total_results), and eligible() keeps that
+        // worker from being asked again.
+        endReplica(u, replica, ReplicaState::kRefused,
+                   report.error.empty() ? "refused" : report.error, batch, effects);
+    } else if (!report.error.empty() || !report.digest) {
         r.exitCode = report.exitCode;
         r.outputs = report.outputs; // its logs, for `swarm-submit logs`
         endReplica(u, replica, ReplicaState::kErrored,

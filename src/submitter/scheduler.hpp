@@ -74,6 +74,9 @@ struct SchedulerCounts {
 ///   maxTotalResults replicas were issued (give-backs excluded), none is still
 ///   running and it is not valid. The reason names the errors and the votes.
 /// - a clean Bye gives replicas back without counting them as errors.
+/// - a replica the worker refused by a rule of its own (ReplicaReport::refused)
+///   ends kRefused: not an error, but issued (max_total_results), and that
+///   worker is not given the unit again.
 ///
 /// Durability: every event's changes go to `store.commit()` as one batch
 /// before the method returns, so the caller only ever acts on committed state.

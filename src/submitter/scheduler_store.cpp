@@ -13,7 +13,7 @@ constexpr std::array<std::pair<UnitState, std::string_view>, 3> kUnitNames{{
     {UnitState::kFailed, "failed"},
 }};
 
-constexpr std::array<std::pair<ReplicaState, std::string_view>, 8> kReplicaNames{{
+constexpr std::array<std::pair<ReplicaState, std::string_view>, 9> kReplicaNames{{
     {ReplicaState::kInFlight, "in-flight"},
     {ReplicaState::kSucceeded, "succeeded"},
     {ReplicaState::kErrored, "errored"},
@@ -22,6 +22,7 @@ constexpr std::array<std::pair<ReplicaState, std::string_view>, 8> kReplicaNames
     {ReplicaState::kGivenBack, "given-back"},
     {ReplicaState::kAbandoned, "abandoned"},
     {ReplicaState::kCancelled, "cancelled"},
+    {ReplicaState::kRefused, "refused"},
 }};
 
 } // namespace

@@ -27,6 +27,9 @@ enum class ReplicaState {
     kGivenBack, ///< the worker gave it back on a clean Bye: not an error
     kAbandoned, ///< in flight when the submitter itself died: not an error
     kCancelled, ///< the unit was decided while this replica was still running
+    /// the worker refused it before running it, by a rule of its own (image
+    /// policy, memory, timeout): not an error; that worker is not asked again
+    kRefused,
 };
 
 /// The reason of a replica the researcher cancelled (`swarm-submit cancel`,

@@ -441,6 +441,12 @@ Verdict judge(Result& r) {
             return refuse(fmt::format("result.outputs[{}].name", i),
                           fmt::format("'{}' is not stdout, stderr or below out/", excerpt(n)));
     }
+    // A refusal is a claim that the unit never ran: it may carry no outputs
+    // to vote with, and it must say why.
+    if (r.refused && !r.outputs.empty())
+        return refuse("result.refused", "a refused unit has no outputs");
+    if (r.refused && r.error.empty())
+        return refuse("result.refused", "a refusal needs its reason in result.error");
     cleanText(r.error, limits::kErrorBytes);
     return {};
 }

@@ -166,8 +166,13 @@ struct Result {
     /// cap on the two together; absent from older workers (false).
     bool stdoutTruncated = false;
     bool stderrTruncated = false;
+    /// The worker refused the unit before running it, for a rule of its own
+    /// its capacity record cannot show (image policy, memory, timeout):
+    /// the unit is not at fault. Implies `error` and no outputs. Absent
+    /// (false) from older workers.
+    bool refused = false;
     MSGPACK_DEFINE_MAP(version, unitId, replica, exitCode, timedOut, oomKilled, wallMs, outputs,
-                       error, stdoutTruncated, stderrTruncated)
+                       error, stdoutTruncated, stderrTruncated, refused)
 };
 
 struct Cancel {

@@ -156,7 +156,8 @@ AssignAnswer SessionTable::assigned(SessionId id, const wire::Assign& assign) {
     }
     auto admission = admit(assign, cfg_);
     if (!admission) {
-        refuse(id, *e, assign, admission.error());
+        // The volunteer's own rule: the unit is not at fault (Result::refused).
+        refuse(id, *e, assign, admission.error(), true);
         return {AssignVerdict::kRefused};
     }
     e->fetching.insert(key);
@@ -188,12 +189,13 @@ AssignVerdict SessionTable::refusedAssign(SessionId id, const std::optional<wire
 }
 
 void SessionTable::refuse(SessionId id, Entry& e, const wire::Assign& assign,
-                          const std::string& why) {
+                          const std::string& why, bool byPolicy) {
     kLog.warn("refusing {}/{}: {}", assign.unitId, assign.replica, why);
     wire::Result r;
     r.unitId = assign.unitId;
     r.replica = assign.replica;
     r.error = why;
+    r.refused = byPolicy;
     port_.send(id, wire::encodeMessage(r));
     ++failed_;
     freeSlot(e);

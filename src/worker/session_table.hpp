@@ -152,7 +152,10 @@ private:
     void shareOut();
     bool request(SessionId id, Entry& e, bool borrow);
     bool takeRequested(SessionId id, Entry& e);
-    void refuse(SessionId id, Entry& e, const wire::Assign& assign, const std::string& why);
+    /// Answers `assign` with an error result; `byPolicy`: refused by the
+    /// volunteer's rules before it ran (wire::Result::refused).
+    void refuse(SessionId id, Entry& e, const wire::Assign& assign, const std::string& why,
+                bool byPolicy = false);
     void breach(SessionId id, Entry& e, const std::string& what);
     void freeSlot(Entry& e);
     void maybeForget(SessionId id);

@@ -53,8 +53,9 @@ FlagTable workerFlags() {
 }
 
 FlagTable submitFlags() {
-    std::set<std::string> network = {"--listen",      "--advertise", "--swarm", "--bootstrap",
-                                     "--dht-address", "--dht-port",  "--lan",   "--relay-via"};
+    std::set<std::string> network = {"--listen",    "--advertise",   "--swarm",
+                                     "--bootstrap", "--dht-address", "--dht-port",
+                                     "--lan",       "--relay-via",   "--warn-after"};
     network.insert(kRelayFlags.begin(), kRelayFlags.end());
     FlagTable t = kIdentityFlags;
     t["run"] = network;
@@ -64,6 +65,7 @@ FlagTable submitFlags() {
     t["status"] = {"DIR", "UNIT"};
     t["logs"] = {"DIR", "UNIT", "--replica"};
     t["cancel"] = {"DIR"};
+    t["why"] = {"DIR", "UNIT"};
     t["jobs"] = {};
     t["workers"] = {"--swarm", "--bootstrap", "--timeout", "--bind", "--port", "--lan"};
     return t;

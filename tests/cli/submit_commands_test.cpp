@@ -1,5 +1,6 @@
 // `swarm-submit jobs` and `swarm-submit status` run as the built program,
 // on job directories made by the real journal (no swarm, no network).
+#include "submitter/diagnosis.hpp"
 #include "submitter/job_fixture.hpp"
 #include "submitter/job_index.hpp"
 #include "submitter/journal.hpp"
@@ -257,6 +258,81 @@ BOOST_AUTO_TEST_CASE(cancel_of_a_finished_job_is_one_line) {
     BOOST_TEST(r.status == 1);
     BOOST_TEST(r.err ==
                "swarm-submit: error: no such directory: " + (tmp / "nowhere").string() + "\n");
+}
+
+BOOST_AUTO_TEST_CASE(why_shows_the_diagnosis_of_the_run) {
+    auto r = submit({"why", job.string()});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.starts_with("job demo (" + job.string() +
+                                 "): 3 units, 1 valid, 1 failed, 1 pending\n"
+                                 "no run is live (resume it to go on)\n"
+                                 "no diagnosis: " +
+                                 (job / "why.json").string() + " is missing"),
+               r.out);
+
+    const auto now = wire::SystemClock().nowMs();
+    submitter::DiagnosisReport d;
+    d.writtenMs = now;
+    d.startedMs = now - 40'000;
+    d.lastProgressMs = now - 30'000;
+    const std::string worker(64, 'a');
+    d.blockers.push_back({"unreachable",
+                          "1 workers offered work never dialed in: they cannot reach this run "
+                          "at 192.0.2.1:7000",
+                          true,
+                          {{worker, "offered 2 times since 30 s ago, never connected"}},
+                          {}});
+    d.blockers.push_back({"quorum", "1 units wait for agreeing results", false, {}, {"u9"}});
+    BOOST_REQUIRE(submitter::writeDiagnosis(job, d).has_value());
+    r = submit({"why", job.string()});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(contains(r.out, "no run is live (resume it to go on); diagnosis "), r.out);
+    BOOST_TEST(contains(r.out, " s old; no progress for 30 s\nREASON                DETAIL\n"
+                               "unreachable           1 workers offered work never dialed in: "
+                               "they cannot reach this run at 192.0.2.1:7000\n"
+                               "  worker aaaaaaaaaaaa offered 2 times since 30 s ago, never "
+                               "connected\nquorum                1 units wait"),
+               r.out);
+
+    r = submit({"why", job.string(), "u2"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(contains(r.out, "unit u2: pending\nREPLICA               WORKER        STATE"),
+               r.out);
+    BOOST_TEST(contains(r.out, "\nunreachable "), r.out);
+    BOOST_TEST(!contains(r.out, "\nquorum "), r.out); // it holds up u9, not u2
+
+    r = submit({"why", job.string(), "u0"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(contains(r.out, "unit u0: valid\n"), r.out);
+    BOOST_TEST(!contains(r.out, "\nREASON "), r.out); // a decided unit waits for nothing
+}
+
+BOOST_AUTO_TEST_CASE(why_refuses_bad_input_in_one_line) {
+    auto r = submit({"why", (tmp / "in").string()});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.out.empty());
+    BOOST_TEST(r.err == "swarm-submit: error: " + (tmp / "in").string() +
+                            " is not a job directory: no journal.sqlite\n");
+
+    r = submit({"why", job.string(), "u9"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "swarm-submit: error: no unit 'u9' in job " + job.string() + "\n");
+
+    r = submit({"why", (tmp / "nowhere").string()});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "swarm-submit: error: " + (tmp / "nowhere").string() +
+                            " is not a job directory: no such directory\n");
+
+    r = submit({"resume", job.string(), "--warn-after", "soon"});
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(r.err == "swarm-submit: --warn-after wants a duration like 30s or 5m, not 'soon' "
+                        "(see 'swarm-submit resume --help')\n");
+
+    tmp.write("demo.swarm/why.json", "{not json");
+    r = submit({"why", job.string()});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(contains(r.out, "no diagnosis: " + (job / "why.json").string() + ": not JSON"),
+               r.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

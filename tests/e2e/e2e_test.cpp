@@ -90,6 +90,24 @@ void checkResults(const std::filesystem::path& jobDir, const std::map<std::strin
     BOOST_TEST(summary.find("\"valid\":" + std::to_string(words.size())) != std::string::npos);
 }
 
+// Asks `swarm-submit why DIR` every half second until a line starts with
+// `reason` and the output holds `part`, or `timeout` passes; its last output.
+std::string whyUntil(Swarm& s, const std::filesystem::path& dir, const std::string& reason,
+                     const std::string& part, std::chrono::seconds timeout) {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto r = runProgram(s.submitBinary, {"why", dir.string()}, 30s);
+        out = r.out + r.err;
+        if (out.find("\n" + reason + " ") != std::string::npos &&
+            out.find(part) != std::string::npos)
+            return out;
+        std::this_thread::sleep_for(500ms);
+    }
+    BOOST_TEST_MESSAGE("why never named " << reason << ": " << out);
+    return out;
+}
+
 std::optional<int> waitExit(Child& c, std::chrono::seconds timeout) {
     auto st = c.wait(timeout);
     if (!st) {
@@ -572,6 +590,9 @@ BOOST_AUTO_TEST_CASE(a_share_for_a_submitter_the_worker_does_not_trust_stops_it_
                r.err);
 }
 
+// Every worker refuses an image outside its policy: the refusals do not
+// burn the units' error budget (no unit fails), `why` names them per worker
+// and for one unit, and the run waits until interrupted.
 BOOST_AUTO_TEST_CASE(image_outside_the_workers_policy_is_refused) {
     auto& s = theSwarm();
     auto dir = s.root() / "policy";
@@ -579,16 +600,32 @@ BOOST_AUTO_TEST_CASE(image_outside_the_workers_policy_is_refused) {
     auto job = dir / "policy.toml";
     std::ofstream(job) << "name = \"policy\"\nimage = \"docker.io/library/alpine:3\"\n"
                        << "command = [\"true\"]\ninputs = \"inputs/*.txt\"\n"
-                       << "replicas = 1\nquorum = 1\nmax_errors = 1\n";
+                       << "replicas = 1\nquorum = 1\nmax_errors = 0\n";
     auto events = dir / "events.jsonl";
-    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, events);
-    auto status = waitExit(*submit, 300s);
-    BOOST_TEST(status.value_or(-1) == 1); // some unit failed
-    BOOST_TEST(eventsOf(events, "unit-valid").empty());
-    auto failed = eventsOf(events, "unit-failed");
-    BOOST_TEST(failed.size() == 2u);
-    for (const auto& e : failed)
-        BOOST_TEST(e.find("not allowed by this worker") != std::string::npos, e);
+    auto submit = s.startSubmit(
+        {"run", job.string(), "--out", (dir / "job").string(), "--warn-after", "2s"}, events);
+    // Each of the three workers refuses each unit once, then nobody is left.
+    BOOST_REQUIRE(waitForEvents(events, "replica-ended", 6, 120s));
+    auto out = whyUntil(s, dir / "job", "refused", "not allowed by this worker", 60s);
+    BOOST_TEST(out.find("\nrefused ") != std::string::npos, out);
+    BOOST_TEST_MESSAGE("swarm-submit why:\n" << out);
+    auto unit = runProgram(s.submitBinary, {"why", (dir / "job").string(), "part-100.txt"}, 30s);
+    BOOST_TEST(unit.status == 0, unit.err);
+    BOOST_TEST_MESSAGE("swarm-submit why DIR part-100.txt:\n" << unit.out);
+    BOOST_TEST(unit.out.find("refused      refused by the worker: ") != std::string::npos,
+               unit.out);
+    BOOST_TEST(unit.out.find("needs-more-workers") != std::string::npos, unit.out);
+    // Two quiet seconds later the run warns, naming the refusals.
+    BOOST_TEST(waitForEvents(events, "warning", 1, 30s));
+    submit->signal(SIGINT);
+    BOOST_TEST(waitExit(*submit, 60s).value_or(-1) == 130);
+    BOOST_TEST(eventsOf(events, "unit-failed").empty()); // max_errors 0, yet nothing failed
+    for (const auto& e : eventsOf(events, "replica-ended"))
+        BOOST_TEST(field(e, "state") == "refused", e);
+    auto warnings = eventsOf(events, "warning");
+    BOOST_TEST((!warnings.empty() &&
+                warnings[0].find("no progress for 2 s: refused: ") != std::string::npos),
+               (warnings.empty() ? std::string() : warnings[0]));
 }
 
 BOOST_AUTO_TEST_CASE(shipped_image_archive_runs_on_workers) {
@@ -948,6 +985,85 @@ BOOST_AUTO_TEST_CASE(logs_show_stderr_of_finished_and_errored_replicas) {
     BOOST_TEST(r.status == 1);
     BOOST_TEST(r.err.starts_with("swarm-submit: error: job " + jobDir + " is finished ("), r.err);
     BOOST_TEST(r.err.find('\n') == r.err.size() - 1, r.err);
-}
 
-BOOST_AUTO_TEST_SUITE_END()
+    // Staged runs that cannot progress, each for a reason of its own: `why`
+    // names it while the run waits, and the run warns on stderr. Each run is
+    // interrupted once `why` answered.
+    BOOST_AUTO_TEST_CASE(why_names_what_blocks_a_run) {
+        auto& s = theSwarm();
+        const auto ghost = s.createWorker(
+            "ghost", WorkerOptions{.trustsSubmitter = false, .trustedBySubmitter = false});
+        s.addSubmitter("outsider");
+        s.submitterTrusts(ghost, "outsider"); // a worker that never runs: none it trusts is found
+        struct Staged {
+            std::string name;
+            std::string reason; // the first reason `why` names
+            std::string part;   // a fact it states
+            std::vector<std::string> flags;
+            std::string submitter;
+            std::string extra;  // job file lines
+            bool plain = false; // without --json and the suite's network flags
+        };
+        const std::vector<Staged> cases{
+            {"nobootstrap",
+             "no-bootstrap",
+             "bootstrap 127.0.0.1:9 does not answer",
+             {"--listen", "127.0.0.9:0", "--dht-address", "127.0.0.1", "--bootstrap",
+              "127.0.0.1:9"},
+             "",
+             "",
+             true},
+            {"outsider", "no-trusted-worker", "untrusted", {}, "outsider", ""},
+            {"unreachable",
+             "unreachable",
+             "cannot reach this run at 127.0.0.1:9",
+             {"--advertise", "127.0.0.1:9"},
+             "",
+             ""},
+            {"unmet",
+             "unmet-requirements",
+             "found meets the job's requirements",
+             {},
+             "",
+             "[requirements]\narch = [\"s390x\"]\n"},
+        };
+        for (const auto& c : cases) {
+            BOOST_TEST_CONTEXT("case " << c.name) {
+                auto dir = s.root() / ("why-" + c.name);
+                makeInputs(dir / "inputs", 1);
+                auto job = writeJob(dir, c.name, kWordCount, 1, 1, c.extra);
+                std::vector<std::string> args{
+                    "run", job.string(), "--out", (dir / "job").string(), "--warn-after", "2s"};
+                args.insert(args.end(), c.flags.begin(), c.flags.end());
+                auto out = dir / "out.txt";
+                auto submit = c.plain ? s.startSubmitPlain(args, out, c.submitter)
+                                      : s.startSubmit(args, out, c.submitter);
+                auto why = whyUntil(s, dir / "job", c.reason, c.part, 60s);
+                BOOST_TEST_MESSAGE("swarm-submit why, " << c.name << ":\n" << why);
+                BOOST_TEST(why.find("\n" + c.reason + " ") != std::string::npos, why);
+                BOOST_TEST(why.find(c.part) != std::string::npos, why);
+                BOOST_TEST(why.find("a run is live") != std::string::npos, why);
+                const auto warning = "warning: no progress for ";
+                BOOST_TEST(waitFor(
+                    [&] {
+                        return readFile(out.string() + ".log").find(warning) != std::string::npos;
+                    },
+                    30s));
+                const auto log = readFile(out.string() + ".log");
+                auto at = log.find(warning);
+                BOOST_TEST((at != std::string::npos &&
+                            log.find(": " + c.reason + ": ", at) != std::string::npos),
+                           log);
+                if (!c.plain) // with --json, the warning is an event too
+                    BOOST_TEST(!eventsOf(out, "warning").empty());
+                submit->signal(SIGINT);
+                BOOST_TEST(waitExit(*submit, 60s).value_or(-1) == 130);
+                // After the run: not live, the last diagnosis kept.
+                auto after = runProgram(s.submitBinary, {"why", (dir / "job").string()}, 30s);
+                BOOST_TEST(after.status == 0, after.err);
+                BOOST_TEST(after.out.find("no run is live") != std::string::npos, after.out);
+            }
+        }
+    }
+
+    BOOST_AUTO_TEST_SUITE_END()

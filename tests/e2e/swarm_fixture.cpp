@@ -317,6 +317,14 @@ std::unique_ptr<Child> Swarm::startSubmitAt(const Placement& at, const std::stri
     return spawnIn(at.netns, submitBinary, full, events, events.string() + ".log", env_);
 }
 
+std::unique_ptr<Child> Swarm::startSubmitPlain(std::vector<std::string> args,
+                                               const std::filesystem::path& out,
+                                               const std::string& submitter) {
+    const auto home = submitter.empty() ? submitterHome_ : submitters_.at(submitter).first;
+    args.insert(args.begin(), {"--home", home.string()});
+    return spawnIn(options_.submitter.netns, submitBinary, args, out, out.string() + ".log", env_);
+}
+
 void Swarm::submitterTrusts(const std::string& id, const std::string& submitter) {
     const auto home = submitter.empty() ? submitterHome_ : submitters_.at(submitter).first;
     auto r = e2e::runProgram(submitBinary, {"--home", home.string(), "trust", "add", id}, 10s);

@@ -123,6 +123,14 @@ public:
                                          std::vector<std::string> args,
                                          const std::filesystem::path& events,
                                          const std::string& submitter);
+    /// Starts `swarm-submit --home H ARGS` as given: no --json and no
+    /// network flags added (the test names its own bootstrap, or none).
+    /// stdout goes to `out`, stderr to `out`.log; H as for startSubmit.
+    std::unique_ptr<Child> startSubmitPlain(std::vector<std::string> args,
+                                            const std::filesystem::path& out,
+                                            const std::string& submitter = "");
+    /// "host:port" of the suite's bootstrap dhtnode.
+    std::string bootstrapAddress() const { return bootstrap(); }
     /// Swarm containers (running or not) labelled with this worker id.
     std::size_t containersOf(const std::string& workerId);
     /// Removes them: what a worker killed for good (never restarted, so it

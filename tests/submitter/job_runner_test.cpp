@@ -10,6 +10,7 @@
 #include "net/peer_check.hpp"
 #include "net/session.hpp"
 #include "submitter/batch.hpp"
+#include "submitter/diagnosis.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/journal.hpp"
 #include "submitter/reporter.hpp"
@@ -23,7 +24,9 @@
 
 #include <sys/socket.h>
 
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 using namespace swarm;
@@ -258,6 +261,36 @@ BOOST_AUTO_TEST_CASE(a_worker_that_does_not_meet_the_requirements_is_offered_not
     BOOST_TEST(!runner.tick());
     BOOST_REQUIRE(swarm.posted.size() == 1u);
     BOOST_TEST((swarm.posted[0].first == swarm.found[1].id));
+}
+
+// A worker offered work that never dials in: why.json says so, naming
+// where it was told to dial.
+BOOST_AUTO_TEST_CASE(the_runner_writes_why_it_waits) {
+    BatchRig rig(1);
+    FakeSwarm swarm;
+    base::ManualExecutor timer;
+    JobRunner runner(rig.batch, swarm, timer,
+                     [] { return std::vector<std::string>{"192.0.2.1:7000"}; });
+    const auto dir = rig.dir.path() / "job";
+    runner.diagnoseInto(dir, 1000);
+    dht::WorkerEntry w;
+    w.id = wire::PeerId(wire::Identity::generate().publicKey());
+    w.record.slots = 2;
+    swarm.found.push_back(w);
+    BOOST_TEST(!runner.tick());
+    BOOST_REQUIRE(swarm.posted.size() == 1u);
+    rig.clock.advance(Diagnosis::kDialGraceMs + 2000);
+    BOOST_TEST(!runner.tick());
+    std::ifstream in(diagnosisPath(dir));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto report = parseDiagnosis(text.str());
+    BOOST_REQUIRE_MESSAGE(report.has_value(), report.error());
+    BOOST_REQUIRE(report->firstBlocking() != nullptr);
+    BOOST_TEST(report->firstBlocking()->reason == "unreachable");
+    BOOST_TEST(report->firstBlocking()->detail.find("192.0.2.1:7000") != std::string::npos);
+    BOOST_REQUIRE(report->firstBlocking()->workers.size() == 1u);
+    BOOST_TEST(report->firstBlocking()->workers[0].worker == w.id.str());
 }
 
 BOOST_AUTO_TEST_CASE(run_ticks_on_the_timer_until_interrupted) {

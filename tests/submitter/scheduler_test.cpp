@@ -357,6 +357,49 @@ BOOST_FIXTURE_TEST_CASE(many_units_many_workers_complete, Fixture) {
         BOOST_TEST(s.replicas(id).size() == 2u);
 }
 
+ReplicaReport refusal(std::string why) {
+    auto r = ReplicaReport::failure(std::move(why));
+    r.refused = true;
+    return r;
+}
+
+// max_errors 0: one error would fail the unit; refusals must not.
+BOOST_FIXTURE_TEST_CASE(refusals_do_not_burn_the_error_budget, Fixture) {
+    Scheduler s(policy(1, 1, 0, 4), {"u1"}, clock, store);
+    for (const char* w : {"w1", "w2", "w3"}) {
+        auto a = s.requestWork(w, 1);
+        BOOST_REQUIRE(a.size() == 1u);
+        auto fx = s.reportResult(w, "u1", a[0].replica, refusal("image not allowed"));
+        BOOST_TEST(fx.failed.empty());
+        BOOST_REQUIRE(fx.ended.size() == 1u); // reported, as the errors are
+        BOOST_TEST((fx.ended[0].state == ReplicaState::kRefused));
+    }
+    BOOST_TEST((s.unit("u1")->state == UnitState::kPending));
+    BOOST_TEST(stateName(ReplicaState::kRefused) == "refused");
+    BOOST_TEST((store.batches.back().replicas.back().state == ReplicaState::kRefused));
+    // A worker that refused is not asked again.
+    BOOST_TEST(s.requestWork("w1", 1).empty());
+    BOOST_TEST(!s.hasWorkFor("w2"));
+    // A plain error still counts: the unit fails on it.
+    auto a = s.requestWork("w4", 1);
+    BOOST_REQUIRE(a.size() == 1u);
+    auto fx = s.reportResult("w4", "u1", a[0].replica, ReplicaReport::failure("exit 3"));
+    BOOST_TEST(fx.failed == std::vector<std::string>{"u1"});
+}
+
+BOOST_FIXTURE_TEST_CASE(refusals_count_against_max_total_results, Fixture) {
+    Scheduler s(policy(1, 1, 5, 2), {"u1"}, clock, store);
+    for (const char* w : {"w1", "w2"}) {
+        auto a = s.requestWork(w, 1);
+        BOOST_REQUIRE(a.size() == 1u);
+        (void)s.reportResult(w, "u1", a[0].replica, refusal("memory"));
+    }
+    BOOST_TEST((s.unit("u1")->state == UnitState::kFailed));
+    BOOST_TEST(s.unit("u1")->reason.find("2 refused by workers") != std::string::npos,
+               s.unit("u1")->reason);
+    BOOST_TEST(s.requestWork("w3", 1).empty());
+}
+
 BOOST_AUTO_TEST_CASE(report_from_wire_result) {
     swarm::wire::Result r;
     r.exitCode = 0;
@@ -376,6 +419,11 @@ BOOST_AUTO_TEST_CASE(report_from_wire_result) {
     auto w = r;
     w.error = "no such image";
     BOOST_TEST(reportFromResult(w).error == "worker error: no such image");
+    BOOST_TEST(!reportFromResult(w).refused);
+    auto refused = w;
+    refused.refused = true;
+    BOOST_TEST(reportFromResult(refused).refused);
+    BOOST_TEST(reportFromResult(refused).error == "refused by the worker: no such image");
     auto esc = r;
     esc.outputs.push_back({"../../etc/passwd", digestOf("z").bytes, 1});
     BOOST_TEST(reportFromResult(esc).error.starts_with("bad result: "));

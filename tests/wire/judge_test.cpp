@@ -215,6 +215,54 @@ BOOST_AUTO_TEST_CASE(a_spoiled_result_is_refused_naming_the_field) {
     refused([](Result& r) { r.outputs[2].size = ~0ull; }, "result.outputs[2].size");
 }
 
+// A Result as workers sent it before `refused` existed.
+struct ResultBeforeRefused {
+    static constexpr MsgType kType = MsgType::kResult;
+    std::uint32_t version = 1;
+    std::string unitId = "u-001";
+    std::uint32_t replica = 0;
+    std::int32_t exitCode = -1;
+    bool timedOut = false;
+    bool oomKilled = false;
+    std::int64_t wallMs = 0;
+    std::vector<FileRef> outputs;
+    std::string error = "image not allowed";
+    MSGPACK_DEFINE_MAP(version, unitId, replica, exitCode, timedOut, oomKilled, wallMs, outputs,
+                       error)
+};
+
+BOOST_AUTO_TEST_CASE(a_refusal_names_its_reason_and_carries_no_outputs) {
+    Result r;
+    r.unitId = "u-001";
+    r.error = "image 'x' is not allowed";
+    r.refused = true;
+    auto ok = received(r);
+    BOOST_REQUIRE(ok.has_value());
+    BOOST_TEST(ok->refused);
+
+    Result withOutputs = validResult();
+    withOutputs.refused = true;
+    withOutputs.error = "no";
+    auto bad = received(withOutputs);
+    BOOST_REQUIRE(!bad.has_value());
+    BOOST_TEST(bad.error().what.starts_with("result.refused"), bad.error().what);
+
+    Result noReason = r;
+    noReason.error.clear();
+    bad = received(noReason);
+    BOOST_REQUIRE(!bad.has_value());
+    BOOST_TEST(bad.error().what.starts_with("result.refused"), bad.error().what);
+}
+
+BOOST_AUTO_TEST_CASE(a_result_from_an_older_worker_is_no_refusal) {
+    auto raw = decodeMessage(encodeMessage(ResultBeforeRefused{}));
+    BOOST_REQUIRE(raw.has_value());
+    auto r = bodyAs<Result>(*raw);
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(!r->refused);
+    BOOST_TEST(r->error == "image not allowed");
+}
+
 BOOST_AUTO_TEST_CASE(texts_are_cleaned_not_refused) {
     Result r = validResult();
     r.error = std::string("bad\xff\xfe bytes\x1b[31m and \0 nul", 27) + std::string(10'000, 'x');

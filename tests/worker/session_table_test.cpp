@@ -202,6 +202,7 @@ BOOST_AUTO_TEST_CASE(a_unit_the_volunteer_does_not_allow_is_refused_and_its_slot
     BOOST_REQUIRE(results.size() == 1u);
     BOOST_TEST(results[0].unitId == "u1");
     BOOST_TEST(results[0].error.find("image") != std::string::npos);
+    BOOST_TEST(results[0].refused); // the volunteer's rule, not the unit's fault
     BOOST_TEST(rig.port.requested(a) == 1u);
     WorkerStatus st;
     rig.table->collect(st);
@@ -217,6 +218,7 @@ BOOST_AUTO_TEST_CASE(an_assign_the_judge_refused_is_answered_for_its_unit_or_wit
     auto results = rig.port.taken<wire::Result>(a);
     BOOST_REQUIRE(results.size() == 1u);
     BOOST_TEST(results[0].error == "refused: assign.memoryBytes: too big");
+    BOOST_TEST(!results[0].refused); // a malformed assign is the submitter's fault
     v = rig.table->refusedAssign(a, std::nullopt, "assign.unitId: bad");
     BOOST_TEST((v == AssignVerdict::kRefused));
     auto errors = rig.port.taken<wire::ErrorMsg>(a);
@@ -239,6 +241,7 @@ BOOST_AUTO_TEST_CASE(inputs_that_cannot_be_fetched_refuse_the_unit) {
     auto results = rig.port.taken<wire::Result>(a);
     BOOST_REQUIRE(results.size() == 1u);
     BOOST_TEST(results[0].error == "inputs could not be fetched: x");
+    BOOST_TEST(!results[0].refused);
     BOOST_TEST(rig.port.ran[a].empty());
 }
 
