@@ -62,6 +62,8 @@ public:
     void prepare();
 
     const JobSpec& job() const noexcept { return job_; }
+    /// The journal's batch id, put in every offer (Journal::batchId()).
+    const std::string& batchId() const noexcept { return batchId_; }
     const wire::Clock& clock() const noexcept { return clock_; }
     Reporter& reporter() noexcept { return reporter_; }
     net::BlobStore& blobs() noexcept { return blobs_; }
@@ -86,6 +88,9 @@ public:
     void workerBye(const WorkerId& wid, const std::vector<std::string>& givenBack);
     void reportResult(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,
                       const ReplicaReport& report);
+    /// A replica `wid` says still runs: its lease is extended, or, if `wid`
+    /// does not hold it in flight, a cancel for it is owed.
+    void reportProgress(const WorkerId& wid, const wire::Progress& progress);
 
     /// Leases and offer tokens that ran out at `nowMs`; true once the job is
     /// finished.
@@ -105,6 +110,7 @@ private:
     JobSpec job_;
     Journal& journal_;
     std::filesystem::path jobDir_;
+    std::string batchId_;
     const wire::Clock& clock_;
     Reporter& reporter_;
     ResultStore results_;

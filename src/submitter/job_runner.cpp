@@ -73,6 +73,7 @@ void JobRunner::offerWork(std::int64_t nowMs) {
         offer.endpoints = endpoints;
         offer.token = *token;
         offer.jobId = batch_.job().name;
+        offer.batchId = batch_.batchId();
         kLog.info("offering work to {}", wid.substr(0, 12));
         swarm_.postOffer(w.id, offer);
         batch_.reporter().emit(event::offerPosted(batch_.clock().nowMs(), wid));

@@ -58,6 +58,12 @@ public:
     Journal& operator=(Journal&&) noexcept;
     ~Journal() override;
 
+    /// The job's batch id: 32 lower-case hex digits, random, made with the
+    /// journal (or on the first read-write open of an older one); every run
+    /// of the job offers it, so workers hand results they kept to a run of
+    /// this job only. "" for an older journal opened read-only.
+    std::string batchId() const;
+
     /// The stored job spec, as TOML text (jobSpecToToml form).
     std::string specToml() const;
     /// The stored job spec parsed back (input files must still exist).
