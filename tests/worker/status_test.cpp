@@ -18,4 +18,12 @@ BOOST_AUTO_TEST_CASE(status_says_where_the_dht_sees_the_worker) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(status_counts_held_results) {
+    WorkerStatus st;
+    st.heldCount = 2;
+    st.heldBytes = 4096;
+    const auto json = st.json();
+    BOOST_TEST(json.find(R"("held":2,"held_bytes":4096)") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
