@@ -490,7 +490,8 @@ long long runningOnWorkers(Swarm& s) {
 // finish on the workers, which keep their results. `betweenRuns` happens
 // then. The resumed run takes the kept results: every unit validates with
 // no replica assigned again, and no container is left.
-void resumeTakesHeldResults(const std::string& name, const std::function<void()>& betweenRuns) {
+void resumeTakesHeldResults(const std::string& name, const std::function<void()>& betweenRuns,
+                            bool unitsFinishFirst = true) {
     auto& s = theSwarm();
     auto dir = s.root() / name;
     auto words = makeInputs(dir / "inputs", 2);
@@ -507,8 +508,9 @@ void resumeTakesHeldResults(const std::string& name, const std::function<void()>
     submit->signal(SIGKILL);
     submit->wait(10s);
     BOOST_REQUIRE(eventsOf(first, "unit-valid").empty()); // killed before any result came
-    BOOST_REQUIRE_MESSAGE(waitFor([&] { return heldOnWorkers(s) == 4; }, 120s),
-                          "held: " << heldOnWorkers(s));
+    if (unitsFinishFirst)
+        BOOST_REQUIRE_MESSAGE(waitFor([&] { return heldOnWorkers(s) == 4; }, 120s),
+                              "held: " << heldOnWorkers(s));
     betweenRuns();
 
     auto second = dir / "events2.jsonl";
@@ -527,6 +529,13 @@ void resumeTakesHeldResults(const std::string& name, const std::function<void()>
 
 BOOST_AUTO_TEST_CASE(a_resumed_submitter_gets_the_results_workers_held_for_it) {
     resumeTakesHeldResults("held", [] {});
+}
+
+// Resumed at once, while the killed run's units still run: the new session
+// hears of them (progress) and takes each result as its unit ends.
+BOOST_AUTO_TEST_CASE(a_submitter_resumed_while_its_units_run_takes_their_results) {
+    resumeTakesHeldResults(
+        "held-running", [] {}, false);
 }
 
 BOOST_AUTO_TEST_CASE(a_restarted_worker_still_holds_results_for_a_resumed_submitter) {
