@@ -77,8 +77,8 @@ struct SchedulerCounts {
 ///
 /// Durability: every event's changes go to `store.commit()` as one batch
 /// before the method returns, so the caller only ever acts on committed state.
-/// Results for replicas that already ended (late, cancelled, unknown) are
-/// ignored.
+/// Results for replicas that already ended are ignored (cancelled, given
+/// back, unknown, decided units), except a late vote (reportResult()).
 ///
 /// Not thread-safe: owned by the submitter's event loop.
 class Scheduler {
