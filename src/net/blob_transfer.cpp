@@ -87,6 +87,12 @@ std::expected<void, Error> sendBlob(Session& session, BlobStore& store,
             return sent;
         return std::unexpected(file.error());
     }
+    return sendBlobFile(session, digest, *file);
+}
+
+std::expected<void, Error> sendBlobFile(Session& session, const wire::Digest& digest,
+                                        const BlobFile& blob) {
+    const BlobFile* file = &blob;
     wire::BlobChunk chunk;
     chunk.digest = toRaw(digest);
     chunk.total = file->size;

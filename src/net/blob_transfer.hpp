@@ -65,6 +65,11 @@ std::expected<ChunkView, wire::Error> chunkView(const wire::RawMessage& raw);
 /// usable). Blocks; bounded by the session's write deadline per chunk.
 std::expected<void, Error> sendBlob(Session& session, BlobStore& store, const wire::Digest& digest);
 
+/// Sends one blob from a file already open (whose content hashes to
+/// `digest`) as chunks, like sendBlob(). Blocks.
+std::expected<void, Error> sendBlobFile(Session& session, const wire::Digest& digest,
+                                        const BlobFile& file);
+
 /// Answers a NeedBlobs: sendBlob() for each digest in order. Missing blobs
 /// are answered with ErrorMsg and skipped; only a session failure is an error.
 std::expected<void, Error> serveBlobs(Session& session, BlobStore& store,

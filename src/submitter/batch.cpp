@@ -25,8 +25,8 @@ std::string cancelMessage(const CancelTally& tally) {
 
 Batch::Batch(JobSpec job, Journal& journal, const std::filesystem::path& jobDir,
              const wire::Clock& clock, Reporter& reporter)
-    : job_(std::move(job)), journal_(journal), jobDir_(jobDir), clock_(clock), reporter_(reporter),
-      results_(jobDir),
+    : job_(std::move(job)), journal_(journal), jobDir_(jobDir), batchId_(journal.batchId()),
+      clock_(clock), reporter_(reporter), results_(jobDir),
       blobs_(results_.blobDir(),
              net::BlobStoreOptions{.maxBytes = std::uint64_t{1} << 62, .fsync = true}, clock) {}
 
@@ -229,6 +229,19 @@ void Batch::holdWork() {
 bool Batch::waitForCancelAnswers(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     return answered_.wait_for(lock, timeout, [&] { return unanswered_.empty(); });
+}
+
+void Batch::reportProgress(const WorkerId& wid, const wire::Progress& progress) {
+    std::lock_guard lock(mutex_);
+    if (scheduler_->reportProgress(wid, progress.unitId, progress.replica))
+        return;
+    // Its containers would hold the worker's slots for nothing (a killed
+    // run's replica that was decided or reissued meanwhile).
+    kLog.info("worker {} runs {}/{}, which it does not hold; cancelling it", wid.substr(0, 12),
+              progress.unitId, progress.replica);
+    cancels_[wid].push_back(wire::Cancel{.unitId = progress.unitId,
+                                         .replica = progress.replica,
+                                         .reason = "not held by this worker"});
 }
 
 bool Batch::expire(std::int64_t nowMs) {

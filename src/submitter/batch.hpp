@@ -81,6 +81,8 @@ public:
     void prepare();
 
     const JobSpec& job() const noexcept { return job_; }
+    /// The journal's batch id, put in every offer (Journal::batchId()).
+    const std::string& batchId() const noexcept { return batchId_; }
     const wire::Clock& clock() const noexcept { return clock_; }
     Reporter& reporter() noexcept { return reporter_; }
     net::BlobStore& blobs() noexcept { return blobs_; }
@@ -105,6 +107,9 @@ public:
     void workerBye(const WorkerId& wid, const std::vector<std::string>& givenBack);
     void reportResult(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,
                       const ReplicaReport& report);
+    /// A replica `wid` says still runs: its lease is extended, or, if `wid`
+    /// does not hold it in flight, a cancel for it is owed.
+    void reportProgress(const WorkerId& wid, const wire::Progress& progress);
 
     /// The researcher cancels the job (`swarm-submit cancel`, Ctrl-C
     /// twice): every replica in flight is given back (Scheduler::cancelAll),
@@ -140,6 +145,7 @@ private:
     JobSpec job_;
     Journal& journal_;
     std::filesystem::path jobDir_;
+    std::string batchId_;
     const wire::Clock& clock_;
     Reporter& reporter_;
     ResultStore results_;

@@ -110,6 +110,7 @@ void JobRunner::offerWork(std::int64_t nowMs) {
         offer.endpoints = endpoints;
         offer.token = *token;
         offer.jobId = batch_.job().name;
+        offer.batchId = batch_.batchId();
         kLog.info("offering work to {}", wid.substr(0, 12));
         swarm_.postOffer(w.id, offer);
         diagnosis_.offered(wid, endpoints, nowMs);

@@ -1,6 +1,7 @@
 #include "submitter/journal.hpp"
 
 #include "base/unique_fd.hpp"
+#include "wire/bytes.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -9,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cerrno>
 #include <map>
 #include <system_error>
@@ -256,6 +258,13 @@ DbHandle openDb(const fs::path& file, int flags) {
 }
 
 // A value read back from the journal, or SQLITE_CORRUPT when it is not one.
+// A fresh batch id: 16 random bytes as 32 lower-case hex digits.
+std::string newBatchId() {
+    std::array<std::uint8_t, 16> bytes{};
+    wire::randomBytes(bytes);
+    return wire::toHex(bytes);
+}
+
 template <typename T> T orCorrupt(std::optional<T> value, const char* what) {
     if (!value)
         throw std::system_error(SQLITE_CORRUPT, sqliteCategory(), what);
@@ -340,6 +349,8 @@ Journal Journal::create(const fs::path& jobDir, const JobSpec& job) {
         meta.run();
         meta.bind(1, std::string_view("job")).bind(2, std::string_view(jobSpecToToml(job)));
         meta.run();
+        meta.bind(1, std::string_view("batch")).bind(2, std::string_view(newBatchId()));
+        meta.run();
         Statement unit(db, "INSERT INTO units(id, ord, state) VALUES(?1, ?2, 'pending')");
         std::int64_t ord = 0;
         for (const auto& u : job.units) {
@@ -377,9 +388,20 @@ Journal Journal::open(const fs::path& jobDir, Access access) {
                                     std::to_string(kFormat) + ")");
     if (rw) {
         addTruncatedColumn(db);
+        // A journal from before batch ids gets one on its first read-write
+        // open; from then on every run of the job names the same batch.
+        Statement q(db, "INSERT INTO meta(key, value) VALUES('batch', ?1) "
+                        "ON CONFLICT(key) DO NOTHING");
+        q.bind(1, std::string_view(newBatchId()));
+        q.run();
         impl->prepare();
     }
     return Journal(std::move(impl));
+}
+
+std::string Journal::batchId() const {
+    Statement q(impl_->db.get(), "SELECT value FROM meta WHERE key = 'batch'");
+    return q.step() ? q.text(0) : std::string();
 }
 
 std::string Journal::specToml() const {

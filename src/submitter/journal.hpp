@@ -23,8 +23,9 @@ namespace swarm::submitter {
 /// whose effects were never acted on. On restart, load() returns a Snapshot
 /// and Scheduler::restore() rebuilds from it: valid units stay valid (their
 /// results are rewritten from blobs if needed, never recomputed), replicas
-/// that were in flight become "abandoned" (they count against
-/// max_total_results, not max_errors) and are reissued.
+/// in flight whose lease lasts stay in flight (their workers keep results
+/// for the job's batch id), the others become "abandoned" (they count
+/// against max_total_results, not max_errors) and are reissued.
 ///
 /// While a read-write Journal is open it holds an exclusive lock on
 /// `DIR/journal.lock`, so two submitters cannot drive one job directory.
@@ -58,6 +59,12 @@ public:
     Journal(Journal&&) noexcept;
     Journal& operator=(Journal&&) noexcept;
     ~Journal() override;
+
+    /// The job's batch id: 32 lower-case hex digits, random, made with the
+    /// journal (or on the first read-write open of an older one); every run
+    /// of the job offers it, so workers hand results they kept to a run of
+    /// this job only. "" for an older journal opened read-only.
+    std::string batchId() const;
 
     /// The stored job spec, as TOML text (jobSpecToToml form).
     std::string specToml() const;

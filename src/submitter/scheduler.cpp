@@ -107,9 +107,7 @@ Effects Scheduler::restore(const Snapshot& snapshot) {
                 r.reason = "missing from the journal";
                 batch.replicas.push_back(r);
             } else if (r.state == ReplicaState::kInFlight) {
-                r.state = ReplicaState::kAbandoned;
-                r.reason = "in flight when the submitter stopped";
-                batch.replicas.push_back(r);
+                holdRestored(i, r, batch);
             }
         }
         if (slot.rec.state == UnitState::kPending)
@@ -120,8 +118,22 @@ Effects Scheduler::restore(const Snapshot& snapshot) {
     return effects;
 }
 
+// Its worker may still be running it, or holding its result for us: while
+// its lease lasts it is not reissued.
+void Scheduler::holdRestored(std::size_t unit, ReplicaRecord& r, StateBatch& batch) {
+    if (r.leaseExpiresMs > clock_.nowMs() && units_[unit].rec.state == UnitState::kPending) {
+        leases_.emplace(r.leaseExpiresMs, unit, r.replica);
+        held_[r.worker].emplace(unit, r.replica);
+        return;
+    }
+    r.state = ReplicaState::kAbandoned;
+    r.reason = "in flight when the submitter stopped";
+    batch.replicas.push_back(r);
+}
+
 void Scheduler::workerConnected(const WorkerId& worker) {
     connected_.insert(worker);
+    seen_.insert(worker);
 }
 
 std::uint32_t Scheduler::initialReplicas(const Slot&) const {
@@ -183,6 +195,7 @@ void Scheduler::refreshNeed(std::size_t unit) {
 
 std::vector<Assignment> Scheduler::requestWork(const WorkerId& worker, std::uint32_t slots) {
     connected_.insert(worker);
+    seen_.insert(worker);
     std::vector<Assignment> out;
     StateBatch batch;
     const std::int64_t now = clock_.nowMs();
@@ -309,31 +322,86 @@ Effects Scheduler::reportResult(const WorkerId& worker, std::string_view unitId,
         return effects;
     }
     auto& r = slot.replicas[replica];
-    if (r.state != ReplicaState::kInFlight) {
+    const bool late = r.state != ReplicaState::kInFlight;
+    if (late && !lateVoteAllowed(slot, worker, replica)) {
         effects.ignored = fmt::format("replica already ended ({})", stateName(r.state));
         return effects;
     }
     StateBatch batch;
+    ReplicaState state = ReplicaState::kSucceeded;
+    std::string reason;
     if (report.refused) {
         // The worker's own rule, not the unit's fault: no error, but an
         // issued replica (max_total_results), and eligible() keeps that
         // worker from being asked again.
-        endReplica(u, replica, ReplicaState::kRefused,
-                   report.error.empty() ? "refused" : report.error, batch, effects);
+        state = ReplicaState::kRefused;
+        reason = report.error.empty() ? "refused" : report.error;
     } else if (!report.error.empty() || !report.digest) {
         r.exitCode = report.exitCode;
         r.outputs = report.outputs; // its logs, for `swarm-submit logs`
-        endReplica(u, replica, ReplicaState::kErrored,
-                   report.error.empty() ? "no digest" : report.error, batch, effects);
+        state = ReplicaState::kErrored;
+        reason = report.error.empty() ? "no digest" : report.error;
     } else {
         r.exitCode = report.exitCode;
         r.digest = report.digest;
         r.outputs = report.outputs;
-        endReplica(u, replica, ReplicaState::kSucceeded, "", batch, effects);
+    }
+    if (!late) {
+        endReplica(u, replica, state, std::move(reason), batch, effects);
+    } else {
+        // A late vote (BOINC accepts late results): the replica had ended
+        // without one; it ends again with what the worker computed.
+        r.state = state;
+        r.reason = std::move(reason);
+        batch.replicas.push_back(r);
+        if (countsAsError(state))
+            effects.ended.push_back(r);
     }
     settle(u, batch, effects);
     commit(batch);
     return effects;
+}
+
+// A result for a replica that ended lost, expired or abandoned still counts
+// while its unit is pending, unless the worker holds another replica of the
+// unit that votes or may still vote (one worker, one vote).
+bool Scheduler::lateVoteAllowed(const Slot& slot, const WorkerId& worker,
+                                std::uint32_t replica) const {
+    const auto state = slot.replicas[replica].state;
+    if (slot.rec.state != UnitState::kPending ||
+        (state != ReplicaState::kLost && state != ReplicaState::kExpired &&
+         state != ReplicaState::kAbandoned))
+        return false;
+    return std::none_of(slot.replicas.begin(), slot.replicas.end(), [&](const ReplicaRecord& r) {
+        return r.replica != replica && r.worker == worker &&
+               (r.state == ReplicaState::kInFlight || r.state == ReplicaState::kSucceeded ||
+                r.state == ReplicaState::kErrored);
+    });
+}
+
+bool Scheduler::reportProgress(const WorkerId& worker, std::string_view unitId,
+                               std::uint32_t replica) {
+    auto it = index_.find(std::string(unitId));
+    if (it == index_.end())
+        return false;
+    const std::size_t u = it->second;
+    auto& slot = units_[u];
+    if (replica >= slot.replicas.size())
+        return false;
+    auto& r = slot.replicas[replica];
+    // Only the worker that holds the replica may keep it alive.
+    if (r.worker != worker || r.state != ReplicaState::kInFlight)
+        return false;
+    const std::int64_t until = clock_.nowMs() + policy_.leaseMs;
+    if (until > r.leaseExpiresMs) {
+        leases_.erase(std::make_tuple(r.leaseExpiresMs, u, replica));
+        r.leaseExpiresMs = until;
+        leases_.emplace(until, u, replica);
+        StateBatch batch;
+        batch.replicas.push_back(r);
+        commit(batch);
+    }
+    return true;
 }
 
 Effects Scheduler::workerBye(const WorkerId& worker,
@@ -380,7 +448,13 @@ Effects Scheduler::expireLeases() {
     std::set<std::size_t> touched;
     while (!leases_.empty() && std::get<0>(*leases_.begin()) <= now) {
         const auto [at, u, n] = *leases_.begin();
-        endReplica(u, n, ReplicaState::kExpired, "lease expired", batch, effects);
+        // Restored from the journal, its worker never came back to this run.
+        if (!seen_.contains(units_[u].replicas[n].worker))
+            endReplica(u, n, ReplicaState::kAbandoned,
+                       "in flight when the submitter stopped; its worker did not come back", batch,
+                       effects);
+        else
+            endReplica(u, n, ReplicaState::kExpired, "lease expired", batch, effects);
         touched.insert(u);
     }
     for (auto u : touched)

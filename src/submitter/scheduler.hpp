@@ -80,8 +80,8 @@ struct SchedulerCounts {
 ///
 /// Durability: every event's changes go to `store.commit()` as one batch
 /// before the method returns, so the caller only ever acts on committed state.
-/// Results for replicas that already ended (late, cancelled, unknown) are
-/// ignored.
+/// Results for replicas that already ended are ignored (cancelled, given
+/// back, unknown, decided units), except a late vote (reportResult()).
 ///
 /// Not thread-safe: owned by the submitter's event loop.
 class Scheduler {
@@ -91,11 +91,15 @@ public:
     Scheduler(ReplicationPolicy policy, std::vector<std::string> unitIds, const wire::Clock& clock,
               SchedulerStore& store);
 
-    /// Rebuilds state from a journal snapshot. Replicas that were in flight
-    /// become kAbandoned (they count against max_total_results, not
-    /// max_errors); units are then re-settled (some may fail on budget). The
-    /// changes are committed. Call once, before any other event. Records for
-    /// unknown units are ignored.
+    /// Rebuilds state from a journal snapshot. A replica that was in flight
+    /// and whose lease has not run out stays in flight, held by its worker,
+    /// which may still send its result (it keeps results while the
+    /// submitter is away); if its lease runs out before that worker
+    /// connects to this run, it ends kAbandoned. One whose lease ran out
+    /// becomes kAbandoned at once (they count against max_total_results,
+    /// not max_errors). Units are then re-settled (some may fail on
+    /// budget). The changes are committed. Call once, before any other
+    /// event. Records for unknown units are ignored.
     Effects restore(const Snapshot& snapshot);
 
     /// A worker authenticated. Only affects counts.
@@ -108,9 +112,18 @@ public:
     /// True if requestWork(worker, 1) would issue a replica now.
     bool hasWorkFor(const WorkerId& worker) const;
 
-    /// The worker reports the outcome of one replica.
+    /// The worker reports the outcome of one replica: one it holds in
+    /// flight, or a late one (it ended lost, expired or abandoned, and the
+    /// worker holds no other replica of the unit that votes) while the unit
+    /// is pending. Anything else is ignored (Effects::ignored says why).
     Effects reportResult(const WorkerId& worker, std::string_view unitId, std::uint32_t replica,
                          const ReplicaReport& report);
+
+    /// The worker says a replica still runs. True: it holds it in flight,
+    /// and its lease now lasts at least policy.leaseMs from now (committed).
+    /// False: it does not (decided, cancelled, given back, another worker's,
+    /// unknown): tell it to cancel the replica.
+    bool reportProgress(const WorkerId& worker, std::string_view unitId, std::uint32_t replica);
 
     /// The worker said Bye: the listed replicas are given back (no error);
     /// any other replica it still held counts as lost (an error).
@@ -176,6 +189,8 @@ private:
                           const std::set<std::pair<std::size_t, std::uint32_t>>& givenBack,
                           std::string_view lostReason);
     void refreshNeed(std::size_t unit);
+    void holdRestored(std::size_t unit, ReplicaRecord& r, StateBatch& batch);
+    bool lateVoteAllowed(const Slot& slot, const WorkerId& worker, std::uint32_t replica) const;
     void commit(StateBatch& batch);
 
     ReplicationPolicy policy_;
@@ -187,6 +202,7 @@ private:
     std::set<std::tuple<std::int64_t, std::size_t, std::uint32_t>> leases_;
     std::map<WorkerId, std::set<std::pair<std::size_t, std::uint32_t>>> held_;
     std::set<WorkerId> connected_;
+    std::set<WorkerId> seen_; // connected at some point of this run
     std::size_t decided_ = 0;
 };
 

@@ -152,8 +152,12 @@ bool WorkerSession::handle(const wire::RawMessage& msg) {
         reason_ = "bye: " + bye->reason;
         return false;
     }
-    case wire::MsgType::kProgress:
-        return body(std::type_identity<wire::Progress>{}).has_value();
+    case wire::MsgType::kProgress: {
+        auto progress = body(std::type_identity<wire::Progress>{});
+        if (progress)
+            batch_.reportProgress(wid_, *progress);
+        return progress.has_value();
+    }
     case wire::MsgType::kError: {
         // The worker refused an assign it could not name (docs/protocol.md):
         // only that replica is lost, and its lease will say so.

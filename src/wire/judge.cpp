@@ -613,6 +613,9 @@ Verdict judge(CapacityRecord& r) {
 
 Verdict judge(Offer& o) {
     cleanText(o.jobId, 128);
+    if (!o.batchId.empty() && (o.batchId.size() != 32 || !isHex(o.batchId)))
+        return refuse("offer.batchId",
+                      fmt::format("'{}' is not 32 lower-case hex digits", excerpt(o.batchId)));
     return checkEndpoints("offer.endpoints", o.endpoints, 16, 256);
 }
 

@@ -137,7 +137,8 @@ std::expected<void, Error> judge(RelayData& msg);
 /// DHT records, after their envelope verified: texts (arch, os, podman,
 /// software, labels, job id) cleaned; slot counts bounded; an offer's
 /// endpoints ≤ 16, each printable ASCII without spaces, ≤ 256 bytes; a
-/// capacity record's relays ≤ 4 of ≤ 64 bytes.
+/// capacity record's relays ≤ 4 of ≤ 64 bytes; an offer's batchId empty or
+/// 32 lower-case hex digits.
 std::expected<void, Error> judge(CapacityRecord& record);
 std::expected<void, Error> judge(Offer& offer);
 

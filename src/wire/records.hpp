@@ -70,7 +70,11 @@ struct Offer {
     std::vector<std::string> endpoints;   ///< "host:port"
     std::array<std::uint8_t, 16> token{}; ///< one-time, checked by the submitter
     std::string jobId;                    ///< informational
-    MSGPACK_DEFINE_MAP(version, submitterId, workerId, swarm, endpoints, token, jobId)
+    /// The job run's batch id (32 lower-case hex, the journal's): a worker
+    /// delivers results it kept for this submitter only to a session whose
+    /// offer names the same batch. Empty from older submitters.
+    std::string batchId;
+    MSGPACK_DEFINE_MAP(version, submitterId, workerId, swarm, endpoints, token, jobId, batchId)
 };
 
 } // namespace swarm::wire

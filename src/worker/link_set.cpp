@@ -50,6 +50,11 @@ void LinkSet::run(SessionId id, wire::Assign assign, sandbox::Limits limits,
         link->run(std::move(assign), limits, std::move(pinned), stop);
 }
 
+void LinkSet::deliverHeld(SessionId id) {
+    if (auto link = find(id))
+        link->deliverHeld();
+}
+
 void LinkSet::unpin(std::vector<wire::Digest> pinned) {
     for (const auto& d : pinned)
         ctx_.store.unpin(d);

@@ -24,6 +24,7 @@ public:
     bool ready(SessionId id) const override;
     void run(SessionId id, wire::Assign assign, sandbox::Limits limits,
              std::vector<wire::Digest> pinned, std::stop_token stop) override;
+    void deliverHeld(SessionId id) override;
     void unpin(std::vector<wire::Digest> pinned) override;
     void close(SessionId id, std::optional<wire::Bye> last) override;
     void forget(SessionId id) override;

@@ -19,7 +19,7 @@ std::vector<dht::ReceivedOffer> OfferQueue::take(const LinkOf& linkOf, std::int6
     for (auto& offer : offers_) {
         if (offer.expiresAtMs <= nowMs)
             continue;
-        switch (linkOf(offer.submitter)) {
+        switch (linkOf(offer)) {
         case LinkState::kNone:
             ready.push_back(std::move(offer));
             break;

@@ -17,14 +17,15 @@ namespace swarm::worker {
 /// endpoints may be gone) next to a restarted submitter's fresh one. An
 /// offer from a submitter the worker is still dialing (or whose session
 /// ended but still runs its last units) waits until that ends; one from a
-/// submitter it already works for is dropped, as is an expired one. Not
+/// submitter it already works for is dropped, as is an expired one (the
+/// caller's LinkOf says which, per offer). Not
 /// thread-safe (the caller's lock guards it).
 class OfferQueue {
 public:
     /// kDialing: a session that is not connected and not finished (dialing,
     /// or ended and running its last units).
     enum class LinkState { kNone, kDialing, kConnected };
-    using LinkOf = std::function<LinkState(const wire::PeerId& submitter)>;
+    using LinkOf = std::function<LinkState(const dht::ReceivedOffer& offer)>;
 
     /// Queues `offer`, or replaces an older queued offer from its submitter.
     void push(dht::ReceivedOffer offer);

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace swarm::worker {
 
 namespace {
@@ -38,12 +40,22 @@ void SessionTable::offered(dht::ReceivedOffer offer) {
 // Offers from a submitter being dialed, or whose session ended but still
 // runs its last units, wait until that ends (OfferQueue).
 void SessionTable::startSessions() {
-    auto linkOf = [&](const wire::PeerId& submitter) {
-        for (const auto& [id, e] : sessions_)
-            if (e.offer.submitter == submitter)
-                return e.phase == Phase::kConnected ? OfferQueue::LinkState::kConnected
-                                                    : OfferQueue::LinkState::kDialing;
-        return OfferQueue::LinkState::kNone;
+    // A session that ended but still runs units of the same batch does not
+    // hold the new one back: the new session takes their progress and
+    // results (a submitter resumed after a crash).
+    auto linkOf = [&](const dht::ReceivedOffer& offer) {
+        auto state = OfferQueue::LinkState::kNone;
+        for (const auto& [id, e] : sessions_) {
+            if (e.offer.submitter != offer.submitter)
+                continue;
+            if (e.phase == Phase::kConnected)
+                return OfferQueue::LinkState::kConnected;
+            const bool sameBatch = e.phase == Phase::kEnding && !offer.offer.batchId.empty() &&
+                                   e.offer.offer.batchId == offer.offer.batchId;
+            if (!sameBatch)
+                state = OfferQueue::LinkState::kDialing;
+        }
+        return state;
     };
     for (auto& offer : offers_.take(linkOf, clock_.nowMs())) {
         kLog.info("offer from {}{}", offer.submitter.shortStr(),
@@ -64,6 +76,10 @@ void SessionTable::connected(SessionId id) {
         return;
     e->phase = Phase::kConnected;
     kLog.info("connected to submitter {} (weight {})", e->offer.submitter.shortStr(), e->weight);
+    if (!e->offer.offer.batchId.empty()) {
+        port_.deliverHeld(id);
+        reportProgress(id);
+    }
     shareOut();
 }
 
@@ -128,9 +144,17 @@ void SessionTable::cancelled(SessionId id, const wire::Cancel& cancel) {
     // A running container is killed (the runtime checks four times a
     // second); its result, "killed: cancelled", is no longer wanted.
     kLog.info("submitter cancelled {}/{}: {}", cancel.unitId, cancel.replica, cancel.reason);
-    if (auto it = e->running.find(replicaKey(cancel.unitId, cancel.replica));
-        it != e->running.end())
-        it->second.stop.request_stop();
+    // The unit may run in an ended session whose news this one carries (a
+    // resumed submitter cancels what its killed run started).
+    const auto key = replicaKey(cancel.unitId, cancel.replica);
+    for (auto& [other, o] : sessions_) {
+        if (other != id && linkFor(o, other) != id)
+            continue;
+        if (auto it = o.running.find(key); it != o.running.end()) {
+            it->second.stop.request_stop();
+            return;
+        }
+    }
 }
 
 // An assign answers one slot asked for; one nobody asked for is a breach.
@@ -219,6 +243,8 @@ void SessionTable::fetched(SessionId id, wire::Assign assign, const Admission& a
         return;
     }
     auto& running = e->running[key];
+    running.unitId = assign.unitId;
+    running.replica = assign.replica;
     running.startedMs = clock_.nowMs();
     port_.run(id, std::move(assign), admission.limits, std::move(result.pinned),
               running.stop.get_token());
@@ -233,6 +259,67 @@ void SessionTable::unitEnded(SessionId id, const std::string& key, bool delivere
     ++(delivered && succeeded ? done_ : failed_);
     freeSlot(*e);
     maybeForget(id);
+}
+
+bool SessionTable::keepResult(SessionId id, const std::string& key) const {
+    auto it = sessions_.find(id);
+    if (stopping_ || it == sessions_.end() || it->second.offer.offer.batchId.empty())
+        return false;
+    auto run = it->second.running.find(key);
+    return run != it->second.running.end() && !run->second.stop.stop_requested();
+}
+
+void SessionTable::resultHeld(const wire::PeerId& submitter, const std::string& batch) {
+    for (const auto& [id, e] : sessions_)
+        if (e.phase == Phase::kConnected && e.offer.submitter == submitter &&
+            e.offer.offer.batchId == batch)
+            return port_.deliverHeld(id);
+}
+
+// The session that carries news of `e`'s units: `e` itself while
+// connected, else the newest connected session of the same submitter and
+// batch.
+std::optional<SessionId> SessionTable::linkFor(const Entry& e, SessionId own) const {
+    if (e.phase == Phase::kConnected)
+        return own;
+    if (e.offer.offer.batchId.empty())
+        return std::nullopt;
+    std::optional<SessionId> found;
+    for (const auto& [id, other] : sessions_)
+        if (other.phase == Phase::kConnected && other.offer.submitter == e.offer.submitter &&
+            other.offer.offer.batchId == e.offer.offer.batchId)
+            found = id;
+    return found;
+}
+
+void SessionTable::sendProgress(SessionId to, const Running& run) {
+    wire::Progress p;
+    p.unitId = run.unitId;
+    p.replica = run.replica;
+    p.state = "running";
+    p.elapsedMs = std::max<std::int64_t>(0, clock_.nowMs() - run.startedMs);
+    port_.send(to, wire::encodeMessage(p));
+}
+
+// Once a session connects: the units of its submitter and batch that run
+// now (in it or in an ended session) are reported to it.
+void SessionTable::reportProgress(SessionId to) {
+    for (const auto& [id, e] : sessions_)
+        if (linkFor(e, id) == to)
+            for (const auto& [key, run] : e.running)
+                sendProgress(to, run);
+}
+
+void SessionTable::tick() {
+    const auto now = clock_.nowMs();
+    if (!stopping_ && now - progressAtMs_ >= kProgressEveryMs) {
+        progressAtMs_ = now;
+        for (const auto& [id, e] : sessions_)
+            if (auto to = linkFor(e, id))
+                for (const auto& [key, run] : e.running)
+                    sendProgress(*to, run);
+    }
+    shareOut();
 }
 
 void SessionTable::drained(SessionId id) {

@@ -49,6 +49,10 @@ public:
     /// thread of its own; reports unitEnded() after sending its result.
     virtual void run(SessionId id, wire::Assign assign, sandbox::Limits limits,
                      std::vector<wire::Digest> pinned, std::stop_token stop) = 0;
+    /// Sends, on a thread of the session's own and under its send lock,
+    /// every result held (HeldResults) for its submitter and batch, each
+    /// exactly like a live one, and removes each once sent.
+    virtual void deliverHeld(SessionId id) = 0;
     /// Gives back the cache pins of a unit that will not run.
     virtual void unpin(std::vector<wire::Digest> pinned) = 0;
     /// Sends what is queued, then `last` if given, and ends the session: its
@@ -114,11 +118,22 @@ public:
                                 const std::string& why);
     void fetched(SessionId id, wire::Assign assign, const Admission& admission, Fetched result);
     void unitEnded(SessionId id, const std::string& key, bool delivered, bool succeeded);
+    /// A unit of `id` ended but its result could not be sent (the session
+    /// is gone): true if the worker keeps it for a later session of the
+    /// same submitter and batch; false when the submitter cancelled the
+    /// unit, the worker is stopping (it was given back) or the offer named
+    /// no batch. Ask before unitEnded().
+    bool keepResult(SessionId id, const std::string& key) const;
+    /// A result for (`submitter`, `batch`) was kept: a connected session of
+    /// theirs, if any, is sent it at once.
+    void resultHeld(const wire::PeerId& submitter, const std::string& batch);
     /// The session sent all it had queued: it may ask again.
     void drained(SessionId id);
-    /// Now and then: sessions that could not ask (their submitter was not
-    /// reading) ask again.
-    void tick() { shareOut(); }
+    /// Now and then (every second or so): sessions that could not ask
+    /// (their submitter was not reading) ask again, and every kProgressEvery
+    /// each running unit's progress goes to a connected session of its
+    /// submitter and batch (its own, or a newer one).
+    void tick();
     /// A message from a submitter was refused (counted for `status`).
     void countRefused() { ++refused_; }
 
@@ -132,6 +147,8 @@ public:
 
 private:
     struct Running {
+        std::string unitId;
+        std::uint32_t replica = 0;
         std::int64_t startedMs = 0;
         std::stop_source stop;
     };
@@ -159,6 +176,9 @@ private:
     void breach(SessionId id, Entry& e, const std::string& what);
     void freeSlot(Entry& e);
     void maybeForget(SessionId id);
+    std::optional<SessionId> linkFor(const Entry& e, SessionId own) const;
+    void sendProgress(SessionId to, const Running& run);
+    void reportProgress(SessionId to);
 
     const WorkerConfig& cfg_;
     base::Executor& executor_;
@@ -172,6 +192,10 @@ private:
     std::uint64_t done_ = 0;
     std::uint64_t failed_ = 0;
     std::uint64_t refused_ = 0;
+    std::int64_t progressAtMs_ = 0; // when progress went out last
 };
+
+/// How often the worker tells a submitter its units still run.
+inline constexpr std::int64_t kProgressEveryMs = 15'000;
 
 } // namespace swarm::worker

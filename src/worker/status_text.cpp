@@ -53,6 +53,8 @@ std::string WorkerStatus::text() const {
     line("results",
          fmt::format("{} delivered, {} failed; {} messages refused", done, failed, refused));
     line("cache", fmt::format("{} of {}", bytes(cacheBytes), bytes(cacheLimit)));
+    line("held", fmt::format("{} result{} for submitters away, {}", heldCount,
+                             heldCount == 1 ? "" : "s", bytes(heldBytes)));
     line("offers", fmt::format("{} accepted, {} refused", offersAccepted, offersRefused));
     return out;
 }

@@ -10,6 +10,7 @@
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
 #include "wire/log.hpp"
+#include "worker/held_results.hpp"
 #include "worker/proven_blobs.hpp"
 #include "worker/unit_runner.hpp"
 #include "worker/worker.hpp"
@@ -401,9 +402,76 @@ void SubmitterLink::runUnit(const wire::Assign& assign, const sandbox::Limits& l
 
     const bool sent = sendResult(r);
     kLog.info("unit {} done: exit {}{}", key, r.exitCode, r.error.empty() ? "" : ", " + r.error);
+    if (!sent)
+        keepResult(r, key);
     post([id = id_, key, sent, ok = r.error.empty()](SessionTable& t) {
         t.unitEnded(id, key, sent, ok);
     });
+}
+
+// A result whose session is gone is kept for a later session of the same
+// submitter and batch, if the table says so (not cancelled, not given back
+// by a stopping worker); such a session connected now gets it at once.
+void SubmitterLink::keepResult(const wire::Result& result, const std::string& key) {
+    auto keep = ask(ctx_.loop, [&t = ctx_.table, id = id_, &key] { return t.keepResult(id, key); });
+    if (!keep || !*keep)
+        return;
+    auto& store = ctx_.store;
+    if (!ctx_.held.keep(result, offer_.submitter.str(), offer_.offer.batchId,
+                        [&store](const wire::Digest& d) { return store.pathOf(d); }))
+        return;
+    post([submitter = offer_.submitter, batch = offer_.offer.batchId](SessionTable& t) {
+        t.resultHeld(submitter, batch);
+    });
+}
+
+void SubmitterLink::deliverHeld() {
+    unitThreads_.start([this] { sendHeld(); });
+}
+
+// Each held result exactly like a live one: the result, then its outputs
+// (docs/protocol.md step 5), removed once sent.
+void SubmitterLink::sendHeld() {
+    auto held = ctx_.held.claim(offer_.submitter.str(), offer_.offer.batchId);
+    for (const auto& h : held) {
+        if (sendHeldOne(h)) {
+            ctx_.held.delivered(h.id);
+            kLog.info("delivered the held result of {}/{} to submitter {}", h.result.unitId,
+                      h.result.replica, offer_.submitter.shortStr());
+        } else {
+            ctx_.held.release(h.id);
+        }
+    }
+    if (!held.empty())
+        post([id = id_](SessionTable& t) { t.drained(id); });
+}
+
+bool SubmitterLink::sendHeldOne(const HeldResult& held) {
+    ++busy_;
+    std::lock_guard lock(sendMutex_);
+    auto ok = [&] {
+        if (closed_ || !session_ || session_->broken())
+            return false;
+        if (!session_->send(held.result))
+            return false;
+        for (const auto& out : held.result.outputs) {
+            const auto digest = net::toDigest(out.digest);
+            auto file = ctx_.held.openBlob(digest);
+            if (!file) {
+                // Its submitter takes the result as failed (docs/protocol.md).
+                kLog.error("{}", file.error().what);
+                wire::ErrorMsg missing{.code = net::kBlobMissingCode, .message = digest.str()};
+                if (!session_->send(missing))
+                    return false;
+                continue;
+            }
+            if (!net::sendBlobFile(*session_, digest, *file))
+                return false;
+        }
+        return true;
+    }();
+    --busy_;
+    return ok;
 }
 
 bool SubmitterLink::sendResult(const wire::Result& result) {

@@ -33,6 +33,8 @@ namespace swarm::worker {
 
 struct WorkerConfig;
 struct WorkerDeps;
+class HeldResults;
+struct HeldResult;
 class ProvenBlobs;
 
 /// What every session's I/O borrows from the worker.
@@ -41,6 +43,7 @@ struct LinkContext {
     const WorkerDeps& deps;
     net::BlobStore& store;
     ProvenBlobs& proven;
+    HeldResults& held;     ///< results kept while their session is gone
     base::EventLoop& loop; ///< where `table` runs
     SessionTable& table;
     std::string selfId;
@@ -68,6 +71,9 @@ public:
     void run(wire::Assign assign, sandbox::Limits limits, std::vector<wire::Digest> pinned,
              std::stop_token stop);
     void close(std::optional<wire::Bye> last);
+    /// Sends the results held for this session's submitter and batch, on a
+    /// thread of its own (SessionPort::deliverHeld).
+    void deliverHeld();
     /// Waits for every thread of the session and closes its connection.
     void join();
 
@@ -84,6 +90,9 @@ private:
     void runUnit(const wire::Assign& assign, const sandbox::Limits& limits,
                  const std::vector<wire::Digest>& pinned, std::stop_token stop);
     bool sendResult(const wire::Result& result);
+    void keepResult(const wire::Result& result, const std::string& key);
+    void sendHeld();
+    bool sendHeldOne(const HeldResult& held);
     template <typename F> void post(F task);
 
     LinkContext& ctx_;

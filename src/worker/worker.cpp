@@ -13,6 +13,7 @@
 #include "wire/log.hpp"
 #include "wire/peer_id.hpp"
 #include "worker/capacity.hpp"
+#include "worker/held_results.hpp"
 #include "worker/link_set.hpp"
 #include "worker/proven_blobs.hpp"
 #include "worker/session_table.hpp"
@@ -55,6 +56,7 @@ struct Worker::State {
     base::EventLoop* loop = nullptr;
     SessionTable* table = nullptr;
     net::BlobStore* store = nullptr;
+    HeldResults* held = nullptr;
     dht::Inbox* inbox = nullptr;
     net::Reachability reach; // as last logged
 };
@@ -81,10 +83,14 @@ struct Worker::Serving {
     explicit Serving(State& st)
         : s(st), store(st.deps.home / "cache", net::BlobStoreOptions{.maxBytes = st.cfg.cacheBytes},
                        st.deps.clock),
+          held(st.deps.home / "held",
+               HeldLimits{.maxAgeMs = st.cfg.heldMaxAgeMs, .maxBytes = st.cfg.heldMaxBytes},
+               st.deps.clock),
           ctx{.cfg = st.cfg,
               .deps = st.deps,
               .store = store,
               .proven = proven,
+              .held = held,
               .loop = loop,
               .table = table,
               .selfId = st.selfId},
@@ -95,6 +101,7 @@ struct Worker::Serving {
     base::EventLoop loop{[](std::string_view what) { kLog.error("{}", what); }};
     net::BlobStore store;
     ProvenBlobs proven;
+    HeldResults held; // outlives the sessions that keep and deliver results
     LinkContext ctx;
     LinkSet links;
     SessionTable table;
@@ -157,6 +164,7 @@ void Worker::run() {
         s.loop = &loop;
         s.table = &table;
         s.store = &serving.store;
+        s.held = &serving.held;
         s.inbox = &inbox;
     }
     serve(serving, announcer, record);
@@ -165,6 +173,7 @@ void Worker::run() {
     s.loop = nullptr;
     s.table = nullptr;
     s.store = nullptr;
+    s.held = nullptr;
     s.inbox = nullptr;
 }
 
@@ -181,6 +190,7 @@ void Worker::serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRe
         s.cv.wait_for(lock, kTick);
         lock.unlock();
         serving.links.reap();
+        serving.held.expire();
         std::uint32_t free = record.freeSlots;
         serving.loop.runSync([&] {
             serving.table.tick();
@@ -237,6 +247,10 @@ WorkerStatus Worker::status() const {
         st.cacheBytes = s.store->usedBytes();
         st.cacheLimit = s.store->maxBytes();
     }
+    if (s.held) {
+        st.heldCount = s.held->count();
+        st.heldBytes = s.held->bytes();
+    }
     if (s.inbox) {
         st.offersAccepted = s.inbox->accepted();
         for (auto n : s.inbox->refused())
@@ -262,6 +276,8 @@ std::string WorkerStatus::json() const {
         .add("refused", refused)
         .add("cache_bytes", cacheBytes)
         .add("cache_limit", cacheLimit)
+        .add("held", heldCount)
+        .add("held_bytes", heldBytes)
         .add("offers_accepted", offersAccepted)
         .add("offers_refused", offersRefused)
         .add("reach", reach)

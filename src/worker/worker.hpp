@@ -70,6 +70,9 @@ struct WorkerStatus {
     std::uint64_t refused = 0; ///< messages from submitters the judge refused
     std::uint64_t cacheBytes = 0;
     std::uint64_t cacheLimit = 0;
+    /// Results kept for submitters that were away (HeldResults).
+    std::uint64_t heldCount = 0;
+    std::uint64_t heldBytes = 0;
     std::uint64_t offersAccepted = 0;
     std::uint64_t offersRefused = 0;
     /// Where the DHT sees this host (net::describe): "reachable at A (...)",

@@ -36,6 +36,68 @@ wire::Error bad(const std::string& file, const toml::node& node, const std::stri
     return wire::Error(wire::Error::Code::kMalformed,
                        file + ":" + std::to_string(node.source().begin.line) + ": " + why);
 }
+
+// "90s", "30m", "24h", "7d" or a whole number of seconds, > 0.
+std::optional<std::int64_t> parseDurationMs(const toml::node& node) {
+    constexpr std::int64_t kMaxSeconds = std::int64_t{3650} * 24 * 3600;
+    std::int64_t seconds = 0;
+    if (auto v = node.value<std::int64_t>()) {
+        seconds = *v;
+    } else if (auto text = node.value<std::string>()) {
+        std::int64_t n = 0;
+        auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+        const std::string_view unit(end, text->data() + text->size() - end);
+        std::int64_t mult = 0;
+        if (unit == "s")
+            mult = 1;
+        else if (unit == "m")
+            mult = 60;
+        else if (unit == "h")
+            mult = 3600;
+        else if (unit == "d")
+            mult = 24 * 3600;
+        if (ec != std::errc() || mult == 0 || n > kMaxSeconds / mult)
+            return std::nullopt;
+        seconds = n * mult;
+    } else {
+        return std::nullopt;
+    }
+    if (seconds <= 0 || seconds > kMaxSeconds)
+        return std::nullopt;
+    return seconds * 1000;
+}
+
+// The `[held]` table: max_age, max_bytes.
+std::expected<void, wire::Error> parseHeld(const std::string& file, const toml::node& node,
+                                           WorkerConfig& cfg) {
+    auto* table = node.as_table();
+    if (table == nullptr)
+        return std::unexpected(bad(file, node, "'held' must be a table ([held])"));
+    for (auto&& [key, value] : *table) {
+        const std::string k(key.str());
+        if (k == "max_age") {
+            auto ms = parseDurationMs(value);
+            if (!ms)
+                return std::unexpected(
+                    bad(file, value,
+                        "held: 'max_age' must be a duration like \"24h\", \"90m\" or \"7d\""));
+            cfg.heldMaxAgeMs = *ms;
+        } else if (k == "max_bytes") {
+            std::optional<std::uint64_t> b;
+            if (auto v = value.value<std::string>())
+                b = parseBytes(*v);
+            else if (auto n = value.value<std::int64_t>(); n && *n > 0)
+                b = static_cast<std::uint64_t>(*n);
+            if (!b)
+                return std::unexpected(
+                    bad(file, value, "held: 'max_bytes' must be a size like \"512M\" or \"1G\""));
+            cfg.heldMaxBytes = *b;
+        } else {
+            return std::unexpected(bad(file, value, "held: unknown key '" + k + "'"));
+        }
+    }
+    return {};
+}
 } // namespace
 
 std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem::path& path,
@@ -155,6 +217,9 @@ std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem:
                                                    "' must be a whole number from 1 to 10000"));
                 cfg.shares[std::string(name.str())] = static_cast<std::uint32_t>(*v);
             }
+        } else if (k == "held") {
+            if (auto ok = parseHeld(file, node, cfg); !ok)
+                return std::unexpected(ok.error());
         } else if (k == "max_timeout_seconds") {
             std::int64_t secs = 0;
             SWARM_TAKE(integer(1, 7 * 24 * 3600), secs);

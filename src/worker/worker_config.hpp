@@ -47,6 +47,11 @@ struct WorkerConfig {
     /// weight (1 to 10000) by submitter alias or peer id; the others weigh
     /// kDefaultShare.
     std::map<std::string, std::uint32_t> shares;
+    /// `[held]`: results kept for a submitter that was away when its unit
+    /// ended (HeldResults) are dropped, oldest first, past this age ...
+    std::int64_t heldMaxAgeMs = std::int64_t{24} * 3600 * 1000;
+    /// ... or while they take more than this many bytes.
+    std::uint64_t heldMaxBytes = std::uint64_t{1} << 30;
 };
 
 /// Reads a TOML config file over `base`. Unknown keys and wrong types are

@@ -525,6 +525,98 @@ BOOST_AUTO_TEST_CASE(killed_submitter_resumes_without_redoing_validated_units) {
         BOOST_TEST(summary.find("\"attempts\":" + std::to_string(n)) == std::string::npos);
 }
 
+namespace {
+
+// Results the workers hold for a killed submitter, summed over the suite's
+// workers (`swarm-worker status`).
+long long heldOnWorkers(Swarm& s) {
+    long long n = 0;
+    for (const char* name : {"w1", "w2", "w3"})
+        n += numberField(s.workerStatus(name), "held");
+    return n;
+}
+
+// Units running on the suite's workers now.
+long long runningOnWorkers(Swarm& s) {
+    long long n = 0;
+    for (const char* name : {"w1", "w2", "w3"}) {
+        const auto st = s.workerStatus(name);
+        for (auto at = st.find("\"unit\":"); at != std::string::npos;
+             at = st.find("\"unit\":", at + 1))
+            ++n;
+    }
+    return n;
+}
+
+// A batch of slow units all running at once on the suite's slots (two
+// units of two replicas: any two workers take all four); the
+// submitter is kill -9ed once every replica is assigned, and the units
+// finish on the workers, which keep their results. `betweenRuns` happens
+// then. The resumed run takes the kept results: every unit validates with
+// no replica assigned again, and no container is left.
+void resumeTakesHeldResults(const std::string& name, const std::function<void()>& betweenRuns,
+                            bool unitsFinishFirst = true) {
+    auto& s = theSwarm();
+    auto dir = s.root() / name;
+    auto words = makeInputs(dir / "inputs", 2);
+    auto job = writeJob(dir, name, "sleep 8; wc -w < {} > out/words", 2, 2);
+    auto first = dir / "events1.jsonl";
+    auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, first);
+    BOOST_REQUIRE_MESSAGE(waitForEvents(first, "replica-assigned", 4, 120s),
+                          readFile(first.string() + ".log"));
+    // Killed once every assign reached its worker (an assign the journal
+    // has but the kill kept from being sent is only reissued after its
+    // lease).
+    BOOST_REQUIRE_MESSAGE(waitFor([&] { return runningOnWorkers(s) == 4; }, 60s),
+                          "running: " << runningOnWorkers(s));
+    submit->signal(SIGKILL);
+    submit->wait(10s);
+    BOOST_REQUIRE(eventsOf(first, "unit-valid").empty()); // killed before any result came
+    if (unitsFinishFirst)
+        BOOST_REQUIRE_MESSAGE(waitFor([&] { return heldOnWorkers(s) == 4; }, 120s),
+                              "held: " << heldOnWorkers(s));
+    betweenRuns();
+
+    auto second = dir / "events2.jsonl";
+    auto resume = s.startSubmit({"resume", (dir / "job").string()}, second);
+    auto status = waitExit(*resume, 300s);
+    BOOST_REQUIRE_MESSAGE(status == 0, readFile(second.string() + ".log"));
+    checkResults(dir / "job", words);
+    BOOST_TEST(eventsOf(second, "replica-assigned").empty());
+    BOOST_TEST(eventsOf(second, "result-received").size() == 4u);
+    BOOST_TEST(waitFor([&] { return heldOnWorkers(s) == 0; }, 30s));
+    for (const char* w : {"w1", "w2", "w3"})
+        BOOST_TEST(s.containersOf(s.workerId(w)) == 0u, w);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_resumed_submitter_gets_the_results_workers_held_for_it) {
+    resumeTakesHeldResults("held", [] {});
+}
+
+// Resumed at once, while the killed run's units still run: the new session
+// hears of them (progress) and takes each result as its unit ends.
+BOOST_AUTO_TEST_CASE(a_submitter_resumed_while_its_units_run_takes_their_results) {
+    resumeTakesHeldResults(
+        "held-running", [] {}, false);
+}
+
+BOOST_AUTO_TEST_CASE(a_restarted_worker_still_holds_results_for_a_resumed_submitter) {
+    auto& s = theSwarm();
+    resumeTakesHeldResults("held-restart", [&s] {
+        std::string holder = "w1";
+        for (const char* w : {"w1", "w2", "w3"})
+            if (numberField(s.workerStatus(w), "held") > 0)
+                holder = w;
+        const auto before = numberField(s.workerStatus(holder), "held");
+        BOOST_TEST(before > 0);
+        BOOST_TEST(s.stopWorker(holder) == 0);
+        s.startWorker(holder);
+        BOOST_TEST(numberField(s.workerStatus(holder), "held") == before);
+    });
+}
+
 BOOST_AUTO_TEST_CASE(corrupting_worker_is_never_accepted) {
     auto& s = theSwarm();
     auto bad = s.startWorker("corrupt", WorkerOptions{.corrupt = true});

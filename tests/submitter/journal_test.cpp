@@ -4,6 +4,7 @@
 #include "wire/clock.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <sqlite3.h>
 
 #include <map>
 #include <memory>
@@ -186,6 +187,38 @@ BOOST_AUTO_TEST_CASE(cancel_offline_gives_back_and_a_resume_reissues) {
     BOOST_TEST(s.counts().failed == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(batch_id_is_made_once_and_kept) {
+    TempDir dir;
+    const auto job = makeJob(dir, 1, 1, 1);
+    const auto jobDir = dir / "job";
+    std::string id;
+    {
+        auto j = Journal::create(jobDir, job);
+        id = j.batchId();
+    }
+    BOOST_TEST(id.size() == 32u);
+    BOOST_TEST(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    BOOST_TEST(Journal::open(jobDir).batchId() == id);
+    BOOST_TEST(Journal::open(jobDir, Journal::Access::kReadOnly).batchId() == id);
+    // Another job's journal gets another batch.
+    BOOST_TEST(Journal::create(dir / "other", job).batchId() != id);
+
+    // A journal from before batch ids: one is made on its first read-write
+    // open, and kept from then on.
+    {
+        sqlite3* db = nullptr;
+        BOOST_REQUIRE(sqlite3_open(Journal::path(jobDir).c_str(), &db) == SQLITE_OK);
+        BOOST_REQUIRE(sqlite3_exec(db, "DELETE FROM meta WHERE key = 'batch'", nullptr, nullptr,
+                                   nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    BOOST_TEST(Journal::open(jobDir, Journal::Access::kReadOnly).batchId().empty());
+    const auto made = Journal::open(jobDir).batchId();
+    BOOST_TEST(made.size() == 32u);
+    BOOST_TEST(made != id);
+    BOOST_TEST(Journal::open(jobDir).batchId() == made);
+}
+
 BOOST_AUTO_TEST_CASE(kill_and_resume_keeps_valid_units_and_reissues_in_flight) {
     TempDir dir;
     const auto job = makeJob(dir, 4, 2, 2, /*maxErrors=*/0);
@@ -208,7 +241,7 @@ BOOST_AUTO_TEST_CASE(kill_and_resume_keeps_valid_units_and_reissues_in_flight) {
         crashImage(first, second);
     } // the original object goes away; only the crash image is used from here
 
-    clock.advance(5'000);
+    clock.advance(61'000); // resumed after their leases ran out
     Run run(second, job.policy, ids(job), clock);
     BOOST_TEST(run.restored.validated.empty());
     BOOST_TEST(run.restored.failed.empty()); // abandoned replicas are not errors
@@ -248,7 +281,8 @@ BOOST_AUTO_TEST_CASE(abandoned_replicas_count_against_total_budget) {
         Scheduler s(job.policy, ids(job), clock, j);
         BOOST_REQUIRE(s.requestWork("w1", 1).size() == 1u);
         BOOST_REQUIRE(s.requestWork("w2", 1).size() == 1u);
-    } // killed with both in flight
+    }                      // killed with both in flight
+    clock.advance(60'000); // and resumed once their leases ran out
     Run run(jobDir, job.policy, ids(job), clock);
     auto a = run.sched->requestWork("w1", 1);
     BOOST_REQUIRE(a.size() == 1u);
@@ -290,7 +324,7 @@ BOOST_AUTO_TEST_CASE(repeated_crashes_never_exceed_budget_or_validate_twice) {
         const fs::path next = dir / ("run" + std::to_string(round));
         crashImage(current, next);
         current = next;
-        clock.advance(1'000);
+        clock.advance(60'000); // resumed once the leases ran out
     }
     Run last(current, job.policy, ids(job), clock);
     const auto snap = last.journal->load();

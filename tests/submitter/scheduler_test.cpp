@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <memory>
 
 using namespace swarm::submitter;
 using swarm::wire::ManualClock;
@@ -132,12 +133,16 @@ BOOST_FIXTURE_TEST_CASE(lease_expiry_reissues_to_another_worker, Fixture) {
     auto c = s.requestWork("w3", 1);
     BOOST_REQUIRE(c.size() == 1u);
     BOOST_TEST(c[0].replica == 2u);
-    // The expired replica's late result does not count.
-    BOOST_TEST(!s.reportResult("w1", "u1", a[0].replica, vote("x")).ignored.empty());
-    s.reportResult("w2", "u1", b[0].replica, vote("x"));
-    auto done = s.reportResult("w3", "u1", c[0].replica, vote("x"));
+    // The expired replica's late result still counts while the unit is
+    // pending (BOINC accepts late results); the reissued one is then not
+    // needed.
+    BOOST_TEST(s.reportResult("w1", "u1", a[0].replica, vote("x")).ignored.empty());
+    auto done = s.reportResult("w2", "u1", b[0].replica, vote("x"));
     BOOST_TEST(done.validated == std::vector<std::string>{"u1"});
-    BOOST_TEST(s.unit("u1")->agreed == (std::vector<WorkerId>{"w2", "w3"}));
+    BOOST_TEST(s.unit("u1")->agreed == (std::vector<WorkerId>{"w1", "w2"}));
+    BOOST_REQUIRE(done.cancelled.size() == 1u);
+    BOOST_TEST(done.cancelled[0].worker == "w3");
+    BOOST_TEST(!s.reportResult("w3", "u1", c[0].replica, vote("x")).ignored.empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(disconnect_reissues, Fixture) {
@@ -491,6 +496,134 @@ BOOST_AUTO_TEST_CASE(given_back_parsing) {
     BOOST_TEST(g[0].second == 0u);
     BOOST_TEST(g[1].first == "a.txt");
     BOOST_TEST(g[1].second == 12u);
+}
+
+// A killed run's replicas still in flight, restored by a resumed run.
+struct Resumed : Fixture {
+    RecordingStore firstStore;
+    std::unique_ptr<Scheduler> first;
+    std::unique_ptr<Scheduler> s;
+    Effects restored;
+    Resumed() {
+        first = std::make_unique<Scheduler>(policy(2, 2), std::vector<std::string>{"u1", "u2"},
+                                            clock, firstStore);
+        BOOST_REQUIRE(first->requestWork("w1", 2).size() == 2u);
+        BOOST_REQUIRE(first->requestWork("w2", 2).size() == 2u);
+        clock.advance(20'000); // killed, resumed 20 s later: leases last 40 s more
+        s = std::make_unique<Scheduler>(policy(2, 2), std::vector<std::string>{"u1", "u2"}, clock,
+                                        store);
+        restored = s->restore(first->snapshot());
+    }
+};
+
+BOOST_FIXTURE_TEST_CASE(restore_keeps_replicas_whose_lease_lasts_in_flight, Resumed) {
+    BOOST_TEST(restored.ended.empty());
+    for (const auto& r : s->replicas("u1"))
+        BOOST_TEST((r.state == ReplicaState::kInFlight));
+    BOOST_TEST(s->counts().inFlightReplicas == 4u);
+    BOOST_TEST(s->requestWork("w3", 2).empty()); // nothing looks needy: not reissued
+    BOOST_TEST(!s->hasWorkFor("w3"));
+    // Their results count, from whichever session of the named worker.
+    s->workerConnected("w1");
+    s->reportResult("w1", "u1", 0, vote("one"));
+    auto e = s->reportResult("w2", "u1", 1, vote("one"));
+    BOOST_TEST(e.validated == std::vector<std::string>{"u1"});
+    // Another worker cannot report for them.
+    BOOST_TEST(!s->reportResult("w3", "u2", 0, vote("two")).ignored.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_restored_replica_whose_worker_never_came_back_ends_abandoned, Resumed) {
+    s->workerConnected("w1"); // w1 came back; w2 never did
+    clock.advance(40'000);
+    auto e = s->expireLeases();
+    for (const auto& id : {"u1", "u2"}) {
+        const auto& reps = s->replicas(id);
+        BOOST_TEST((reps[0].state == ReplicaState::kExpired)); // w1's: expired, an error
+        BOOST_TEST((reps[1].state == ReplicaState::kAbandoned));
+    }
+    BOOST_TEST(e.ended.size() == 2u);                 // only the expired ones count as errors
+    BOOST_TEST(s->requestWork("w3", 2).size() == 2u); // reissued now
+}
+
+BOOST_AUTO_TEST_CASE(restore_abandons_replicas_whose_lease_ran_out) {
+    ManualClock clock;
+    RecordingStore store;
+    Scheduler first(policy(1, 1), {"u1"}, clock, store);
+    BOOST_REQUIRE(first.requestWork("w1", 1).size() == 1u);
+    clock.advance(60'000);
+    Scheduler s(policy(1, 1), {"u1"}, clock, store);
+    auto e = s.restore(first.snapshot());
+    BOOST_TEST(e.ended.empty());
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kAbandoned));
+    BOOST_TEST(s.requestWork("w1", 1).size() == 1u); // may take it again
+}
+
+BOOST_FIXTURE_TEST_CASE(late_votes_count_while_the_unit_is_pending, Fixture) {
+    Scheduler s(policy(2, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    auto b = s.requestWork("w2", 1);
+    s.workerDisconnected("w1"); // lost, reissued
+    auto c = s.requestWork("w3", 1);
+    BOOST_REQUIRE(c.size() == 1u);
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kLost));
+    // w1 kept its result and delivers it later: a vote.
+    auto e = s.reportResult("w1", "u1", a[0].replica, vote("x"));
+    BOOST_TEST(e.ignored.empty());
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kSucceeded));
+    e = s.reportResult("w2", "u1", b[0].replica, vote("x"));
+    BOOST_TEST(e.validated == std::vector<std::string>{"u1"});
+    BOOST_REQUIRE(e.cancelled.size() == 1u); // w3's replica is not needed any more
+    BOOST_TEST(e.cancelled[0].worker == "w3");
+    // Once decided, a late result is ignored as before.
+    BOOST_TEST(!s.reportResult("w3", "u1", c[0].replica, vote("x")).ignored.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_late_vote_never_gives_a_worker_two_votes, Fixture) {
+    Scheduler s(policy(3, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    s.requestWork("w2", 1);
+    s.requestWork("w3", 1);
+    s.workerDisconnected("w1");
+    auto again = s.requestWork("w1", 1); // a lost replica may be retaken
+    BOOST_REQUIRE(again.size() == 1u);
+    s.reportResult("w1", "u1", again[0].replica, vote("x"));
+    auto e = s.reportResult("w1", "u1", a[0].replica, vote("x"));
+    BOOST_TEST(!e.ignored.empty());
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kLost));
+}
+
+BOOST_FIXTURE_TEST_CASE(progress_extends_the_lease_of_the_worker_that_holds_it, Fixture) {
+    Scheduler s(policy(1, 1), {"u1", "u2"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    auto b = s.requestWork("w2", 1);
+    BOOST_REQUIRE(a.size() == 1u);
+    BOOST_REQUIRE(b.size() == 1u);
+    clock.advance(50'000);
+    const auto commits = store.batches.size();
+    BOOST_TEST(s.reportProgress("w1", "u1", a[0].replica));
+    BOOST_TEST(store.batches.size() == commits + 1); // committed
+    BOOST_TEST(s.replicas("u1")[0].leaseExpiresMs == clock.nowMs() + 60'000);
+    // A worker cannot keep another worker's replica alive: told to cancel.
+    BOOST_TEST(!s.reportProgress("w1", "u2", b[0].replica));
+    BOOST_TEST(s.replicas("u2")[0].leaseExpiresMs == b[0].leaseExpiresMs);
+    clock.advance(20'000); // 70 s after issue: w2's lease ran out, w1's did not
+    auto e = s.expireLeases();
+    BOOST_REQUIRE(e.ended.size() == 1u);
+    BOOST_TEST(e.ended[0].unitId == "u2");
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kInFlight));
+    BOOST_TEST(*s.nextLeaseExpiry() == clock.nowMs() - 20'000 + 60'000);
+}
+
+BOOST_FIXTURE_TEST_CASE(progress_for_a_replica_not_held_in_flight_is_cancelled, Fixture) {
+    Scheduler s(policy(1, 1), {"u1", "u2"}, clock, store);
+    auto a = s.requestWork("w1", 2);
+    BOOST_REQUIRE(a.size() == 2u);
+    s.reportResult("w1", "u1", a[0].replica, vote("x")); // decided
+    BOOST_TEST(!s.reportProgress("w1", "u1", a[0].replica));
+    s.workerBye("w1", {{"u2", a[1].replica}}); // given back
+    BOOST_TEST(!s.reportProgress("w1", "u2", a[1].replica));
+    BOOST_TEST(!s.reportProgress("w1", "u2", 7));   // never issued
+    BOOST_TEST(!s.reportProgress("w1", "nope", 0)); // unknown unit
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -382,4 +382,21 @@ BOOST_AUTO_TEST_CASE(dht_records) {
     BOOST_TEST(judge(o).error().what.starts_with("offer.endpoints"));
 }
 
+BOOST_AUTO_TEST_CASE(offer_batch_id_is_empty_or_32_lower_hex) {
+    Offer o;
+    o.endpoints = {"192.0.2.1:7000"};
+    BOOST_TEST(judge(o).has_value()); // an older submitter's offer
+    o.batchId = "0123456789abcdef0123456789abcdef";
+    BOOST_TEST(judge(o).has_value());
+    for (const char* bad :
+         {"0123456789ABCDEF0123456789ABCDEF", "0123456789abcdef",
+          "0123456789abcdef0123456789abcdef00", "../../etc/passwd0123456789abcdef",
+          "0123456789abcdef0123456789abcdeg"}) {
+        o.batchId = bad;
+        auto verdict = judge(o);
+        BOOST_REQUIRE(!verdict);
+        BOOST_TEST(verdict.error().what.starts_with("offer.batchId"));
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

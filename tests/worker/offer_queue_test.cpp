@@ -41,7 +41,8 @@ BOOST_AUTO_TEST_CASE(a_restarted_submitters_newest_offer_wins) {
     q.push(offerFrom(a, 3000, "127.0.0.9:3"));
     q.push(offerFrom(a, 2000, "127.0.0.9:2"));
     BOOST_TEST(q.size() == 2u);
-    auto ready = q.take([](const wire::PeerId&) { return OfferQueue::LinkState::kNone; }, 4000);
+    auto ready =
+        q.take([](const dht::ReceivedOffer&) { return OfferQueue::LinkState::kNone; }, 4000);
     BOOST_REQUIRE(ready.size() == 2u);
     BOOST_TEST((ready[0].submitter == a));
     BOOST_TEST(ready[0].offer.endpoints.at(0) == "127.0.0.9:3");
@@ -56,8 +57,8 @@ BOOST_AUTO_TEST_CASE(an_offer_waits_while_its_submitter_is_dialed) {
     auto b = newPeer();
     std::map<wire::PeerId, OfferQueue::LinkState> links{{a, OfferQueue::LinkState::kDialing},
                                                         {b, OfferQueue::LinkState::kConnected}};
-    auto linkOf = [&](const wire::PeerId& p) {
-        auto it = links.find(p);
+    auto linkOf = [&](const dht::ReceivedOffer& o) {
+        auto it = links.find(o.submitter);
         return it == links.end() ? OfferQueue::LinkState::kNone : it->second;
     };
     OfferQueue q;
@@ -75,8 +76,9 @@ BOOST_AUTO_TEST_CASE(expired_offers_are_dropped) {
     auto a = newPeer();
     OfferQueue q;
     q.push(offerFrom(a, 1000, "127.0.0.9:1"));
-    BOOST_TEST(q.take([](const wire::PeerId&) { return OfferQueue::LinkState::kDialing; }, 61'000)
-                   .empty());
+    BOOST_TEST(
+        q.take([](const dht::ReceivedOffer&) { return OfferQueue::LinkState::kDialing; }, 61'000)
+            .empty());
     BOOST_TEST(q.empty());
 }
 

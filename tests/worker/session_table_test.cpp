@@ -29,6 +29,7 @@ struct FakePort final : SessionPort {
     std::map<SessionId, std::optional<wire::Bye>> closed;
     std::set<SessionId> busy;
     std::vector<SessionId> forgotten;
+    std::vector<SessionId> delivered; // deliverHeld() calls, in order
     std::size_t unpinned = 0;
 
     void dial(SessionId id, const dht::ReceivedOffer& offer) override {
@@ -44,6 +45,7 @@ struct FakePort final : SessionPort {
              std::stop_token stop) override {
         ran[id].push_back({std::move(assign), stop});
     }
+    void deliverHeld(SessionId id) override { delivered.push_back(id); }
     void unpin(std::vector<wire::Digest> pinned) override { unpinned += pinned.size(); }
     void close(SessionId id, std::optional<wire::Bye> last) override { closed[id] = last; }
     void forget(SessionId id) override { forgotten.push_back(id); }
@@ -74,15 +76,18 @@ struct Rig {
         table = std::make_unique<SessionTable>(cfg, loop, clock, port);
     }
     /// A submitter's offer, dialed and connected; returns its session.
-    SessionId connect(const std::string& name = "") {
+    SessionId connect(const std::string& name = "", const std::string& batch = "",
+                      std::optional<wire::PeerId> from = std::nullopt) {
         dht::ReceivedOffer o;
-        o.submitter = wire::PeerId(wire::Identity::generate().publicKey());
+        o.submitter = from ? *from : wire::PeerId(wire::Identity::generate().publicKey());
+        o.offer.batchId = batch;
         o.submitterName = name;
         o.issuedAtMs = clock.nowMs();
         o.expiresAtMs = clock.nowMs() + 60'000;
         o.offer.endpoints = {"192.0.2.1:1"};
+        const auto before = port.dialed.size();
         table->offered(o);
-        BOOST_REQUIRE(!port.dialed.empty());
+        BOOST_REQUIRE(port.dialed.size() == before + 1);
         auto id = port.dialed.back().first;
         table->connected(id);
         return id;
@@ -370,6 +375,132 @@ BOOST_AUTO_TEST_CASE(status_lists_connected_submitters_and_running_units) {
     st = {};
     rig.table->collect(st);
     BOOST_TEST(st.done == 1u);
+}
+
+namespace {
+const std::string kBatch = "0123456789abcdef0123456789abcdef";
+const std::string kOtherBatch = "ffffffffffffffffffffffffffffffff";
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_result_whose_session_is_gone_is_kept_unless_cancelled_or_given_back) {
+    Rig rig(4);
+    auto a = rig.connect("", kBatch);
+    rig.runUnit(a, "u1");
+    rig.runUnit(a, "u2");
+    rig.runUnit(a, "u3");
+    rig.table->cancelled(a, wire::Cancel{.unitId = "u2", .replica = 0, .reason = "enough"});
+    rig.table->ended(a); // the submitter was killed
+    BOOST_TEST(rig.table->keepResult(a, "u1/0"));
+    BOOST_TEST(!rig.table->keepResult(a, "u2/0")); // cancelled: not wanted
+    BOOST_TEST(!rig.table->keepResult(a, "u9/0")); // not running here
+    rig.table->stop();
+    BOOST_TEST(!rig.table->keepResult(a, "u3/0")); // given back by a stopping worker
+
+    Rig old(1);
+    auto b = old.connect(); // an offer without a batch: nowhere to deliver it
+    old.runUnit(b, "u1");
+    old.table->ended(b);
+    BOOST_TEST(!old.table->keepResult(b, "u1/0"));
+}
+
+BOOST_AUTO_TEST_CASE(held_results_go_to_a_session_of_the_same_submitter_and_batch) {
+    Rig rig(4);
+    auto a = rig.connect("", kBatch);
+    const auto sub = rig.port.dialed.back().second.submitter;
+    BOOST_TEST(rig.port.delivered == std::vector<SessionId>{a}); // whatever was held before
+    rig.runUnit(a, "u1");
+    rig.table->ended(a);
+    // Its submitter resumed the same job: the new offer is dialed although
+    // the old session still runs u1, and takes what is held.
+    auto b = rig.connect("", kBatch, sub);
+    BOOST_TEST(b != a);
+    BOOST_TEST(rig.port.delivered == (std::vector<SessionId>{a, b}));
+    rig.table->resultHeld(sub, kBatch); // u1 ended while b is connected: at once
+    BOOST_TEST(rig.port.delivered == (std::vector<SessionId>{a, b, b}));
+    rig.table->resultHeld(sub, kOtherBatch); // another job's: not to b
+    rig.table->resultHeld(wire::PeerId(wire::Identity::generate().publicKey()), kBatch);
+    BOOST_TEST(rig.port.delivered.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_resumed_submitter_can_cancel_what_its_killed_run_started) {
+    Rig rig(2);
+    auto a = rig.connect("", kBatch);
+    const auto sub = rig.port.dialed.back().second.submitter;
+    rig.runUnit(a, "u1");
+    rig.table->ended(a);
+    auto b = rig.connect("", kBatch, sub);
+    rig.table->cancelled(b, wire::Cancel{.unitId = "u1", .replica = 0, .reason = "decided"});
+    BOOST_REQUIRE(rig.port.ran[a].size() == 1u);
+    BOOST_TEST(rig.port.ran[a][0].stop.stop_requested());
+    BOOST_TEST(!rig.table->keepResult(a, "u1/0")); // cancelled: its result is not kept
+
+    // Another submitter's session cannot.
+    Rig two(2);
+    auto x = two.connect("", kBatch);
+    two.runUnit(x, "u1");
+    auto y = two.connect("", kBatch);
+    two.table->cancelled(y, wire::Cancel{.unitId = "u1", .replica = 0, .reason = "mine"});
+    BOOST_TEST(!two.port.ran[x][0].stop.stop_requested());
+}
+
+BOOST_AUTO_TEST_CASE(another_batch_waits_for_the_ended_session_as_before) {
+    Rig rig(2);
+    auto a = rig.connect("", kBatch);
+    const auto sub = rig.port.dialed.back().second.submitter;
+    rig.runUnit(a, "u1");
+    rig.table->ended(a);
+    dht::ReceivedOffer o;
+    o.submitter = sub;
+    o.offer.batchId = kOtherBatch;
+    o.issuedAtMs = rig.clock.nowMs();
+    o.expiresAtMs = rig.clock.nowMs() + 60'000;
+    rig.table->offered(o);
+    BOOST_TEST(rig.port.dialed.size() == 1u); // waits until u1 ends
+    rig.table->unitEnded(a, "u1/0", false, true);
+    BOOST_TEST(rig.port.dialed.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(progress_goes_every_15_s_to_a_session_of_the_units_submitter_and_batch) {
+    Rig rig(4);
+    auto a = rig.connect("", kBatch);
+    const auto sub = rig.port.dialed.back().second.submitter;
+    auto other = rig.connect("", kBatch); // another submitter, same batch text
+    rig.runUnit(a, "u1");
+    rig.table->tick(); // the first tick reports at once
+    auto p = rig.port.taken<wire::Progress>(a);
+    BOOST_REQUIRE(p.size() == 1u);
+    BOOST_TEST(p[0].unitId == "u1");
+    BOOST_TEST(p[0].state == "running");
+    rig.clock.advance(10'000);
+    rig.table->tick();
+    BOOST_TEST(rig.port.taken<wire::Progress>(a).empty()); // not yet
+    rig.clock.advance(5'000);
+    rig.table->tick();
+    p = rig.port.taken<wire::Progress>(a);
+    BOOST_REQUIRE(p.size() == 1u);
+    BOOST_TEST(p[0].elapsedMs == 15'000);
+
+    // The submitter goes away: nobody to tell until it comes back.
+    rig.table->ended(a);
+    rig.clock.advance(15'000);
+    rig.table->tick();
+    BOOST_TEST(rig.port.taken<wire::Progress>(a).empty());
+    BOOST_TEST(rig.port.taken<wire::Progress>(other).empty()); // never to another submitter
+    // It resumes: the new session hears of u1 at once, then every 15 s.
+    rig.clock.advance(1'000);
+    auto b = rig.connect("", kBatch, sub);
+    p = rig.port.taken<wire::Progress>(b);
+    BOOST_REQUIRE(p.size() == 1u);
+    BOOST_TEST(p[0].unitId == "u1");
+    BOOST_TEST(p[0].elapsedMs == 31'000);
+    rig.clock.advance(15'000);
+    rig.table->tick();
+    BOOST_TEST(rig.port.taken<wire::Progress>(b).size() == 1u);
+    BOOST_TEST(rig.port.taken<wire::Progress>(other).empty());
+    rig.table->unitEnded(a, "u1/0", false, true);
+    rig.clock.advance(15'000);
+    rig.table->tick();
+    BOOST_TEST(rig.port.taken<wire::Progress>(b).empty()); // nothing runs any more
 }
 
 BOOST_AUTO_TEST_SUITE_END()

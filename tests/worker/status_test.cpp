@@ -28,6 +28,8 @@ BOOST_AUTO_TEST_CASE(status_reads_as_a_table_for_people) {
     st.cacheBytes = 3u << 20;
     st.cacheLimit = 1u << 30;
     st.offersAccepted = 4;
+    st.heldCount = 1;
+    st.heldBytes = 2048;
     const auto text = st.text();
     BOOST_TEST_MESSAGE(text);
     BOOST_TEST(text.find("worker     sw1workerpeerid\n") != std::string::npos);
@@ -39,6 +41,15 @@ BOOST_AUTO_TEST_CASE(status_reads_as_a_table_for_people) {
                std::string::npos);
     BOOST_TEST(text.find("cache      3.0 MiB of 1.0 GiB\n") != std::string::npos);
     BOOST_TEST(text.find("offers     4 accepted, 0 refused\n") != std::string::npos);
+    BOOST_TEST(text.find("held       1 result for submitters away, 2 KiB\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(status_counts_held_results) {
+    WorkerStatus st;
+    st.heldCount = 2;
+    st.heldBytes = 4096;
+    const auto json = st.json();
+    BOOST_TEST(json.find(R"("held":2,"held_bytes":4096)") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

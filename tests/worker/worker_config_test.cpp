@@ -40,6 +40,36 @@ BOOST_AUTO_TEST_CASE(reads_every_key) {
     BOOST_TEST(cfg->maxTimeoutMs == 60'000);
 }
 
+BOOST_AUTO_TEST_CASE(held_limits) {
+    auto none = parse("slots = 1\n");
+    BOOST_REQUIRE(none);
+    BOOST_TEST(none->heldMaxAgeMs == 24 * 3600 * 1000);
+    BOOST_TEST(none->heldMaxBytes == 1ull << 30);
+    auto cfg = parse("slots = 1\n[held]\nmax_age = \"90m\"\nmax_bytes = \"64M\"\n");
+    BOOST_REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error().what));
+    BOOST_TEST(cfg->heldMaxAgeMs == 90 * 60 * 1000);
+    BOOST_TEST(cfg->heldMaxBytes == 64ull << 20);
+    auto secs = parse("[held]\nmax_age = 30\n");
+    BOOST_REQUIRE(secs);
+    BOOST_TEST(secs->heldMaxAgeMs == 30'000);
+
+    auto badAge = parse("slots = 1\n[held]\nmax_age = \"soon\"\n");
+    BOOST_REQUIRE(!badAge);
+    BOOST_TEST(badAge.error().what.ends_with("worker.toml:3: held: 'max_age' must be a duration "
+                                             "like \"24h\", \"90m\" or \"7d\""));
+    auto badBytes = parse("[held]\nmax_bytes = -1\n");
+    BOOST_REQUIRE(!badBytes);
+    BOOST_TEST(badBytes.error().what.find("worker.toml:2: held: 'max_bytes'") != std::string::npos);
+    auto unknown = parse("[held]\nmax_count = 3\n");
+    BOOST_REQUIRE(!unknown);
+    BOOST_TEST(unknown.error().what.find("worker.toml:2: held: unknown key 'max_count'") !=
+               std::string::npos);
+    auto notTable = parse("held = 3\n");
+    BOOST_REQUIRE(!notTable);
+    BOOST_TEST(notTable.error().what.find("worker.toml:1: 'held' must be a table") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(errors_name_the_line) {
     auto bad = [](const std::string& text) {
         auto cfg = parse(text);
