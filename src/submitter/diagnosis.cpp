@@ -179,6 +179,27 @@ void Diagnosis::workerReasons(const RunFacts& f, std::vector<Blocker>& out) cons
     }
 }
 
+namespace {
+
+// Replicas in flight on workers not connected now (a resumed run's, or a
+// dropped session's while a run stops): their results come when the
+// worker reaches this run, else they are reissued when their leases end.
+Blocker awayBlocker(const std::map<std::string, std::vector<std::string>>& away) {
+    std::size_t n = 0;
+    Blocker b{"worker-away", "", true, {}, {}};
+    for (const auto& [w, what] : away) {
+        n += what.size();
+        if (b.workers.size() < kMaxWorkersListed)
+            b.workers.push_back({w, fmt::format("holds {}", fmt::join(what, ", "))});
+    }
+    b.detail = fmt::format("{} in flight on {} not connected now: collected when they reach "
+                           "this run, reissued when their leases end",
+                           count(n, "replica"), count(away.size(), "worker"));
+    return b;
+}
+
+} // namespace
+
 // From the journal's view: refusals, idle units, units no worker may take,
 // units waiting for agreeing results, replicas running.
 void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Blocker>& out) const {
@@ -189,13 +210,19 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
     std::map<std::string, std::vector<std::string>> refusedBy; // worker → "unit/replica: why"
     std::set<std::string> refusedUnits;
     std::set<std::string> running;
+    std::map<std::string, std::vector<std::string>> away; // worker → "unit/replica"
+    std::size_t runningReplicas = 0;
     for (const auto& r : s.replicas) {
         auto it = pending.find(r.unitId);
         if (it == pending.end())
             continue;
         if (r.state == ReplicaState::kInFlight) {
             ++it->second.inFlight;
-            running.insert(r.worker);
+            if (f.connectedNow.contains(r.worker)) {
+                running.insert(r.worker);
+                ++runningReplicas;
+            } else
+                away[r.worker].push_back(fmt::format("{}/{}", r.unitId, r.replica));
         } else if (r.state == ReplicaState::kSucceeded && r.digest) {
             ++it->second.votes;
             ++it->second.digests[r.digest->str()];
@@ -206,9 +233,7 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
     }
     std::vector<std::string> idle;
     std::vector<std::string> voting;
-    std::size_t inFlight = 0;
     for (const auto& [id, t] : pending) {
-        inFlight += t.inFlight;
         if (t.inFlight == 0)
             idle.push_back(id);
         if (t.votes > 0)
@@ -280,9 +305,11 @@ void Diagnosis::unitReasons(const RunFacts& f, const Snapshot& s, std::vector<Bl
                        {},
                        units});
     }
-    if (inFlight > 0)
+    if (!away.empty())
+        out.push_back(awayBlocker(away));
+    if (runningReplicas > 0)
         out.push_back({"running",
-                       fmt::format("{} running on {}", count(inFlight, "replica"),
+                       fmt::format("{} running on {}", count(runningReplicas, "replica"),
                                    count(running.size(), "worker")),
                        false,
                        {},

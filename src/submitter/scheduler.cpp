@@ -12,6 +12,14 @@ namespace swarm::submitter {
 
 namespace {
 
+// How long a worker that connects has to confirm a replica restored from
+// the journal (by progress or a result) before it counts as abandoned.
+constexpr std::int64_t kConfirmRestoredMs = 60'000;
+// A worker's progress keeps its replica alive at most this many lease
+// spans after it was issued: a worker that says "running" for ever cannot
+// keep a unit from being decided.
+constexpr std::int64_t kMaxLeaseSpans = 4;
+
 struct Votes {
     std::size_t results = 0; // successful results received
     std::size_t best = 0;    // size of the largest agreeing group
@@ -124,6 +132,7 @@ void Scheduler::holdRestored(std::size_t unit, ReplicaRecord& r, StateBatch& bat
     if (r.leaseExpiresMs > clock_.nowMs() && units_[unit].rec.state == UnitState::kPending) {
         leases_.emplace(r.leaseExpiresMs, unit, r.replica);
         held_[r.worker].emplace(unit, r.replica);
+        unconfirmed_.emplace(std::pair{unit, r.replica}, 0);
         return;
     }
     r.state = ReplicaState::kAbandoned;
@@ -134,6 +143,12 @@ void Scheduler::holdRestored(std::size_t unit, ReplicaRecord& r, StateBatch& bat
 void Scheduler::workerConnected(const WorkerId& worker) {
     connected_.insert(worker);
     seen_.insert(worker);
+    // A worker that still runs or holds a restored replica says so at once
+    // (progress on connect, then the held results); one that does not, has
+    // lost it (restarted, or older than held results).
+    for (auto& [key, deadline] : unconfirmed_)
+        if (deadline == 0 && units_[key.first].replicas[key.second].worker == worker)
+            deadline = clock_.nowMs() + kConfirmRestoredMs;
 }
 
 std::uint32_t Scheduler::initialReplicas(const Slot&) const {
@@ -327,6 +342,7 @@ Effects Scheduler::reportResult(const WorkerId& worker, std::string_view unitId,
         effects.ignored = fmt::format("replica already ended ({})", stateName(r.state));
         return effects;
     }
+    unconfirmed_.erase({u, replica});
     StateBatch batch;
     ReplicaState state = ReplicaState::kSucceeded;
     std::string reason;
@@ -390,10 +406,19 @@ bool Scheduler::reportProgress(const WorkerId& worker, std::string_view unitId,
         return false;
     auto& r = slot.replicas[replica];
     // Only the worker that holds the replica may keep it alive.
-    if (r.worker != worker || r.state != ReplicaState::kInFlight)
+    if (r.worker != worker)
         return false;
-    const std::int64_t until = clock_.nowMs() + policy_.leaseMs;
-    if (until > r.leaseExpiresMs) {
+    // Lost or expired while it ran on: its result will still count (a late
+    // vote), so the container is left to finish.
+    if (r.state != ReplicaState::kInFlight)
+        return lateVoteAllowed(slot, worker, replica);
+    unconfirmed_.erase({u, replica});
+    // Extended when less than half a lease span is left: at most about two
+    // journal commits per span, however often the worker reports.
+    const std::int64_t now = clock_.nowMs();
+    const std::int64_t until =
+        std::min(now + policy_.leaseMs, r.issuedMs + kMaxLeaseSpans * policy_.leaseMs);
+    if (r.leaseExpiresMs - now < policy_.leaseMs / 2 && until > r.leaseExpiresMs) {
         leases_.erase(std::make_tuple(r.leaseExpiresMs, u, replica));
         r.leaseExpiresMs = until;
         leases_.emplace(until, u, replica);
@@ -448,14 +473,32 @@ Effects Scheduler::expireLeases() {
     std::set<std::size_t> touched;
     while (!leases_.empty() && std::get<0>(*leases_.begin()) <= now) {
         const auto [at, u, n] = *leases_.begin();
-        // Restored from the journal, its worker never came back to this run.
+        // Restored from the journal, its worker never came back to this run
+        // (or came back without a word of it): not an error.
         if (!seen_.contains(units_[u].replicas[n].worker))
             endReplica(u, n, ReplicaState::kAbandoned,
                        "in flight when the submitter stopped; its worker did not come back", batch,
                        effects);
+        else if (unconfirmed_.contains({u, n}))
+            endReplica(u, n, ReplicaState::kAbandoned,
+                       "in flight when the submitter stopped; its worker came back without it",
+                       batch, effects);
         else
             endReplica(u, n, ReplicaState::kExpired, "lease expired", batch, effects);
         touched.insert(u);
+    }
+    for (auto key = unconfirmed_.begin(); key != unconfirmed_.end();) {
+        const auto [u, n] = key->first;
+        const bool due = key->second != 0 && key->second <= now;
+        if (due && units_[u].replicas[n].state == ReplicaState::kInFlight) {
+            endReplica(u, n, ReplicaState::kAbandoned,
+                       "in flight when the submitter stopped; its worker came back without it",
+                       batch, effects);
+            touched.insert(u);
+        }
+        key = due || units_[u].replicas[n].state != ReplicaState::kInFlight
+                  ? unconfirmed_.erase(key)
+                  : std::next(key);
     }
     for (auto u : touched)
         settle(u, batch, effects);
@@ -481,9 +524,13 @@ Effects Scheduler::cancelAll() {
 }
 
 std::optional<std::int64_t> Scheduler::nextLeaseExpiry() const {
-    if (leases_.empty())
-        return std::nullopt;
-    return std::get<0>(*leases_.begin());
+    std::optional<std::int64_t> next;
+    if (!leases_.empty())
+        next = std::get<0>(*leases_.begin());
+    for (const auto& [key, deadline] : unconfirmed_)
+        if (deadline != 0 && (!next || deadline < *next))
+            next = deadline;
+    return next;
 }
 
 std::size_t Scheduler::blockedUnits() const {

@@ -203,6 +203,10 @@ private:
     std::map<WorkerId, std::set<std::pair<std::size_t, std::uint32_t>>> held_;
     std::set<WorkerId> connected_;
     std::set<WorkerId> seen_; // connected at some point of this run
+    // Restored in flight, not yet confirmed by its worker (a progress or a
+    // result): the time by which it must be, once its worker connected
+    // (0 until then). Past it, the worker came back without it.
+    std::map<std::pair<std::size_t, std::uint32_t>, std::int64_t> unconfirmed_;
     std::size_t decided_ = 0;
 };
 

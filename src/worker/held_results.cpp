@@ -142,10 +142,13 @@ std::optional<Record> readRecord(const fs::path& path) {
     return std::move(*rec);
 }
 
+// What a held result costs on disk: its output blobs and its record (about
+// what the record's msgpack takes), so that even results without outputs
+// count against max_bytes.
 std::uint64_t outputBytes(const wire::Result& r) {
-    std::uint64_t n = 0;
+    std::uint64_t n = 256 + r.unitId.size() + r.error.size();
     for (const auto& o : r.outputs)
-        n += o.size;
+        n += o.size + o.name.size() + 64;
     return n;
 }
 

@@ -555,11 +555,16 @@ long long runningOnWorkers(Swarm& s) {
 // then. The resumed run takes the kept results: every unit validates with
 // no replica assigned again, and no container is left.
 void resumeTakesHeldResults(const std::string& name, const std::function<void()>& betweenRuns,
-                            bool unitsFinishFirst = true) {
+                            bool unitsFinishFirst = true, int stopSignal = SIGKILL) {
     auto& s = theSwarm();
     auto dir = s.root() / name;
     auto words = makeInputs(dir / "inputs", 2);
-    auto job = writeJob(dir, name, "sleep 8; wc -w < {} > out/words", 2, 2);
+    // Ctrl-C keeps the sessions up for the 5 s in which a second one would
+    // cancel: the units outlast that window.
+    auto job = writeJob(dir, name,
+                        stopSignal == SIGKILL ? "sleep 8; wc -w < {} > out/words"
+                                              : "sleep 15; wc -w < {} > out/words",
+                        2, 2);
     auto first = dir / "events1.jsonl";
     auto submit = s.startSubmit({"run", job.string(), "--out", (dir / "job").string()}, first);
     BOOST_REQUIRE_MESSAGE(waitForEvents(first, "replica-assigned", 4, 120s),
@@ -569,9 +574,11 @@ void resumeTakesHeldResults(const std::string& name, const std::function<void()>
     // lease).
     BOOST_REQUIRE_MESSAGE(waitFor([&] { return runningOnWorkers(s) == 4; }, 60s),
                           "running: " << runningOnWorkers(s));
-    submit->signal(SIGKILL);
-    submit->wait(10s);
-    BOOST_REQUIRE(eventsOf(first, "unit-valid").empty()); // killed before any result came
+    submit->signal(stopSignal);
+    const auto stopped = submit->wait(30s);
+    if (stopSignal == SIGINT)
+        BOOST_TEST((stopped && *stopped == 130));
+    BOOST_REQUIRE(eventsOf(first, "unit-valid").empty()); // stopped before any result came
     if (unitsFinishFirst)
         BOOST_REQUIRE_MESSAGE(waitFor([&] { return heldOnWorkers(s) == 4; }, 120s),
                               "held: " << heldOnWorkers(s));
@@ -600,6 +607,13 @@ BOOST_AUTO_TEST_CASE(a_resumed_submitter_gets_the_results_workers_held_for_it) {
 BOOST_AUTO_TEST_CASE(a_submitter_resumed_while_its_units_run_takes_their_results) {
     resumeTakesHeldResults(
         "held-running", [] {}, false);
+}
+
+// Ctrl-C once: the run stops, its replicas stay in flight in the journal,
+// the units run to their end on the workers, and the resume takes them.
+BOOST_AUTO_TEST_CASE(a_run_stopped_with_ctrl_c_leaves_its_units_running_for_the_resume) {
+    resumeTakesHeldResults(
+        "held-ctrl-c", [] {}, true, SIGINT);
 }
 
 BOOST_AUTO_TEST_CASE(a_restarted_worker_still_holds_results_for_a_resumed_submitter) {

@@ -116,6 +116,29 @@ BOOST_AUTO_TEST_CASE(a_worker_offered_work_that_never_dials_in_is_unreachable) {
     BOOST_TEST(!find(d.diagnose(f, pendingUnits({"u1"})), "unreachable"));
 }
 
+// A resumed run's replicas on a worker that has not come back: blocking,
+// with what it holds, not "running".
+BOOST_AUTO_TEST_CASE(replicas_on_a_worker_not_connected_are_a_blocking_reason) {
+    Diagnosis d(0);
+    auto f = dhtFacts(5'000);
+    f.workersFound = {"w1", "w2"};
+    f.connectedNow = f.connectedEver = {"w1"};
+    auto s = pendingUnits({"u1", "u2"});
+    s.replicas.push_back(replica("u1", 0, "w1", ReplicaState::kInFlight));
+    s.replicas.push_back(replica("u2", 0, "w2", ReplicaState::kInFlight));
+    auto r = d.diagnose(f, s);
+    const auto* away = find(r, "worker-away");
+    BOOST_REQUIRE(away != nullptr);
+    BOOST_TEST(away->blocking);
+    BOOST_TEST(away->detail == "1 replica in flight on 1 worker not connected now: collected "
+                               "when they reach this run, reissued when their leases end");
+    BOOST_REQUIRE(away->workers.size() == 1u);
+    BOOST_TEST(away->workers[0].worker == "w2");
+    BOOST_TEST(away->workers[0].detail == "holds u2/0");
+    BOOST_REQUIRE(find(r, "running") != nullptr);
+    BOOST_TEST(find(r, "running")->detail == "1 replica running on 1 worker");
+}
+
 BOOST_AUTO_TEST_CASE(refusals_are_listed_per_worker_with_their_units) {
     Diagnosis d(0);
     auto f = dhtFacts(5'000);

@@ -533,16 +533,43 @@ BOOST_FIXTURE_TEST_CASE(restore_keeps_replicas_whose_lease_lasts_in_flight, Resu
 }
 
 BOOST_FIXTURE_TEST_CASE(a_restored_replica_whose_worker_never_came_back_ends_abandoned, Resumed) {
-    s->workerConnected("w1"); // w1 came back; w2 never did
+    s->workerConnected("w1"); // w1 came back and confirmed u1's; w2 never did
+    BOOST_TEST(s->reportProgress("w1", "u1", 0));
     clock.advance(40'000);
     auto e = s->expireLeases();
-    for (const auto& id : {"u1", "u2"}) {
-        const auto& reps = s->replicas(id);
-        BOOST_TEST((reps[0].state == ReplicaState::kExpired)); // w1's: expired, an error
-        BOOST_TEST((reps[1].state == ReplicaState::kAbandoned));
-    }
-    BOOST_TEST(e.ended.size() == 2u);                 // only the expired ones count as errors
+    BOOST_TEST((s->replicas("u1")[0].state == ReplicaState::kExpired));   // confirmed: an error
+    BOOST_TEST((s->replicas("u2")[0].state == ReplicaState::kAbandoned)); // never confirmed
+    for (const auto& id : {"u1", "u2"})
+        BOOST_TEST((s->replicas(id)[1].state == ReplicaState::kAbandoned));
+    BOOST_TEST(e.ended.size() == 1u);                 // only the expired one counts as an error
     BOOST_TEST(s->requestWork("w3", 2).size() == 2u); // reissued now
+}
+
+// A worker that comes back without a word of a restored replica (restarted
+// and lost it, or too old to hold results) gives it up within a minute, not
+// at the end of its lease, and not as an error.
+BOOST_AUTO_TEST_CASE(a_restored_replica_its_worker_does_not_confirm_is_abandoned_soon) {
+    ManualClock clock;
+    RecordingStore firstStore, store;
+    auto slow = policy(1, 1);
+    slow.leaseMs = 3'600'000;
+    Scheduler first(slow, {"u1"}, clock, firstStore);
+    BOOST_REQUIRE(first.requestWork("w1", 1).size() == 1u);
+    Scheduler s(slow, {"u1"}, clock, store);
+    s.restore(first.snapshot());
+    clock.advance(600'000); // not connected yet: it waits
+    BOOST_TEST(s.expireLeases().ended.empty());
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kInFlight));
+    s.workerConnected("w1");
+    BOOST_TEST(*s.nextLeaseExpiry() == clock.nowMs() + 60'000);
+    clock.advance(59'000);
+    s.expireLeases();
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kInFlight));
+    clock.advance(1'000);
+    auto e = s.expireLeases();
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kAbandoned));
+    BOOST_TEST(e.ended.empty());
+    BOOST_TEST(s.requestWork("w1", 1).size() == 1u); // reissued, to it too
 }
 
 BOOST_AUTO_TEST_CASE(restore_abandons_replicas_whose_lease_ran_out) {
@@ -612,6 +639,39 @@ BOOST_FIXTURE_TEST_CASE(progress_extends_the_lease_of_the_worker_that_holds_it, 
     BOOST_TEST(e.ended[0].unitId == "u2");
     BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kInFlight));
     BOOST_TEST(*s.nextLeaseExpiry() == clock.nowMs() - 20'000 + 60'000);
+}
+
+// Lost (its session dropped) while the unit runs on: the worker's progress
+// is not answered with a cancel, as its result will still count.
+BOOST_FIXTURE_TEST_CASE(progress_for_a_replica_that_may_still_vote_is_left_running, Fixture) {
+    Scheduler s(policy(2, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    s.requestWork("w2", 1);
+    s.workerDisconnected("w1");
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kLost));
+    BOOST_TEST(s.reportProgress("w1", "u1", a[0].replica));
+    BOOST_TEST(!s.reportProgress("w2", "u1", a[0].replica));        // not w2's
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kLost)); // no lease for it
+}
+
+// Progress is committed at most about twice a lease span, and keeps a
+// replica alive at most four spans after it was issued.
+BOOST_FIXTURE_TEST_CASE(progress_extends_a_lease_within_bounds, Fixture) {
+    Scheduler s(policy(1, 1), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    const auto issued = a[0].leaseExpiresMs - 60'000;
+    const auto commits = store.batches.size();
+    for (int i = 0; i < 100; ++i)
+        BOOST_TEST(s.reportProgress("w1", "u1", a[0].replica));
+    BOOST_TEST(store.batches.size() == commits); // more than half the lease left
+    for (int step = 0; step < 20; ++step) {
+        clock.advance(40'000);
+        s.reportProgress("w1", "u1", a[0].replica);
+        s.expireLeases();
+    }
+    // 800 s after issue with a 60 s lease: the lease stopped at 240 s.
+    BOOST_TEST((s.replicas("u1")[0].state == ReplicaState::kExpired));
+    BOOST_TEST(s.replicas("u1")[0].leaseExpiresMs == issued + 240'000);
 }
 
 BOOST_FIXTURE_TEST_CASE(progress_for_a_replica_not_held_in_flight_is_cancelled, Fixture) {

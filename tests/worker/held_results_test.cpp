@@ -69,7 +69,9 @@ BOOST_AUTO_TEST_CASE(kept_results_survive_a_restart_and_go_to_their_batch_only) 
         HeldResults held(home / "held", {}, clock);
         BOOST_TEST(held.keep(resultOf("u1", {out, err}), kSub, kBatch, cache.source()));
         BOOST_TEST(held.count() == 1u);
-        BOOST_TEST(held.bytes() == 6u);
+        // 6 bytes of outputs, and the record: 256 + the unit id + 64 and the
+        // name per output.
+        BOOST_TEST(held.bytes() == 6u + 256 + 2 + (64 + 6) * 2);
         BOOST_TEST(
             ((fs::status(home / "held").permissions() & fs::perms::all) == fs::perms::owner_all));
     }
@@ -102,18 +104,20 @@ BOOST_AUTO_TEST_CASE(the_oldest_go_first_past_the_age_or_byte_limit) {
     TempDir home;
     Cache cache;
     wire::ManualClock clock;
-    HeldResults held(home / "held", HeldLimits{.maxAgeMs = 60'000, .maxBytes = 10}, clock);
+    // Each result below costs 4 bytes of output and a record of 256 + 2 + 64
+    // + 6: 332 bytes; two fit in 700.
+    HeldResults held(home / "held", HeldLimits{.maxAgeMs = 60'000, .maxBytes = 700}, clock);
     BOOST_TEST(
         held.keep(resultOf("u1", {cache.add("stdout", "1234")}), kSub, kBatch, cache.source()));
     clock.advance(1000);
     BOOST_TEST(
         held.keep(resultOf("u2", {cache.add("stdout", "abcd")}), kSub, kBatch, cache.source()));
     clock.advance(1000);
-    // 12 bytes would be over the limit of 10: u1, the oldest, goes.
+    // 996 bytes would be over the limit of 700: u1, the oldest, goes.
     BOOST_TEST(
         held.keep(resultOf("u3", {cache.add("stdout", "wxyz")}), kSub, kBatch, cache.source()));
     BOOST_TEST(held.count() == 2u);
-    BOOST_TEST(held.bytes() == 8u);
+    BOOST_TEST(held.bytes() == 664u);
     auto left = held.claim(kSub, kBatch);
     BOOST_REQUIRE(left.size() == 2u);
     BOOST_TEST(left[0].result.unitId == "u2");
