@@ -192,6 +192,11 @@ askRun(const std::filesystem::path& jobDir, std::string_view request,
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         return std::unexpected("the run holding " + jobDir.string() + " does not answer on " +
                                file.string() + ": " + std::strerror(errno));
+    // The answer counts only from a run of ours (or root's): anyone who can
+    // write the job directory could put a socket there.
+    const auto server = peerUid(fd.get());
+    if (!server || (*server != ::geteuid() && *server != 0))
+        return std::unexpected(file.string() + " is not served by a run of this user");
     if (!writeLine(fd.get(), request))
         return std::unexpected("the run holding " + jobDir.string() + " closed its control socket");
     for (;;) {

@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(defaults_are_shown) {
     BOOST_TEST(workers.find("SECONDS=10") != std::string::npos, workers);
     cli::CommandLine worker(worker::program());
     auto doctor = worker.parse({"doctor", "--help"}).text;
-    BOOST_TEST(doctor.find("=localhost/swarm-test:latest") != std::string::npos, doctor);
+    BOOST_TEST(doctor.find("=localhost/swarm-probe:1") != std::string::npos, doctor);
 }
 
 BOOST_AUTO_TEST_CASE(no_command_prints_help_with_status_2) {

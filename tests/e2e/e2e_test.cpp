@@ -1091,85 +1091,83 @@ BOOST_AUTO_TEST_CASE(logs_show_stderr_of_finished_and_errored_replicas) {
     BOOST_TEST(r.status == 1);
     BOOST_TEST(r.err.starts_with("swarm-submit: error: job " + jobDir + " is finished ("), r.err);
     BOOST_TEST(r.err.find('\n') == r.err.size() - 1, r.err);
+}
 
-    // Staged runs that cannot progress, each for a reason of its own: `why`
-    // names it while the run waits, and the run warns on stderr. Each run is
-    // interrupted once `why` answered.
-    BOOST_AUTO_TEST_CASE(why_names_what_blocks_a_run) {
-        auto& s = theSwarm();
-        const auto ghost = s.createWorker(
-            "ghost", WorkerOptions{.trustsSubmitter = false, .trustedBySubmitter = false});
-        s.addSubmitter("outsider");
-        s.submitterTrusts(ghost, "outsider"); // a worker that never runs: none it trusts is found
-        struct Staged {
-            std::string name;
-            std::string reason; // the first reason `why` names
-            std::string part;   // a fact it states
-            std::vector<std::string> flags;
-            std::string submitter;
-            std::string extra;  // job file lines
-            bool plain = false; // without --json and the suite's network flags
-        };
-        const std::vector<Staged> cases{
-            {"nobootstrap",
-             "no-bootstrap",
-             "bootstrap 127.0.0.1:9 does not answer",
-             {"--listen", "127.0.0.9:0", "--dht-address", "127.0.0.1", "--bootstrap",
-              "127.0.0.1:9"},
-             "",
-             "",
-             true},
-            {"outsider", "no-trusted-worker", "untrusted", {}, "outsider", ""},
-            {"unreachable",
-             "unreachable",
-             "cannot reach this run at 127.0.0.1:9",
-             {"--advertise", "127.0.0.1:9"},
-             "",
-             ""},
-            {"unmet",
-             "unmet-requirements",
-             "found meets the job's requirements",
-             {},
-             "",
-             "[requirements]\narch = [\"s390x\"]\n"},
-        };
-        for (const auto& c : cases) {
-            BOOST_TEST_CONTEXT("case " << c.name) {
-                auto dir = s.root() / ("why-" + c.name);
-                makeInputs(dir / "inputs", 1);
-                auto job = writeJob(dir, c.name, kWordCount, 1, 1, c.extra);
-                std::vector<std::string> args{
-                    "run", job.string(), "--out", (dir / "job").string(), "--warn-after", "2s"};
-                args.insert(args.end(), c.flags.begin(), c.flags.end());
-                auto out = dir / "out.txt";
-                auto submit = c.plain ? s.startSubmitPlain(args, out, c.submitter)
-                                      : s.startSubmit(args, out, c.submitter);
-                auto why = whyUntil(s, dir / "job", c.reason, c.part, 60s);
-                BOOST_TEST_MESSAGE("swarm-submit why, " << c.name << ":\n" << why);
-                BOOST_TEST(why.find("\n" + c.reason + " ") != std::string::npos, why);
-                BOOST_TEST(why.find(c.part) != std::string::npos, why);
-                BOOST_TEST(why.find("a run is live") != std::string::npos, why);
-                const auto warning = "warning: no progress for ";
-                BOOST_TEST(waitFor(
-                    [&] {
-                        return readFile(out.string() + ".log").find(warning) != std::string::npos;
-                    },
-                    30s));
-                const auto log = readFile(out.string() + ".log");
-                auto at = log.find(warning);
-                BOOST_TEST((at != std::string::npos &&
-                            log.find(": " + c.reason + ": ", at) != std::string::npos),
-                           log);
-                if (!c.plain) // with --json, the warning is an event too
-                    BOOST_TEST(!eventsOf(out, "warning").empty());
-                submit->signal(SIGINT);
-                BOOST_TEST(waitExit(*submit, 60s).value_or(-1) == 130);
-                // After the run: not live, the last diagnosis kept.
-                auto after = runProgram(s.submitBinary, {"why", (dir / "job").string()}, 30s);
-                BOOST_TEST(after.status == 0, after.err);
-                BOOST_TEST(after.out.find("no run is live") != std::string::npos, after.out);
-            }
+// Staged runs that cannot progress, each for a reason of its own: `why`
+// names it while the run waits, and the run warns on stderr. Each run is
+// interrupted once `why` answered.
+BOOST_AUTO_TEST_CASE(why_names_what_blocks_a_run) {
+    auto& s = theSwarm();
+    const auto ghost = s.createWorker(
+        "ghost", WorkerOptions{.trustsSubmitter = false, .trustedBySubmitter = false});
+    s.addSubmitter("outsider");
+    s.submitterTrusts(ghost, "outsider"); // a worker that never runs: none it trusts is found
+    struct Staged {
+        std::string name;
+        std::string reason; // the first reason `why` names
+        std::string part;   // a fact it states
+        std::vector<std::string> flags;
+        std::string submitter;
+        std::string extra;  // job file lines
+        bool plain = false; // without --json and the suite's network flags
+    };
+    const std::vector<Staged> cases{
+        {"nobootstrap",
+         "no-bootstrap",
+         "bootstrap 127.0.0.1:9 does not answer",
+         {"--listen", "127.0.0.9:0", "--dht-address", "127.0.0.1", "--bootstrap", "127.0.0.1:9"},
+         "",
+         "",
+         true},
+        {"outsider", "no-trusted-worker", "untrusted", {}, "outsider", ""},
+        {"unreachable",
+         "unreachable",
+         "cannot reach this run at 127.0.0.1:9",
+         {"--advertise", "127.0.0.1:9"},
+         "",
+         ""},
+        {"unmet",
+         "unmet-requirements",
+         "found meets the job's requirements",
+         {},
+         "",
+         "[requirements]\narch = [\"s390x\"]\n"},
+    };
+    for (const auto& c : cases) {
+        BOOST_TEST_CONTEXT("case " << c.name) {
+            auto dir = s.root() / ("why-" + c.name);
+            makeInputs(dir / "inputs", 1);
+            auto job = writeJob(dir, c.name, kWordCount, 1, 1, c.extra);
+            std::vector<std::string> args{
+                "run", job.string(), "--out", (dir / "job").string(), "--warn-after", "2s"};
+            args.insert(args.end(), c.flags.begin(), c.flags.end());
+            auto out = dir / "out.txt";
+            auto submit = c.plain ? s.startSubmitPlain(args, out, c.submitter)
+                                  : s.startSubmit(args, out, c.submitter);
+            auto why = whyUntil(s, dir / "job", c.reason, c.part, 60s);
+            BOOST_TEST_MESSAGE("swarm-submit why, " << c.name << ":\n" << why);
+            BOOST_TEST(why.find("\n" + c.reason + " ") != std::string::npos, why);
+            BOOST_TEST(why.find(c.part) != std::string::npos, why);
+            BOOST_TEST(why.find("a run is live") != std::string::npos, why);
+            const auto warning = "warning: no progress for ";
+            BOOST_TEST(waitFor(
+                [&] { return readFile(out.string() + ".log").find(warning) != std::string::npos; },
+                30s));
+            const auto log = readFile(out.string() + ".log");
+            auto at = log.find(warning);
+            BOOST_TEST((at != std::string::npos &&
+                        log.find(": " + c.reason + ": ", at) != std::string::npos),
+                       log);
+            if (!c.plain) // with --json, the warning is an event too
+                BOOST_TEST(!eventsOf(out, "warning").empty());
+            submit->signal(SIGINT);
+            BOOST_TEST(waitExit(*submit, 60s).value_or(-1) == 130);
+            // After the run: not live, the last diagnosis kept.
+            auto after = runProgram(s.submitBinary, {"why", (dir / "job").string()}, 30s);
+            BOOST_TEST(after.status == 0, after.err);
+            BOOST_TEST(after.out.find("no run is live") != std::string::npos, after.out);
         }
     }
+}
 
-    BOOST_AUTO_TEST_SUITE_END()
+BOOST_AUTO_TEST_SUITE_END()
