@@ -32,7 +32,8 @@ int answerAs(uid_t uid, const fs::path& socket) {
         std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
         if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
             ::_exit(2);
-        (void)!::write(fd, "cancel\n", 7);
+        // The run may refuse and close before this is sent: no SIGPIPE.
+        (void)!::send(fd, "cancel\n", 7, MSG_NOSIGNAL);
         char buf[128] = {};
         std::size_t got = 0;
         while (got < sizeof buf - 1) {
