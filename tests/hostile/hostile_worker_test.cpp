@@ -135,6 +135,13 @@ struct Driver {
                 }
                 continue;
             }
+            case wire::MsgType::kProgress:
+                // A worker says now and then that a unit still runs.
+                if (auto p = wire::bodyAs<wire::Progress>(*msg); !p) {
+                    a.failure = "progress: " + p.error().what;
+                    return a;
+                }
+                continue;
             case wire::MsgType::kResult: {
                 // Read as it is, so that the session stays in step even when
                 // a broken worker sends what our own judge would refuse.
