@@ -115,6 +115,7 @@ BOOST_AUTO_TEST_CASE(a_closing_window_gives_the_unit_back_and_another_worker_fin
                               },
                               90s),
                           readFile(events.string() + ".log"));
+    BOOST_TEST_MESSAGE("give-back: " << back);
     BOOST_TEST(field(back, "worker") == closing, back);
     BOOST_TEST(numberField(back, "checkpoint_files") == 1, back);
     status = s.workerStatus("evening");
