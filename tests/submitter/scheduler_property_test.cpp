@@ -104,8 +104,7 @@ struct World {
                 errors += countsAsError(r.state);
                 if (r.state == ReplicaState::kLost)
                     ++lost[r.worker];
-                else if (r.state != ReplicaState::kAbandoned &&
-                         r.state != ReplicaState::kGivenBack)
+                else if (r.state != ReplicaState::kAbandoned && r.state != ReplicaState::kGivenBack)
                     ++voting[r.worker];
             }
             BOOST_TEST(issued <= p.maxTotalResults, "seed " << seed << " unit " << id);
