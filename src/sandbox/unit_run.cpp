@@ -54,6 +54,7 @@ wire::Bytes inputArchive(const UnitSpec& spec) {
         tar.addFile(rel, data, 0444);
     }
     tar.addDirectory("out", 0755, {uid, gid});
+    tar.addDirectory("ckpt", 0755, {uid, gid});
     return tar.finish();
 }
 
@@ -158,8 +159,11 @@ UnitResult UnitRun::run() {
     result_.wallTime = std::chrono::duration_cast<milliseconds>(Clock::now() - started_);
     readExitCode();
     readLogs();
-    // Outputs, unless the unit was killed for filling the disk or cancelled.
-    if (!result_.outputsRejected)
+    // Outputs, unless the unit was killed for filling the disk or cancelled;
+    // of a unit given back, its checkpoint only.
+    if (result_.givenBack)
+        collectCheckpoint();
+    else if (!result_.outputsRejected)
         collectOutputs();
     explainFailure();
     return std::move(result_);
@@ -280,10 +284,15 @@ void UnitRun::waitForExit() {
             killReason_ = "cancelled";
             return;
         }
+        if (spec_.giveBack.stop_requested()) {
+            killReason_ = "given back";
+            return;
+        }
         // Short slices when there is something to check between them.
-        auto slice = volumeDir_.empty() && !spec_.stop.stop_possible()
-                         ? left
-                         : std::min<milliseconds>(left, 250ms);
+        auto slice =
+            volumeDir_.empty() && !spec_.stop.stop_possible() && !spec_.giveBack.stop_possible()
+                ? left
+                : std::min<milliseconds>(left, 250ms);
         if (streamOpen_)
             waitOnStream(slice);
         else if (waitOnPodman(slice))
@@ -330,6 +339,10 @@ void UnitRun::checkBetweenSlices() {
         killReason_ = "cancelled";
         return;
     }
+    if (spec_.giveBack.stop_requested()) {
+        killReason_ = "given back";
+        return;
+    }
     if (volumeDir_.empty())
         return;
     const Limits& l = spec_.limits;
@@ -340,6 +353,11 @@ void UnitRun::checkBetweenSlices() {
 }
 
 void UnitRun::kill() {
+    if (killReason_ == "given back") {
+        result_.givenBack = true;
+        stopGracefully();
+        return;
+    }
     if (killReason_ == "timeout") {
         result_.timedOut = true;
     } else {
@@ -351,6 +369,31 @@ void UnitRun::kill() {
     bool exited = kr.status == 409 ||
                   (kr.status == 500 && errorText(kr).find("running") != std::string::npos);
     if (kr.status != 204 && !exited)
+        kLog.warn("kill {}: HTTP {} {}", names_.container, kr.status, errorText(kr));
+    auto wr = client_.call(request("POST", containerPath(kWaitExited), 30s));
+    if (wr.status != 200 && wr.status != 404)
+        throw base::Failure(base::podmanErrcForStatus(wr.status),
+                            "podman: wait after kill: HTTP " + std::to_string(wr.status));
+}
+
+// The unit may trap SIGTERM to write its checkpoint (docs/user-guide.md);
+// one that does not, or takes longer than the grace, is killed. Either way
+// what it left in /work/ckpt is collected.
+void UnitRun::stopGracefully() {
+    auto tr = client_.call(request("POST", containerPath("/kill?signal=TERM")));
+    if (tr.status == 204) {
+        try {
+            auto wr =
+                client_.call(request("POST", containerPath(kWaitExited), spec_.giveBackGrace));
+            if (wr.status == 200 || wr.status == 404)
+                return;
+        } catch (const TimeoutError&) {
+            kLog.info("{} did not exit within {} ms of SIGTERM; killing it", names_.container,
+                      spec_.giveBackGrace.count());
+        }
+    }
+    auto kr = client_.call(request("POST", containerPath("/kill?signal=KILL")));
+    if (kr.status != 204 && kr.status != 409 && kr.status != 500)
         kLog.warn("kill {}: HTTP {} {}", names_.container, kr.status, errorText(kr));
     auto wr = client_.call(request("POST", containerPath(kWaitExited), 30s));
     if (wr.status != 200 && wr.status != 404)
@@ -408,7 +451,7 @@ void UnitRun::collectOutputs() {
     const Limits& l = spec_.limits;
     auto files = direct_
                      ? copyOutputs(volumeDir_, spec_.outputDir, l.maxOutputBytes, l.maxOutputFiles)
-                     : outputsByArchive();
+                     : outputsByArchive("out");
     if (files) {
         result_.outputs = std::move(*files);
         return;
@@ -420,39 +463,65 @@ void UnitRun::collectOutputs() {
     result_.error = plain ? e.what : "outputs refused: " + e.what;
 }
 
-// Through GET /archive?path=/work/out, capped while it streams.
-std::expected<std::vector<OutputFile>, wire::Error> UnitRun::outputsByArchive() {
+// What a unit given back left in /work/ckpt, under the same caps and rules
+// as outputs. None is no error; one over a cap is dropped, and the error
+// says why (the unit is still given back).
+void UnitRun::collectCheckpoint() {
+    const Limits& l = spec_.limits;
+    emptyDirectory(spec_.outputDir);
+    auto files = direct_ ? copyOutputs(volumeDir_, spec_.outputDir, l.maxOutputBytes,
+                                       l.maxOutputFiles, "ckpt")
+                         : outputsByArchive("ckpt");
+    result_.outputsRejected = false;
+    result_.error.clear();
+    if (files) {
+        result_.outputs = std::move(*files);
+        return;
+    }
+    emptyDirectory(spec_.outputDir);
+    if (files.error().code == wire::Error::Code::kNotFound)
+        return;
+    const auto& why = files.error().what;
+    result_.error = why.starts_with("checkpoint") ? why : "checkpoint refused: " + why;
+}
+
+// Through GET /archive?path=/work/<subdir>, capped while it streams.
+std::expected<std::vector<OutputFile>, wire::Error>
+UnitRun::outputsByArchive(const std::string& subdir) {
     const Limits& l = spec_.limits;
     std::uint64_t cap =
         l.maxOutputBytes + (std::uint64_t(l.maxOutputFiles) + 16) * 2048 + (1u << 20);
     std::string tarBytes;
     bool overCap = false;
-    long status = client_.stream(request("GET", containerPath("/archive?path=/work/out"), 120s),
-                                 [&](std::string_view chunk) {
-                                     if (tarBytes.size() + chunk.size() > cap) {
-                                         overCap = true;
-                                         return false;
-                                     }
-                                     tarBytes.append(chunk);
-                                     return true;
-                                 });
+    long status =
+        client_.stream(request("GET", containerPath("/archive?path=/work/" + subdir), 120s),
+                       [&](std::string_view chunk) {
+                           if (tarBytes.size() + chunk.size() > cap) {
+                               overCap = true;
+                               return false;
+                           }
+                           tarBytes.append(chunk);
+                           return true;
+                       });
     using Code = wire::Error::Code;
+    const std::string what = subdir == "out" ? "outputs" : "checkpoint";
     if (overCap)
-        return std::unexpected(wire::Error(
-            Code::kTooLarge, "outputs exceed " + std::to_string(l.maxOutputBytes) + " bytes"));
+        return std::unexpected(
+            wire::Error(Code::kTooLarge, what + (subdir == "out" ? " exceed " : " exceeds ") +
+                                             std::to_string(l.maxOutputBytes) + " bytes"));
     if (status == 404)
-        return std::unexpected(wire::Error(Code::kNotFound, "the unit removed /work/out"));
+        return std::unexpected(wire::Error(Code::kNotFound, "the unit removed /work/" + subdir));
     if (status != 200)
         throw base::Failure(base::podmanErrcForStatus(status),
                             "podman: copying outputs: HTTP " + std::to_string(status));
     ExtractOptions opt;
-    opt.stripComponent = "out";
+    opt.stripComponent = subdir;
     opt.maxBytes = l.maxOutputBytes;
     opt.maxEntries = l.maxOutputFiles;
     auto files = extractTar(wire::asBytes(tarBytes), spec_.outputDir, opt);
     if (!files)
         return std::unexpected(
-            wire::Error(files.error().code, "outputs refused: " + files.error().what));
+            wire::Error(files.error().code, what + " refused: " + files.error().what));
     return files;
 }
 

@@ -58,8 +58,11 @@ private:
     void kill();
     void readExitCode();
     void readLogs();
+    /// Stops a unit given back: SIGTERM, its grace, then SIGKILL.
+    void stopGracefully();
     void collectOutputs();
-    std::expected<std::vector<OutputFile>, wire::Error> outputsByArchive();
+    void collectCheckpoint();
+    std::expected<std::vector<OutputFile>, wire::Error> outputsByArchive(const std::string& subdir);
     void explainFailure();
     void remove() noexcept;
     std::string containerPath(std::string_view suffix) const;
@@ -82,7 +85,7 @@ private:
     bool streamOpen_ = false;
     Clock::time_point started_;
     Clock::time_point lastStateCheck_;
-    std::string killReason_;        ///< "timeout", "cancelled" or the disk cap passed
+    std::string killReason_;        ///< "timeout", "cancelled", "given back" or the disk cap passed
     std::optional<int> waitedExit_; ///< the exit code /wait answered with
 };
 

@@ -26,6 +26,10 @@ struct Limits {
     std::uint64_t maxFileBytes = 256ull << 20;  ///< RLIMIT_FSIZE: largest file a unit may write
 };
 
+/// How long a unit given back has, after SIGTERM, to write its checkpoint
+/// and exit before it is killed.
+inline constexpr std::chrono::milliseconds kGiveBackGrace{5'000};
+
 /// One input file, copied to /work/in/<name> (read-only for the unit).
 struct InputFile {
     std::string name;             ///< relative path, no "..", no leading "/"
@@ -50,6 +54,13 @@ struct UnitSpec {
     /// runtime kills the container within a quarter second and reports
     /// error "killed: cancelled" with no outputs.
     std::stop_token stop;
+    /// Asks for the unit to be given back (the worker stops, or its schedule
+    /// window closed): the runtime sends the container SIGTERM, waits up to
+    /// `giveBackGrace` for it to exit (time for the unit to write its
+    /// checkpoint), then kills it, and collects /work/ckpt instead of
+    /// /work/out (UnitResult::givenBack).
+    std::stop_token giveBack;
+    std::chrono::milliseconds giveBackGrace{kGiveBackGrace};
 };
 
 /// One file the unit left in /work/out.
@@ -78,6 +89,10 @@ struct UnitResult {
     /// Inputs and outputs went through the volume's host directory rather
     /// than Podman's archive endpoints (see HostProfile::directVolumeCopies).
     bool copiedDirectly = false;
+    /// It was given back (UnitSpec::giveBack): `outputs` are its checkpoint,
+    /// the files it left in /work/ckpt (paths relative to ckpt/), none when
+    /// it kept none; over a cap, none and `error` says so.
+    bool givenBack = false;
 
     /// True when the unit ran to completion with exit 0 and usable outputs.
     bool ok() const noexcept {

@@ -249,24 +249,26 @@ std::uint64_t writeInputs(const std::filesystem::path& volumeDir,
         }
         setOwner(dst.get(), root, 0444, what);
     }
-    if (::mkdirat(volume.get(), "out", 0755) != 0)
-        throwErrno("mkdir out");
-    base::UniqueFd out = openDirBelow(volume.get(), "out", false);
-    setOwner(out.get(), unit, 0755, "out");
+    for (const char* own : {"out", "ckpt"}) {
+        if (::mkdirat(volume.get(), own, 0755) != 0)
+            throwErrno(std::string("mkdir ") + own);
+        base::UniqueFd d = openDirBelow(volume.get(), own, false);
+        setOwner(d.get(), unit, 0755, own);
+    }
     return written;
 }
 
 std::expected<std::vector<OutputFile>, wire::Error>
 copyOutputs(const std::filesystem::path& volumeDir, const std::filesystem::path& dest,
-            std::uint64_t maxBytes, std::uint32_t maxEntries) {
+            std::uint64_t maxBytes, std::uint32_t maxEntries, const std::string& subdir) {
     base::UniqueFd volume = openDirectory(volumeDir);
     // The unit owns /work: out/ may be gone, or replaced by a file or a link.
     base::UniqueFd out(
-        ::openat(volume.get(), "out", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        ::openat(volume.get(), subdir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (out.get() < 0) {
         if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-            return refuse(Code::kNotFound, "the unit removed /work/out");
-        throwErrno("open out");
+            return refuse(Code::kNotFound, "the unit removed /work/" + subdir);
+        throwErrno("open " + subdir);
     }
 
     // Phase 1: judge the whole tree; nothing is written unless all of it passes.

@@ -43,7 +43,8 @@ private:
 std::uint64_t writeInputs(const std::filesystem::path& volumeDir,
                           const std::vector<InputFile>& inputs, TarOwner root, TarOwner unit);
 
-/// Copies what a unit left in out/ of its volume's host directory into
+/// Copies what a unit left in `subdir` (out/, or ckpt/ for a checkpoint)
+/// of its volume's host directory into
 /// `dest` (an existing empty directory), after the container has exited.
 ///
 /// The same rules as extractTar(): the whole tree is judged before anything
@@ -55,11 +56,11 @@ std::uint64_t writeInputs(const std::filesystem::path& volumeDir,
 /// separate files. Permission bits are reduced to 0755/0644.
 ///
 /// Returns the regular files and symlinks with their SHA-256, sorted by
-/// path; kNotFound when out/ is missing or not a directory; kTooLarge or
+/// path; kNotFound when `subdir` is missing or not a directory; kTooLarge or
 /// kInvalidArgument describing the first refused entry. Throws
 /// std::system_error on local I/O failure.
 std::expected<std::vector<OutputFile>, wire::Error>
 copyOutputs(const std::filesystem::path& volumeDir, const std::filesystem::path& dest,
-            std::uint64_t maxBytes, std::uint32_t maxEntries);
+            std::uint64_t maxBytes, std::uint32_t maxEntries, const std::string& subdir = "out");
 
 } // namespace swarm::sandbox

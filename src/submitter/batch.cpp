@@ -9,13 +9,30 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace swarm::submitter {
 
 namespace {
 const wire::Logger kLog("submit");
+
+// A unit's checkpoint, as extra inputs below in/ckpt/. A file whose name
+// an input of the unit already has is left out (the judge refuses a name
+// listed twice).
+void addCheckpoint(wire::Assign& a, const std::vector<OutputFile>& checkpoint) {
+    for (const auto& f : checkpoint) {
+        const bool taken = std::any_of(a.inputs.begin(), a.inputs.end(),
+                                       [&](const wire::FileRef& in) { return in.name == f.name; });
+        if (taken || a.inputs.size() >= wire::limits::kInputs) {
+            kLog.warn("checkpoint file {} of {} not passed on: {}", f.name, a.unitId,
+                      taken ? "an input has that name" : "too many inputs");
+            continue;
+        }
+        a.inputs.push_back(wire::FileRef{f.name, f.digest.bytes, f.size});
+    }
 }
+} // namespace
 
 std::string cancelMessage(const CancelTally& tally) {
     return fmt::format("cancelled: {} replica{} stopped on {} worker{}", tally.replicas,
@@ -167,6 +184,7 @@ Owed Batch::owed(const WorkerId& wid, std::uint32_t demand, bool idle) {
         o.assigned = scheduler_->requestWork(wid, demand);
         for (const auto& a : o.assigned) {
             o.assigns.push_back(buildAssign(job_, *units_.at(a.unitId), a, *catalog_));
+            addCheckpoint(o.assigns.back(), scheduler_->checkpointOf(a.unitId));
             reporter_.emit(event::replicaAssigned(clock_.nowMs(), a));
         }
     } else if (!o.finished && idle) {
@@ -179,6 +197,23 @@ Owed Batch::owed(const WorkerId& wid, std::uint32_t demand, bool idle) {
 void Batch::workerBye(const WorkerId& wid, const std::vector<std::string>& givenBack) {
     std::lock_guard lock(mutex_);
     apply(scheduler_->workerBye(wid, parseGivenBack(givenBack)));
+}
+
+void Batch::giveBack(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,
+                     std::vector<OutputFile> checkpoint, const std::string& why) {
+    std::lock_guard lock(mutex_);
+    if (unanswered_.erase({wid, unitId, replica}) > 0)
+        answered_.notify_all();
+    const auto files = checkpoint.size();
+    auto fx = scheduler_->giveBack(wid, unitId, replica, std::move(checkpoint), why);
+    if (!fx.ignored.empty()) {
+        kLog.info("give-back of {}/{} ignored: {}", unitId, replica, fx.ignored);
+        return;
+    }
+    kLog.info("worker {} gave back {}/{} with {} checkpoint file(s){}", wid.substr(0, 12), unitId,
+              replica, files, why.empty() ? "" : ": " + why);
+    reporter_.emit(event::replicaEnded(clock_.nowMs(), scheduler_->replicas(unitId).at(replica)));
+    apply(fx);
 }
 
 void Batch::reportResult(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,

@@ -107,6 +107,11 @@ public:
     void workerBye(const WorkerId& wid, const std::vector<std::string>& givenBack);
     void reportResult(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,
                       const ReplicaReport& report);
+    /// `wid` gives back one replica (wire::Result::givenBack) with the
+    /// checkpoint files that arrived (Scheduler::giveBack()); the unit's
+    /// next replica gets them as inputs "ckpt/...". `why`: the worker's note.
+    void giveBack(const WorkerId& wid, const std::string& unitId, std::uint32_t replica,
+                  std::vector<OutputFile> checkpoint, const std::string& why);
     /// A replica `wid` says still runs: its lease is extended, or, if `wid`
     /// does not hold it in flight, a cancel for it is owed.
     void reportProgress(const WorkerId& wid, const wire::Progress& progress);

@@ -163,6 +163,13 @@ std::string replicaEnded(std::int64_t timeMs, const ReplicaRecord& r) {
         o.add("digest", r.digest->str());
     if (!r.reason.empty())
         o.add("reason", r.reason);
+    if (r.state == ReplicaState::kGivenBack) {
+        std::uint64_t bytes = 0;
+        for (const auto& f : r.outputs)
+            bytes += f.size;
+        o.add("checkpoint_files", static_cast<std::uint64_t>(r.outputs.size()))
+            .add("checkpoint_bytes", bytes);
+    }
     return o.str();
 }
 

@@ -44,10 +44,6 @@ Votes countVotes(const std::vector<ReplicaRecord>& replicas) {
     return v;
 }
 
-bool cancelledByResearcher(const ReplicaRecord& r) {
-    return r.state == ReplicaState::kGivenBack && r.reason == kResearcherCancel;
-}
-
 std::string shortDigest(const wire::Digest& d) {
     return d.str().substr(7, 12);
 }
@@ -165,7 +161,10 @@ bool Scheduler::eligible(const Slot& slot, const WorkerId& worker) const {
     constexpr std::size_t kRetakes = 2;
     std::size_t ended = 0;
     for (const auto& r : slot.replicas) {
-        if (r.worker != worker || r.state == ReplicaState::kAbandoned || cancelledByResearcher(r))
+        // A replica given back never voted: its worker may take the unit
+        // again (a schedule window that closed on it opens again).
+        if (r.worker != worker || r.state == ReplicaState::kAbandoned ||
+            r.state == ReplicaState::kGivenBack)
             continue;
         if (r.state != ReplicaState::kLost)
             return false;
@@ -437,6 +436,42 @@ Effects Scheduler::workerBye(const WorkerId& worker,
             back.emplace(it->second, n);
     }
     return releaseWorker(worker, back, "worker left without giving it back");
+}
+
+Effects Scheduler::giveBack(const WorkerId& worker, std::string_view unitId, std::uint32_t replica,
+                            std::vector<OutputFile> checkpoint, std::string_view why) {
+    Effects effects;
+    auto it = index_.find(std::string(unitId));
+    if (it == index_.end()) {
+        effects.ignored = "unknown unit";
+        return effects;
+    }
+    const std::size_t u = it->second;
+    auto& slot = units_[u];
+    if (replica >= slot.replicas.size() || slot.replicas[replica].worker != worker ||
+        slot.replicas[replica].state != ReplicaState::kInFlight) {
+        effects.ignored = "not a replica this worker holds in flight";
+        return effects;
+    }
+    unconfirmed_.erase({u, replica});
+    slot.replicas[replica].outputs = std::move(checkpoint);
+    StateBatch batch;
+    endReplica(u, replica, ReplicaState::kGivenBack,
+               why.empty() ? "given back" : "given back: " + std::string(why), batch, effects);
+    settle(u, batch, effects);
+    commit(batch);
+    return effects;
+}
+
+std::vector<OutputFile> Scheduler::checkpointOf(std::string_view unitId) const {
+    auto it = index_.find(std::string(unitId));
+    if (it == index_.end())
+        return {};
+    const auto& reps = units_[it->second].replicas;
+    for (auto r = reps.rbegin(); r != reps.rend(); ++r)
+        if (r->state == ReplicaState::kGivenBack && !r->outputs.empty())
+            return r->outputs;
+    return {};
 }
 
 Effects Scheduler::workerDisconnected(const WorkerId& worker) {

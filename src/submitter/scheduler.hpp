@@ -73,7 +73,10 @@ struct SchedulerCounts {
 /// - a unit fails when it has more than maxErrors errors, or when
 ///   maxTotalResults replicas were issued (give-backs excluded), none is still
 ///   running and it is not valid. The reason names the errors and the votes.
-/// - a clean Bye gives replicas back without counting them as errors.
+/// - a clean Bye gives replicas back without counting them as errors; so
+///   does a give-back of one replica (giveBack()), which may carry a
+///   checkpoint for the next replica. A worker may take a unit it gave back
+///   again.
 /// - a replica the worker refused by a rule of its own (ReplicaReport::refused)
 ///   ends kRefused: not an error, but issued (max_total_results), and that
 ///   worker is not given the unit again.
@@ -129,6 +132,18 @@ public:
     /// any other replica it still held counts as lost (an error).
     Effects workerBye(const WorkerId& worker,
                       const std::vector<std::pair<std::string, std::uint32_t>>& givenBack);
+
+    /// The worker gives back one replica it holds in flight (it stops, or
+    /// its schedule window closed), with the unit's checkpoint files
+    /// ("ckpt/..."; may be none): the replica ends kGivenBack (no error, not
+    /// issued) keeping them as its outputs, `why` (the worker's note, may
+    /// be empty) its reason. Anything else is ignored (Effects::ignored).
+    Effects giveBack(const WorkerId& worker, std::string_view unitId, std::uint32_t replica,
+                     std::vector<OutputFile> checkpoint, std::string_view why);
+
+    /// The checkpoint the unit's next replica starts from: the files of its
+    /// latest replica given back with one. Empty when there is none.
+    std::vector<OutputFile> checkpointOf(std::string_view unitId) const;
 
     /// The worker's connection dropped: its in-flight replicas are lost.
     Effects workerDisconnected(const WorkerId& worker);

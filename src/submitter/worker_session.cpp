@@ -208,6 +208,19 @@ bool WorkerSession::receiveResult(const wire::Result& result) {
             arrived.outputs.push_back(out);
         }
     }
+    if (result.givenBack) {
+        // Not a result: the replica ends given back, its checkpoint (what
+        // arrived of it) kept for the next replica.
+        std::vector<OutputFile> checkpoint;
+        if (blobError.empty())
+            for (const auto& f : arrived.outputs)
+                checkpoint.push_back({f.name, net::toDigest(f.digest), f.size});
+        std::string why = result.error;
+        if (!blobError.empty())
+            why = "checkpoint lost: " + blobError;
+        batch_.giveBack(wid_, result.unitId, result.replica, std::move(checkpoint), why);
+        return true;
+    }
     if (blobError.empty()) {
         batch_.reportResult(wid_, result.unitId, result.replica, reportFromResult(result));
     } else {

@@ -426,6 +426,38 @@ Verdict judge(Progress& m) {
     return checkMs("progress.elapsedMs", m.elapsedMs);
 }
 
+namespace {
+Verdict checkOutputNames(const Result& r) {
+    for (std::size_t i = 0; i < r.outputs.size(); ++i) {
+        const auto& n = r.outputs[i].name;
+        if (n != "stdout" && n != "stderr" && !n.starts_with("out/"))
+            return refuse(fmt::format("result.outputs[{}].name", i),
+                          fmt::format("'{}' is not stdout, stderr or below out/", excerpt(n)));
+    }
+    return {};
+}
+
+// A give-back is no result: it claims no exit, no verdict of the sandbox,
+// and carries only the unit's checkpoint, which the submitter hands to the
+// next replica as inputs below in/ckpt/.
+Verdict checkGiveBack(const Result& r) {
+    if (r.exitCode != -1)
+        return refuse("result.givenBack", "a unit given back has no exit code");
+    if (r.timedOut || r.oomKilled || r.refused)
+        return refuse("result.givenBack",
+                      "a unit given back is not also timed out, killed or refused");
+    for (std::size_t i = 0; i < r.outputs.size(); ++i) {
+        const auto& n = r.outputs[i].name;
+        if (!n.starts_with("ckpt/") || n.size() > limits::kInputNameBytes)
+            return refuse(fmt::format("result.outputs[{}].name", i),
+                          fmt::format("'{}' is not a checkpoint file below ckpt/ (at most {} "
+                                      "bytes)",
+                                      excerpt(n), limits::kInputNameBytes));
+    }
+    return {};
+}
+} // namespace
+
 Verdict judge(Result& r) {
     if (auto ok = checkUnit("result", r.unitId, r.replica); !ok)
         return ok;
@@ -435,12 +467,8 @@ Verdict judge(Result& r) {
         return ok;
     if (auto ok = checkFileRefs("result.outputs", r.outputs, limits::kResultOutputs, true); !ok)
         return ok;
-    for (std::size_t i = 0; i < r.outputs.size(); ++i) {
-        const auto& n = r.outputs[i].name;
-        if (n != "stdout" && n != "stderr" && !n.starts_with("out/"))
-            return refuse(fmt::format("result.outputs[{}].name", i),
-                          fmt::format("'{}' is not stdout, stderr or below out/", excerpt(n)));
-    }
+    if (auto ok = r.givenBack ? checkGiveBack(r) : checkOutputNames(r); !ok)
+        return ok;
     // A refusal is a claim that the unit never ran: it may carry no outputs
     // to vote with, and it must say why.
     if (r.refused && !r.outputs.empty())

@@ -171,8 +171,14 @@ struct Result {
     /// the unit is not at fault. Implies `error` and no outputs. Absent
     /// (false) from older workers.
     bool refused = false;
+    /// The worker gives the replica back unfinished (it stops, or its
+    /// schedule window closed): not a result to vote with and not an error.
+    /// `outputs` are only the unit's checkpoint files, named "ckpt/<path>"
+    /// (none if it kept none or they were over the cap: then `error` says
+    /// why); exitCode is -1. Absent (false) from older workers.
+    bool givenBack = false;
     MSGPACK_DEFINE_MAP(version, unitId, replica, exitCode, timedOut, oomKilled, wallMs, outputs,
-                       error, stdoutTruncated, stderrTruncated, refused)
+                       error, stdoutTruncated, stderrTruncated, refused, givenBack)
 };
 
 struct Cancel {

@@ -45,9 +45,10 @@ bool LinkSet::ready(SessionId id) const {
 }
 
 void LinkSet::run(SessionId id, wire::Assign assign, sandbox::Limits limits,
-                  std::vector<wire::Digest> pinned, std::stop_token stop) {
+                  std::vector<wire::Digest> pinned, std::stop_token stop,
+                  std::stop_token giveBack) {
     if (auto link = find(id))
-        link->run(std::move(assign), limits, std::move(pinned), stop);
+        link->run(std::move(assign), limits, std::move(pinned), stop, giveBack);
 }
 
 void LinkSet::deliverHeld(SessionId id) {

@@ -23,7 +23,8 @@ public:
     void send(SessionId id, wire::Bytes payload) override;
     bool ready(SessionId id) const override;
     void run(SessionId id, wire::Assign assign, sandbox::Limits limits,
-             std::vector<wire::Digest> pinned, std::stop_token stop) override;
+             std::vector<wire::Digest> pinned, std::stop_token stop,
+             std::stop_token giveBack) override;
     void deliverHeld(SessionId id) override;
     void unpin(std::vector<wire::Digest> pinned) override;
     void close(SessionId id, std::optional<wire::Bye> last) override;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace swarm::worker {
 
@@ -178,6 +179,11 @@ AssignAnswer SessionTable::assigned(SessionId id, const wire::Assign& assign) {
         breach(id, *e, "assigned " + key + " again while it runs");
         return {AssignVerdict::kEnd};
     }
+    if (!open_) {
+        // Asked for before the window closed: handed back, not refused.
+        giveBackUnstarted(id, *e, key, assign, "outside the worker's schedule");
+        return {AssignVerdict::kRefused};
+    }
     auto admission = admit(assign, cfg_);
     if (!admission) {
         // The volunteer's own rule: the unit is not at fault (Result::refused).
@@ -232,7 +238,8 @@ void SessionTable::fetched(SessionId id, wire::Assign assign, const Admission& a
         return;
     auto key = replicaKey(assign.unitId, assign.replica);
     e->fetching.erase(key);
-    if (result.outcome == Fetched::Outcome::kBroken || e->phase == Phase::kEnding) {
+    // Stopping, its bye names the unit.
+    if (result.outcome == Fetched::Outcome::kBroken || e->phase == Phase::kEnding || stopping_) {
         port_.unpin(std::move(result.pinned));
         freeSlot(*e);
         maybeForget(id);
@@ -242,12 +249,17 @@ void SessionTable::fetched(SessionId id, wire::Assign assign, const Admission& a
         refuse(id, *e, assign, result.error);
         return;
     }
+    if (!open_) {
+        port_.unpin(std::move(result.pinned));
+        giveBackUnstarted(id, *e, key, assign, "the worker's schedule window closed");
+        return;
+    }
     auto& running = e->running[key];
     running.unitId = assign.unitId;
     running.replica = assign.replica;
     running.startedMs = clock_.nowMs();
     port_.run(id, std::move(assign), admission.limits, std::move(result.pinned),
-              running.stop.get_token());
+              running.stop.get_token(), running.giveBack.get_token());
     shareOut(); // the session was busy fetching: it may ask now
 }
 
@@ -258,7 +270,45 @@ void SessionTable::unitEnded(SessionId id, const std::string& key, bool delivere
     e->running.erase(key);
     ++(delivered && succeeded ? done_ : failed_);
     freeSlot(*e);
+    closeIfGivenBack(id, *e);
     maybeForget(id);
+}
+
+// A stopping worker's bye goes out once the session's running units were
+// given back (their give-backs precede it on the stream).
+void SessionTable::closeIfGivenBack(SessionId id, Entry& e) {
+    if (!e.byeOwed || !e.running.empty())
+        return;
+    e.phase = Phase::kEnding;
+    port_.close(id, std::exchange(e.byeOwed, std::nullopt));
+}
+
+void SessionTable::giveBackUnstarted(SessionId id, Entry& e, const std::string& key,
+                                     const wire::Assign& assign, const std::string& why) {
+    kLog.info("giving back {}: {}", key, why);
+    wire::Result r;
+    r.unitId = assign.unitId;
+    r.replica = assign.replica;
+    r.givenBack = true;
+    r.error = why;
+    port_.send(id, wire::encodeMessage(r));
+    freeSlot(e);
+}
+
+void SessionTable::setOpen(bool open) {
+    if (open == open_)
+        return;
+    open_ = open;
+    if (open) {
+        kLog.info("schedule window open: asking for work");
+        shareOut();
+        return;
+    }
+    std::size_t n = 0;
+    for (auto& [id, e] : sessions_)
+        for (auto& [key, run] : e.running)
+            n += run.giveBack.request_stop();
+    kLog.info("schedule window closed: giving back {} running unit(s)", n);
 }
 
 bool SessionTable::keepResult(SessionId id, const std::string& key) const {
@@ -266,7 +316,8 @@ bool SessionTable::keepResult(SessionId id, const std::string& key) const {
     if (stopping_ || it == sessions_.end() || it->second.offer.offer.batchId.empty())
         return false;
     auto run = it->second.running.find(key);
-    return run != it->second.running.end() && !run->second.stop.stop_requested();
+    return run != it->second.running.end() && !run->second.stop.stop_requested() &&
+           !run->second.giveBack.stop_requested();
 }
 
 void SessionTable::resultHeld(const wire::PeerId& submitter, const std::string& batch) {
@@ -343,7 +394,7 @@ void SessionTable::breach(SessionId id, Entry& e, const std::string& what) {
 // borrow its slots meanwhile, one at a time in turn, so no slot idles while
 // a submitter has work. It gets the next slot that frees once it asks.
 void SessionTable::shareOut() {
-    if (stopping_)
+    if (stopping_ || !open_)
         return;
     bool skipped = false;
     for (auto& [id, e] : sessions_)
@@ -375,19 +426,28 @@ void SessionTable::stop() {
     stopping_ = true;
     slots_.close();
     for (auto& [id, e] : sessions_) {
-        if (e.phase == Phase::kEnding)
+        if (e.phase != Phase::kConnected) {
+            // No session to give them back on: they end now.
+            for (auto& [key, run] : e.running)
+                run.stop.request_stop();
+            if (e.phase == Phase::kDialing) {
+                e.phase = Phase::kEnding;
+                port_.close(id, std::nullopt);
+            }
             continue;
+        }
+        // Running units are given back one by one, each with its
+        // checkpoint; units whose inputs still come were not started: the
+        // bye names them.
         wire::Bye bye;
         bye.reason = "worker stopping";
-        for (const auto& [key, run] : e.running)
-            bye.givenBack.push_back(key);
-        // Units whose inputs still come are not started: given back too.
-        bye.givenBack.insert(bye.givenBack.end(), e.fetching.begin(), e.fetching.end());
-        kLog.info("giving back {} unit(s) to {}", bye.givenBack.size(),
+        bye.givenBack.assign(e.fetching.begin(), e.fetching.end());
+        for (auto& [key, run] : e.running)
+            run.giveBack.request_stop();
+        kLog.info("giving back {} unit(s) to {}", bye.givenBack.size() + e.running.size(),
                   e.offer.submitter.shortStr());
-        const bool connected = e.phase == Phase::kConnected;
-        e.phase = Phase::kEnding;
-        port_.close(id, connected ? std::optional(std::move(bye)) : std::nullopt);
+        e.byeOwed = std::move(bye);
+        closeIfGivenBack(id, e);
     }
     std::vector<SessionId> ids;
     for (const auto& [id, e] : sessions_)

@@ -47,8 +47,11 @@ public:
     virtual bool ready(SessionId id) const = 0;
     /// Runs an admitted unit whose inputs are fetched (and pinned) on a
     /// thread of its own; reports unitEnded() after sending its result.
+    /// `stop` cancels it; `giveBack` gives it back with its checkpoint
+    /// (UnitRunner::run()).
     virtual void run(SessionId id, wire::Assign assign, sandbox::Limits limits,
-                     std::vector<wire::Digest> pinned, std::stop_token stop) = 0;
+                     std::vector<wire::Digest> pinned, std::stop_token stop,
+                     std::stop_token giveBack) = 0;
     /// Sends, on a thread of the session's own and under its send lock,
     /// every result held (HeldResults) for its submitter and batch, each
     /// exactly like a live one, and removes each once sent.
@@ -137,11 +140,20 @@ public:
     /// A message from a submitter was refused (counted for `status`).
     void countRefused() { ++refused_; }
 
-    /// Gives back what runs and closes every session; offers are dropped.
+    /// Gives back what runs, each unit with its checkpoint (units not
+    /// started yet in the bye), and closes every session once its units
+    /// are given back; offers are dropped. Units of sessions already ended
+    /// are cancelled.
     void stop();
+    /// The worker's schedule (Schedule): while closed no work is asked for
+    /// or admitted, and when it closes every running unit is given back
+    /// with its checkpoint. Open at first.
+    void setOpen(bool open);
+    bool isOpen() const { return open_; }
     /// No session left (all forgotten).
     bool empty() const { return sessions_.empty(); }
-    std::uint32_t freeSlots() const { return slots_.free(); }
+    /// Slots free for work now: none while the schedule is closed.
+    std::uint32_t freeSlots() const { return open_ ? slots_.free() : 0; }
     /// Fills the session part of a status snapshot.
     void collect(WorkerStatus& status) const;
 
@@ -151,6 +163,7 @@ private:
         std::uint32_t replica = 0;
         std::int64_t startedMs = 0;
         std::stop_source stop;
+        std::stop_source giveBack;
     };
     enum class Phase { kDialing, kConnected, kEnding };
     struct Entry {
@@ -162,6 +175,7 @@ private:
         std::set<std::string> fetching;                 // admitted units whose inputs come
         base::Executor::Clock::time_point quietUntil{}; // no request before: it had no work
         std::map<std::string, Running> running;
+        std::optional<wire::Bye> byeOwed; // stop(): sent once its units are given back
     };
 
     Entry* find(SessionId id);
@@ -175,6 +189,10 @@ private:
                 bool byPolicy = false);
     void breach(SessionId id, Entry& e, const std::string& what);
     void freeSlot(Entry& e);
+    /// Answers an admitted unit that will not run now with a bare give-back.
+    void giveBackUnstarted(SessionId id, Entry& e, const std::string& key,
+                           const wire::Assign& assign, const std::string& why);
+    void closeIfGivenBack(SessionId id, Entry& e);
     void maybeForget(SessionId id);
     std::optional<SessionId> linkFor(const Entry& e, SessionId own) const;
     void sendProgress(SessionId to, const Running& run);
@@ -189,6 +207,7 @@ private:
     std::map<SessionId, Entry> sessions_;
     SessionId nextId_ = 1;
     bool stopping_ = false;
+    bool open_ = true;
     std::uint64_t done_ = 0;
     std::uint64_t failed_ = 0;
     std::uint64_t refused_ = 0;

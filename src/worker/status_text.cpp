@@ -39,6 +39,7 @@ std::string WorkerStatus::text() const {
     };
     line("worker", peerId + (stopping ? " (stopping)" : ""));
     line("reach", reach.empty() ? "not known yet" : reach);
+    line("schedule", schedule);
     line("slots", fmt::format("{}, {} running", slots, running.size()));
     std::string connected = submitters.empty() ? "none connected" : "";
     for (const auto& s : submitters)

@@ -371,13 +371,16 @@ void SubmitterLink::writerMain() {
 }
 
 void SubmitterLink::run(wire::Assign assign, sandbox::Limits limits,
-                        std::vector<wire::Digest> pinned, std::stop_token stop) {
+                        std::vector<wire::Digest> pinned, std::stop_token stop,
+                        std::stop_token giveBack) {
     unitThreads_.start([self = shared_from_this(), a = std::move(assign), limits,
-                        p = std::move(pinned), stop] { self->runUnit(a, limits, p, stop); });
+                        p = std::move(pinned), stop,
+                        giveBack] { self->runUnit(a, limits, p, stop, giveBack); });
 }
 
 void SubmitterLink::runUnit(const wire::Assign& assign, const sandbox::Limits& limits,
-                            const std::vector<wire::Digest>& pinned, std::stop_token stop) {
+                            const std::vector<wire::Digest>& pinned, std::stop_token stop,
+                            std::stop_token giveBack) {
     const std::string key = fmt::format("{}/{}", assign.unitId, assign.replica);
     // Named from the worker's own counter and random bytes: no path is ever
     // built from text a peer sent (the unit id is a label only).
@@ -392,7 +395,7 @@ void SubmitterLink::runUnit(const wire::Assign& assign, const sandbox::Limits& l
                        .pins = images_,
                        .workerId = ctx_.selfId,
                        .submitterId = offer_.submitter.str()});
-    wire::Result r = runner.run(assign, limits, outDir, stop);
+    wire::Result r = runner.run(assign, limits, outDir, stop, giveBack);
     std::vector<wire::Digest> produced;
     for (const auto& out : r.outputs)
         produced.push_back(net::toDigest(out.digest));
@@ -401,8 +404,12 @@ void SubmitterLink::runUnit(const wire::Assign& assign, const sandbox::Limits& l
         ctx_.store.unpin(d);
 
     const bool sent = sendResult(r);
-    kLog.info("unit {} done: exit {}{}", key, r.exitCode, r.error.empty() ? "" : ", " + r.error);
-    if (!sent)
+    if (r.givenBack)
+        kLog.info("unit {} given back{}", key, sent ? "" : " (not delivered: the session is gone)");
+    else
+        kLog.info("unit {} done: exit {}{}", key, r.exitCode,
+                  r.error.empty() ? "" : ", " + r.error);
+    if (!sent && !r.givenBack)
         keepResult(r, key);
     post([id = id_, key, sent, ok = r.error.empty()](SessionTable& t) {
         t.unitEnded(id, key, sent, ok);

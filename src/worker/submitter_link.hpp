@@ -69,7 +69,7 @@ public:
     void send(wire::Bytes payload);
     bool ready() const;
     void run(wire::Assign assign, sandbox::Limits limits, std::vector<wire::Digest> pinned,
-             std::stop_token stop);
+             std::stop_token stop, std::stop_token giveBack);
     void close(std::optional<wire::Bye> last);
     /// Sends the results held for this session's submitter and batch, on a
     /// thread of its own (SessionPort::deliverHeld).
@@ -88,7 +88,8 @@ private:
     void writerMain();
     void endSending();
     void runUnit(const wire::Assign& assign, const sandbox::Limits& limits,
-                 const std::vector<wire::Digest>& pinned, std::stop_token stop);
+                 const std::vector<wire::Digest>& pinned, std::stop_token stop,
+                 std::stop_token giveBack);
     bool sendResult(const wire::Result& result);
     void keepResult(const wire::Result& result, const std::string& key);
     void sendHeld();

@@ -46,7 +46,8 @@ std::string errorOf(const sandbox::UnitResult& ran, const std::stop_token& stop)
 } // namespace
 
 wire::Result UnitRunner::run(const wire::Assign& assign, const sandbox::Limits& limits,
-                             const std::filesystem::path& outDir, std::stop_token stop) {
+                             const std::filesystem::path& outDir, std::stop_token stop,
+                             std::stop_token giveBack) {
     wire::Result r;
     r.unitId = assign.unitId;
     r.replica = assign.replica;
@@ -61,8 +62,15 @@ wire::Result UnitRunner::run(const wire::Assign& assign, const sandbox::Limits& 
             spec.inputs.push_back({in.name, d_.blobs.pathOf(net::toDigest(in.digest))});
         spec.outputDir = outDir;
         spec.stop = stop;
+        spec.giveBack = giveBack;
         spec.limits = limits;
         auto ran = runInSandbox(assign, spec, stop);
+        if (ran.givenBack && !stop.stop_requested()) {
+            collectCheckpoint(ran, outDir, r);
+            std::error_code ec;
+            std::filesystem::remove_all(outDir, ec);
+            return r;
+        }
         r.exitCode = ran.exitCode;
         r.timedOut = ran.timedOut;
         r.oomKilled = ran.oomKilled;
@@ -118,6 +126,38 @@ sandbox::UnitResult UnitRunner::runInSandbox(const wire::Assign& assign, sandbox
             kLog.info("session with {}: image {} is {} for the rest of the session",
                       d_.submitterId.substr(0, 12), imageKey, id);
         });
+}
+
+// A give-back carries no exit and no logs: only the files the unit left in
+// /work/ckpt, as "ckpt/<path>", for the next replica's in/ckpt/. A
+// checkpoint over the output cap is not sent; the submitter learns why.
+void UnitRunner::collectCheckpoint(const sandbox::UnitResult& ran,
+                                   const std::filesystem::path& outDir, wire::Result& r) {
+    const auto key = fmt::format("{}/{}", r.unitId, r.replica);
+    r.givenBack = true;
+    r.exitCode = -1;
+    r.wallMs = ran.wallTime.count();
+    r.error = ran.error;
+    if (!r.error.empty())
+        kLog.error("unit {} given back without its checkpoint: {}", key, r.error);
+    std::uint64_t bytes = 0;
+    for (const auto& f : ran.outputs) {
+        std::string name = "ckpt/" + f.path;
+        if (!f.linkTarget.empty())
+            continue;
+        if (name.size() > wire::limits::kInputNameBytes) {
+            kLog.warn("unit {}: checkpoint file {} has too long a name; not sent", key, name);
+            continue;
+        }
+        auto d = d_.blobs.putFile(outDir / f.path);
+        if (!d)
+            throw std::runtime_error("cannot cache checkpoint file " + name + ": " +
+                                     net::describe(d.error()));
+        r.outputs.push_back({std::move(name), net::toRaw(*d), f.size});
+        bytes += f.size;
+    }
+    kLog.info("unit {} given back with a checkpoint of {} file(s), {} bytes", key, r.outputs.size(),
+              bytes);
 }
 
 // stdout and stderr always; the files the unit asked for only if it

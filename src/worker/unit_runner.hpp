@@ -40,16 +40,21 @@ public:
     /// here, removed before it returns; named by the caller, never from
     /// peer text). Every outcome is in the result, `error` set when the unit
     /// did not succeed: could not start, outputs refused, timed out, out of
-    /// memory, cancelled (`stop`), or a failure of the sandbox itself. Never
-    /// throws. Blocks for the unit's run.
+    /// memory, cancelled (`stop`), or a failure of the sandbox itself.
+    /// `giveBack` stops it gracefully instead: the result is a give-back
+    /// (wire::Result::givenBack) whose outputs are its checkpoint, "ckpt/..."
+    /// (UnitSpec::giveBack). Never throws. Blocks for the unit's run.
     wire::Result run(const wire::Assign& assign, const sandbox::Limits& limits,
-                     const std::filesystem::path& outDir, std::stop_token stop);
+                     const std::filesystem::path& outDir, std::stop_token stop,
+                     std::stop_token giveBack = {});
 
 private:
     sandbox::UnitResult runInSandbox(const wire::Assign& assign, sandbox::UnitSpec& spec,
                                      std::stop_token stop);
     void collect(const wire::Assign& assign, const sandbox::UnitResult& ran,
                  const std::filesystem::path& outDir, wire::Result& r);
+    void collectCheckpoint(const sandbox::UnitResult& ran, const std::filesystem::path& outDir,
+                           wire::Result& r);
 
     Deps d_;
 };

@@ -144,6 +144,10 @@ void Worker::run() {
     host.rootless = deps.rootless;
     host.isolation = deps.isolation;
     auto record = capacityRecord(host, s.cfg.slots, s.cfg.labels, kWorkerSoftware);
+    serving.loop.runSync([&] {
+        followSchedule(serving.table);
+        record.freeSlots = serving.table.freeSlots();
+    });
     record.relays = deps.relays;
     record.reach = s.updateReach();
 
@@ -193,6 +197,7 @@ void Worker::serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRe
         serving.held.expire();
         std::uint32_t free = record.freeSlots;
         serving.loop.runSync([&] {
+            followSchedule(serving.table);
             serving.table.tick();
             free = serving.table.freeSlots();
         });
@@ -219,12 +224,8 @@ void Worker::shutDown(Serving& serving, dht::Announcer& announcer) {
     }
     serving.loop.runSync([&] { serving.table.stop(); });
     announcer.withdraw();
-    // Running containers are ours to remove; their units were given back.
-    try {
-        state_->deps.runtime.cleanupLeftovers(state_->selfId);
-    } catch (const std::exception& e) {
-        kLog.error("cleaning up containers failed (the next start retries): {}", e.what());
-    }
+    // Running units are given back, each stopped gracefully and sent with
+    // its checkpoint (bounded by the give-back grace), before the sessions end.
     for (bool empty = false; !empty;) {
         serving.links.reap();
         serving.loop.runSync([&] { empty = serving.table.empty(); });
@@ -232,11 +233,30 @@ void Worker::shutDown(Serving& serving, dht::Announcer& announcer) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     serving.links.reap();
+    // Whatever container is left is ours to remove.
+    try {
+        state_->deps.runtime.cleanupLeftovers(state_->selfId);
+    } catch (const std::exception& e) {
+        kLog.error("cleaning up containers failed (the next start retries): {}", e.what());
+    }
+}
+
+// Opens or closes the table as the volunteer's schedule says (once a tick:
+// a window closes within a second of its time).
+void Worker::followSchedule(SessionTable& table) const {
+    const auto& s = *state_;
+    const std::chrono::system_clock::time_point now{
+        std::chrono::milliseconds(s.deps.clock.nowMs())};
+    table.setOpen(s.cfg.schedule.open(now));
 }
 
 WorkerStatus Worker::status() const {
     auto& s = *state_;
     WorkerStatus st;
+    const std::chrono::system_clock::time_point now{
+        std::chrono::milliseconds(s.deps.clock.nowMs())};
+    st.scheduleOpen = s.cfg.schedule.open(now);
+    st.schedule = s.cfg.schedule.describe(now);
     st.peerId = s.selfId;
     st.slots = s.cfg.slots;
     std::lock_guard lock(s.mutex);
@@ -282,6 +302,8 @@ std::string WorkerStatus::json() const {
         .add("offers_refused", offersRefused)
         .add("reach", reach)
         .add("stopping", stopping)
+        .add("schedule", schedule)
+        .add("schedule_open", scheduleOpen)
         .str();
 }
 

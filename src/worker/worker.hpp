@@ -28,6 +28,7 @@ class Node;
 namespace swarm::worker {
 
 class ImageSource;
+class SessionTable;
 
 /// What the worker calls itself in its hello.
 inline constexpr const char* kWorkerSoftware = "swarm-worker/0.1.0";
@@ -79,6 +80,9 @@ struct WorkerStatus {
     /// "behind NAT: the DHT sees this host at X, ...", "" while not known.
     std::string reach;
     bool stopping = false;
+    /// Schedule::describe(): "always open", "open until ...", "closed until ...".
+    std::string schedule;
+    bool scheduleOpen = true;
 
     /// One JSON object (stable field names, see docs/user-guide.md).
     std::string json() const;
@@ -118,6 +122,7 @@ public:
 private:
     void serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRecord& record);
     void shutDown(Serving& serving, dht::Announcer& announcer);
+    void followSchedule(SessionTable& table) const;
 
     std::shared_ptr<State> state_;
 };

@@ -5,7 +5,9 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <optional>
 
 namespace swarm::worker {
 
@@ -96,6 +98,46 @@ std::expected<void, wire::Error> parseHeld(const std::string& file, const toml::
             return std::unexpected(bad(file, value, "held: unknown key '" + k + "'"));
         }
     }
+    return {};
+}
+// The `[schedule]` table: weekdays, weekends, or a day (mon ... sun), each
+// "all", "none" or windows; a day's own key wins over weekdays/weekends.
+std::expected<void, wire::Error> parseSchedule(const std::string& file, const toml::node& node,
+                                               WorkerConfig& cfg) {
+    auto* table = node.as_table();
+    if (table == nullptr)
+        return std::unexpected(bad(file, node, "'schedule' must be a table ([schedule])"));
+    std::array<std::optional<std::vector<Schedule::Window>>, 7> own, group;
+    for (auto&& [key, value] : *table) {
+        const std::string k(key.str());
+        auto text = value.value<std::string>();
+        auto day = std::find(Schedule::kDayNames.begin(), Schedule::kDayNames.end(), k);
+        if (day == Schedule::kDayNames.end() && k != "weekdays" && k != "weekends")
+            return std::unexpected(
+                bad(file, value,
+                    "schedule: unknown key '" + k + "' (use weekdays, weekends or mon ... sun)"));
+        if (!text)
+            return std::unexpected(bad(
+                file, value,
+                "schedule: '" + k + R"(' must be a string like "18:00-08:00", "all" or "none")"));
+        auto windows = Schedule::parseDay(*text);
+        if (!windows)
+            return std::unexpected(bad(file, value, "schedule: '" + k + "': " + windows.error()));
+        if (day != Schedule::kDayNames.end())
+            own[day - Schedule::kDayNames.begin()] = *windows;
+        else
+            for (int d = 0; d < 7; ++d)
+                if ((k == "weekends") == (d == 0 || d == 6))
+                    group[d] = *windows;
+    }
+    if (table->empty())
+        return std::unexpected(
+            bad(file, node, "schedule: names no day (remove [schedule] to compute at any time)"));
+    // A day named by no key is closed.
+    for (int d = 0; d < 7; ++d)
+        cfg.schedule.setDay(d, own[d]     ? *own[d]
+                               : group[d] ? *group[d]
+                                          : std::vector<Schedule::Window>{});
     return {};
 }
 } // namespace
@@ -217,6 +259,9 @@ std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem:
                                                    "' must be a whole number from 1 to 10000"));
                 cfg.shares[std::string(name.str())] = static_cast<std::uint32_t>(*v);
             }
+        } else if (k == "schedule") {
+            if (auto ok = parseSchedule(file, node, cfg); !ok)
+                return std::unexpected(ok.error());
         } else if (k == "held") {
             if (auto ok = parseHeld(file, node, cfg); !ok)
                 return std::unexpected(ok.error());

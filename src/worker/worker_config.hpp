@@ -1,6 +1,7 @@
 #pragma once
 
 #include "wire/error.hpp"
+#include "worker/schedule.hpp"
 
 #include <cstdint>
 #include <expected>
@@ -52,6 +53,8 @@ struct WorkerConfig {
     std::int64_t heldMaxAgeMs = std::int64_t{24} * 3600 * 1000;
     /// ... or while they take more than this many bytes.
     std::uint64_t heldMaxBytes = std::uint64_t{1} << 30;
+    /// `[schedule]`: when the worker may compute (always, without one).
+    Schedule schedule;
 };
 
 /// Reads a TOML config file over `base`. Unknown keys and wrong types are

@@ -256,6 +256,14 @@ void addResults(SeedWriter& w) {
     broken.replica = 5;
     broken.error = longText("sandbox failure: podman said:", 4200);
     w.add("long_error", broken);
+
+    Result givenBack;
+    givenBack.unitId = "count-1";
+    givenBack.replica = 0;
+    givenBack.givenBack = true;
+    givenBack.wallMs = 9'000;
+    givenBack.outputs = {fileOf("ckpt/count", "10\n")};
+    w.add("given_back", givenBack);
 }
 
 void addCancels(SeedWriter& w) {

@@ -463,6 +463,60 @@ BOOST_AUTO_TEST_CASE(cancelled_unit_is_killed_early) {
     BOOST_TEST((took < 20s)); // not the 60 s timeout
 }
 
+// A unit given back gets SIGTERM and its grace to write its checkpoint;
+// what it left in /work/ckpt comes back instead of its outputs. Both ways
+// of copying (direct and through the archive endpoints).
+BOOST_AUTO_TEST_CASE(a_unit_given_back_returns_its_checkpoint) {
+    for (PodmanRuntime* rt : {env().runtime.get(), env().archiveRuntime.get()}) {
+        Unit u("trap 'echo 7 > /work/ckpt/count; mkdir -p /work/ckpt/d; echo s > /work/ckpt/d/s; "
+               "exit 143' TERM; cat /work/in/ckpt/prev > /work/out/x; "
+               "while true; do sleep 0.1; done",
+               "givenback");
+        u.input("ckpt/prev", "3\n");
+        u.spec.limits.timeout = 60s;
+        std::stop_source giveBack;
+        u.spec.giveBack = giveBack.get_token();
+        std::jthread giver([&giveBack] {
+            std::this_thread::sleep_for(1s);
+            giveBack.request_stop();
+        });
+        auto start = std::chrono::steady_clock::now();
+        auto r = u.runWith(*rt);
+        auto took = std::chrono::steady_clock::now() - start;
+        BOOST_TEST(r.givenBack);
+        BOOST_TEST(r.error == "");
+        BOOST_REQUIRE_EQUAL(r.outputs.size(), 2u);
+        BOOST_TEST(r.outputs[0].path == "count");
+        BOOST_TEST(r.outputs[0].digest.str() == wire::sha256(wire::asBytes("7\n")).str());
+        BOOST_TEST(r.outputs[1].path == "d/s");
+        BOOST_TEST(test::readFile(u.dir.path() / "out" / "count") == "7\n");
+        BOOST_TEST(!fs::exists(u.dir.path() / "out" / "x")); // outputs are not collected
+        BOOST_TEST((took < 20s));
+    }
+}
+
+// One that ignores SIGTERM is killed after the grace; a checkpoint over the
+// output cap is not returned, and the error says why.
+BOOST_AUTO_TEST_CASE(a_checkpoint_over_the_cap_is_dropped_with_a_reason) {
+    Unit u("head -c 2000000 /dev/zero > /work/ckpt/big; trap '' TERM; "
+           "while true; do sleep 0.1; done",
+           "bigckpt");
+    u.spec.limits.timeout = 60s;
+    u.spec.limits.maxOutputBytes = 1 << 20;
+    u.spec.giveBackGrace = 1s;
+    std::stop_source giveBack;
+    u.spec.giveBack = giveBack.get_token();
+    std::jthread giver([&giveBack] {
+        std::this_thread::sleep_for(1500ms);
+        giveBack.request_stop();
+    });
+    auto r = u.run();
+    BOOST_TEST(r.givenBack);
+    BOOST_TEST(r.outputs.empty());
+    BOOST_TEST(r.error.starts_with("checkpoint "), r.error);
+    BOOST_TEST(r.error.find("bytes") != std::string::npos, r.error);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_log_flood_is_truncated) {
     Unit u("yes 0123456789abcdef | head -c 3000000; echo done", "logflood");
     auto r = u.run();

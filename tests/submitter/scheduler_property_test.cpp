@@ -94,8 +94,9 @@ struct World {
             const auto& reps = sched->replicas(id);
             std::size_t issued = 0;
             std::size_t errors = 0;
-            // Replicas per worker that could vote (abandoned and lost ones
-            // cast none), and lost ones (a worker retakes a unit at most twice).
+            // Replicas per worker that could vote (abandoned, lost and
+            // given-back ones cast none: a worker may take a unit it gave
+            // back again), and lost ones (a worker retakes a unit at most twice).
             std::map<WorkerId, int> voting;
             std::map<WorkerId, int> lost;
             for (const auto& r : reps) {
@@ -103,7 +104,7 @@ struct World {
                 errors += countsAsError(r.state);
                 if (r.state == ReplicaState::kLost)
                     ++lost[r.worker];
-                else if (r.state != ReplicaState::kAbandoned)
+                else if (r.state != ReplicaState::kAbandoned && r.state != ReplicaState::kGivenBack)
                     ++voting[r.worker];
             }
             BOOST_TEST(issued <= p.maxTotalResults, "seed " << seed << " unit " << id);

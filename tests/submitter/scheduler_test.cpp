@@ -319,8 +319,48 @@ BOOST_FIXTURE_TEST_CASE(has_work_for_says_whether_a_request_would_be_served, Fix
     BOOST_TEST(!s.hasWorkFor("w3"));
     s.workerBye("w2", parseGivenBack({"u1/1"})); // given back: reissued
     BOOST_TEST(!s.hasWorkFor("w1"));
-    BOOST_TEST(!s.hasWorkFor("w2")); // not the replica it gave back
+    BOOST_TEST(s.hasWorkFor("w2")); // a replica given back never voted: it may take it again
     BOOST_TEST(s.hasWorkFor("w3"));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_give_back_keeps_its_checkpoint_for_the_next_replica, Fixture) {
+    Scheduler s(policy(1, 1, /*maxErrors=*/0, /*maxTotal=*/1), {"u1", "u2"}, clock, store);
+    auto a = s.requestWork("w1", 2);
+    BOOST_REQUIRE(a.size() == 2u);
+    BOOST_TEST(s.checkpointOf("u1").empty());
+    const std::vector<OutputFile> ckpt{{"ckpt/count", digestOf("10\n"), 3}};
+    auto e = s.giveBack("w1", "u1", a[0].replica, ckpt, "the worker's schedule window closed");
+    BOOST_TEST(e.ignored.empty());
+    BOOST_TEST(e.ended.empty()); // not an error
+    BOOST_TEST(e.failed.empty());
+    const auto& r = s.replicas("u1")[0];
+    BOOST_TEST((r.state == ReplicaState::kGivenBack));
+    BOOST_TEST(r.reason == "given back: the worker's schedule window closed");
+    BOOST_TEST((r.outputs == ckpt));
+    // Committed with the replica: the journal keeps it.
+    BOOST_TEST((store.batches.back().replicas.at(0).outputs == ckpt));
+    BOOST_TEST((s.checkpointOf("u1") == ckpt));
+    // Reissued (not an attempt: max_total_results = 1), to any worker.
+    auto b = s.requestWork("w2", 1);
+    BOOST_TEST(unitsOf(b) == std::vector<std::string>{"u1"});
+    // A later give-back with a checkpoint wins; one without keeps the last.
+    const std::vector<OutputFile> later{{"ckpt/count", digestOf("15\n"), 3}};
+    s.giveBack("w2", "u1", b[0].replica, later, "");
+    BOOST_TEST((s.checkpointOf("u1") == later));
+    auto c = s.requestWork("w1", 1);
+    BOOST_REQUIRE(unitsOf(c) == std::vector<std::string>{"u1"});
+    s.giveBack("w1", "u1", c[0].replica, {}, "checkpoint not sent: too big");
+    BOOST_TEST((s.checkpointOf("u1") == later));
+    // Only a replica the worker holds in flight can be given back.
+    BOOST_TEST(!s.giveBack("w1", "u1", c[0].replica, ckpt, "").ignored.empty());
+    BOOST_TEST(!s.giveBack("w3", "u2", a[1].replica, ckpt, "").ignored.empty());
+    BOOST_TEST(!s.giveBack("w1", "nope", 0, ckpt, "").ignored.empty());
+    BOOST_TEST((s.checkpointOf("u1") == later));
+    // Then a real result decides the unit; the give-backs never voted.
+    auto d = s.requestWork("w3", 1);
+    BOOST_REQUIRE(d.size() == 1u);
+    auto v = s.reportResult("w3", "u1", d[0].replica, vote("20"));
+    BOOST_TEST(v.validated == std::vector<std::string>{"u1"});
 }
 
 BOOST_FIXTURE_TEST_CASE(bye_without_give_back_is_lost, Fixture) {

@@ -215,6 +215,48 @@ BOOST_AUTO_TEST_CASE(a_spoiled_result_is_refused_naming_the_field) {
     refused([](Result& r) { r.outputs[2].size = ~0ull; }, "result.outputs[2].size");
 }
 
+Result validGiveBack() {
+    Result r;
+    r.unitId = "u-001";
+    r.replica = 1;
+    r.givenBack = true;
+    r.wallMs = 500;
+    r.outputs = {FileRef{"ckpt/count", RawDigest{3}, 2}, FileRef{"ckpt/d/state", RawDigest{4}, 9}};
+    return r;
+}
+
+BOOST_AUTO_TEST_CASE(a_give_back_carries_only_its_checkpoint) {
+    BOOST_TEST(received(validGiveBack()).has_value());
+    auto bare = validGiveBack();
+    bare.outputs.clear();
+    bare.error = "checkpoint over the cap";
+    BOOST_TEST(received(bare).has_value());
+    auto refused = [](std::function<void(Result&)> spoil, const std::string& field) {
+        Result r = validGiveBack();
+        spoil(r);
+        auto got = received(r);
+        BOOST_REQUIRE(!got.has_value());
+        BOOST_TEST(got.error().what.starts_with(field), got.error().what);
+    };
+    // No exit code, no sandbox verdict, no refusal: it is no result.
+    refused([](Result& r) { r.exitCode = 0; }, "result.givenBack");
+    refused([](Result& r) { r.timedOut = true; }, "result.givenBack");
+    refused([](Result& r) { r.oomKilled = true; }, "result.givenBack");
+    refused([](Result& r) { r.refused = true; }, "result.givenBack");
+    // Only checkpoint files: outputs of a give-back could never vote.
+    refused([](Result& r) { r.outputs[0].name = "out/words"; }, "result.outputs[0].name");
+    refused([](Result& r) { r.outputs[1].name = "stdout"; }, "result.outputs[1].name");
+    refused([](Result& r) { r.outputs[0].name = "ckpt/../../etc/x"; }, "result.outputs[0].name");
+    refused([](Result& r) { r.outputs[0].name = "ckpt/" + std::string(250, 'a'); },
+            "result.outputs[0].name");
+    // ... and a real result never carries a checkpoint.
+    auto real = validResult();
+    real.outputs[2].name = "ckpt/count";
+    auto got = received(real);
+    BOOST_REQUIRE(!got.has_value());
+    BOOST_TEST(got.error().what.starts_with("result.outputs[2].name"), got.error().what);
+}
+
 // A Result as workers sent it before `refused` existed.
 struct ResultBeforeRefused {
     static constexpr MsgType kType = MsgType::kResult;

@@ -22,6 +22,7 @@ struct FakePort final : SessionPort {
     struct Ran {
         wire::Assign assign;
         std::stop_token stop;
+        std::stop_token giveBack;
     };
     std::vector<std::pair<SessionId, dht::ReceivedOffer>> dialed;
     std::map<SessionId, std::vector<wire::RawMessage>> sent;
@@ -42,8 +43,8 @@ struct FakePort final : SessionPort {
     }
     bool ready(SessionId id) const override { return !busy.contains(id); }
     void run(SessionId id, wire::Assign assign, sandbox::Limits, std::vector<wire::Digest>,
-             std::stop_token stop) override {
-        ran[id].push_back({std::move(assign), stop});
+             std::stop_token stop, std::stop_token giveBack) override {
+        ran[id].push_back({std::move(assign), stop, giveBack});
     }
     void deliverHeld(SessionId id) override { delivered.push_back(id); }
     void unpin(std::vector<wire::Digest> pinned) override { unpinned += pinned.size(); }
@@ -270,13 +271,21 @@ BOOST_AUTO_TEST_CASE(a_stopping_worker_gives_back_what_runs_and_asks_for_nothing
     rig.port.requested(a);
     rig.port.requested(b);
     rig.table->stop();
-    BOOST_REQUIRE(rig.port.closed[a].has_value());
-    BOOST_TEST(rig.port.closed[a]->givenBack == (std::vector<std::string>{"u1/0", "u2/0"}));
+    // Running units are given back one by one (with their checkpoints);
+    // the bye waits for them.
+    BOOST_TEST(!rig.port.closed.contains(a));
+    for (const auto& ran : rig.port.ran[a]) {
+        BOOST_TEST(ran.giveBack.stop_requested());
+        BOOST_TEST(!ran.stop.stop_requested());
+    }
     BOOST_REQUIRE(rig.port.closed[b].has_value());
     BOOST_TEST(rig.port.closed[b]->givenBack.empty());
     BOOST_TEST(rig.port.forgotten == std::vector<SessionId>{b}); // nothing runs there
-    rig.table->unitEnded(a, "u1/0", false, false);
-    rig.table->unitEnded(a, "u2/0", false, false);
+    rig.table->unitEnded(a, "u1/0", true, false);
+    BOOST_TEST(!rig.port.closed.contains(a));
+    rig.table->unitEnded(a, "u2/0", true, false);
+    BOOST_REQUIRE(rig.port.closed[a].has_value());
+    BOOST_TEST(rig.port.closed[a]->givenBack.empty());
     BOOST_TEST(rig.port.requested(a) == 0u);
     BOOST_TEST(rig.table->empty());
     rig.table->offered(rig.port.dialed.front().second); // offers are dropped now
@@ -291,8 +300,10 @@ BOOST_AUTO_TEST_CASE(a_unit_whose_inputs_still_come_at_stop_is_given_back_and_un
     auto answer = rig.table->assigned(a, u2);
     BOOST_REQUIRE((answer.verdict == AssignVerdict::kFetch));
     rig.table->stop();
+    BOOST_TEST(rig.port.ran[a][0].giveBack.stop_requested());
+    rig.table->unitEnded(a, "u1/0", true, false);
     BOOST_REQUIRE(rig.port.closed[a].has_value());
-    BOOST_TEST(rig.port.closed[a]->givenBack == (std::vector<std::string>{"u1/0", "u2/0"}));
+    BOOST_TEST(rig.port.closed[a]->givenBack == (std::vector<std::string>{"u2/0"}));
     Fetched got;
     got.pinned = {wire::Digest{}};
     rig.table->fetched(a, u2, answer.admission, got); // arrives after the stop
@@ -375,6 +386,50 @@ BOOST_AUTO_TEST_CASE(status_lists_connected_submitters_and_running_units) {
     st = {};
     rig.table->collect(st);
     BOOST_TEST(st.done == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_closing_window_gives_back_what_runs_and_asks_for_nothing_until_it_opens) {
+    Rig rig(2);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 2u);
+    rig.runUnit(a, "u1");
+    auto u2 = Rig::assign("u2");
+    auto answer = rig.table->assigned(a, u2); // inputs still coming
+    BOOST_REQUIRE((answer.verdict == AssignVerdict::kFetch));
+    rig.table->setOpen(false);
+    BOOST_TEST(rig.port.ran[a][0].giveBack.stop_requested());
+    BOOST_TEST(!rig.port.ran[a][0].stop.stop_requested());
+    BOOST_TEST(rig.table->freeSlots() == 0u);
+    // The unit whose inputs came after the close is not started: a bare
+    // give-back answers it.
+    rig.table->fetched(a, u2, answer.admission, Fetched{});
+    BOOST_TEST(rig.port.ran[a].size() == 1u);
+    auto back = rig.port.taken<wire::Result>(a);
+    BOOST_REQUIRE(back.size() == 1u);
+    BOOST_TEST(back[0].givenBack);
+    BOOST_TEST(back[0].unitId == "u2");
+    BOOST_TEST(!rig.table->keepResult(a, "u1/0")); // a give-back is never held
+    rig.table->unitEnded(a, "u1/0", true, false);
+    rig.table->tick();
+    BOOST_TEST(rig.port.requested(a) == 0u);
+    BOOST_TEST(!rig.port.closed.contains(a)); // the session stays
+    rig.table->setOpen(true);
+    BOOST_TEST(rig.port.requested(a) == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_assign_that_arrives_after_the_window_closed_is_given_back) {
+    Rig rig(1);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 1u);
+    rig.table->setOpen(false);
+    auto answer = rig.table->assigned(a, Rig::assign("late"));
+    BOOST_TEST((answer.verdict == AssignVerdict::kRefused));
+    auto back = rig.port.taken<wire::Result>(a);
+    BOOST_REQUIRE(back.size() == 1u);
+    BOOST_TEST(back[0].givenBack);
+    BOOST_TEST(!back[0].refused);
+    BOOST_TEST(back[0].error == "outside the worker's schedule");
+    BOOST_TEST(rig.port.ran[a].empty());
 }
 
 namespace {

@@ -30,10 +30,16 @@ BOOST_AUTO_TEST_CASE(status_reads_as_a_table_for_people) {
     st.offersAccepted = 4;
     st.heldCount = 1;
     st.heldBytes = 2048;
+    st.schedule = "closed until Mon 2026-12-07 18:00:00";
+    st.scheduleOpen = false;
     const auto text = st.text();
     BOOST_TEST_MESSAGE(text);
     BOOST_TEST(text.find("worker     sw1workerpeerid\n") != std::string::npos);
     BOOST_TEST(text.find("reach      not known yet\n") != std::string::npos);
+    BOOST_TEST(text.find("schedule   closed until Mon 2026-12-07 18:00:00\n") != std::string::npos);
+    BOOST_TEST(st.json().find(
+                   R"("schedule":"closed until Mon 2026-12-07 18:00:00","schedule_open":false)") !=
+               std::string::npos);
     BOOST_TEST(text.find("slots      2, 1 running\n") != std::string::npos);
     BOOST_TEST(text.find("submitters sw1submitter…\n") != std::string::npos);
     BOOST_TEST(text.find("sw1submitter…  u7/1                    2 min\n") != std::string::npos);

@@ -128,6 +128,50 @@ BOOST_AUTO_TEST_CASE(a_unit_that_succeeds_returns_its_logs_and_the_outputs_it_as
     BOOST_TEST(rig.runtime.specs.at(0).image == "id-1");
 }
 
+BOOST_AUTO_TEST_CASE(a_unit_given_back_returns_only_its_checkpoint) {
+    Rig rig;
+    rig.runtime.behave = [](const sandbox::UnitSpec& spec) {
+        BOOST_TEST(spec.giveBack.stop_requested());
+        auto r = ranWith(spec, {{"count", "11\n"}, {"d/state", "xyz"}});
+        r.givenBack = true;
+        r.exitCode = 143;
+        return r;
+    };
+    std::stop_source giveBack;
+    giveBack.request_stop();
+    auto r = rig.runner.run(rig.assign({"out/a"}), sandbox::Limits{}, rig.outDir(), {},
+                            giveBack.get_token());
+    BOOST_TEST(r.givenBack);
+    BOOST_TEST(r.exitCode == -1); // no exit to vote with
+    BOOST_TEST(r.error == "");
+    // No logs, no symlink: the checkpoint's files, below ckpt/.
+    BOOST_TEST(names(r) == (std::vector<std::string>{"ckpt/count", "ckpt/d/state"}));
+    BOOST_TEST(rig.blobs.contains(net::toDigest(r.outputs[0].digest)));
+    BOOST_TEST(!std::filesystem::exists(rig.outDir()));
+    // It passes the judge as it is sent.
+    auto raw = wire::decodeMessage(wire::encodeMessage(r));
+    BOOST_REQUIRE(raw.has_value());
+    BOOST_TEST(wire::bodyAs<wire::Result>(*raw).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_over_the_cap_is_given_back_without_it) {
+    Rig rig;
+    rig.runtime.behave = [](const sandbox::UnitSpec&) {
+        sandbox::UnitResult r;
+        r.started = true;
+        r.givenBack = true;
+        r.error = "checkpoint refused: outputs over 1048576 bytes";
+        return r;
+    };
+    std::stop_source giveBack;
+    giveBack.request_stop();
+    auto r =
+        rig.runner.run(rig.assign(), sandbox::Limits{}, rig.outDir(), {}, giveBack.get_token());
+    BOOST_TEST(r.givenBack);
+    BOOST_TEST(r.outputs.empty());
+    BOOST_TEST(r.error == "checkpoint refused: outputs over 1048576 bytes");
+}
+
 BOOST_AUTO_TEST_CASE(failures_keep_the_logs_and_drop_the_outputs) {
     Rig rig;
     rig.runtime.behave = [](const sandbox::UnitSpec& spec) {

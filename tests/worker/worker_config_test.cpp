@@ -70,6 +70,41 @@ BOOST_AUTO_TEST_CASE(held_limits) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(schedule_windows) {
+    auto none = parse("slots = 1\n");
+    BOOST_REQUIRE(none);
+    BOOST_TEST(none->schedule.always());
+    auto cfg = parse("slots = 1\n[schedule]\nweekdays = \"18:00-08:00\"\nweekends = \"all\"\n"
+                     "wed = \"none\"\n");
+    BOOST_REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error().what));
+    const auto& s = cfg->schedule;
+    constexpr std::int64_t kDay = Schedule::kDay;
+    BOOST_TEST(s.openAt(1 * kDay + 19 * 3600));  // Monday evening
+    BOOST_TEST(!s.openAt(3 * kDay + 19 * 3600)); // Wednesday: its own key wins
+    BOOST_TEST(s.openAt(3 * kDay + 2 * 3600));   // ... but Tuesday's night runs into it
+    BOOST_TEST(s.openAt(6 * kDay + 12 * 3600));  // Saturday
+    auto only = parse("[schedule]\nmon = \"09:00-17:00\"\n");
+    BOOST_REQUIRE(only);
+    BOOST_TEST(!only->schedule.openAt(2 * kDay + 10 * 3600)); // a day not named is closed
+
+    auto bad = parse("slots = 1\n[schedule]\nweekdays = \"18:00-8:00\"\n");
+    BOOST_REQUIRE(!bad);
+    BOOST_TEST(bad.error().what.ends_with(
+                   "worker.toml:3: schedule: 'weekdays': '8:00' is not a time (HH:MM or HH:MM:SS)"),
+               bad.error().what);
+    auto unknown = parse("[schedule]\nholidays = \"all\"\n");
+    BOOST_REQUIRE(!unknown);
+    BOOST_TEST(unknown.error().what.find("worker.toml:2: schedule: unknown key 'holidays'") !=
+               std::string::npos);
+    auto notText = parse("[schedule]\nmon = 9\n");
+    BOOST_REQUIRE(!notText);
+    BOOST_TEST(notText.error().what.find("worker.toml:2: schedule: 'mon' must be a string") !=
+               std::string::npos);
+    auto empty = parse("slots = 1\n[schedule]\n");
+    BOOST_REQUIRE(!empty);
+    BOOST_TEST(empty.error().what.find("schedule: names no day") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(errors_name_the_line) {
     auto bad = [](const std::string& text) {
         auto cfg = parse(text);
