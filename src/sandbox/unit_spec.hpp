@@ -1,5 +1,6 @@
 #pragma once
 
+#include "sandbox/log_tap.hpp"
 #include "wire/digest.hpp"
 
 #include <chrono>
@@ -50,6 +51,10 @@ struct UnitSpec {
     /// runtime kills the container within a quarter second and reports
     /// error "killed: cancelled" with no outputs.
     std::stop_token stop;
+    /// Sees the unit's stdout and stderr while it runs (borrowed for the
+    /// run; may be null). Only while Podman's attach stream works: output
+    /// read from the log file after exit does not pass through it.
+    LogTap* tap = nullptr;
 };
 
 /// One file the unit left in /work/out.

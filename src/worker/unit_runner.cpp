@@ -46,7 +46,8 @@ std::string errorOf(const sandbox::UnitResult& ran, const std::stop_token& stop)
 } // namespace
 
 wire::Result UnitRunner::run(const wire::Assign& assign, const sandbox::Limits& limits,
-                             const std::filesystem::path& outDir, std::stop_token stop) {
+                             const std::filesystem::path& outDir, std::stop_token stop,
+                             sandbox::LogTap* tap) {
     wire::Result r;
     r.unitId = assign.unitId;
     r.replica = assign.replica;
@@ -61,6 +62,7 @@ wire::Result UnitRunner::run(const wire::Assign& assign, const sandbox::Limits& 
             spec.inputs.push_back({in.name, d_.blobs.pathOf(net::toDigest(in.digest))});
         spec.outputDir = outDir;
         spec.stop = stop;
+        spec.tap = tap;
         spec.limits = limits;
         auto ran = runInSandbox(assign, spec, stop);
         r.exitCode = ran.exitCode;

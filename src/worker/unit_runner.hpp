@@ -41,9 +41,11 @@ public:
     /// peer text). Every outcome is in the result, `error` set when the unit
     /// did not succeed: could not start, outputs refused, timed out, out of
     /// memory, cancelled (`stop`), or a failure of the sandbox itself. Never
-    /// throws. Blocks for the unit's run.
+    /// throws. Blocks for the unit's run. `tap` (borrowed, may be null) sees
+    /// the unit's output while it runs.
     wire::Result run(const wire::Assign& assign, const sandbox::Limits& limits,
-                     const std::filesystem::path& outDir, std::stop_token stop);
+                     const std::filesystem::path& outDir, std::stop_token stop,
+                     sandbox::LogTap* tap = nullptr);
 
 private:
     sandbox::UnitResult runInSandbox(const wire::Assign& assign, sandbox::UnitSpec& spec,
