@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -216,6 +217,27 @@ BOOST_AUTO_TEST_CASE(a_follow_reaches_the_worker_and_its_chunks_the_follower) {
                fmt::format("info {} {}", a.replica, wire::PeerId(w.workerId.publicKey()).str()));
     BOOST_TEST(lines[1] == "out 0 " + wire::toHex(wire::asBytes("line 1\n")));
     BOOST_TEST(lines[2] == "out 7 " + wire::toHex(wire::asBytes("line 2\n")));
+}
+
+// A follower that goes away (Ctrl-C) is noticed at the next line the run
+// writes: the worker is told to stop.
+BOOST_AUTO_TEST_CASE(a_follower_gone_turns_the_follow_off) {
+    net::TlsLibrary tls;
+    BatchRig rig(1);
+    WorkerEnd w(rig.batch, wire::Hello::kWithFollow);
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 1}).has_value());
+    auto a = w.next<wire::Assign>();
+    std::atomic<bool> gone = false;
+    auto served = std::async(std::launch::async, [&] {
+        return serveFollow(rig.batch, a.unitId + " " + std::to_string(a.replica),
+                           [&](std::string_view) { return !gone.load(); });
+    });
+    BOOST_TEST(w.next<wire::Follow>().on);
+    gone = true;
+    auto off = w.next<wire::Follow>();
+    BOOST_TEST((off.unitId == a.unitId && off.replica == a.replica && !off.on));
+    BOOST_REQUIRE((served.wait_for(10s) == std::future_status::ready));
+    BOOST_TEST(served.get() == "error the client left");
 }
 
 // A worker older than follow would end the session on a message type it
