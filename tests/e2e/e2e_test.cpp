@@ -1112,16 +1112,28 @@ BOOST_AUTO_TEST_CASE(logs_follow_streams_a_running_unit) {
                           readFile(events.string() + ".log"));
     const auto jobDir = (dir / "job").string();
     const auto out = dir / "follow.out";
+    const auto started = std::chrono::steady_clock::now();
     auto follow = s.startSubmitPlain({"logs", jobDir, "part-100.txt", "--follow"}, out);
     BOOST_REQUIRE_MESSAGE(
         waitFor([&] { return readFile(out).find("line 1\n") != std::string::npos; }, 60s),
         readFile(out) + readFile(out.string() + ".log"));
+    const auto firstLine = std::chrono::steady_clock::now();
     // The unit still runs: its result has not come, its last line not either.
     BOOST_TEST(eventsOf(events, "result-received").empty());
     BOOST_TEST(readFile(out).find("line 8") == std::string::npos, readFile(out));
 
+    BOOST_REQUIRE(
+        waitFor([&] { return readFile(out).find("line 8\n") != std::string::npos; }, 60s));
+    const auto lastLine = std::chrono::steady_clock::now();
     auto rc = waitExit(*follow, 60s);
     const auto said = readFile(out);
+    // For the record, not asserted: the lines arrive as printed, a second
+    // apart, so the last comes about seven seconds after the first.
+    auto ms = [](auto d) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    };
+    BOOST_TEST_MESSAGE("follow: line 1 after " << ms(firstLine - started) << " ms, line 8 "
+                                               << ms(lastLine - firstLine) << " ms later");
     BOOST_TEST((rc && *rc == 0), said + readFile(out.string() + ".log"));
     BOOST_TEST(said.starts_with("==> unit part-100.txt, replica 0, worker "), said);
     std::size_t at = 0;
