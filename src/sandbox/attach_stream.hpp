@@ -21,8 +21,9 @@ namespace swarm::sandbox {
 /// thread, the one that owns it.
 class AttachStream {
 public:
-    /// Keeps at most `cap` bytes of stdout and stderr together.
-    explicit AttachStream(std::uint64_t cap) : logs_(cap) {}
+    /// Keeps at most `cap` bytes of stdout and stderr together; `tap`, if
+    /// any, sees them as they come, on the stream's thread.
+    explicit AttachStream(std::uint64_t cap, LogTap* tap = nullptr) : logs_(cap, tap) {}
     ~AttachStream() { join(); }
     AttachStream(const AttachStream&) = delete;
     AttachStream& operator=(const AttachStream&) = delete;

@@ -29,9 +29,15 @@ bool LogDemuxer::feed(std::string_view chunk) {
         std::uint64_t room = cap_ > used ? cap_ - used : 0;
         auto keep = static_cast<std::size_t>(std::min<std::uint64_t>(take, room));
         (stream_ == 2 ? err_ : out_).append(chunk.substr(0, keep));
+        const auto which = stream_ == 2 ? LogTap::Stream::kStderr : LogTap::Stream::kStdout;
+        if (tap_ && keep > 0)
+            tap_->write(which, chunk.substr(0, keep));
         if (keep < take) {
             truncated_ = true;
-            (stream_ == 2 ? errTruncated_ : outTruncated_) = true;
+            bool& flag = stream_ == 2 ? errTruncated_ : outTruncated_;
+            if (tap_ && !flag)
+                tap_->truncated(which);
+            flag = true;
         }
         remaining_ -= static_cast<std::uint32_t>(take);
         chunk.remove_prefix(take);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "sandbox/log_tap.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,7 +14,8 @@ namespace swarm::sandbox {
 /// chunks. Not thread-safe.
 class LogDemuxer {
 public:
-    explicit LogDemuxer(std::uint64_t cap) : cap_(cap) {}
+    /// `tap`, if any, is borrowed and sees each kept byte as it is fed.
+    explicit LogDemuxer(std::uint64_t cap, LogTap* tap = nullptr) : cap_(cap), tap_(tap) {}
 
     /// Consumes a chunk; bytes past the cap are counted and dropped. Returns
     /// false once the stream is malformed.
@@ -32,6 +35,7 @@ public:
 
 private:
     std::uint64_t cap_;
+    LogTap* tap_;
     std::string out_, err_;
     std::string header_;
     std::uint32_t remaining_ = 0;

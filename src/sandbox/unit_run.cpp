@@ -138,7 +138,7 @@ void keepLogs(const LogDemuxer& logs, UnitResult& result) {
 UnitRun::UnitRun(PodmanClient& client, const HostProfile& host, const UnitSpec& spec,
                  ContainerNames names)
     : client_(client), host_(host), spec_(spec), names_(std::move(names)),
-      attach_(spec.limits.maxLogBytes) {}
+      attach_(spec.limits.maxLogBytes, spec.tap) {}
 
 UnitRun::~UnitRun() {
     remove();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "sandbox/log_tap.hpp"
 #include "wire/digest.hpp"
 
 #include <chrono>
@@ -61,6 +62,10 @@ struct UnitSpec {
     /// /work/out (UnitResult::givenBack).
     std::stop_token giveBack;
     std::chrono::milliseconds giveBackGrace{kGiveBackGrace};
+    /// Sees the unit's stdout and stderr while it runs (borrowed for the
+    /// run; may be null). Only while Podman's attach stream works: output
+    /// read from the log file after exit does not pass through it.
+    LogTap* tap = nullptr;
 };
 
 /// One file the unit left in /work/out.

@@ -2,6 +2,7 @@
 
 #include "net/blob_store.hpp"
 #include "submitter/job_spec.hpp"
+#include "submitter/log_follows.hpp"
 #include "submitter/offer_book.hpp"
 #include "submitter/progress.hpp"
 #include "submitter/replica_report.hpp"
@@ -86,6 +87,8 @@ public:
     const wire::Clock& clock() const noexcept { return clock_; }
     Reporter& reporter() noexcept { return reporter_; }
     net::BlobStore& blobs() noexcept { return blobs_; }
+    /// Who follows which running replica's output (logs --follow).
+    LogFollows& follows() noexcept { return follows_; }
 
     /// Issues an offer token for a trusted worker we have no session with;
     /// nullopt if it has one, or holds a live token.
@@ -155,6 +158,7 @@ private:
     Reporter& reporter_;
     ResultStore results_;
     net::BlobStore blobs_; // inputs we serve and outputs we receive, one store
+    LogFollows follows_;
 
     mutable std::mutex mutex_; // guards everything below
     std::condition_variable sessionEnded_;

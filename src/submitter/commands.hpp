@@ -19,8 +19,9 @@ cli::Command whyCommand();
 /// each with its state now.
 cli::Command jobsCommand();
 
-/// `swarm-submit logs DIR UNIT [--replica N]`: the stdout and stderr of
-/// a unit's finished replicas, from the job's blobs.
+/// `swarm-submit logs DIR UNIT [--replica N] [--follow]`: the stdout and
+/// stderr of a unit's finished replicas, from the job's blobs; with
+/// --follow, of a running one as it prints, through the live run.
 cli::Command logsCommand();
 /// `swarm-submit cancel DIR`: cancels the job through the run that holds
 /// it (DIR/control.sock), or records the cancel in the journal when none

@@ -19,8 +19,8 @@ namespace swarm::submitter {
 /// (mode 0600) through which other swarm-submit processes of the same user
 /// reach the run that holds the job directory.
 ///
-/// Protocol: the client sends one request line ("cancel"; later "follow
-/// UNIT REPLICA"), at most kMaxRequest bytes. The run answers with lines:
+/// Protocol: the client sends one request line ("cancel", "follow UNIT
+/// REPLICA"), at most kMaxRequest bytes. The run answers with lines:
 /// zero or more data lines, then one final line that starts with "ok " or
 /// "error ", after which it closes. A stream (follow) sends data lines as
 /// they come, so a client reads until the final line.

@@ -1,9 +1,11 @@
 #include "submitter/commands.hpp"
 
 #include "cli/options.hpp"
+#include "submitter/control_socket.hpp"
 #include "submitter/job_files.hpp"
 #include "submitter/journal.hpp"
 #include "submitter/unit_detail.hpp"
+#include "wire/bytes.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -117,13 +119,18 @@ void printReplica(const ReplicaDetail& d) {
     std::fflush(stdout);
 }
 
-int showLogs(const fs::path& dir, const std::string& unit, std::optional<std::uint64_t> replica) {
+UnitDetail loadUnit(const fs::path& dir, const std::string& unit) {
     auto journal = openJob(dir);
     const auto snapshot = journal.load();
     auto detail = unitDetail(dir, jobName(journal), snapshot, unit);
     if (!detail)
         throw std::runtime_error(detail.error());
-    const auto& replicas = detail->replicas;
+    return std::move(*detail);
+}
+
+int showLogs(const fs::path& dir, const std::string& unit, std::optional<std::uint64_t> replica) {
+    const auto detail = loadUnit(dir, unit);
+    const auto& replicas = detail.replicas;
     if (replica) {
         auto it = std::find_if(replicas.begin(), replicas.end(), [&](const ReplicaDetail& d) {
             return d.record.replica == *replica;
@@ -155,23 +162,120 @@ int showLogs(const fs::path& dir, const std::string& unit, std::optional<std::ui
     return 0;
 }
 
+// Bytes a worker's unit wrote, to `out` as they come (escaped on a
+// terminal, like finished logs).
+void writeLive(std::FILE* out, std::string_view bytes) {
+    if (::isatty(::fileno(out)) != 0)
+        std::fputs(escapeControls(bytes).c_str(), out);
+    else
+        std::fwrite(bytes.data(), 1, bytes.size(), out);
+    std::fflush(out);
+}
+
+// One data line of a follow (follow_server.hpp); malformed ones are skipped:
+// the run is our own process, but the bytes are a worker's.
+void onFollowLine(std::string_view line, const std::string& unit) {
+    auto word = [&](std::size_t i) {
+        std::string_view rest = line;
+        for (; i > 0; --i) {
+            const auto sp = rest.find(' ');
+            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+        }
+        return rest.substr(0, rest.find(' '));
+    };
+    const auto tag = word(0);
+    if (tag == "out" || tag == "err") {
+        if (auto bytes = wire::fromHex(word(2)))
+            writeLive(
+                tag == "out" ? stdout : stderr,
+                std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+    } else if (tag == "info") {
+        fmt::print("==> unit {}, replica {}, worker {}: running, following its output <==\n", unit,
+                   word(1), word(2).substr(0, 12));
+        std::fflush(stdout);
+    } else if (tag == "skip") {
+        fmt::print(stderr,
+                   "({} bytes of {} skipped: the worker keeps only its newest output for a "
+                   "follower)\n",
+                   word(2), word(1));
+    } else if (tag == "truncated") {
+        fmt::print(stderr, "({} truncated by the worker's log cap)\n", word(1));
+    }
+}
+
+// No replica to follow: what is known, and why nothing is followed.
+int showInstead(const fs::path& dir, const std::string& unit, std::optional<std::uint64_t> replica,
+                const std::string& why) {
+    int rc = 0;
+    try {
+        rc = showLogs(dir, unit, replica);
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "{}\n", e.what());
+        rc = 1;
+    }
+    fmt::print(stderr, "nothing to follow: {}\n", why);
+    return rc;
+}
+
+int followLogs(const fs::path& dir, const std::string& unit, std::optional<std::uint64_t> replica) {
+    const auto detail = loadUnit(dir, unit); // an unknown unit ends here
+    if (replica) {
+        auto it =
+            std::find_if(detail.replicas.begin(), detail.replicas.end(),
+                         [&](const ReplicaDetail& d) { return d.record.replica == *replica; });
+        if (it != detail.replicas.end() && it->record.state != ReplicaState::kInFlight)
+            return showLogs(dir, unit, replica); // finished: its logs as they are
+    }
+    if (!Journal::inUse(dir))
+        return showInstead(dir, unit, replica,
+                           fmt::format("no run of {} is live ('swarm-submit resume {}' continues "
+                                       "it)",
+                                       dir.string(), dir.string()));
+    const auto request =
+        fmt::format("follow {} {}", unit, replica ? std::to_string(*replica) : std::string("-"));
+    auto answer = askRun(dir, request, [&](std::string_view line) { onFollowLine(line, unit); });
+    if (!answer)
+        throw std::runtime_error(answer.error());
+    if (answer->starts_with("error not-running "))
+        return showInstead(dir, unit, replica, answer->substr(18));
+    if (answer->starts_with("error "))
+        throw std::runtime_error(answer->substr(6));
+    // "ok REPLICA STATE EXIT", or "ok REPLICA running"
+    unsigned n = 0;
+    char state[32] = {};
+    int exit = -1;
+    const int got = std::sscanf(answer->c_str(), "ok %u %31s %d", &n, state, &exit);
+    if (got >= 2 && std::string_view(state) == "running")
+        fmt::print("==> unit {}, replica {}: still running; its worker stopped streaming <==\n",
+                   unit, n);
+    else if (got == 3)
+        fmt::print("==> unit {}, replica {}: {}, {} <==\n", unit, n, state,
+                   exit >= 0 ? fmt::format("exit code {}", exit) : std::string("no exit code"));
+    return 0;
+}
+
 } // namespace
 
 cli::Command logsCommand() {
-    return {"logs", "the stdout and stderr of a unit's finished replicas",
+    return {"logs", "the stdout and stderr of a unit's replicas: finished, or live (--follow)",
             [](CLI::App& app) -> cli::Action {
                 struct Flags {
                     std::string dir;
                     std::string unit;
                     std::optional<std::uint64_t> replica;
+                    bool follow = false;
                 };
                 auto flags = std::make_shared<Flags>();
                 app.add_option("DIR", flags->dir, "the job directory")->required()->type_name("");
                 app.add_option("UNIT", flags->unit, "the unit")->required()->type_name("");
                 cli::addNumber(app, "--replica", flags->replica,
                                "only this replica (its number, as 'status DIR UNIT' lists them)");
+                app.add_flag("--follow", flags->follow,
+                             "stream a running replica's output as it is printed, until it "
+                             "ends (through the run that holds DIR)");
                 return [flags](const cli::Globals&) {
-                    return showLogs(flags->dir, flags->unit, flags->replica);
+                    return flags->follow ? followLogs(flags->dir, flags->unit, flags->replica)
+                                         : showLogs(flags->dir, flags->unit, flags->replica);
                 };
             }};
 }

@@ -16,6 +16,7 @@
 #include "net/session.hpp"
 #include "submitter/batch.hpp"
 #include "submitter/control_socket.hpp"
+#include "submitter/follow_server.hpp"
 #include "submitter/job_index.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/job_spec.hpp"
@@ -126,7 +127,9 @@ struct Stops {
 };
 
 // The answer of the run to a request on its control socket.
-std::string control(Batch& batch, std::string_view request) {
+std::string control(Batch& batch, std::string_view request, const ControlSocket::Answer& answer) {
+    if (request.starts_with("follow "))
+        return serveFollow(batch, request.substr(7), answer);
     if (request == "cancel") {
         auto tally = batch.cancel();
         if (!tally)
@@ -154,8 +157,9 @@ void shutdownWindow(Batch& batch, const Stops& stops, const wire::Clock& clock) 
 std::unique_ptr<ControlSocket> listenForControl(Batch& batch, const std::filesystem::path& dir) {
     try {
         return std::make_unique<ControlSocket>(
-            dir, ::geteuid(), [&batch](std::string_view request, const ControlSocket::Answer&) {
-                return control(batch, request);
+            dir, ::geteuid(),
+            [&batch](std::string_view request, const ControlSocket::Answer& answer) {
+                return control(batch, request, answer);
             });
     } catch (const std::exception& e) {
         kLog.warn("no control socket, so 'swarm-submit cancel' cannot reach this run: {}",

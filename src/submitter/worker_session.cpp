@@ -39,6 +39,7 @@ void WorkerSession::serve() {
         (void)session_.send(wire::ErrorMsg{.code = 409, .message = "already connected"});
         return;
     }
+    batch_.follows().workerConnected(wid_, hello_.version >= wire::Hello::kWithFollow);
     report.emit(event::workerConnected(clock.nowMs(), wid_, path, session_.peerAddress()));
     kLog.info("worker {} connected {} from {} ({}, {} slots)", who_, path, session_.peerAddress(),
               hello_.software, hello_.slots);
@@ -59,6 +60,7 @@ void WorkerSession::serve() {
         if (!handle(*msg))
             break;
     }
+    batch_.follows().workerLeft(wid_);
     batch_.disconnect(wid_, !saidBye_ || finished_, reason_);
     kLog.info("worker {} left: {}", who_, reason_);
     report.emit(event::workerDisconnected(clock.nowMs(), wid_, reason_));
@@ -98,6 +100,8 @@ bool WorkerSession::pushWork() {
         ok = ok && session_.send(wire::WorkReady{}).has_value();
         idle_ = false;
     }
+    for (const auto& f : batch_.follows().owed(wid_))
+        ok = ok && session_.send(f).has_value();
     return ok;
 }
 
@@ -157,6 +161,15 @@ bool WorkerSession::handle(const wire::RawMessage& msg) {
         if (progress)
             batch_.reportProgress(wid_, *progress);
         return progress.has_value();
+    }
+    case wire::MsgType::kLogChunk: {
+        // Followed or not, a chunk never ends the session: one for a
+        // replica nobody follows here (any more) is dropped.
+        auto chunk = body(std::type_identity<wire::LogChunk>{});
+        if (chunk && !batch_.follows().deliver(wid_, *chunk))
+            kLog.debug("worker {}: dropped a log-chunk of {}/{} nobody follows", who_,
+                       chunk->unitId, chunk->replica);
+        return chunk.has_value();
     }
     case wire::MsgType::kError: {
         // The worker refused an assign it could not name (docs/protocol.md):

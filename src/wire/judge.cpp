@@ -603,6 +603,25 @@ Verdict judge(RelayData&) {
     return {};
 }
 
+Verdict judge(Follow& m) {
+    return checkUnit("follow", m.unitId, m.replica);
+}
+
+Verdict judge(LogChunk& m) {
+    if (auto ok = checkUnit("log-chunk", m.unitId, m.replica); !ok)
+        return ok;
+    if (m.stream != "stdout" && m.stream != "stderr")
+        return refuse("log-chunk.stream",
+                      fmt::format("'{}' is not stdout or stderr", excerpt(m.stream)));
+    if (m.data.size() > limits::kLogChunkBytes)
+        return refuse("log-chunk.data", fmt::format("{} bytes, over the limit of {}", m.data.size(),
+                                                    limits::kLogChunkBytes));
+    if (m.offset > limits::kBlobBytes || m.data.size() > limits::kBlobBytes - m.offset)
+        return refuse("log-chunk.offset", fmt::format("{} + {} bytes runs past {}", m.offset,
+                                                      m.data.size(), limits::kBlobBytes));
+    return {};
+}
+
 namespace {
 // Endpoint texts: at most `count`, each 1..`bytes` printable ASCII, no spaces.
 Verdict checkEndpoints(std::string_view field, const std::vector<std::string>& endpoints,

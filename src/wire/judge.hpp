@@ -47,6 +47,8 @@ struct PunchPlan;
 struct PunchResult;
 struct RelayOpened;
 struct RelayData;
+struct Follow;
+struct LogChunk;
 struct CapacityRecord;
 struct Offer;
 
@@ -80,6 +82,7 @@ inline constexpr std::size_t kSoftwareBytes = 128;
 inline constexpr std::size_t kReasonBytes = 1024; ///< cancel and bye reasons
 inline constexpr std::size_t kErrorBytes = 4096;  ///< error texts
 inline constexpr std::size_t kGivenBack = 4096;
+inline constexpr std::size_t kLogChunkBytes = 64 * 1024; ///< data of one log-chunk
 } // namespace limits
 
 /// Unit ids: 1-128 of [A-Za-z0-9._-], not starting with '.' or '-'. Safe as
@@ -133,6 +136,13 @@ std::expected<void, Error> judge(PunchPlan& msg);
 std::expected<void, Error> judge(PunchResult& msg);
 std::expected<void, Error> judge(RelayOpened& msg);
 std::expected<void, Error> judge(RelayData& msg);
+/// Unit id and replica as in assign.
+std::expected<void, Error> judge(Follow& msg);
+/// Unit id and replica as in assign; stream "stdout" or "stderr"; data at
+/// most limits::kLogChunkBytes; offset + data within limits::kBlobBytes.
+/// Whether the session follows that replica, and offsets moving forward,
+/// are the receiver's to check.
+std::expected<void, Error> judge(LogChunk& msg);
 
 /// DHT records, after their envelope verified: texts (arch, os, podman,
 /// software, labels, job id) cleaned; slot counts bounded; an offer's

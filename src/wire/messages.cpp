@@ -55,6 +55,10 @@ const char* msgTypeName(MsgType type) noexcept {
         return "punch-plan";
     case MsgType::kPunchResult:
         return "punch-result";
+    case MsgType::kFollow:
+        return "follow";
+    case MsgType::kLogChunk:
+        return "log-chunk";
     }
     return "unknown";
 }

@@ -47,19 +47,23 @@ enum class MsgType : std::uint16_t {
     // punching"): between a worker and a submitter, through the relay.
     kPunchPlan = 20,
     kPunchResult = 21,
+    kFollow = 22,
+    kLogChunk = 23,
 };
 
 /// The highest message type this build knows.
-inline constexpr MsgType kLastMsgType = MsgType::kPunchResult;
+inline constexpr MsgType kLastMsgType = MsgType::kLogChunk;
 
 const char* msgTypeName(MsgType type) noexcept;
 
 /// First message from the worker: proves it holds the offer it answers.
 /// Version 2 and later (Hello::kWithNoWork): the worker understands `no-work`
-/// and `work-ready`.
+/// and `work-ready`. Version 3 and later (Hello::kWithFollow): it also
+/// understands `follow` and answers with `log-chunk`s.
 struct Hello {
     static constexpr MsgType kType = MsgType::kHello;
     static constexpr std::uint32_t kWithNoWork = 2;
+    static constexpr std::uint32_t kWithFollow = 3;
     std::uint32_t version = 1;
     std::array<std::uint8_t, 16> token{}; ///< the offer's one-time token
     std::string software;
@@ -209,6 +213,39 @@ struct ErrorMsg {
     std::uint32_t code = 0;
     std::string message;
     MSGPACK_DEFINE_MAP(version, code, message)
+};
+
+/// Submitter asks the worker to stream (`on`) or stop streaming a running
+/// replica's stdout and stderr as log-chunks. Sent only to workers whose
+/// hello is Hello::kWithFollow or later. An `on` while already streaming
+/// starts again from the oldest bytes the worker still keeps; an `on` for
+/// a replica not started yet takes effect when it starts.
+struct Follow {
+    static constexpr MsgType kType = MsgType::kFollow;
+    std::uint32_t version = 1;
+    std::string unitId;
+    std::uint32_t replica = 0;
+    bool on = true;
+    MSGPACK_DEFINE_MAP(version, unitId, replica, on)
+};
+
+/// Worker to a submitter that follows a replica: bytes of its stdout or
+/// stderr at `offset` in that stream (counting only bytes the worker's log
+/// cap kept). A gap between chunks is bytes the worker dropped (its window
+/// overflowed or began later). `truncated`: the log cap dropped this
+/// stream's later bytes. `end`: the replica ended; no more chunks follow
+/// for it.
+struct LogChunk {
+    static constexpr MsgType kType = MsgType::kLogChunk;
+    std::uint32_t version = 1;
+    std::string unitId;
+    std::uint32_t replica = 0;
+    std::string stream; ///< "stdout" or "stderr"
+    std::uint64_t offset = 0;
+    Bytes data;
+    bool truncated = false;
+    bool end = false;
+    MSGPACK_DEFINE_MAP(version, unitId, replica, stream, offset, data, truncated, end)
 };
 
 /// A circuit's id, chosen by the relay.

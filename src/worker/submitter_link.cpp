@@ -11,6 +11,7 @@
 #include "wire/identity.hpp"
 #include "wire/log.hpp"
 #include "worker/held_results.hpp"
+#include "worker/live_log.hpp"
 #include "worker/proven_blobs.hpp"
 #include "worker/unit_runner.hpp"
 #include "worker/worker.hpp"
@@ -121,7 +122,7 @@ bool SubmitterLink::dial() {
     wire::Hello hello;
     hello.token = offer_.offer.token;
     hello.software = kWorkerSoftware;
-    hello.version = wire::Hello::kWithNoWork;
+    hello.version = wire::Hello::kWithFollow;
     hello.slots = ctx_.cfg.slots;
     std::vector<net::Endpoint> endpoints;
     for (const auto& text : offer_.offer.endpoints) {
@@ -209,6 +210,12 @@ bool SubmitterLink::dispatch(wire::RawMessage& msg) {
             post([id, n = none->slots](SessionTable& t) { t.noWork(id, n); });
         return none.has_value();
     }
+    case wire::MsgType::kFollow: {
+        auto follow = read<wire::Follow>(msg);
+        if (follow)
+            onFollow(*follow);
+        return follow.has_value();
+    }
     case wire::MsgType::kWorkReady:
         if (!read<wire::WorkReady>(msg))
             return false;
@@ -257,6 +264,71 @@ bool SubmitterLink::onAssign(const wire::RawMessage& msg) {
     post([id, a = std::move(*assign), adm = answer->admission, got = std::move(got)](
              SessionTable& t) mutable { t.fetched(id, std::move(a), adm, std::move(got)); });
     return alive;
+}
+
+// A follow names a replica this session runs, or will run once its inputs
+// are in: that one is remembered and followed when it starts.
+void SubmitterLink::onFollow(const wire::Follow& follow) {
+    static constexpr std::size_t kMaxFollowSoon = 64;
+    const std::string key = fmt::format("{}/{}", follow.unitId, follow.replica);
+    std::shared_ptr<LiveLog> live;
+    {
+        std::lock_guard lock(liveMutex_);
+        if (auto it = live_.find(key); it != live_.end())
+            live = it->second;
+        else if (!follow.on)
+            followSoon_.erase(key);
+        else if (followSoon_.size() < kMaxFollowSoon)
+            followSoon_.insert(key);
+    }
+    if (!live)
+        return;
+    if (!follow.on)
+        live->unfollow();
+    else
+        startPump(follow, live);
+}
+
+void SubmitterLink::startPump(const wire::Follow& follow, const std::shared_ptr<LiveLog>& live) {
+    if (live->follow())
+        unitThreads_.start([self = shared_from_this(), follow, live] { self->pump(follow, live); });
+}
+
+// Sends a followed replica's output as log-chunks, one at a time under the
+// send lock like any sender, until the replica ends (`end`), the follow is
+// turned off or the session ends. What it cannot send fast enough the
+// LiveLog drops, so neither the unit nor the worker's memory waits on it.
+void SubmitterLink::pump(const wire::Follow& follow, std::shared_ptr<LiveLog> live) {
+    for (;;) {
+        auto piece = live->next(kIdle);
+        if (piece.kind == LiveLog::Piece::Kind::kStop)
+            return;
+        if (ending_) {
+            live->pumpGone();
+            return;
+        }
+        if (piece.kind == LiveLog::Piece::Kind::kNothing)
+            continue;
+        wire::LogChunk chunk{.unitId = follow.unitId,
+                             .replica = follow.replica,
+                             .stream =
+                                 piece.stream == LiveLog::Stream::kStderr ? "stderr" : "stdout",
+                             .offset = piece.offset,
+                             .data = wire::Bytes(piece.data.begin(), piece.data.end()),
+                             .truncated = piece.truncated,
+                             .end = piece.end};
+        ++busy_;
+        bool sent = false;
+        {
+            std::lock_guard lock(sendMutex_);
+            sent = !closed_ && session_ && session_->send(chunk).has_value();
+        }
+        --busy_;
+        if (!sent && !piece.end)
+            live->pumpGone();
+        if (!sent || piece.end)
+            return;
+    }
 }
 
 // Fetches a unit's inputs (and its shipped image) into the cache and pins
@@ -395,7 +467,24 @@ void SubmitterLink::runUnit(const wire::Assign& assign, const sandbox::Limits& l
                        .pins = images_,
                        .workerId = ctx_.selfId,
                        .submitterId = offer_.submitter.str()});
-    wire::Result r = runner.run(assign, limits, outDir, stop, giveBack);
+    auto live = std::make_shared<LiveLog>();
+    bool followed = false;
+    {
+        std::lock_guard lock(liveMutex_);
+        live_[key] = live;
+        followed = followSoon_.erase(key) > 0;
+    }
+    if (followed)
+        startPump(wire::Follow{.unitId = assign.unitId, .replica = assign.replica}, live);
+    wire::Result r = runner.run(assign, limits, outDir, stop, giveBack, live.get());
+    {
+        std::lock_guard lock(liveMutex_);
+        live_.erase(key);
+    }
+    // A follower gets the last bytes and the end before the result; a
+    // stalled one does not hold the result back for long.
+    live->finish();
+    (void)live->drained(kIdle * 5);
     std::vector<wire::Digest> produced;
     for (const auto& out : r.outputs)
         produced.push_back(net::toDigest(out.digest));

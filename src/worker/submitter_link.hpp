@@ -13,9 +13,11 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -36,6 +38,7 @@ struct WorkerDeps;
 class HeldResults;
 struct HeldResult;
 class ProvenBlobs;
+class LiveLog;
 
 /// What every session's I/O borrows from the worker.
 struct LinkContext {
@@ -84,6 +87,9 @@ private:
     bool dispatch(wire::RawMessage& msg);
     template <typename T> std::optional<T> read(const wire::RawMessage& msg);
     bool onAssign(const wire::RawMessage& msg);
+    void onFollow(const wire::Follow& follow);
+    void pump(const wire::Follow& follow, std::shared_ptr<LiveLog> live);
+    void startPump(const wire::Follow& follow, const std::shared_ptr<LiveLog>& live);
     bool fetch(const wire::Assign& assign, bool shipped, Fetched& out);
     void writerMain();
     void endSending();
@@ -117,6 +123,13 @@ private:
     std::vector<std::future<void>> stragglers_; // dial attempts that lost the race
     std::deque<wire::RawMessage> pending_;      // read during a fetch, handled after
     SessionImages images_;                      // the image ids this session's units run
+    std::mutex liveMutex_;                      // guards live_
+    // The running units' live output, by "unitId/replica" (follow).
+    std::map<std::string, std::shared_ptr<LiveLog>> live_;
+    // Followed before they started (still fetching, say): followed when
+    // they do. Bounded; a follow for a replica this session never runs
+    // stays here until turned off or the session ends.
+    std::set<std::string> followSoon_;
     std::thread reader_;
     std::thread writer_;
     // Last, so destroyed first: no unit thread outlives what it uses.

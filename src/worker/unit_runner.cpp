@@ -47,7 +47,7 @@ std::string errorOf(const sandbox::UnitResult& ran, const std::stop_token& stop)
 
 wire::Result UnitRunner::run(const wire::Assign& assign, const sandbox::Limits& limits,
                              const std::filesystem::path& outDir, std::stop_token stop,
-                             std::stop_token giveBack) {
+                             std::stop_token giveBack, sandbox::LogTap* tap) {
     wire::Result r;
     r.unitId = assign.unitId;
     r.replica = assign.replica;
@@ -63,6 +63,7 @@ wire::Result UnitRunner::run(const wire::Assign& assign, const sandbox::Limits& 
         spec.outputDir = outDir;
         spec.stop = stop;
         spec.giveBack = giveBack;
+        spec.tap = tap;
         spec.limits = limits;
         auto ran = runInSandbox(assign, spec, stop);
         if (ran.givenBack && !stop.stop_requested()) {

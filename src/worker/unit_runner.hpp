@@ -43,10 +43,11 @@ public:
     /// memory, cancelled (`stop`), or a failure of the sandbox itself.
     /// `giveBack` stops it gracefully instead: the result is a give-back
     /// (wire::Result::givenBack) whose outputs are its checkpoint, "ckpt/..."
-    /// (UnitSpec::giveBack). Never throws. Blocks for the unit's run.
+    /// (UnitSpec::giveBack). `tap` (borrowed, may be null) sees the unit's
+    /// output while it runs. Never throws. Blocks for the unit's run.
     wire::Result run(const wire::Assign& assign, const sandbox::Limits& limits,
                      const std::filesystem::path& outDir, std::stop_token stop,
-                     std::stop_token giveBack = {});
+                     std::stop_token giveBack = {}, sandbox::LogTap* tap = nullptr);
 
 private:
     sandbox::UnitResult runInSandbox(const wire::Assign& assign, sandbox::UnitSpec& spec,

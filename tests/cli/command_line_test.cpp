@@ -63,7 +63,7 @@ FlagTable submitFlags() {
     t["resume"] = network;
     t["resume"].insert("DIR");
     t["status"] = {"DIR", "UNIT"};
-    t["logs"] = {"DIR", "UNIT", "--replica"};
+    t["logs"] = {"DIR", "UNIT", "--replica", "--follow"};
     t["cancel"] = {"DIR"};
     t["why"] = {"DIR", "UNIT"};
     t["jobs"] = {};

@@ -225,6 +225,33 @@ BOOST_AUTO_TEST_CASE(logs_bad_input_is_one_line) {
     BOOST_TEST(r.out.empty());
 }
 
+// --follow with no run holding the job: what is known, and a note on
+// stderr; a finished replica is simply shown; an unknown unit is one line.
+BOOST_AUTO_TEST_CASE(logs_follow_without_a_live_run) {
+    const std::string note = "nothing to follow: no run of " + job.string() +
+                             " is live ('swarm-submit resume " + job.string() + "' continues it)\n";
+    auto r = submit({"logs", job.string(), "u0", "--follow"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.starts_with("==> unit u0, replica 0, worker w1: succeeded"), r.out);
+    BOOST_TEST(r.err == note);
+
+    r = submit({"logs", job.string(), "u2", "--follow"}); // running, but no run to ask
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.out.empty());
+    BOOST_TEST(r.err == "no logs of unit 'u2': replica 0: it is still running; replica 1: it is "
+                        "still running\n" +
+                            note);
+
+    r = submit({"logs", job.string(), "u0", "--replica", "1", "--follow"});
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.out.starts_with("==> unit u0, replica 1, worker w2: succeeded"), r.out);
+    BOOST_TEST(r.err.empty(), r.err);
+
+    r = submit({"logs", job.string(), "u9", "--follow"});
+    BOOST_TEST(r.status == 1);
+    BOOST_TEST(r.err == "swarm-submit: error: no unit 'u9' in job " + job.string() + "\n");
+}
+
 BOOST_AUTO_TEST_CASE(cancel_without_a_run_records_it) {
     auto r = submit({"cancel", job.string()});
     BOOST_TEST(r.status == 0, r.err);

@@ -290,6 +290,23 @@ void addNoWork(SeedWriter& w) {
     w.add("several", NoWork{.slots = 3});
 }
 
+void addFollows(SeedWriter& w) {
+    w.add("on", Follow{.unitId = "u0001", .replica = 1, .on = true});
+    w.add("off", Follow{.unitId = "u0001", .replica = 1, .on = false});
+    const std::string line = "line 1\n";
+    w.add("stdout", LogChunk{.unitId = "u0001",
+                             .replica = 1,
+                             .stream = "stdout",
+                             .offset = 0,
+                             .data = Bytes(line.begin(), line.end())});
+    w.add("stderr-truncated", LogChunk{.unitId = "u0001",
+                                       .replica = 1,
+                                       .stream = "stderr",
+                                       .offset = 1 << 20,
+                                       .truncated = true});
+    w.add("end", LogChunk{.unitId = "u0001", .replica = 1, .stream = "stdout", .end = true});
+}
+
 void addWorkReady(SeedWriter& w) {
     w.add("plain", WorkReady{});
 }
@@ -345,6 +362,7 @@ int main(int argc, char** argv) try {
     addErrors(w);
     addByes(w);
     addRelay(w);
+    addFollows(w);
     w.finishSession();
     std::printf("fuzz_seeds: %d messages of %d types, as bodies and frames, in %s\n", w.count(),
                 swarm::fuzz::kMessageTypes, argv[1]);

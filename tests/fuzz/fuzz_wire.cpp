@@ -64,6 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             tryBody<RelayData>(*raw);
             tryBody<PunchPlan>(*raw);
             tryBody<PunchResult>(*raw);
+            tryBody<Follow>(*raw);
+            tryBody<LogChunk>(*raw);
         }
     }
 

@@ -21,7 +21,7 @@ using MessageTypes =
                wire::Progress, wire::Result, wire::Cancel, wire::Bye, wire::ErrorMsg, wire::NoWork,
                wire::WorkReady, wire::RelayReserve, wire::RelayReserved, wire::RelayConnect,
                wire::RelayIncoming, wire::RelayAccept, wire::RelayOpened, wire::RelayData,
-               wire::PunchPlan, wire::PunchResult>;
+               wire::PunchPlan, wire::PunchResult, wire::Follow, wire::LogChunk>;
 
 inline constexpr int kMessageTypes = std::tuple_size_v<MessageTypes>;
 

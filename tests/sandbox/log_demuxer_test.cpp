@@ -18,9 +18,31 @@ std::string frame(int stream, std::string_view data) {
     return h + std::string(data);
 }
 
+// What a follower's tap saw.
+struct Seen final : LogTap {
+    std::string out, err;
+    int outCut = 0, errCut = 0;
+    void write(Stream s, std::string_view b) override { (s == Stream::kStderr ? err : out) += b; }
+    void truncated(Stream s) override { ++(s == Stream::kStderr ? errCut : outCut); }
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(log_demuxer)
+
+// The live tap sees exactly the bytes kept, as they come, and each
+// stream's cut once: a follower never sees more than the finished logs.
+BOOST_AUTO_TEST_CASE(the_tap_sees_what_is_kept_and_the_cut_once) {
+    Seen seen;
+    LogDemuxer d(10, &seen);
+    const std::string s = frame(1, "12345") + frame(2, "678") + frame(1, "9012345") + frame(1, "x");
+    for (char c : s)
+        BOOST_REQUIRE(d.feed(std::string_view(&c, 1)));
+    BOOST_TEST(seen.out == d.out());
+    BOOST_TEST(seen.err == d.err());
+    BOOST_TEST(seen.out == "1234590");
+    BOOST_TEST((seen.outCut == 1 && seen.errCut == 0));
+}
 
 BOOST_AUTO_TEST_CASE(splits_streams_across_chunk_boundaries) {
     std::string s = frame(1, "hello ") + frame(2, "oops\n") + frame(1, "world\n");

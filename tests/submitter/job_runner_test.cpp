@@ -11,6 +11,7 @@
 #include "net/session.hpp"
 #include "submitter/batch.hpp"
 #include "submitter/diagnosis.hpp"
+#include "submitter/follow_server.hpp"
 #include "submitter/job_runner.hpp"
 #include "submitter/journal.hpp"
 #include "submitter/reporter.hpp"
@@ -24,6 +25,9 @@
 
 #include <sys/socket.h>
 
+#include <fmt/format.h>
+
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -168,6 +172,94 @@ BOOST_AUTO_TEST_CASE(a_worker_gets_units_for_its_slots_and_hears_bye_when_the_jo
     BOOST_TEST(rig.batch.finished());
     BOOST_TEST(rig.batch.counts().valid == 2u);
     BOOST_TEST(rig.batch.workers() == 0u);
+}
+
+// logs --follow through a worker's session: the follow reaches the worker,
+// its chunks for that replica reach the follower once each, in order;
+// others are dropped and the session goes on; after the end the follower
+// hears how the replica ended.
+BOOST_AUTO_TEST_CASE(a_follow_reaches_the_worker_and_its_chunks_the_follower) {
+    net::TlsLibrary tls;
+    BatchRig rig(1);
+    WorkerEnd w(rig.batch, wire::Hello::kWithFollow);
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 1}).has_value());
+    auto a = w.next<wire::Assign>();
+    std::mutex m;
+    std::vector<std::string> lines;
+    auto served = std::async(std::launch::async, [&] {
+        return serveFollow(rig.batch, a.unitId + " -", [&](std::string_view line) {
+            std::lock_guard lock(m);
+            if (line != ".")
+                lines.emplace_back(line);
+            return true;
+        });
+    });
+    auto f = w.next<wire::Follow>();
+    BOOST_TEST((f.unitId == a.unitId && f.replica == a.replica && f.on));
+    auto chunk = [&](std::string unit, std::uint64_t offset, std::string_view text) {
+        wire::LogChunk c{
+            .unitId = std::move(unit), .replica = a.replica, .stream = "stdout", .offset = offset};
+        c.data.assign(text.begin(), text.end());
+        return c;
+    };
+    for (const auto& c : {chunk(a.unitId, 0, "line 1\n"), chunk("other", 0, "nobody follows"),
+                          chunk(a.unitId, 0, "line 1\n"), chunk(a.unitId, 7, "line 2\n")})
+        BOOST_REQUIRE(w.session->send(c).has_value());
+    auto end = chunk(a.unitId, 14, "");
+    end.end = true;
+    BOOST_REQUIRE(w.session->send(end).has_value());
+    w.answer(a, "line 1\nline 2\n");
+    BOOST_REQUIRE((served.wait_for(20s) == std::future_status::ready));
+    BOOST_TEST(served.get() == fmt::format("ok {} succeeded 0", a.replica));
+    std::lock_guard lock(m);
+    BOOST_REQUIRE(lines.size() == 3u);
+    BOOST_TEST(lines[0] ==
+               fmt::format("info {} {}", a.replica, wire::PeerId(w.workerId.publicKey()).str()));
+    BOOST_TEST(lines[1] == "out 0 " + wire::toHex(wire::asBytes("line 1\n")));
+    BOOST_TEST(lines[2] == "out 7 " + wire::toHex(wire::asBytes("line 2\n")));
+}
+
+// A follower that goes away (Ctrl-C) is noticed at the next line the run
+// writes: the worker is told to stop.
+BOOST_AUTO_TEST_CASE(a_follower_gone_turns_the_follow_off) {
+    net::TlsLibrary tls;
+    BatchRig rig(1);
+    WorkerEnd w(rig.batch, wire::Hello::kWithFollow);
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 1}).has_value());
+    auto a = w.next<wire::Assign>();
+    std::atomic<bool> gone = false;
+    auto served = std::async(std::launch::async, [&] {
+        return serveFollow(rig.batch, a.unitId + " " + std::to_string(a.replica),
+                           [&](std::string_view) { return !gone.load(); });
+    });
+    BOOST_TEST(w.next<wire::Follow>().on);
+    gone = true;
+    auto off = w.next<wire::Follow>();
+    BOOST_TEST((off.unitId == a.unitId && off.replica == a.replica && !off.on));
+    BOOST_REQUIRE((served.wait_for(10s) == std::future_status::ready));
+    BOOST_TEST(served.get() == "error the client left");
+}
+
+// A worker older than follow would end the session on a message type it
+// does not know: it is never sent one, and the follower is told why.
+BOOST_AUTO_TEST_CASE(an_older_worker_is_never_sent_a_follow) {
+    net::TlsLibrary tls;
+    BatchRig rig(1);
+    WorkerEnd w(rig.batch);
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 1}).has_value());
+    auto a = w.next<wire::Assign>();
+    const auto said =
+        serveFollow(rig.batch, a.unitId + " -", [](std::string_view) { return true; });
+    BOOST_TEST(said.starts_with("error not-running unit '" + a.unitId + "': "), said);
+    BOOST_TEST(said.ends_with("runs a version that cannot stream output"), said);
+    BOOST_TEST(serveFollow(rig.batch, "nope -", [](std::string_view) { return true; }) ==
+               "error no unit 'nope' in this job");
+    BOOST_TEST(serveFollow(rig.batch, a.unitId + " x", [](std::string_view) {
+                   return true;
+               }).starts_with("error follow wants UNIT REPLICA"));
+    w.answer(a, "x"); // the next message is the bye: no follow came
+    auto bye = w.next<wire::Bye>();
+    BOOST_TEST(bye.reason == "job finished");
 }
 
 BOOST_AUTO_TEST_CASE(slots_without_a_unit_are_handed_back_and_an_expired_lease_cancelled) {

@@ -359,6 +359,43 @@ BOOST_AUTO_TEST_CASE(other_messages) {
     BOOST_TEST(!received(Hello{.slots = 100'000}).has_value());
 }
 
+// Follow and log-chunk: the unit named as in assign; a chunk's stream is one
+// of two, its data bounded, its offset within a blob's range.
+BOOST_AUTO_TEST_CASE(follow_and_log_chunks) {
+    BOOST_TEST(received(Follow{.unitId = "u-001", .replica = 1}).has_value());
+    BOOST_TEST(received(Follow{.unitId = "u-001", .on = false}).has_value());
+    auto follow = received(Follow{.unitId = "../x"});
+    BOOST_REQUIRE(!follow.has_value());
+    BOOST_TEST(follow.error().what.starts_with("follow.unitId"));
+    BOOST_TEST(!received(Follow{.unitId = "u", .replica = limits::kReplicas}).has_value());
+
+    const LogChunk ok{.unitId = "u-001", .replica = 1, .stream = "stdout", .data = Bytes(5, 'a')};
+    BOOST_TEST(received(ok).has_value());
+    auto named = [](LogChunk c, std::string_view field) {
+        auto r = received(c);
+        return !r.has_value() && r.error().what.starts_with(field);
+    };
+    auto c = ok;
+    c.unitId = ".hidden";
+    BOOST_TEST(named(c, "log-chunk.unitId"));
+    c = ok;
+    c.replica = limits::kReplicas;
+    BOOST_TEST(named(c, "log-chunk.replica"));
+    c = ok;
+    c.stream = "stdin";
+    BOOST_TEST(named(c, "log-chunk.stream"));
+    c = ok;
+    c.data = Bytes(limits::kLogChunkBytes + 1, 'a');
+    BOOST_TEST(named(c, "log-chunk.data"));
+    c.data = Bytes(limits::kLogChunkBytes, 'a');
+    BOOST_TEST(received(c).has_value());
+    c = ok;
+    c.offset = limits::kBlobBytes - 2;
+    BOOST_TEST(named(c, "log-chunk.offset"));
+    c.offset = ~0ull;
+    BOOST_TEST(named(c, "log-chunk.offset"));
+}
+
 // Addresses a relay reports are punched toward: numeric ones only.
 BOOST_AUTO_TEST_CASE(observed_addresses_are_numeric) {
     for (const char* good : {"", "203.0.113.5:4000", "[2001:db8::1]:7", "[::ffff:192.0.2.1]:80"})
