@@ -32,9 +32,13 @@ CpuLimit applyCpuLimit(WorkerConfig& cfg, SandboxSetup& setup, const std::string
     }
     auto cap = sandbox::CpuCap::create(cgroupRoot, cgroupName, capCores);
     if (cap) {
-        limit.how = fmt::format("CPU cap {}: cgroup {} with a quota of {} us per {} us", what,
-                                cap->parent(), cap->quotaUs(), sandbox::CpuCap::kPeriodUs);
+        limit.how = fmt::format("CPU cap {}: cgroup {} with a quota of {} us per {} us; each "
+                                "unit at most {:.2f} CPU",
+                                what, cap->parent(), cap->quotaUs(), sandbox::CpuCap::kPeriodUs,
+                                std::min(cfg.cpusPerSlot, capCores));
         profile.cgroupParent = cap->parent();
+        // The kernel refuses a unit quota above its parent's (EINVAL).
+        cfg.cpusPerSlot = std::max(0.01, std::min(cfg.cpusPerSlot, capCores));
         limit.cap.emplace(std::move(*cap));
     } else {
         // Each unit's own quota: the cap holds once all slots are busy too.

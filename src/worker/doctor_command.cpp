@@ -78,19 +78,36 @@ Holdings holdings(const std::filesystem::path& home, const WorkerConfig& cfg,
     return h;
 }
 
-std::string mib(std::uint64_t n) {
-    return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1 << 20));
+// As `status` shows sizes and ages.
+std::string size(std::uint64_t n) {
+    if (n >= (1ULL << 30))
+        return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1ULL << 30));
+    if (n >= (1ULL << 20))
+        return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1ULL << 20));
+    return fmt::format("{} KiB", (n + 1023) / 1024);
+}
+
+std::string age(std::int64_t ms) {
+    const auto s = ms / 1000;
+    if (s >= 86400 && s % 86400 == 0)
+        return fmt::format("{} d", s / 86400);
+    if (s >= 3600 && s % 3600 == 0)
+        return fmt::format("{} h", s / 3600);
+    if (s >= 60 && s % 60 == 0)
+        return fmt::format("{} min", s / 60);
+    return fmt::format("{} s", s);
 }
 
 std::string holdingsText(const Holdings& h) {
-    const auto days = [](std::int64_t ms) { return fmt::format("{:.3g} d", ms / 86'400'000.0); };
     return fmt::format("cpu cap:      {}\n"
-                       "disk:         blob cache {} of {} (unused {}: removed)\n"
-                       "              images loaded {} ({}) of {} (unused {}: removed)\n"
+                       "disk:         blob cache {} of {}; unused {}: removed\n"
+                       "              images loaded by this worker: {}, {} of {}; unused {}: "
+                       "removed\n"
                        "              held results {} of {}\n",
-                       h.cpuCap, mib(h.cacheBytes), mib(h.cfg.cacheBytes), days(h.cfg.blobMaxAgeMs),
-                       mib(h.imageBytes), h.images, mib(h.cfg.imageMaxBytes),
-                       days(h.cfg.imageMaxAgeMs), mib(h.heldBytes), mib(h.cfg.heldMaxBytes));
+                       h.cpuCap, size(h.cacheBytes), size(h.cfg.cacheBytes),
+                       age(h.cfg.blobMaxAgeMs), h.images, size(h.imageBytes),
+                       size(h.cfg.imageMaxBytes), age(h.cfg.imageMaxAgeMs), size(h.heldBytes),
+                       size(h.cfg.heldMaxBytes));
 }
 
 base::JsonObject holdingsJson(const Holdings& h) {

@@ -80,9 +80,18 @@ BOOST_AUTO_TEST_CASE(a_capped_worker_runs_units_under_its_cap_and_collects_what_
     BOOST_TEST(!exists(shipped));
     BOOST_TEST(exists("localhost/swarm-test:latest"));
     auto shown = s.workerStatus("capped");
-    BOOST_TEST(shown.find("images     0 loaded by this worker, 0 KiB of 1 KiB") !=
-                   std::string::npos,
+    BOOST_TEST(shown.find(R"("images":0,"image_bytes":0,"image_limit":1,)") != std::string::npos,
                shown);
+    BOOST_TEST_MESSAGE("worker log:\n" << log());
+    auto table = s.runWorkerCommand("capped", {"status"});
+    BOOST_TEST_MESSAGE("status:\n" << table.out);
+    auto doctor = s.runWorkerCommand("capped", {"doctor"});
+    BOOST_TEST_MESSAGE("doctor:\n" << doctor.out);
+    BOOST_TEST(doctor.out.find("cpu cap:      25% of the machine") != std::string::npos,
+               doctor.out);
+    BOOST_TEST(doctor.out.find("images loaded by this worker: 0, 0 KiB of 1 KiB") !=
+                   std::string::npos,
+               doctor.out);
     BOOST_TEST(s.stopWorker("capped") == 0);
 
     // A cap out of range stops `run` before anything starts, naming the line.
