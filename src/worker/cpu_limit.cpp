@@ -50,7 +50,8 @@ CpuLimit applyCpuLimit(WorkerConfig& cfg, SandboxSetup& setup, const std::string
     }
     limit.enforced = true;
     setup.report.isolation.cpuCap = true;
-    setup.runtime = std::make_unique<sandbox::PodmanRuntime>(setup.service->socket(), profile);
+    if (setup.service) // absent only in unit tests
+        setup.runtime = std::make_unique<sandbox::PodmanRuntime>(setup.service->socket(), profile);
     return limit;
 }
 
