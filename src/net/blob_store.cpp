@@ -372,6 +372,27 @@ void BlobStore::evictLocked(const wire::Digest* keep) {
     }
 }
 
+std::uint64_t BlobStore::expire() {
+    if (options_.maxAgeMs <= 0)
+        return 0;
+    std::lock_guard lock(mutex_);
+    const auto now = clock_.nowMs();
+    std::uint64_t freed = 0;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        if (it->second.pins > 0 || now - it->second.lastUseMs <= options_.maxAgeMs) {
+            ++it;
+            continue;
+        }
+        std::error_code ec;
+        fs::remove(pathOf(it->first), ec);
+        kLog.debug("expired {} ({} bytes)", it->first.str(), it->second.size);
+        freed += it->second.size;
+        used_ -= it->second.size;
+        it = entries_.erase(it);
+    }
+    return freed;
+}
+
 std::uint64_t BlobStore::usedBytes() const {
     std::lock_guard lock(mutex_);
     return used_;

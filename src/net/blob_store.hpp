@@ -22,6 +22,8 @@ struct BlobStoreOptions {
     /// Total size of stored blobs; least recently used ones are evicted to
     /// stay under it. A single blob larger than this is refused.
     std::uint64_t maxBytes = std::uint64_t{4} << 30;
+    /// expire() removes blobs unused for longer than this (ms); 0: never.
+    std::int64_t maxAgeMs = 0;
     /// fsync each blob before it gets its final name (crash safety of the
     /// cache; benchmarks may turn it off).
     bool fsync = true;
@@ -113,6 +115,10 @@ public:
     void unpin(const wire::Digest& digest);
     /// Deletes a blob (pinned or not). False if absent.
     bool remove(const wire::Digest& digest);
+
+    /// Removes the blobs not pinned and unused for longer than
+    /// BlobStoreOptions::maxAgeMs; returns how many bytes went.
+    std::uint64_t expire();
 
     std::uint64_t usedBytes() const;
     std::size_t count() const;

@@ -170,6 +170,9 @@ std::string buildCreateBody(const UnitSpec& spec, const HostProfile& host,
                                   .add("period", 100000)
                                   .add("quota", std::int64_t(l.cpuMillis) * 100))
                   .add("pids", base::JsonObject().add("limit", l.pids)));
+        // All units under one parent whose quota caps them together.
+        if (!host.cgroupParent.empty())
+            b.add("cgroup_parent", host.cgroupParent);
     }
     // runc refuses rlimits above the host's hard limits, and Podman raises
     // unspecified nofile/nproc to 1M once any rlimit is given: always set both.

@@ -34,6 +34,10 @@ struct HostProfile {
     /// outputs out of it directly; else, and when false, go through Podman's
     /// archive endpoints (which re-execute Podman for every copy).
     bool directVolumeCopies = true;
+    /// The cgroup every unit is created under (CpuCap::parent(): the
+    /// worker's CPU cap for all units together); empty: Podman's default.
+    /// Used only with cgroupLimits.
+    std::string cgroupParent;
     /// Our seccomp profile, as a path the Podman service can read.
     std::optional<std::filesystem::path> seccompProfile;
 };

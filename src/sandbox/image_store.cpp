@@ -241,4 +241,30 @@ std::expected<std::string, wire::Error> ImageStore::load(const std::filesystem::
     return id;
 }
 
+std::uint64_t ImageStore::sizeOf(std::string_view reference) {
+    PodmanClient client(socket_);
+    const std::string ref(reference);
+    auto r = client.call(request("GET", "/images/" + PodmanClient::escape(ref) + "/json"));
+    if (r.status == 404)
+        return 0;
+    if (r.status != 200)
+        throw base::Failure(base::podmanErrcForStatus(r.status),
+                            "podman: image inspect " + ref + ": HTTP " + std::to_string(r.status));
+    const auto size = parsePodmanJson(r.body)["Size"];
+    return size.isNumeric() && size.asInt64() > 0 ? size.asUInt64() : 0;
+}
+
+bool ImageStore::remove(std::string_view name) {
+    PodmanClient client(socket_);
+    const std::string ref(name);
+    // Never forced: a container using the image keeps it (409).
+    auto r = client.call(request("DELETE", "/images/" + PodmanClient::escape(ref)));
+    if (r.status == 200 || r.status == 404)
+        return true;
+    if (r.status == 409)
+        return false;
+    throw base::Failure(base::podmanErrcForStatus(r.status),
+                        "podman: remove image " + ref + ": HTTP " + std::to_string(r.status));
+}
+
 } // namespace swarm::sandbox

@@ -69,6 +69,16 @@ public:
     std::expected<std::string, wire::Error>
     load(const std::filesystem::path& archive, const wire::Digest& digest, std::string_view owner);
 
+    /// The size Podman reports for an image (its layers, shared or not);
+    /// 0 when it is absent. Throws std::runtime_error when Podman fails.
+    std::uint64_t sizeOf(std::string_view reference);
+
+    /// Takes the name `name` away: Podman only untags an image that has
+    /// other names and deletes it (and its unshared layers) otherwise. True
+    /// when the name is gone (or was already), false when a container still
+    /// uses the image. Throws std::runtime_error when Podman fails.
+    bool remove(std::string_view name);
+
 private:
     std::filesystem::path socket_;
     ImagePolicy policy_;

@@ -12,7 +12,8 @@ base::JsonObject isolationJson(const Isolation& isolation) {
         .add("userns", isolation.userns)
         .add("seccomp", isolation.seccomp)
         .add("network", isolation.network)
-        .add("read_only", isolation.readOnly);
+        .add("read_only", isolation.readOnly)
+        .add("cpu_cap", isolation.cpuCap);
     return json;
 }
 

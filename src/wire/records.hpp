@@ -22,7 +22,12 @@ struct Isolation {
     bool seccomp = false;  ///< our stricter seccomp profile is applied
     bool network = false;  ///< units have no network
     bool readOnly = false; ///< read-only root filesystem
-    MSGPACK_DEFINE_MAP(memory, cpu, pids, userns, seccomp, network, readOnly)
+    /// The volunteer capped the CPU of all units together (`[limits]
+    /// cpu_percent`) and the cap holds here; false with no cap or where it
+    /// cannot be enforced (rootless on cgroup v1). Absent from older
+    /// workers' records (false).
+    bool cpuCap = false;
+    MSGPACK_DEFINE_MAP(memory, cpu, pids, userns, seccomp, network, readOnly, cpuCap)
 };
 
 /// The words of CapacityRecord::reach ("" is the third: not known).

@@ -23,7 +23,7 @@ wire::CapacityRecord capacityRecord(const HostFacts& host, std::uint32_t slots,
                                     const std::vector<std::string>& labels,
                                     const std::string& software) {
     wire::CapacityRecord record;
-    record.cores = host.cores;
+    record.cores = std::max<std::uint32_t>(1, host.cores * std::min(host.cpuPercent, 100u) / 100);
     record.memoryBytes = host.memoryBytes;
     record.slots = slots;
     record.freeSlots = slots;

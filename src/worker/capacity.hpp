@@ -16,14 +16,18 @@ struct HostFacts {
     std::string podmanVersion;
     bool rootless = false;
     wire::Isolation isolation; ///< what the doctor measured in force
+    /// The volunteer's CPU cap (WorkerConfig::cpuPercent, 100 = none):
+    /// the record advertises the cores it leaves.
+    std::uint32_t cpuPercent = 100;
 
     /// Cores, memory and arch of this machine (sysconf, uname); the Podman
     /// fields are left for the caller. Never throws.
     static HostFacts measure();
 };
 
-/// The record the worker announces: the host's facts, its slots (all free
-/// at start) and the volunteer's labels. Pure.
+/// The record the worker announces: the host's facts (cores reduced to
+/// the CPU cap, at least one), its slots (all free at start) and the
+/// volunteer's labels. Pure.
 wire::CapacityRecord capacityRecord(const HostFacts& host, std::uint32_t slots,
                                     const std::vector<std::string>& labels,
                                     const std::string& software);

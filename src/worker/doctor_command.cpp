@@ -2,10 +2,16 @@
 // measured with probe containers (see src/sandbox/doctor.hpp).
 
 #include "base/json_writer.hpp"
+#include "sandbox/image_ledger.hpp"
 #include "sandbox/podman_client.hpp"
 #include "wire/isolation_json.hpp"
 #include "worker/commands.hpp"
+#include "worker/cpu_limit.hpp"
+#include "worker/ledger_images.hpp"
 #include "worker/sandbox_setup.hpp"
+#include "worker/worker_config.hpp"
+
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 
@@ -25,7 +31,99 @@ std::string pathOrNone(const std::optional<std::filesystem::path>& p) {
     return p ? p->string() : "";
 }
 
-std::string toJson(const SandboxSetup& setup) {
+// Bytes of the regular files under `dir` (0 if it does not exist).
+std::uint64_t bytesUnder(const std::filesystem::path& dir) {
+    std::uint64_t total = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec))
+            total += it->file_size(ec);
+    return total;
+}
+
+// What the worker of this home holds on disk, against the volunteer's
+// limits, and whether the CPU cap would hold here.
+struct Holdings {
+    WorkerConfig cfg;
+    std::uint64_t cacheBytes = 0;
+    std::uint64_t heldBytes = 0;
+    std::size_t images = 0;
+    std::uint64_t imageBytes = 0;
+    std::string cpuCap; // one line
+};
+
+Holdings holdings(const std::filesystem::path& home, const WorkerConfig& cfg,
+                  const SandboxSetup& setup) {
+    Holdings h;
+    h.cfg = cfg;
+    h.cacheBytes = bytesUnder(home / "cache");
+    h.heldBytes = bytesUnder(home / "held");
+    try {
+        sandbox::ImageLedger ledger(keptImagesPath(home));
+        h.images = ledger.images().size();
+        h.imageBytes = ledger.bytes();
+    } catch (const std::exception&) {
+    }
+    if (cfg.cpuPercent >= 100)
+        h.cpuCap = "none (limits.cpu_percent = 100)";
+    else if (cpuCapEnforceable(setup.report.profile, setup.report.isolation))
+        h.cpuCap = fmt::format("{}% of the machine for all units together: enforced (one parent "
+                               "cgroup's CPU quota)",
+                               cfg.cpuPercent);
+    else
+        h.cpuCap = fmt::format("{}% of the machine: NOT enforced here (Podman applies no CPU "
+                               "limits: rootless on cgroup v1)",
+                               cfg.cpuPercent);
+    return h;
+}
+
+// As `status` shows sizes and ages.
+std::string size(std::uint64_t n) {
+    if (n >= (1ULL << 30))
+        return fmt::format("{:.1f} GiB", static_cast<double>(n) / (1ULL << 30));
+    if (n >= (1ULL << 20))
+        return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1ULL << 20));
+    return fmt::format("{} KiB", (n + 1023) / 1024);
+}
+
+std::string age(std::int64_t ms) {
+    const auto s = ms / 1000;
+    if (s >= 86400 && s % 86400 == 0)
+        return fmt::format("{} d", s / 86400);
+    if (s >= 3600 && s % 3600 == 0)
+        return fmt::format("{} h", s / 3600);
+    if (s >= 60 && s % 60 == 0)
+        return fmt::format("{} min", s / 60);
+    return fmt::format("{} s", s);
+}
+
+std::string holdingsText(const Holdings& h) {
+    return fmt::format("cpu cap:      {}\n"
+                       "disk:         blob cache {} of {}; unused {}: removed\n"
+                       "              images loaded by this worker: {}, {} of {}; unused {}: "
+                       "removed\n"
+                       "              held results {} of {}\n",
+                       h.cpuCap, size(h.cacheBytes), size(h.cfg.cacheBytes),
+                       age(h.cfg.blobMaxAgeMs), h.images, size(h.imageBytes),
+                       size(h.cfg.imageMaxBytes), age(h.cfg.imageMaxAgeMs), size(h.heldBytes),
+                       size(h.cfg.heldMaxBytes));
+}
+
+base::JsonObject holdingsJson(const Holdings& h) {
+    return base::JsonObject()
+        .add("cache_bytes", h.cacheBytes)
+        .add("cache_limit", h.cfg.cacheBytes)
+        .add("cache_max_age_ms", h.cfg.blobMaxAgeMs)
+        .add("images", static_cast<std::uint64_t>(h.images))
+        .add("image_bytes", h.imageBytes)
+        .add("image_limit", h.cfg.imageMaxBytes)
+        .add("image_max_age_ms", h.cfg.imageMaxAgeMs)
+        .add("held_bytes", h.heldBytes)
+        .add("held_limit", h.cfg.heldMaxBytes);
+}
+
+std::string toJson(const SandboxSetup& setup, const Holdings& h) {
     const auto& r = setup.report;
     return base::JsonObject()
         .add("reachable", r.reachable)
@@ -41,10 +139,22 @@ std::string toJson(const SandboxSetup& setup) {
         .add("problems", r.problems)
         .add("seccompProfile", pathOrNone(setup.seccompProfile))
         .add("containersConf", pathOrNone(setup.containersConf))
+        .add("cpu_percent", h.cfg.cpuPercent)
+        .add("cpu_cap", h.cpuCap)
+        .add("disk", holdingsJson(h))
         .str();
 }
 
 int runDoctor(const std::string& image, const cli::Globals& globals) {
+    // The volunteer's limits as `run` would read them (a bad file fails here
+    // as it would there).
+    WorkerConfig cfg;
+    if (std::filesystem::exists(globals.home / "worker.toml")) {
+        auto loaded = loadWorkerConfig(globals.home / "worker.toml");
+        if (!loaded)
+            throw std::runtime_error(loaded.error().what);
+        cfg = *loaded;
+    }
     sandbox::CurlGlobal curl;
     SandboxSetup setup;
     try {
@@ -61,13 +171,15 @@ int runDoctor(const std::string& image, const cli::Globals& globals) {
         return 1;
     }
     const auto& report = setup.report;
+    const auto held = holdings(globals.home, cfg, setup);
     if (globals.json) {
-        std::printf("%s\n", toJson(setup).c_str());
+        std::printf("%s\n", toJson(setup, held).c_str());
     } else {
         std::fputs(report.text().c_str(), stdout);
         std::printf("files:        seccomp profile %s\n              containers.conf %s\n",
                     setup.seccompProfile ? setup.seccompProfile->c_str() : "(none)",
                     setup.containersConf ? setup.containersConf->c_str() : "(none)");
+        std::fputs(holdingsText(held).c_str(), stdout);
     }
     return report.probed ? 0 : 1;
 }

@@ -27,6 +27,12 @@ public:
                                                          std::string_view owner) = 0;
     /// Whether the image id is still present. Throws when it cannot say.
     virtual bool present(const std::string& id) = 0;
+    /// A unit starts running image `id` (true) or has ended (false); what
+    /// the worker keeps on disk is collected around it. Never throws.
+    virtual void running(const std::string& id, bool starts) {
+        (void)id;
+        (void)starts;
+    }
 };
 
 /// The real one: sandbox::ImageStore on the worker's Podman socket, one

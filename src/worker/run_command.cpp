@@ -12,6 +12,7 @@
 #include "net/credentials.hpp"
 #include "net/reachability.hpp"
 #include "sandbox/container_runtime.hpp"
+#include "sandbox/image_ledger.hpp"
 #include "sandbox/podman_client.hpp"
 #include "wire/clock.hpp"
 #include "wire/home.hpp"
@@ -19,7 +20,9 @@
 #include "wire/log.hpp"
 #include "wire/trust_list.hpp"
 #include "worker/control_server.hpp"
+#include "worker/cpu_limit.hpp"
 #include "worker/image_source.hpp"
+#include "worker/ledger_images.hpp"
 #include "worker/sandbox_setup.hpp"
 #include "worker/worker.hpp"
 
@@ -208,6 +211,17 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
             kLog.info("isolation: {}", f);
         else
             kLog.warn("isolation: {}", f);
+    if (cfg.slots == 0)
+        cfg.slots = std::max(1u, std::thread::hardware_concurrency());
+    const auto selfId = wire::PeerId(identity.publicKey()).str();
+    auto cpuLimit = applyCpuLimit(cfg, sandbox, "swarm-" + selfId.substr(0, 16),
+                                  std::max(1u, std::thread::hardware_concurrency()));
+    if (!cpuLimit.how.empty()) {
+        if (cpuLimit.enforced)
+            kLog.info("{}", cpuLimit.how);
+        else
+            kLog.warn("{}", cpuLimit.how);
+    }
     sandbox::ContainerRuntime* runtime = sandbox.runtime.get();
     std::unique_ptr<sandbox::ContainerRuntime> wrapped;
     if (wrap) {
@@ -215,8 +229,15 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
         runtime = wrapped.get();
     }
 
-    PodmanImages images(sandbox.service->socket(), imagePolicy(cfg));
+    PodmanImages podmanImages(sandbox.service->socket(), imagePolicy(cfg));
     wire::SystemClock clock;
+    // Images loaded from shipped archives are recorded, to be removed again
+    // under the `[disk]` limits; no other image is ever removed.
+    sandbox::ImageLedger ledger(keptImagesPath(g.home));
+    const auto socket = sandbox.service->socket();
+    LedgerImages images(podmanImages, ledger, clock, [socket](const std::string& id) {
+        return sandbox::ImageStore(socket, {}).sizeOf(id);
+    });
     auto relay = cli::startRelay(flags.relay, credentials, trust);
     Worker worker(cfg, WorkerDeps{
                            .identity = identity,
@@ -232,6 +253,11 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
                            .rootless = sandbox.report.info.rootless,
                            .relays = relay.endpoints,
                            .localSwarm = localSwarm(*bootstrap),
+                           .imageLedger = &ledger,
+                           .removeImage =
+                               [socket](const std::string& name) {
+                                   return sandbox::ImageStore(socket, {}).remove(name);
+                               },
                        });
     ControlServer control(controlSocketPath(g.home), [&worker](bool json) {
         return json ? worker.status().json() : worker.status().text();

@@ -16,6 +16,18 @@ std::string bytes(std::uint64_t n) {
     return fmt::format("{} KiB", (n + 1023) / 1024);
 }
 
+// A whole age limit: "7 d", "12 h", "90 min", "45 s".
+std::string age(std::int64_t ms) {
+    const auto s = ms / 1000;
+    if (s >= 86400 && s % 86400 == 0)
+        return fmt::format("{} d", s / 86400);
+    if (s >= 3600 && s % 3600 == 0)
+        return fmt::format("{} h", s / 3600);
+    if (s >= 60 && s % 60 == 0)
+        return fmt::format("{} min", s / 60);
+    return fmt::format("{} s", s);
+}
+
 std::string elapsed(std::int64_t ms) {
     const auto s = ms / 1000;
     if (s < 120)
@@ -53,9 +65,12 @@ std::string WorkerStatus::text() const {
     }
     line("results",
          fmt::format("{} delivered, {} failed; {} messages refused", done, failed, refused));
-    line("cache", fmt::format("{} of {}", bytes(cacheBytes), bytes(cacheLimit)));
-    line("held", fmt::format("{} result{} for submitters away, {}", heldCount,
-                             heldCount == 1 ? "" : "s", bytes(heldBytes)));
+    line("cache", fmt::format("{} of {}; unused {}: removed", bytes(cacheBytes), bytes(cacheLimit),
+                              age(cacheMaxAgeMs)));
+    line("images", fmt::format("{} loaded by this worker, {} of {}; unused {}: removed", imageCount,
+                               bytes(imageBytes), bytes(imageLimit), age(imageMaxAgeMs)));
+    line("held", fmt::format("{} result{} for submitters away, {} of {}", heldCount,
+                             heldCount == 1 ? "" : "s", bytes(heldBytes), bytes(heldLimit)));
     line("offers", fmt::format("{} accepted, {} refused", offersAccepted, offersRefused));
     return out;
 }

@@ -121,6 +121,13 @@ sandbox::UnitResult UnitRunner::runInSandbox(const wire::Assign& assign, sandbox
         },
         [&](const std::string& id) {
             spec.image = id;
+            // Marked in use around the run: the image is not collected meanwhile.
+            d_.images.running(id, true);
+            struct Ended {
+                ImageSource& images;
+                const std::string& id;
+                ~Ended() { images.running(id, false); }
+            } ended{d_.images, id};
             return d_.runtime.run(spec);
         },
         [&](const std::string& id) {

@@ -8,6 +8,7 @@
 #include "net/blob_store.hpp"
 #include "net/reachability.hpp"
 #include "sandbox/container_runtime.hpp"
+#include "sandbox/image_ledger.hpp"
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
 #include "wire/log.hpp"
@@ -33,6 +34,9 @@ const wire::Logger kLog("worker");
 constexpr auto kTick = std::chrono::seconds(1);
 // Free slots are re-announced at most this often.
 constexpr auto kAnnounceEvery = std::chrono::seconds(2);
+// Kept images and cached blobs are collected at least this often (and
+// after a unit ends).
+constexpr auto kCollectEvery = std::chrono::minutes(3);
 } // namespace
 
 struct Worker::State {
@@ -81,7 +85,9 @@ std::string Worker::State::updateReach() {
 /// table (after a failure) posts to nothing.
 struct Worker::Serving {
     explicit Serving(State& st)
-        : s(st), store(st.deps.home / "cache", net::BlobStoreOptions{.maxBytes = st.cfg.cacheBytes},
+        : s(st), store(st.deps.home / "cache",
+                       net::BlobStoreOptions{.maxBytes = st.cfg.cacheBytes,
+                                             .maxAgeMs = st.cfg.blobMaxAgeMs},
                        st.deps.clock),
           held(st.deps.home / "held",
                HeldLimits{.maxAgeMs = st.cfg.heldMaxAgeMs, .maxBytes = st.cfg.heldMaxBytes},
@@ -106,6 +112,29 @@ struct Worker::Serving {
     LinkSet links;
     SessionTable table;
 };
+
+namespace {
+// Down to the volunteer's `[disk]` limits: cached blobs unused too long
+// (their size bound holds all the time), then images this worker loaded.
+void collectDisk(Worker::State& s, net::BlobStore& store) {
+    if (auto freed = store.expire(); freed > 0)
+        kLog.info("removed {} bytes of cached blobs unused for {} s", freed,
+                  s.cfg.blobMaxAgeMs / 1000);
+    if (s.deps.imageLedger == nullptr || !s.deps.removeImage)
+        return;
+    const auto now = s.deps.clock.nowMs();
+    try {
+        auto removed = s.deps.imageLedger->collect(
+            sandbox::ImageLimits{.maxAgeMs = s.cfg.imageMaxAgeMs, .maxBytes = s.cfg.imageMaxBytes},
+            now, s.deps.removeImage);
+        for (const auto& k : removed)
+            kLog.info("removed image {} ({}, {} bytes, last used {} s ago)", k.name,
+                      k.id.substr(0, 12), k.bytes, (now - k.lastUsedMs) / 1000);
+    } catch (const std::exception& e) {
+        kLog.warn("cannot remove kept images now (next round retries): {}", e.what());
+    }
+}
+} // namespace
 
 Worker::Worker(WorkerConfig config, WorkerDeps deps)
     : state_(std::make_shared<State>(std::move(config), std::move(deps))) {
@@ -143,6 +172,7 @@ void Worker::run() {
     host.podmanVersion = deps.podmanVersion;
     host.rootless = deps.rootless;
     host.isolation = deps.isolation;
+    host.cpuPercent = s.cfg.cpuPercent;
     auto record = capacityRecord(host, s.cfg.slots, s.cfg.labels, kWorkerSoftware);
     serving.loop.runSync([&] {
         followSchedule(serving.table);
@@ -189,12 +219,19 @@ void Worker::run() {
 void Worker::serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRecord& record) {
     auto& s = *state_;
     auto announcedAt = std::chrono::steady_clock::now();
+    collectDisk(s, serving.store);
+    auto collectedAt = std::chrono::steady_clock::now();
     std::unique_lock lock(s.mutex);
     while (!s.stopRequested) {
         s.cv.wait_for(lock, kTick);
         lock.unlock();
         serving.links.reap();
         serving.held.expire();
+        const bool ended = s.deps.imageLedger != nullptr && s.deps.imageLedger->takeEnded();
+        if (ended || std::chrono::steady_clock::now() - collectedAt >= kCollectEvery) {
+            collectDisk(s, serving.store);
+            collectedAt = std::chrono::steady_clock::now();
+        }
         std::uint32_t free = record.freeSlots;
         serving.loop.runSync([&] {
             followSchedule(serving.table);
@@ -271,6 +308,14 @@ WorkerStatus Worker::status() const {
         st.heldCount = s.held->count();
         st.heldBytes = s.held->bytes();
     }
+    st.heldLimit = s.cfg.heldMaxBytes;
+    st.cacheMaxAgeMs = s.cfg.blobMaxAgeMs;
+    st.imageLimit = s.cfg.imageMaxBytes;
+    st.imageMaxAgeMs = s.cfg.imageMaxAgeMs;
+    if (s.deps.imageLedger != nullptr) {
+        st.imageCount = s.deps.imageLedger->images().size();
+        st.imageBytes = s.deps.imageLedger->bytes();
+    }
     if (s.inbox) {
         st.offersAccepted = s.inbox->accepted();
         for (auto n : s.inbox->refused())
@@ -298,6 +343,12 @@ std::string WorkerStatus::json() const {
         .add("cache_limit", cacheLimit)
         .add("held", heldCount)
         .add("held_bytes", heldBytes)
+        .add("held_limit", heldLimit)
+        .add("cache_max_age_ms", cacheMaxAgeMs)
+        .add("images", imageCount)
+        .add("image_bytes", imageBytes)
+        .add("image_limit", imageLimit)
+        .add("image_max_age_ms", imageMaxAgeMs)
         .add("offers_accepted", offersAccepted)
         .add("offers_refused", offersRefused)
         .add("reach", reach)

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,7 +17,8 @@ class Identity;
 } // namespace swarm::wire
 namespace swarm::sandbox {
 class ContainerRuntime;
-}
+class ImageLedger;
+} // namespace swarm::sandbox
 namespace swarm::net {
 class Credentials;
 }
@@ -52,6 +54,11 @@ struct WorkerDeps {
     /// Every bootstrap node is on this host (net::isLocalSwarm): then what
     /// the DHT sees of us says nothing of reachability.
     bool localSwarm = false;
+    /// The images this worker loaded (LedgerImages records them), and how
+    /// to take one's name away; collected to the `[disk]` limits at start,
+    /// every few minutes and after units end. Null: no images collected.
+    sandbox::ImageLedger* imageLedger = nullptr;
+    std::function<bool(const std::string& name)> removeImage = {};
 };
 
 struct UnitStatus {
@@ -74,6 +81,14 @@ struct WorkerStatus {
     /// Results kept for submitters that were away (HeldResults).
     std::uint64_t heldCount = 0;
     std::uint64_t heldBytes = 0;
+    /// What the worker holds on disk besides: images it loaded, and the
+    /// volunteer's limits (WorkerConfig).
+    std::uint64_t imageCount = 0;
+    std::uint64_t imageBytes = 0;
+    std::uint64_t imageLimit = 0;
+    std::int64_t imageMaxAgeMs = 0;
+    std::int64_t cacheMaxAgeMs = 0;
+    std::uint64_t heldLimit = 0;
     std::uint64_t offersAccepted = 0;
     std::uint64_t offersRefused = 0;
     /// Where the DHT sees this host (net::describe): "reachable at A (...)",

@@ -140,6 +140,70 @@ std::expected<void, wire::Error> parseSchedule(const std::string& file, const to
                                           : std::vector<Schedule::Window>{});
     return {};
 }
+
+// A size: "512M", "4G" or a whole number of bytes, > 0.
+std::optional<std::uint64_t> sizeOf(const toml::node& node) {
+    if (auto v = node.value<std::string>())
+        return parseBytes(*v);
+    if (auto n = node.value<std::int64_t>(); n && *n > 0)
+        return static_cast<std::uint64_t>(*n);
+    return std::nullopt;
+}
+
+// The `[limits]` table: cpu_percent.
+std::expected<void, wire::Error> parseLimits(const std::string& file, const toml::node& node,
+                                             WorkerConfig& cfg) {
+    auto* table = node.as_table();
+    if (table == nullptr)
+        return std::unexpected(bad(file, node, "'limits' must be a table ([limits])"));
+    for (auto&& [key, value] : *table) {
+        const std::string k(key.str());
+        if (k != "cpu_percent")
+            return std::unexpected(bad(file, value, "limits: unknown key '" + k + "'"));
+        auto v = value.value_exact<std::int64_t>();
+        if (!v || *v < 1 || *v > 100)
+            return std::unexpected(bad(file, value,
+                                       "limits: 'cpu_percent' must be a whole number from 1 to "
+                                       "100 (percent of the whole machine)"));
+        cfg.cpuPercent = static_cast<std::uint32_t>(*v);
+    }
+    return {};
+}
+
+// The `[disk]` table: max_image_bytes, max_image_age, max_blob_bytes,
+// max_blob_age.
+std::expected<void, wire::Error> parseDisk(const std::string& file, const toml::node& node,
+                                           WorkerConfig& cfg) {
+    auto* table = node.as_table();
+    if (table == nullptr)
+        return std::unexpected(bad(file, node, "'disk' must be a table ([disk])"));
+    for (auto&& [key, value] : *table) {
+        const std::string k(key.str());
+        std::uint64_t* bytes = k == "max_image_bytes"  ? &cfg.imageMaxBytes
+                               : k == "max_blob_bytes" ? &cfg.cacheBytes
+                                                       : nullptr;
+        std::int64_t* age = k == "max_image_age"  ? &cfg.imageMaxAgeMs
+                            : k == "max_blob_age" ? &cfg.blobMaxAgeMs
+                                                  : nullptr;
+        if (bytes != nullptr) {
+            auto b = sizeOf(value);
+            if (!b)
+                return std::unexpected(
+                    bad(file, value, "disk: '" + k + "' must be a size like \"512M\" or \"8G\""));
+            *bytes = *b;
+        } else if (age != nullptr) {
+            auto ms = parseDurationMs(value);
+            if (!ms)
+                return std::unexpected(
+                    bad(file, value,
+                        "disk: '" + k + "' must be a duration like \"24h\", \"90m\" or \"7d\""));
+            *age = *ms;
+        } else {
+            return std::unexpected(bad(file, value, "disk: unknown key '" + k + "'"));
+        }
+    }
+    return {};
+}
 } // namespace
 
 std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem::path& path,
@@ -264,6 +328,12 @@ std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem:
                 return std::unexpected(ok.error());
         } else if (k == "held") {
             if (auto ok = parseHeld(file, node, cfg); !ok)
+                return std::unexpected(ok.error());
+        } else if (k == "limits") {
+            if (auto ok = parseLimits(file, node, cfg); !ok)
+                return std::unexpected(ok.error());
+        } else if (k == "disk") {
+            if (auto ok = parseDisk(file, node, cfg); !ok)
                 return std::unexpected(ok.error());
         } else if (k == "max_timeout_seconds") {
             std::int64_t secs = 0;

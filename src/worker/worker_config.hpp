@@ -55,6 +55,17 @@ struct WorkerConfig {
     std::uint64_t heldMaxBytes = std::uint64_t{1} << 30;
     /// `[schedule]`: when the worker may compute (always, without one).
     Schedule schedule;
+    /// `[limits] cpu_percent`: all units together get at most this share
+    /// of the whole machine's CPU time (1 to 100; 100 = no cap).
+    std::uint32_t cpuPercent = 100;
+    /// `[disk]`: images this worker loaded from shipped archives are
+    /// removed, least recently used first, past this age since last use ...
+    std::int64_t imageMaxAgeMs = std::int64_t{7} * 24 * 3600 * 1000;
+    /// ... or while together they take more than this many bytes.
+    std::uint64_t imageMaxBytes = std::uint64_t{8} << 30;
+    /// Cached blobs unused this long are removed (their size bound is
+    /// cacheBytes, `[disk] max_blob_bytes` or `cache_limit`).
+    std::int64_t blobMaxAgeMs = std::int64_t{7} * 24 * 3600 * 1000;
 };
 
 /// Reads a TOML config file over `base`. Unknown keys and wrong types are

@@ -87,6 +87,30 @@ BOOST_AUTO_TEST_CASE(lru_eviction_under_the_limit) {
     BOOST_TEST(order[2].str() == d.str());
 }
 
+BOOST_AUTO_TEST_CASE(blobs_unused_past_the_age_limit_expire) {
+    test::TempDir tmp;
+    wire::ManualClock clock;
+    net::BlobStore store(tmp.path(), {.maxBytes = 1 << 20, .maxAgeMs = 10'000, .fsync = false},
+                         clock);
+    auto old = *store.put(bytesOf(1000, 1));
+    auto pinned = *store.put(bytesOf(500, 2));
+    BOOST_TEST(store.pin(pinned));
+    clock.advance(6000);
+    auto fresh = *store.put(bytesOf(200, 3));
+    BOOST_TEST(store.expire() == 0u); // nothing older than 10 s yet
+    clock.advance(6000);
+    BOOST_TEST(store.expire() == 1000u);
+    BOOST_TEST(!store.contains(old));
+    BOOST_TEST(!fs::exists(store.pathOf(old)));
+    BOOST_TEST(store.contains(pinned)); // in use: kept whatever its age
+    BOOST_TEST(store.contains(fresh));
+    BOOST_TEST(store.usedBytes() == 700u);
+    net::BlobStore never(tmp.path() / "never", {.maxBytes = 1 << 20, .fsync = false}, clock);
+    (void)*never.put(bytesOf(10, 4));
+    clock.advance(1'000'000'000);
+    BOOST_TEST(never.expire() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(equal_timestamps_fall_back_to_use_order) {
     test::TempDir tmp;
     wire::ManualClock clock; // never advanced

@@ -1,4 +1,5 @@
 #include "sandbox/container_spec.hpp"
+#include "sandbox/cpu_cap.hpp"
 #include "sandbox/podman_service.hpp"
 #include "support/temp_dir.hpp"
 
@@ -129,6 +130,43 @@ BOOST_AUTO_TEST_CASE(rootless_cgroup_v1_falls_back_to_rlimits) {
     BOOST_TEST(r.count("cpu") == 1u);
     BOOST_TEST(b["read_only_filesystem"].asBool());
     BOOST_TEST(b["netns"]["nsmode"].asString() == "none");
+}
+
+BOOST_AUTO_TEST_CASE(units_go_under_the_cpu_cap_parent) {
+    test::TempDir out;
+    auto spec = sampleSpec(out.path());
+    HostProfile host;
+    BOOST_TEST(
+        !parse(buildCreateBody(spec, host, containerNames("u", "1"))).isMember("cgroup_parent"));
+    host.cgroupParent = "/swarm-abc";
+    auto b = parse(buildCreateBody(spec, host, containerNames("u", "1")));
+    BOOST_TEST(b["cgroup_parent"].asString() == "/swarm-abc");
+    // Rootless on cgroup v1 Podman would refuse or drop it: left out.
+    host.cgroupLimits = false;
+    BOOST_TEST(
+        !parse(buildCreateBody(spec, host, containerNames("u", "1"))).isMember("cgroup_parent"));
+}
+
+BOOST_AUTO_TEST_CASE(cpu_cap_sets_the_quota_in_a_cgroup_tree) {
+    test::TempDir root;
+    // A cgroup v1 layout as files: the cpu hierarchy with its quota file.
+    std::filesystem::create_directories(root.path() / "cpu");
+    std::ofstream(root.path() / "cpu" / "cpu.cfs_quota_us") << "-1";
+    auto cap = CpuCap::create(root.path(), "swarm-test", cappedCores(25, 2));
+    BOOST_REQUIRE(cap.has_value());
+    BOOST_TEST(cap->parent() == "/swarm-test");
+    BOOST_TEST(cap->quotaUs() == 50000);
+    std::string quota;
+    std::ifstream(root.path() / "cpu" / "swarm-test" / "cpu.cfs_quota_us") >> quota;
+    BOOST_TEST(quota == "50000");
+    std::string period;
+    std::ifstream(root.path() / "cpu" / "swarm-test" / "cpu.cfs_period_us") >> period;
+    BOOST_TEST(period == "100000");
+    BOOST_TEST(!CpuCap::create(root.path(), "a/b", 1.0).has_value());
+    test::TempDir empty;
+    auto none = CpuCap::create(empty.path(), "swarm-test", 1.0);
+    BOOST_REQUIRE(!none.has_value());
+    BOOST_TEST(none.error().find("no cgroup cpu controller") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(validation) {

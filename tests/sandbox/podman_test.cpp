@@ -3,7 +3,9 @@
 // (scripts/test-sandbox-rootless). Needs scripts/setup-podman: a missing
 // Podman or test image is a failure, never a skip.
 #include "base/sha256.hpp"
+#include "sandbox/cpu_cap.hpp"
 #include "sandbox/doctor.hpp"
+#include "sandbox/image_ledger.hpp"
 #include "sandbox/image_store.hpp"
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_runtime.hpp"
@@ -992,6 +994,100 @@ BOOST_AUTO_TEST_CASE(hostile_links_and_modes_in_outputs) {
             }
         }
     }
+}
+
+// One cgroup holds the units and its quota caps them together: two busy
+// units, each with its own quota as large as the cap (the kernel refuses a
+// child quota above its parent's), together still get only the cap (25 %
+// of the machine).
+BOOST_AUTO_TEST_CASE(a_cpu_cap_holds_for_all_units_together) {
+    const auto cores = std::max(1u, std::thread::hardware_concurrency());
+    const std::string name = "swarm-test-" + env().workerId;
+    const double capCores = cappedCores(25, cores);
+    auto cap = CpuCap::create("/sys/fs/cgroup", name, capCores);
+    if (::geteuid() != 0 || !cgroupLimitsExpected()) {
+        // Rootless: no cgroup of ours (the worker then says the cap is not
+        // enforced, or lowers each unit's quota where Podman applies one).
+        BOOST_TEST(!cap.has_value());
+        return;
+    }
+    BOOST_REQUIRE_MESSAGE(cap.has_value(), (cap ? "" : cap.error()));
+    HostProfile profile = env().doctor.profile;
+    profile.cgroupParent = cap->parent();
+    PodmanRuntime capped(env().service->socket(), profile);
+    auto busy = [&](const std::string& id) {
+        Unit u("while :; do :; done", id);
+        u.spec.limits.cpuMillis = static_cast<std::uint32_t>(capCores * 1000);
+        u.spec.limits.timeout = 4s;
+        return u.runWith(capped);
+    };
+    auto first = std::async(std::launch::async, busy, "cpucap1");
+    auto second = busy("cpucap2");
+    auto r1 = first.get();
+    BOOST_TEST(r1.timedOut);
+    BOOST_TEST(second.timedOut);
+    const auto wall = std::max(r1.wallTime, second.wallTime);
+    const auto used = cap->usageNs();
+    BOOST_REQUIRE(used.has_value());
+    const double cpus = static_cast<double>(*used) / (static_cast<double>(wall.count()) * 1e6);
+    BOOST_TEST_MESSAGE("two units, each with a quota of "
+                       << capCores << " CPU, capped at " << capCores << " CPU together: used "
+                       << cpus << " CPU over " << wall.count() << " ms");
+    BOOST_TEST(*used > 0u); // they ran inside the capped cgroup
+    BOOST_TEST(cpus < 0.8); // clearly less than one full core, though each could take the cap
+    std::ifstream stat(fs::path("/sys/fs/cgroup/cpu") / name / "cpu.stat");
+    std::string key;
+    std::uint64_t value = 0, throttled = 0;
+    while (stat >> key >> value)
+        if (key == "nr_throttled")
+            throttled = value;
+    BOOST_TEST(throttled > 0u); // the parent's quota, not a busy machine, held them back
+}
+
+// The worker removes only the names it gave images it loaded: an old
+// shipped image goes; an archive of the volunteer's own image, loaded as
+// shipped, loses only its shipped name and the volunteer's image stays.
+BOOST_AUTO_TEST_CASE(collecting_removes_old_loaded_images_and_never_a_foreign_one) {
+    ImageStore store(env().service->socket(), ImagePolicy{});
+    const auto original = store.find(kImage);
+    BOOST_REQUIRE(original.has_value());
+    test::TempDir dir;
+    PrivateStore own;
+    const auto p = own.podman();
+    exportImage(kImage, dir.path() / "original.tar");
+    fs::create_directories(dir.path() / "context");
+    std::ofstream(dir.path() / "context" / "marker") << "collect " << env().workerId << "\n";
+    std::ofstream(dir.path() / "context" / "Containerfile")
+        << "FROM " << kImage << "\nCOPY marker /collect-marker\n";
+    BOOST_REQUIRE(
+        shell(p + " load -q -i " + (dir.path() / "original.tar").string() + " >/dev/null") == 0);
+    BOOST_REQUIRE(shell(p + " build -q --pull=never -t localhost/collect:1 " +
+                        (dir.path() / "context").string() + " >/dev/null") == 0);
+    const auto archive = dir.path() / "shipped.tar";
+    BOOST_REQUIRE(shell(p + " save -q -o " + archive.string() + " localhost/collect:1") == 0);
+    const std::string owner = "sw1" + std::string(52, 'c');
+    const auto digest = fileDigest(archive);
+    const auto loaded = store.load(archive, digest, owner);
+    BOOST_REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().what));
+    RemovesShipped removes{*original, *loaded};
+    const auto ownDigest = fileDigest(dir.path() / "original.tar");
+    const auto sameAsOwn = store.load(dir.path() / "original.tar", ownDigest, owner);
+    BOOST_REQUIRE(sameAsOwn.has_value());
+    BOOST_TEST(*sameAsOwn == *original); // the very image the volunteer has
+
+    ImageLedger ledger(dir.path() / "images.tsv");
+    const auto size = store.sizeOf(*loaded);
+    BOOST_TEST(size > 0u);
+    ledger.loaded(shippedImageName(owner, digest), *loaded, size, 0);
+    ledger.loaded(shippedImageName(owner, ownDigest), *sameAsOwn, store.sizeOf(*sameAsOwn), 0);
+    const std::int64_t day = 24 * 3600 * 1000;
+    auto removed = ledger.collect({.maxAgeMs = day, .maxBytes = 1ull << 40}, 2 * day,
+                                  [&](const std::string& name) { return store.remove(name); });
+    BOOST_TEST(removed.size() == 2u);
+    BOOST_TEST(ledger.images().empty());
+    BOOST_TEST(!store.find("sha256:" + *loaded).has_value());                // gone for good
+    BOOST_TEST(!store.find(shippedImageName(owner, ownDigest)).has_value()); // name gone
+    BOOST_TEST(store.find(kImage).value_or("") == *original);                // the image stays
 }
 
 // Runs last (Boost runs cases in declaration order): nothing may be left.

@@ -29,6 +29,17 @@ BOOST_AUTO_TEST_CASE(the_record_says_what_the_host_is_and_all_slots_are_free) {
     BOOST_TEST(r.software == "swarm-worker/x");
 }
 
+BOOST_AUTO_TEST_CASE(a_cpu_cap_advertises_the_cores_it_leaves) {
+    worker::HostFacts host;
+    host.cores = 8;
+    host.cpuPercent = 50;
+    BOOST_TEST(worker::capacityRecord(host, 2, {}, "x").cores == 4u);
+    host.cpuPercent = 10; // less than one core still offers one
+    BOOST_TEST(worker::capacityRecord(host, 2, {}, "x").cores == 1u);
+    host.cpuPercent = 100;
+    BOOST_TEST(worker::capacityRecord(host, 2, {}, "x").cores == 8u);
+}
+
 BOOST_AUTO_TEST_CASE(measured_facts_are_plausible) {
     auto h = worker::HostFacts::measure();
     BOOST_TEST(h.cores >= 1u);

@@ -32,6 +32,12 @@ BOOST_AUTO_TEST_CASE(status_reads_as_a_table_for_people) {
     st.heldBytes = 2048;
     st.schedule = "closed until Mon 2026-12-07 18:00:00";
     st.scheduleOpen = false;
+    st.heldLimit = 1u << 30;
+    st.cacheMaxAgeMs = 7 * 24 * 3600 * 1000;
+    st.imageCount = 2;
+    st.imageBytes = 5u << 20;
+    st.imageLimit = 8ull << 30;
+    st.imageMaxAgeMs = 12 * 3600 * 1000;
     const auto text = st.text();
     BOOST_TEST_MESSAGE(text);
     BOOST_TEST(text.find("worker     sw1workerpeerid\n") != std::string::npos);
@@ -45,9 +51,13 @@ BOOST_AUTO_TEST_CASE(status_reads_as_a_table_for_people) {
     BOOST_TEST(text.find("sw1submitter…  u7/1                    2 min\n") != std::string::npos);
     BOOST_TEST(text.find("results    5 delivered, 0 failed; 0 messages refused\n") !=
                std::string::npos);
-    BOOST_TEST(text.find("cache      3.0 MiB of 1.0 GiB\n") != std::string::npos);
+    BOOST_TEST(text.find("cache      3.0 MiB of 1.0 GiB; unused 7 d: removed\n") !=
+               std::string::npos);
+    BOOST_TEST(text.find("images     2 loaded by this worker, 5.0 MiB of 8.0 GiB; unused 12 h: "
+                         "removed\n") != std::string::npos);
     BOOST_TEST(text.find("offers     4 accepted, 0 refused\n") != std::string::npos);
-    BOOST_TEST(text.find("held       1 result for submitters away, 2 KiB\n") != std::string::npos);
+    BOOST_TEST(text.find("held       1 result for submitters away, 2 KiB of 1.0 GiB\n") !=
+               std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(status_counts_held_results) {
@@ -56,6 +66,25 @@ BOOST_AUTO_TEST_CASE(status_counts_held_results) {
     st.heldBytes = 4096;
     const auto json = st.json();
     BOOST_TEST(json.find(R"("held":2,"held_bytes":4096)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(status_shows_what_the_worker_holds_on_disk_and_the_limits) {
+    WorkerStatus st;
+    st.cacheBytes = 10;
+    st.cacheLimit = 20;
+    st.cacheMaxAgeMs = 30;
+    st.imageCount = 1;
+    st.imageBytes = 40;
+    st.imageLimit = 50;
+    st.imageMaxAgeMs = 60;
+    st.heldBytes = 70;
+    st.heldLimit = 80;
+    const auto json = st.json();
+    BOOST_TEST(json.find(R"("cache_bytes":10,"cache_limit":20)") != std::string::npos);
+    BOOST_TEST(json.find(R"("held_bytes":70,"held_limit":80,"cache_max_age_ms":30,"images":1,)"
+                         R"("image_bytes":40,"image_limit":50,"image_max_age_ms":60)") !=
+                   std::string::npos,
+               json);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -105,6 +105,57 @@ BOOST_AUTO_TEST_CASE(schedule_windows) {
     BOOST_TEST(empty.error().what.find("schedule: names no day") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(cpu_cap) {
+    auto none = parse("slots = 1\n");
+    BOOST_REQUIRE(none.has_value());
+    BOOST_TEST(none->cpuPercent == 100u);
+    auto cfg = parse("slots = 1\n[limits]\ncpu_percent = 50\n");
+    BOOST_REQUIRE(cfg.has_value());
+    BOOST_TEST(cfg->cpuPercent == 50u);
+    for (const char* value : {"0", "250", "\"50\"", "\"250%\"", "50.5", "-1"}) {
+        auto bad = parse(std::string("slots = 1\n\n[limits]\ncpu_percent = ") + value + "\n");
+        BOOST_REQUIRE(!bad.has_value());
+        BOOST_TEST(bad.error().what.ends_with(
+                       "worker.toml:4: limits: 'cpu_percent' must be a whole number from 1 to 100 "
+                       "(percent of the whole machine)"),
+                   value << ": " << bad.error().what);
+    }
+    auto percentSign = parse("[limits]\ncpu_percent = 250%\n"); // not TOML at all
+    BOOST_REQUIRE(!percentSign.has_value());
+    BOOST_TEST(percentSign.error().what.find("worker.toml:2:") != std::string::npos);
+    auto unknown = parse("[limits]\ncpus = 1\n");
+    BOOST_REQUIRE(!unknown.has_value());
+    BOOST_TEST(unknown.error().what.find("worker.toml:2: limits: unknown key 'cpus'") !=
+               std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(disk_limits) {
+    auto none = parse("slots = 1\n");
+    BOOST_REQUIRE(none.has_value());
+    BOOST_TEST(none->imageMaxBytes == 8ull << 30);
+    BOOST_TEST(none->imageMaxAgeMs == std::int64_t{7} * 24 * 3600 * 1000);
+    BOOST_TEST(none->blobMaxAgeMs == std::int64_t{7} * 24 * 3600 * 1000);
+    auto cfg = parse("[disk]\nmax_image_bytes = \"2G\"\nmax_image_age = \"3d\"\n"
+                     "max_blob_bytes = \"512M\"\nmax_blob_age = \"12h\"\n");
+    BOOST_REQUIRE(cfg.has_value());
+    BOOST_TEST(cfg->imageMaxBytes == 2ull << 30);
+    BOOST_TEST(cfg->imageMaxAgeMs == 3 * 24 * 3600 * 1000);
+    BOOST_TEST(cfg->cacheBytes == 512ull << 20);
+    BOOST_TEST(cfg->blobMaxAgeMs == 12 * 3600 * 1000);
+    auto badSize = parse("[disk]\n\nmax_image_bytes = \"lots\"\n");
+    BOOST_REQUIRE(!badSize.has_value());
+    BOOST_TEST(badSize.error().what.ends_with(
+        "worker.toml:3: disk: 'max_image_bytes' must be a size like \"512M\" or \"8G\""));
+    auto badAge = parse("[disk]\nmax_blob_age = 0\n");
+    BOOST_REQUIRE(!badAge.has_value());
+    BOOST_TEST(badAge.error().what.find("worker.toml:2: disk: 'max_blob_age' must be a duration") !=
+               std::string::npos);
+    auto unknown = parse("[disk]\nmax_held = 1\n");
+    BOOST_REQUIRE(!unknown.has_value());
+    BOOST_TEST(unknown.error().what.find("worker.toml:2: disk: unknown key 'max_held'") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(errors_name_the_line) {
     auto bad = [](const std::string& text) {
         auto cfg = parse(text);
