@@ -170,6 +170,37 @@ std::expected<void, wire::Error> parseLimits(const std::string& file, const toml
     return {};
 }
 
+// The `[idle]` table: max_other_cpu, when_user_active.
+std::expected<void, wire::Error> parseIdle(const std::string& file, const toml::node& node,
+                                           WorkerConfig& cfg) {
+    auto* table = node.as_table();
+    if (table == nullptr)
+        return std::unexpected(bad(file, node, "'idle' must be a table ([idle])"));
+    for (auto&& [key, value] : *table) {
+        const std::string k(key.str());
+        if (k == "max_other_cpu") {
+            auto v = value.value_exact<std::int64_t>();
+            if (!v || *v < 1 || *v > 100)
+                return std::unexpected(
+                    bad(file, value,
+                        "idle: 'max_other_cpu' must be a whole number from 1 to 100 (percent of "
+                        "the whole machine used by other processes that suspends the worker)"));
+            cfg.maxOtherCpu = static_cast<std::uint32_t>(*v);
+        } else if (k == "when_user_active") {
+            auto v = value.value<bool>();
+            if (!v)
+                return std::unexpected(
+                    bad(file, value, "idle: 'when_user_active' must be true or false"));
+            cfg.suspendWhenUserActive = *v;
+        } else {
+            return std::unexpected(
+                bad(file, value,
+                    "idle: unknown key '" + k + "' (use max_other_cpu or when_user_active)"));
+        }
+    }
+    return {};
+}
+
 // The `[disk]` table: max_image_bytes, max_image_age, max_blob_bytes,
 // max_blob_age.
 std::expected<void, wire::Error> parseDisk(const std::string& file, const toml::node& node,
@@ -331,6 +362,9 @@ std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem:
                 return std::unexpected(ok.error());
         } else if (k == "limits") {
             if (auto ok = parseLimits(file, node, cfg); !ok)
+                return std::unexpected(ok.error());
+        } else if (k == "idle") {
+            if (auto ok = parseIdle(file, node, cfg); !ok)
                 return std::unexpected(ok.error());
         } else if (k == "disk") {
             if (auto ok = parseDisk(file, node, cfg); !ok)

@@ -32,6 +32,9 @@ public:
         return behave(spec);
     }
     std::size_t cleanupLeftovers(std::string_view) override { return 0; }
+    sandbox::FreezeMethod freezeMethod() const override {
+        return sandbox::FreezeMethod::kCgroupFreezer;
+    }
 };
 
 class FakeImages : public worker::ImageSource {
