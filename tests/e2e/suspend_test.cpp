@@ -46,20 +46,19 @@ std::vector<long> tickTimes(const std::filesystem::path& file) {
     return times;
 }
 
-RunResult worker(Swarm& s, const std::string& name, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--home", s.workerHome(name).string()});
-    return runProgram(s.workerBinary, args, 20s);
+// `swarm-worker ARGS` for the worker `name`, as its user.
+RunResult worker(Swarm& s, const std::string& name, const std::vector<std::string>& args) {
+    return s.runWorkerCommand(name, args, 20s);
 }
 
 bool has(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
-} // namespace
-
-BOOST_AUTO_TEST_SUITE(suspend)
-
-BOOST_AUTO_TEST_CASE(a_suspended_unit_stops_counting_and_goes_on_after_resume) {
+// Suspends a worker (run as `options.user`) for kFrozenFor while its unit
+// ticks, resumes it, and checks the ticks, the events and what the worker
+// said; `method` begins the freeze method its status names.
+void suspendWhileTicking(WorkerOptions options, const std::string& method) {
     Swarm s;
     const auto dir = s.root() / "tick";
     std::filesystem::create_directories(dir / "inputs");
@@ -73,7 +72,6 @@ BOOST_AUTO_TEST_CASE(a_suspended_unit_stops_counting_and_goes_on_after_resume) {
         << "inputs = \"inputs/*.txt\"\n"
         << "outputs = [\"out/ticks\"]\n"
         << "replicas = 1\nquorum = 1\ntimeout = \"" << kTimeoutS << "s\"\n";
-    WorkerOptions options;
     options.slots = 1;
     const auto id = s.createWorker("w", options);
     const auto events = dir / "events.jsonl";
@@ -99,11 +97,11 @@ BOOST_AUTO_TEST_CASE(a_suspended_unit_stops_counting_and_goes_on_after_resume) {
     const auto suspendedAt = std::chrono::system_clock::now();
     auto status = s.workerStatus("w");
     BOOST_TEST(has(status, R"("suspended":true,"suspended_why":"user")"), status);
-    BOOST_TEST(has(status, R"("freeze_method":")"), status);
+    BOOST_TEST(has(status, R"("freeze_method":")" + method), status);
     const auto table = worker(s, "w", {"status"}).out;
     BOOST_TEST_MESSAGE("swarm-worker status while suspended:\n" << table);
     BOOST_TEST(has(table, "\nsuspended  user\n"), table);
-    BOOST_TEST(has(table, "\nfreeze     "), table);
+    BOOST_TEST(has(table, "\nfreeze     " + method), table);
 
     // The frozen time is what is measured here: a plain wait.
     std::this_thread::sleep_for(kFrozenFor);
@@ -145,6 +143,23 @@ BOOST_AUTO_TEST_CASE(a_suspended_unit_stops_counting_and_goes_on_after_resume) {
     const auto log = readFile(s.workerLog("w"));
     BOOST_TEST(has(log, "suspending (user): freezing units by "), log);
     BOOST_TEST(has(log, "resuming: thawing units"), log);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(suspend)
+
+// Rootful Podman pauses the container (the cgroup freezer).
+BOOST_AUTO_TEST_CASE(a_suspended_unit_stops_counting_and_goes_on_after_resume) {
+    suspendWhileTicking({}, "cgroup freezer (podman pause)");
+}
+
+// Rootless on cgroup v1 Podman cannot pause: the worker stops the unit's
+// processes with SIGSTOP and continues them with SIGCONT.
+BOOST_AUTO_TEST_CASE(a_rootless_workers_unit_is_stopped_by_signals) {
+    WorkerOptions plain;
+    plain.user = "swarmtest";
+    suspendWhileTicking(plain, "SIGSTOP/SIGCONT of the unit's processes");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
