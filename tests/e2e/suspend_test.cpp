@@ -9,6 +9,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -145,6 +148,35 @@ void suspendWhileTicking(WorkerOptions options, const std::string& method) {
     BOOST_TEST(has(log, "resuming: thawing units"), log);
 }
 
+// The share of the whole machine busy over `span`, from /proc/stat (the
+// test's own measurement, before it starts any load).
+double machineBusyPercent(std::chrono::seconds span) {
+    auto read = [] {
+        std::istringstream in(readFile("/proc/stat"));
+        std::string cpu;
+        unsigned long long v[8] = {};
+        in >> cpu;
+        for (auto& x : v)
+            in >> x;
+        const auto idle = v[3] + v[4];
+        unsigned long long total = 0;
+        for (auto x : v)
+            total += x;
+        return std::pair{total - idle, total};
+    };
+    const auto [busy0, total0] = read();
+    std::this_thread::sleep_for(span);
+    const auto [busy1, total1] = read();
+    return total1 > total0
+               ? 100.0 * static_cast<double>(busy1 - busy0) / static_cast<double>(total1 - total0)
+               : 0.0;
+}
+
+// The status JSON's "suspended" flag.
+bool suspended(Swarm& s, const std::string& name) {
+    return has(s.workerStatus(name), R"("suspended":true)");
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(suspend)
@@ -160,6 +192,72 @@ BOOST_AUTO_TEST_CASE(a_rootless_workers_unit_is_stopped_by_signals) {
     WorkerOptions plain;
     plain.user = "swarmtest";
     suspendWhileTicking(plain, "SIGSTOP/SIGCONT of the unit's processes");
+}
+
+// `[idle] max_other_cpu`: a spinner on every core (bounded by timeout(1),
+// ended by its pid) suspends the worker; once it ends the worker resumes.
+// Also `suspend --for`, which ends by itself, and logind's absence, said.
+BOOST_AUTO_TEST_CASE(a_busy_machine_suspends_the_worker_until_it_is_quiet) {
+    Swarm s;
+    WorkerOptions options;
+    options.slots = 1;
+    options.config = "[idle]\nmax_other_cpu = 40\nwhen_user_active = true\n";
+    s.startWorker("w", options);
+    Stops stops{s, {"w"}};
+
+    auto said = worker(s, "w", {"suspend", "--for", "3s"});
+    BOOST_REQUIRE_EQUAL(said.status, 0);
+    BOOST_TEST(said.out.starts_with("suspended: user until "), said.out);
+    BOOST_TEST(has(s.workerStatus("w"), R"("suspended_why":"user until )"));
+    BOOST_TEST(waitFor([&] { return !suspended(s, "w"); }, 15s));
+
+    const double before = machineBusyPercent(3s);
+    BOOST_TEST_MESSAGE("machine busy before the spinners: " << before << "%");
+    if (before > 25)
+        BOOST_FAIL("the machine is already busy (" << before
+                                                   << "% over 3 s) before the spinners start: this "
+                                                      "case needs a quiet machine (run the "
+                                                      "integration tests one at a time)");
+    BOOST_TEST(!suspended(s, "w"));
+
+    const long cores = std::clamp(::sysconf(_SC_NPROCESSORS_ONLN), 1L, 8L);
+    std::vector<std::unique_ptr<Child>> spinners;
+    for (long i = 0; i < cores; ++i)
+        spinners.push_back(std::make_unique<Child>(
+            "/usr/bin/timeout",
+            std::vector<std::string>{"60", "/bin/sh", "-c", "while :; do :; done"}));
+    std::string status;
+    const bool busy = waitFor(
+        [&] {
+            status = s.workerStatus("w");
+            return has(status, R"("suspended":true)");
+        },
+        30s);
+    for (auto& sp : spinners)
+        sp->signal(SIGTERM); // timeout(1) ends its shell too
+    for (auto& sp : spinners)
+        BOOST_TEST(sp->wait(10s).has_value());
+    BOOST_TEST_MESSAGE("status while busy: " << status);
+    BOOST_REQUIRE(busy);
+    BOOST_TEST(has(status, "\"suspended_why\":\"busy (other processes at "), status);
+    BOOST_TEST(has(status, R"(% > 40%)"), status);
+
+    // Quiet again for 10 s: resumed.
+    BOOST_TEST(waitFor([&] { return !suspended(s, "w"); }, 30s), s.workerStatus("w"));
+    const auto log = readFile(s.workerLog("w"));
+    BOOST_TEST(has(log, "suspending (busy (other processes at "), log);
+    BOOST_TEST(has(log, "resuming: thawing units"), log);
+
+    // No logind here (no systemd): said once, in the log and in status.
+    status = s.workerStatus("w");
+    const std::string noLogind = "logind not available: user activity not watched";
+    if (has(status, noLogind)) {
+        auto first = log.find(noLogind);
+        BOOST_TEST(first != std::string::npos, log);
+        BOOST_TEST(log.find(noLogind, first + 1) == std::string::npos, log);
+    } else {
+        BOOST_TEST(has(status, "\"user_activity\":\"watched (logind)\""), status);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
