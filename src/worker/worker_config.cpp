@@ -1,6 +1,7 @@
 #include "worker/worker_config.hpp"
 
 #include "wire/trust_list.hpp"
+#include "worker/duration.hpp"
 
 #include <toml++/toml.h>
 
@@ -41,32 +42,14 @@ wire::Error bad(const std::string& file, const toml::node& node, const std::stri
 
 // "90s", "30m", "24h", "7d" or a whole number of seconds, > 0.
 std::optional<std::int64_t> parseDurationMs(const toml::node& node) {
-    constexpr std::int64_t kMaxSeconds = std::int64_t{3650} * 24 * 3600;
-    std::int64_t seconds = 0;
     if (auto v = node.value<std::int64_t>()) {
-        seconds = *v;
-    } else if (auto text = node.value<std::string>()) {
-        std::int64_t n = 0;
-        auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-        const std::string_view unit(end, text->data() + text->size() - end);
-        std::int64_t mult = 0;
-        if (unit == "s")
-            mult = 1;
-        else if (unit == "m")
-            mult = 60;
-        else if (unit == "h")
-            mult = 3600;
-        else if (unit == "d")
-            mult = 24 * 3600;
-        if (ec != std::errc() || mult == 0 || n > kMaxSeconds / mult)
+        if (*v <= 0 || *v > kMaxDurationSeconds)
             return std::nullopt;
-        seconds = n * mult;
-    } else {
-        return std::nullopt;
+        return *v * 1000;
     }
-    if (seconds <= 0 || seconds > kMaxSeconds)
-        return std::nullopt;
-    return seconds * 1000;
+    if (auto text = node.value<std::string>())
+        return worker::parseDurationMs(*text);
+    return std::nullopt;
 }
 
 // The `[held]` table: max_age, max_bytes.
