@@ -38,12 +38,16 @@ std::optional<std::string> pidNamespaceOf(pid_t pid, const fs::path& proc) {
     return link.string();
 }
 
+// Never our own namespace: a container's init pid that was reused by a
+// host process after the container ended must not make every process on
+// the host a "unit" (to be stopped, or counted as the worker's).
 std::vector<pid_t> processesInNamespaceOf(pid_t init, const fs::path& proc) {
     std::vector<pid_t> pids;
     const auto ns = pidNamespaceOf(init, proc);
-    if (!ns)
-        return pids;
     std::error_code ec;
+    const auto own = fs::read_symlink(proc / "self" / "ns" / "pid", ec);
+    if (!ns || (!ec && own.string() == *ns))
+        return pids;
     for (const auto& entry : fs::directory_iterator(proc, ec)) {
         auto pid = pidOf(entry.path());
         if (pid && pidNamespaceOf(*pid, proc) == ns)

@@ -20,7 +20,8 @@ namespace swarm::sandbox {
 std::optional<std::string> pidNamespaceOf(pid_t pid, const std::filesystem::path& proc = "/proc");
 
 /// Every process in the pid namespace of `init` (init included), in
-/// ascending order; empty when `init` is gone.
+/// ascending order; empty when `init` is gone or is in the caller's own pid
+/// namespace (a pid reused by a host process).
 std::vector<pid_t> processesInNamespaceOf(pid_t init, const std::filesystem::path& proc = "/proc");
 
 /// The CPU time of one process from the text of /proc/N/stat, in clock

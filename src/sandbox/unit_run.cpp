@@ -143,6 +143,8 @@ UnitRun::UnitRun(PodmanClient& client, const HostProfile& host, const UnitSpec& 
       attach_(spec.limits.maxLogBytes, spec.tap), freezer_(client, freezeMethodFor(host)) {}
 
 UnitRun::~UnitRun() {
+    if (spec_.freeze != nullptr && init_ > 0)
+        spec_.freeze->ended(init_); // also when run() threw
     remove();
 }
 

@@ -74,11 +74,16 @@ BOOST_AUTO_TEST_CASE(the_processes_sharing_the_inits_namespace) {
     addProcess(proc, 501, 7, 5);
     addProcess(proc, 777, 8); // another container
     addProcess(proc, 502, 7, 1);
-    fs::create_directories(proc / "self");
+    fs::create_directories(proc / "self" / "ns");
     std::ofstream(proc / "stat") << "cpu 1 2 3 4\n";
     BOOST_TEST(processesInNamespaceOf(500, proc) == (std::vector<pid_t>{500, 501, 502}));
     BOOST_TEST(processesInNamespaceOf(777, proc) == (std::vector<pid_t>{777}));
     BOOST_TEST(processesInNamespaceOf(999, proc).empty()); // gone
+    // A pid in our own namespace (reused after its container ended) is
+    // never taken for a unit's.
+    fs::create_symlink("pid:[4026531000]", proc / "self" / "ns" / "pid");
+    BOOST_TEST(processesInNamespaceOf(1, proc).empty());
+    BOOST_TEST(processesInNamespaceOf(500, proc).size() == 3u);
     // utime 10 + stime 1 + cutime 2 + cstime 3, and so on.
     BOOST_TEST(cpuTicksOfNamespace(500, proc) == 16u + 11u + 7u);
     BOOST_TEST(cpuTicksOfNamespace(999, proc) == 0u);
