@@ -179,9 +179,12 @@ AssignAnswer SessionTable::assigned(SessionId id, const wire::Assign& assign) {
         breach(id, *e, "assigned " + key + " again while it runs");
         return {AssignVerdict::kEnd};
     }
-    if (!open_) {
-        // Asked for before the window closed: handed back, not refused.
-        giveBackUnstarted(id, *e, key, assign, "outside the worker's schedule");
+    if (stopping_ || !open_) {
+        // Asked for before the worker began stopping (its bye is built and
+        // does not name this unit) or before the window closed: handed
+        // back, not refused.
+        giveBackUnstarted(id, *e, key, assign,
+                          stopping_ ? "the worker is stopping" : "outside the worker's schedule");
         return {AssignVerdict::kRefused};
     }
     auto admission = admit(assign, cfg_);
@@ -304,10 +307,13 @@ void SessionTable::setOpen(bool open) {
         shareOut();
         return;
     }
+    // Units of ended sessions run on: their results are held for the
+    // submitter (there is no session to give them back on).
     std::size_t n = 0;
     for (auto& [id, e] : sessions_)
-        for (auto& [key, run] : e.running)
-            n += run.giveBack.request_stop();
+        if (e.phase == Phase::kConnected)
+            for (auto& [key, run] : e.running)
+                n += run.giveBack.request_stop();
     kLog.info("schedule window closed: giving back {} running unit(s)", n);
 }
 
