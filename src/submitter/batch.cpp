@@ -184,7 +184,7 @@ Owed Batch::owed(const WorkerId& wid, std::uint32_t demand, bool idle) {
         o.assigned = scheduler_->requestWork(wid, demand);
         for (const auto& a : o.assigned) {
             o.assigns.push_back(buildAssign(job_, *units_.at(a.unitId), a, *catalog_));
-            addCheckpoint(o.assigns.back(), scheduler_->checkpointOf(a.unitId));
+            addCheckpoint(o.assigns.back(), scheduler_->checkpointOf(a.unitId, a.replica));
             reporter_.emit(event::replicaAssigned(clock_.nowMs(), a));
         }
     } else if (!o.finished && idle) {

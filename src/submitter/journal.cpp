@@ -207,6 +207,7 @@ CREATE TABLE replicas(
     exit_code INTEGER NOT NULL,
     digest TEXT,
     reason TEXT NOT NULL DEFAULT '',
+    resumed_from INTEGER,
     PRIMARY KEY(unit, replica));
 CREATE TABLE outputs(
     unit TEXT NOT NULL,
@@ -285,6 +286,12 @@ void addTruncatedColumn(sqlite3* db) {
         exec(db, "ALTER TABLE outputs ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0");
 }
 
+// Journals written before checkpoints get the replica's checkpoint origin.
+void addResumedFromColumn(sqlite3* db) {
+    if (!hasColumn(db, "replicas", "resumed_from"))
+        exec(db, "ALTER TABLE replicas ADD COLUMN resumed_from INTEGER");
+}
+
 } // namespace
 
 struct Journal::Impl {
@@ -302,11 +309,12 @@ struct Journal::Impl {
         upsertReplica = Statement(
             db.get(),
             "INSERT INTO replicas(unit, replica, worker, state, issued_ms, lease_ms, exit_code, "
-            "digest, reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+            "digest, reason, resumed_from) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
             "ON CONFLICT(unit, replica) DO UPDATE SET worker = excluded.worker, "
             "state = excluded.state, issued_ms = excluded.issued_ms, "
             "lease_ms = excluded.lease_ms, exit_code = excluded.exit_code, "
-            "digest = excluded.digest, reason = excluded.reason");
+            "digest = excluded.digest, reason = excluded.reason, "
+            "resumed_from = excluded.resumed_from");
         deleteOutputs = Statement(db.get(), "DELETE FROM outputs WHERE unit = ?1 AND replica = ?2");
         insertOutput =
             Statement(db.get(), "INSERT INTO outputs(unit, replica, name, digest, size, truncated) "
@@ -388,6 +396,7 @@ Journal Journal::open(const fs::path& jobDir, Access access) {
                                     std::to_string(kFormat) + ")");
     if (rw) {
         addTruncatedColumn(db);
+        addResumedFromColumn(db);
         // A journal from before batch ids gets one on its first read-write
         // open; from then on every run of the job names the same batch.
         Statement q(db, "INSERT INTO meta(key, value) VALUES('batch', ?1) "
@@ -459,9 +468,12 @@ Snapshot Journal::load() const {
         outputs[{outs.text(0), static_cast<std::uint32_t>(outs.integer(1))}].push_back(
             std::move(o));
     }
-    Statement reps(db, "SELECT r.unit, r.replica, r.worker, r.state, r.issued_ms, r.lease_ms, "
-                       "r.exit_code, r.digest, r.reason FROM replicas r "
-                       "JOIN units u ON u.id = r.unit ORDER BY u.ord, r.replica");
+    // A read-only open of an older journal has no checkpoint origins.
+    Statement reps(
+        db, fmt::format("SELECT r.unit, r.replica, r.worker, r.state, r.issued_ms, "
+                        "r.lease_ms, r.exit_code, r.digest, r.reason, {} FROM replicas r "
+                        "JOIN units u ON u.id = r.unit ORDER BY u.ord, r.replica",
+                        hasColumn(db, "replicas", "resumed_from") ? "r.resumed_from" : "NULL"));
     while (reps.step()) {
         ReplicaRecord r;
         r.unitId = reps.text(0);
@@ -473,6 +485,8 @@ Snapshot Journal::load() const {
         r.exitCode = static_cast<std::int32_t>(reps.integer(6));
         r.digest = reps.digest(7);
         r.reason = reps.text(8);
+        if (!reps.isNull(9))
+            r.resumedFrom = static_cast<std::uint32_t>(reps.integer(9));
         if (auto it = outputs.find({r.unitId, r.replica}); it != outputs.end())
             r.outputs = std::move(it->second);
         snap.replicas.push_back(std::move(r));
@@ -542,6 +556,10 @@ void Journal::commit(const StateBatch& batch) {
             .bind(7, static_cast<std::int64_t>(r.exitCode))
             .bind(8, r.digest)
             .bind(9, std::string_view(r.reason));
+        if (r.resumedFrom)
+            im.upsertReplica.bind(10, static_cast<std::int64_t>(*r.resumedFrom));
+        else
+            im.upsertReplica.bindNull(10);
         im.upsertReplica.run();
         // Every ended replica keeps what it reported: the outputs of a
         // success, the logs of an error.

@@ -27,11 +27,38 @@ struct Votes {
     std::map<wire::Digest, std::size_t> groups;
 };
 
+// The workers a replica's result rests on: its own, and those of the
+// given-back replicas whose checkpoints it started from (an origin always
+// comes before the replica it seeded, so the walk ends).
+std::set<WorkerId> lineage(const std::vector<ReplicaRecord>& replicas, std::uint32_t i) {
+    std::set<WorkerId> out;
+    for (;;) {
+        out.insert(replicas[i].worker);
+        const auto from = replicas[i].resumedFrom;
+        if (!from || *from >= i)
+            return out;
+        i = *from;
+    }
+}
+
+bool disjoint(const std::set<WorkerId>& a, const std::set<WorkerId>& b) {
+    return std::none_of(a.begin(), a.end(), [&](const WorkerId& w) { return b.contains(w); });
+}
+
+// Agreeing results count as independent votes only when no worker's work
+// is in two of them: a worker whose forged checkpoint seeded another
+// replica, or who agrees with a replica it seeded, votes once.
 Votes countVotes(const std::vector<ReplicaRecord>& replicas) {
     Votes v;
+    std::map<wire::Digest, std::set<WorkerId>> counted;
     for (const auto& r : replicas) {
         if (r.state != ReplicaState::kSucceeded || !r.digest)
             continue;
+        auto behind = lineage(replicas, r.replica);
+        auto& seen = counted[*r.digest];
+        if (!disjoint(behind, seen))
+            continue;
+        seen.merge(behind);
         ++v.results;
         ++v.groups[*r.digest];
     }
@@ -151,22 +178,25 @@ std::uint32_t Scheduler::initialReplicas(const Slot&) const {
     return policy_.replicas;
 }
 
-// A worker never holds two replicas of a unit that could vote, nor one it
-// gave back (unless the researcher cancelled it: the worker did nothing
-// wrong and a resume reissues it). One whose replica was lost (its session dropped, so no result
-// came: no vote) or abandoned (we died) may take the unit again, at most
-// kRetakes times: a small swarm whose links flapped still finishes, and a
-// unit that keeps losing a worker does not go to it forever.
+// A worker never holds two replicas of a unit that could vote. One whose
+// replica was lost (its session dropped, so no result came: no vote) or
+// given back (with or without a checkpoint: no vote either) may take the
+// unit again, at most kRetakes times: a small swarm whose links flapped or
+// whose windows closed still finishes, and a worker that keeps giving a
+// unit back cannot grow the unit and its journal without end. An
+// abandoned replica (we died) does not count.
 bool Scheduler::eligible(const Slot& slot, const WorkerId& worker) const {
     constexpr std::size_t kRetakes = 2;
     std::size_t ended = 0;
     for (const auto& r : slot.replicas) {
-        // A replica given back never voted: its worker may take the unit
-        // again (a schedule window that closed on it opens again).
         if (r.worker != worker || r.state == ReplicaState::kAbandoned ||
-            r.state == ReplicaState::kGivenBack)
+            (r.state == ReplicaState::kGivenBack && r.reason == kResearcherCancel))
             continue;
-        if (r.state != ReplicaState::kLost)
+        // A replica given back never voted: its worker may take the unit
+        // again (a schedule window that closed on it opens again), as often
+        // as a lost one, so a worker giving back at once cannot make the
+        // unit and its journal grow without end.
+        if (r.state != ReplicaState::kLost && r.state != ReplicaState::kGivenBack)
             return false;
         ++ended;
     }
@@ -225,6 +255,7 @@ std::vector<Assignment> Scheduler::requestWork(const WorkerId& worker, std::uint
         r.state = ReplicaState::kInFlight;
         r.issuedMs = now;
         r.leaseExpiresMs = now + policy_.leaseMs;
+        r.resumedFrom = checkpointFor(slot, worker);
         slot.replicas.push_back(r);
         leases_.emplace(r.leaseExpiresMs, u, r.replica);
         held_[worker].emplace(u, r.replica);
@@ -463,15 +494,36 @@ Effects Scheduler::giveBack(const WorkerId& worker, std::string_view unitId, std
     return effects;
 }
 
-std::vector<OutputFile> Scheduler::checkpointOf(std::string_view unitId) const {
+// The newest checkpoint no replica that could vote already rests on, so
+// that a forged checkpoint can seed at most one vote (countVotes()).
+std::optional<std::uint32_t> Scheduler::checkpointFor(const Slot& slot,
+                                                      const WorkerId& worker) const {
+    const auto& reps = slot.replicas;
+    for (auto g = reps.size(); g-- > 0;) {
+        if (reps[g].state != ReplicaState::kGivenBack || reps[g].outputs.empty())
+            continue;
+        auto behind = lineage(reps, static_cast<std::uint32_t>(g));
+        behind.insert(worker);
+        const bool shared = std::any_of(reps.begin(), reps.end(), [&](const ReplicaRecord& r) {
+            return (r.state == ReplicaState::kInFlight || r.state == ReplicaState::kSucceeded) &&
+                   !disjoint(behind, lineage(reps, r.replica));
+        });
+        if (!shared)
+            return static_cast<std::uint32_t>(g);
+    }
+    return std::nullopt;
+}
+
+std::vector<OutputFile> Scheduler::checkpointOf(std::string_view unitId,
+                                                std::uint32_t replica) const {
     auto it = index_.find(std::string(unitId));
     if (it == index_.end())
         return {};
     const auto& reps = units_[it->second].replicas;
-    for (auto r = reps.rbegin(); r != reps.rend(); ++r)
-        if (r->state == ReplicaState::kGivenBack && !r->outputs.empty())
-            return r->outputs;
-    return {};
+    if (replica >= reps.size() || !reps[replica].resumedFrom ||
+        *reps[replica].resumedFrom >= replica)
+        return {};
+    return reps[*reps[replica].resumedFrom].outputs;
 }
 
 Effects Scheduler::workerDisconnected(const WorkerId& worker) {

@@ -141,9 +141,11 @@ public:
     Effects giveBack(const WorkerId& worker, std::string_view unitId, std::uint32_t replica,
                      std::vector<OutputFile> checkpoint, std::string_view why);
 
-    /// The checkpoint the unit's next replica starts from: the files of its
-    /// latest replica given back with one. Empty when there is none.
-    std::vector<OutputFile> checkpointOf(std::string_view unitId) const;
+    /// The checkpoint replica `replica` of the unit starts from: the files
+    /// of the given-back replica chosen when it was issued (the newest one
+    /// no replica that could vote already rests on). Empty when there is
+    /// none.
+    std::vector<OutputFile> checkpointOf(std::string_view unitId, std::uint32_t replica) const;
 
     /// The worker's connection dropped: its in-flight replicas are lost.
     Effects workerDisconnected(const WorkerId& worker);
@@ -194,6 +196,7 @@ private:
     std::uint32_t initialReplicas(const Slot& slot) const;
 
     bool eligible(const Slot& slot, const WorkerId& worker) const;
+    std::optional<std::uint32_t> checkpointFor(const Slot& slot, const WorkerId& worker) const;
     std::uint32_t wantedNew(const Slot& slot) const;
     void endReplica(std::size_t unit, std::uint32_t replica, ReplicaState state, std::string reason,
                     StateBatch& batch, Effects& effects);

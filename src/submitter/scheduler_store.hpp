@@ -76,6 +76,9 @@ struct ReplicaRecord {
     /// arrived) of an error report.
     std::vector<OutputFile> outputs;
     std::string reason; ///< why it ended badly, for humans
+    /// The given-back replica of the same unit whose checkpoint it started
+    /// from, if any: its result rests on that replica's worker too.
+    std::optional<std::uint32_t> resumedFrom;
 };
 
 /// The persisted state of one unit. Budgets are derived from its replicas.

@@ -371,12 +371,30 @@ Verdict judge(WorkReady&) {
 }
 
 namespace {
+// No file may be named as the directory of another ("a" and "a/b"): the
+// files could not both be written.
+Verdict checkNoFileUnderFile(std::string_view field, const std::vector<FileRef>& files) {
+    std::set<std::string_view> names;
+    for (const auto& f : files)
+        names.insert(f.name);
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const std::string_view n = files[i].name;
+        for (auto slash = n.find('/'); slash != std::string_view::npos;
+             slash = n.find('/', slash + 1))
+            if (names.contains(n.substr(0, slash)))
+                return refuse(fmt::format("{}[{}].name", field, i),
+                              fmt::format("'{}' is below '{}', which is a file", excerpt(n),
+                                          excerpt(n.substr(0, slash))));
+    }
+    return {};
+}
+
 Verdict checkInputNames(const std::vector<FileRef>& inputs) {
     for (std::size_t i = 0; i < inputs.size(); ++i)
         if (inputs[i].name.size() > limits::kInputNameBytes)
             return refuse(fmt::format("assign.inputs[{}].name", i),
                           fmt::format("longer than {} bytes", limits::kInputNameBytes));
-    return {};
+    return checkNoFileUnderFile("assign.inputs", inputs);
 }
 } // namespace
 
@@ -454,7 +472,7 @@ Verdict checkGiveBack(const Result& r) {
                                       "bytes)",
                                       excerpt(n), limits::kInputNameBytes));
     }
-    return {};
+    return checkNoFileUnderFile("result.outputs", r.outputs);
 }
 } // namespace
 

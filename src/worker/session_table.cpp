@@ -179,11 +179,14 @@ AssignAnswer SessionTable::assigned(SessionId id, const wire::Assign& assign) {
         breach(id, *e, "assigned " + key + " again while it runs");
         return {AssignVerdict::kEnd};
     }
-    if (!taking()) {
-        // Asked for before the window closed (or the worker was suspended):
-        // handed back, not refused.
+    if (stopping_ || !taking()) {
+        // Asked for before the worker began stopping (its bye is built and
+        // does not name this unit), before the window closed or before the
+        // worker was suspended: handed back, not refused.
         giveBackUnstarted(id, *e, key, assign,
-                          open_ ? notTakingWhy() : "outside the worker's schedule");
+                          stopping_ ? "the worker is stopping"
+                          : open_   ? notTakingWhy()
+                                    : "outside the worker's schedule");
         return {AssignVerdict::kRefused};
     }
     auto admission = admit(assign, cfg_);
@@ -306,10 +309,13 @@ void SessionTable::setOpen(bool open) {
         shareOut();
         return;
     }
+    // Units of ended sessions run on: their results are held for the
+    // submitter (there is no session to give them back on).
     std::size_t n = 0;
     for (auto& [id, e] : sessions_)
-        for (auto& [key, run] : e.running)
-            n += run.giveBack.request_stop();
+        if (e.phase == Phase::kConnected)
+            for (auto& [key, run] : e.running)
+                n += run.giveBack.request_stop();
     kLog.info("schedule window closed: giving back {} running unit(s)", n);
 }
 

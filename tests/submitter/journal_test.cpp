@@ -151,6 +151,43 @@ BOOST_AUTO_TEST_CASE(errored_replicas_keep_their_logs_and_truncation) {
     BOOST_TEST(r.outputs[1].truncated);
 }
 
+BOOST_AUTO_TEST_CASE(a_replica_keeps_the_checkpoint_it_started_from) {
+    TempDir dir;
+    const auto job = makeJob(dir, 1, 1, 1);
+    const auto jobDir = dir / "job";
+    ManualClock clock;
+    {
+        auto j = Journal::create(jobDir, job);
+        Scheduler s(job.policy, ids(job), clock, j);
+        auto a = s.requestWork("w1", 1);
+        OutputFile ckpt{"ckpt/n", swarm::wire::sha256(swarm::wire::asBytes("7")), 1};
+        s.giveBack("w1", "u0", a[0].replica, {ckpt}, "");
+        BOOST_REQUIRE(s.requestWork("w2", 1).size() == 1u);
+    }
+    {
+        auto j = Journal::open(jobDir);
+        auto snap = j.load();
+        BOOST_REQUIRE(snap.replicas.size() == 2u);
+        BOOST_TEST(!snap.replicas[0].resumedFrom);
+        BOOST_TEST((snap.replicas[1].resumedFrom == std::optional<std::uint32_t>(0)));
+        Scheduler s(job.policy, ids(job), clock, j);
+        s.restore(snap);
+        BOOST_TEST(s.checkpointOf("u0", 1).size() == 1u);
+    }
+
+    // A journal from before checkpoints reads (no origins), and gets the
+    // column on its first read-write open.
+    {
+        sqlite3* db = nullptr;
+        BOOST_REQUIRE(sqlite3_open(Journal::path(jobDir).c_str(), &db) == SQLITE_OK);
+        BOOST_REQUIRE(sqlite3_exec(db, "ALTER TABLE replicas DROP COLUMN resumed_from", nullptr,
+                                   nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    BOOST_TEST(!Journal::open(jobDir, Journal::Access::kReadOnly).load().replicas[1].resumedFrom);
+    BOOST_TEST(Journal::open(jobDir).load().replicas.size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(cancel_offline_gives_back_and_a_resume_reissues) {
     TempDir dir;
     const auto job = makeJob(dir, 2, 2, 2, 0, 2);

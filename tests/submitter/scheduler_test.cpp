@@ -327,7 +327,7 @@ BOOST_FIXTURE_TEST_CASE(a_give_back_keeps_its_checkpoint_for_the_next_replica, F
     Scheduler s(policy(1, 1, /*maxErrors=*/0, /*maxTotal=*/1), {"u1", "u2"}, clock, store);
     auto a = s.requestWork("w1", 2);
     BOOST_REQUIRE(a.size() == 2u);
-    BOOST_TEST(s.checkpointOf("u1").empty());
+    BOOST_TEST(s.checkpointOf("u1", a[0].replica).empty());
     const std::vector<OutputFile> ckpt{{"ckpt/count", digestOf("10\n"), 3}};
     auto e = s.giveBack("w1", "u1", a[0].replica, ckpt, "the worker's schedule window closed");
     BOOST_TEST(e.ignored.empty());
@@ -339,28 +339,77 @@ BOOST_FIXTURE_TEST_CASE(a_give_back_keeps_its_checkpoint_for_the_next_replica, F
     BOOST_TEST((r.outputs == ckpt));
     // Committed with the replica: the journal keeps it.
     BOOST_TEST((store.batches.back().replicas.at(0).outputs == ckpt));
-    BOOST_TEST((s.checkpointOf("u1") == ckpt));
-    // Reissued (not an attempt: max_total_results = 1), to any worker.
+    // Reissued (not an attempt: max_total_results = 1), to any worker, from
+    // the checkpoint; the journal records where the replica started from.
     auto b = s.requestWork("w2", 1);
-    BOOST_TEST(unitsOf(b) == std::vector<std::string>{"u1"});
+    BOOST_REQUIRE(unitsOf(b) == std::vector<std::string>{"u1"});
+    BOOST_TEST((s.checkpointOf("u1", b[0].replica) == ckpt));
+    BOOST_TEST(
+        (store.batches.back().replicas.at(0).resumedFrom == std::optional<std::uint32_t>(0)));
     // A later give-back with a checkpoint wins; one without keeps the last.
     const std::vector<OutputFile> later{{"ckpt/count", digestOf("15\n"), 3}};
     s.giveBack("w2", "u1", b[0].replica, later, "");
-    BOOST_TEST((s.checkpointOf("u1") == later));
     auto c = s.requestWork("w1", 1);
     BOOST_REQUIRE(unitsOf(c) == std::vector<std::string>{"u1"});
+    BOOST_TEST((s.checkpointOf("u1", c[0].replica) == later));
     s.giveBack("w1", "u1", c[0].replica, {}, "checkpoint not sent: too big");
-    BOOST_TEST((s.checkpointOf("u1") == later));
     // Only a replica the worker holds in flight can be given back.
     BOOST_TEST(!s.giveBack("w1", "u1", c[0].replica, ckpt, "").ignored.empty());
     BOOST_TEST(!s.giveBack("w3", "u2", a[1].replica, ckpt, "").ignored.empty());
     BOOST_TEST(!s.giveBack("w1", "nope", 0, ckpt, "").ignored.empty());
-    BOOST_TEST((s.checkpointOf("u1") == later));
+    BOOST_TEST(s.checkpointOf("nope", 0).empty());
+    BOOST_TEST(s.checkpointOf("u1", 99).empty());
     // Then a real result decides the unit; the give-backs never voted.
     auto d = s.requestWork("w3", 1);
     BOOST_REQUIRE(d.size() == 1u);
+    BOOST_TEST((s.checkpointOf("u1", d[0].replica) == later));
     auto v = s.reportResult("w3", "u1", d[0].replica, vote("20"));
     BOOST_TEST(v.validated == std::vector<std::string>{"u1"});
+}
+
+BOOST_FIXTURE_TEST_CASE(a_checkpoint_seeds_at_most_one_vote, Fixture) {
+    // w1 gives back a forged checkpoint. w2 resumes from it; the next
+    // replica (w1 again) starts from scratch, and w2's and w1's agreeing
+    // results are one vote: both rest on w1's work. Two workers that owe
+    // w1 nothing decide the unit.
+    Scheduler s(policy(2, 2), {"u1"}, clock, store);
+    auto a = s.requestWork("w1", 1);
+    BOOST_REQUIRE(a.size() == 1u);
+    const std::vector<OutputFile> forged{{"ckpt/state", digestOf("forged"), 6}};
+    s.giveBack("w1", "u1", a[0].replica, forged, "");
+    auto b = s.requestWork("w2", 1);
+    BOOST_REQUIRE(b.size() == 1u);
+    BOOST_TEST((s.checkpointOf("u1", b[0].replica) == forged));
+    auto c = s.requestWork("w1", 1);
+    BOOST_REQUIRE(c.size() == 1u);
+    BOOST_TEST(s.checkpointOf("u1", c[0].replica).empty());
+    BOOST_TEST(s.reportResult("w2", "u1", b[0].replica, vote("BAD")).validated.empty());
+    BOOST_TEST(s.reportResult("w1", "u1", c[0].replica, vote("BAD")).validated.empty());
+    BOOST_TEST((s.unit("u1")->state == UnitState::kPending));
+    auto d = s.requestWork("w3", 1);
+    BOOST_REQUIRE(d.size() == 1u);
+    BOOST_TEST(s.checkpointOf("u1", d[0].replica).empty()); // w1's checkpoint is in a vote
+    BOOST_TEST(s.reportResult("w3", "u1", d[0].replica, vote("GOOD")).validated.empty());
+    auto e = s.requestWork("w4", 1);
+    BOOST_REQUIRE(e.size() == 1u);
+    BOOST_TEST(s.reportResult("w4", "u1", e[0].replica, vote("GOOD")).validated ==
+               std::vector<std::string>{"u1"});
+    BOOST_TEST((s.unit("u1")->digest == s.replicas("u1")[d[0].replica].digest));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_worker_giving_back_at_once_is_not_served_forever, Fixture) {
+    Scheduler s(policy(1, 1), {"u1"}, clock, store);
+    std::size_t takes = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto a = s.requestWork("w1", 1);
+        if (a.empty())
+            break;
+        ++takes;
+        s.giveBack("w1", "u1", a[0].replica, {}, "");
+    }
+    BOOST_TEST(takes == 3u);
+    BOOST_TEST(!s.hasWorkFor("w1"));
+    BOOST_TEST(s.hasWorkFor("w2"));
 }
 
 BOOST_FIXTURE_TEST_CASE(bye_without_give_back_is_lost, Fixture) {

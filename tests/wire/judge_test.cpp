@@ -107,6 +107,12 @@ const std::vector<AssignRow> kAssignRows = {
     {"absolute input", [](Assign& a) { a.inputs[0].name = "/etc/passwd"; },
      "assign.inputs[0].name"},
     {"input twice", [](Assign& a) { a.inputs.push_back(a.inputs[0]); }, "assign.inputs[1].name"},
+    {"input below an input",
+     [](Assign& a) {
+         a.inputs.push_back(a.inputs[0]);
+         a.inputs[1].name = a.inputs[0].name + "/x";
+     },
+     "assign.inputs[1].name"},
     {"zero input digest", [](Assign& a) { a.inputs[0].digest = {}; }, "assign.inputs[0].digest"},
     {"huge input", [](Assign& a) { a.inputs[0].size = 1ull << 62; }, "assign.inputs[0].size"},
     {"too many inputs",
@@ -249,6 +255,9 @@ BOOST_AUTO_TEST_CASE(a_give_back_carries_only_its_checkpoint) {
     refused([](Result& r) { r.outputs[0].name = "ckpt/../../etc/x"; }, "result.outputs[0].name");
     refused([](Result& r) { r.outputs[0].name = "ckpt/" + std::string(250, 'a'); },
             "result.outputs[0].name");
+    // A file named as the directory of another could not be written as an
+    // input of the next replica, on any worker.
+    refused([](Result& r) { r.outputs[0].name = "ckpt/d"; }, "result.outputs[1].name");
     // ... and a real result never carries a checkpoint.
     auto real = validResult();
     real.outputs[2].name = "ckpt/count";

@@ -432,6 +432,23 @@ BOOST_AUTO_TEST_CASE(an_assign_that_arrives_after_the_window_closed_is_given_bac
     BOOST_TEST(rig.port.ran[a].empty());
 }
 
+BOOST_AUTO_TEST_CASE(an_assign_that_arrives_while_the_worker_stops_is_given_back) {
+    // Asked for before the stop; the bye was built without it.
+    Rig rig(2);
+    auto a = rig.connect();
+    rig.runUnit(a, "u1");
+    rig.table->stop();
+    auto answer = rig.table->assigned(a, Rig::assign("late"));
+    BOOST_TEST((answer.verdict == AssignVerdict::kRefused));
+    auto back = rig.port.taken<wire::Result>(a);
+    BOOST_REQUIRE(back.size() == 1u);
+    BOOST_TEST(back[0].givenBack);
+    BOOST_TEST(back[0].unitId == "late");
+    BOOST_TEST(back[0].error == "the worker is stopping");
+    rig.table->unitEnded(a, "u1/0", true, false);
+    BOOST_REQUIRE(rig.port.closed[a].has_value());
+}
+
 namespace {
 const std::string kBatch = "0123456789abcdef0123456789abcdef";
 const std::string kOtherBatch = "ffffffffffffffffffffffffffffffff";
@@ -448,6 +465,12 @@ BOOST_AUTO_TEST_CASE(a_result_whose_session_is_gone_is_kept_unless_cancelled_or_
     BOOST_TEST(rig.table->keepResult(a, "u1/0"));
     BOOST_TEST(!rig.table->keepResult(a, "u2/0")); // cancelled: not wanted
     BOOST_TEST(!rig.table->keepResult(a, "u9/0")); // not running here
+    // A window closing gives back only what runs for a connected session:
+    // these run on, their results held.
+    rig.table->setOpen(false);
+    BOOST_TEST(rig.table->keepResult(a, "u1/0"));
+    BOOST_REQUIRE(rig.port.ran[a].size() == 3u);
+    BOOST_TEST(!rig.port.ran[a][0].giveBack.stop_requested());
     rig.table->stop();
     BOOST_TEST(!rig.table->keepResult(a, "u3/0")); // given back by a stopping worker
 
