@@ -375,8 +375,10 @@ void UnitRun::followFreeze() {
 void UnitRun::thawForEnd() {
     if (!deadline_ || !deadline_->frozen())
         return;
-    if (freezer_.unpause(names_.container, init_))
+    if (freezer_.unpause(names_.container, init_)) {
         deadline_->thaw(Clock::now());
+        kLog.info("thawed {} to stop it ({})", names_.container, killReason_);
+    }
 }
 
 bool UnitRun::waitOnPodman(milliseconds slice) {

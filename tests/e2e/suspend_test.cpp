@@ -330,4 +330,71 @@ BOOST_AUTO_TEST_CASE(a_busy_unit_does_not_suspend_its_own_worker) {
     BOOST_TEST(sawRunning >= 10);
 }
 
+// A frozen unit still acts on a give-back: stopping a suspended worker
+// thaws its unit first, so that the unit gets its SIGTERM, writes its
+// checkpoint and goes back to its submitter with it (the same path as a
+// schedule window closing).
+BOOST_AUTO_TEST_CASE(a_suspended_workers_unit_is_given_back_with_its_checkpoint) {
+    Swarm s;
+    const auto dir = s.root() / "count";
+    std::filesystem::create_directories(dir / "inputs");
+    std::ofstream(dir / "inputs" / "a.txt") << "a\n";
+    std::ofstream(dir / "count.toml")
+        << "name = \"count\"\n"
+        << "image = \"localhost/swarm-test:latest\"\n"
+        << "command = ['sh', '-c', 'trap \"exit 143\" TERM; c=0; while [ $c -lt 60 ]; do "
+           "sleep 1; c=$((c+1)); echo $c > ckpt/count.new && mv ckpt/count.new ckpt/count; "
+           "done; echo $c > out/count']\n"
+        << "inputs = \"inputs/*.txt\"\n"
+        << "outputs = [\"out/count\"]\n"
+        << "replicas = 1\nquorum = 1\ntimeout = \"120s\"\n";
+    WorkerOptions options;
+    options.slots = 1;
+    const auto id = s.createWorker("w", options);
+    const auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit(
+        {"run", (dir / "count.toml").string(), "--out", (dir / "job").string()}, events);
+    s.startWorker("w", options);
+    BOOST_REQUIRE_MESSAGE(waitFor(
+                              [&] {
+                                  auto st = s.workerStatus("w");
+                                  auto at = st.find("\"elapsed_ms\":");
+                                  return at != std::string::npos &&
+                                         std::stoll(st.substr(at + 13)) >= 3000;
+                              },
+                              60s),
+                          readFile(events.string() + ".log"));
+    BOOST_REQUIRE_EQUAL(worker(s, "w", {"suspend"}).status, 0);
+    BOOST_REQUIRE(waitFor([&] { return has(readFile(s.workerLog("w")), "froze swarm-"); }, 10s));
+
+    const auto before = std::chrono::steady_clock::now();
+    BOOST_TEST(s.stopWorker("w") == 0);
+    const auto took = std::chrono::steady_clock::now() - before;
+    BOOST_TEST_MESSAGE("stopping the suspended worker took "
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                       << " ms");
+    BOOST_TEST(took < 20s); // not the give-back grace waited out on a frozen unit, then a kill
+    std::string back;
+    BOOST_REQUIRE_MESSAGE(waitFor(
+                              [&] {
+                                  for (const auto& e : eventsOf(events, "replica-ended"))
+                                      if (field(e, "state") == "given-back")
+                                          back = e;
+                                  return !back.empty();
+                              },
+                              30s),
+                          readFile(events.string() + ".log"));
+    BOOST_TEST_MESSAGE("give-back: " << back);
+    BOOST_TEST(field(back, "worker") == id, back);
+    BOOST_TEST(numberField(back, "checkpoint_files") == 1, back);
+    const auto log = readFile(s.workerLog("w"));
+    BOOST_TEST(has(log, "thawed swarm-"), log);
+    BOOST_TEST(!has(log, "did not exit within"), log); // it heard its SIGTERM
+    submit->signal(SIGTERM);
+    if (!submit->wait(30s)) {
+        submit->signal(SIGKILL);
+        submit->wait(10s);
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
