@@ -9,10 +9,14 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -178,6 +182,30 @@ double machineBusyPercent(std::chrono::seconds span) {
                : 0.0;
 }
 
+// Sends `line` to a unix socket and returns all it answers (bounded).
+std::string askSocket(const std::filesystem::path& path, const std::string& line) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    std::string out;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+        char buf[512];
+        for (int i = 0; i < 100 && out.size() < 4096; ++i) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 5000) <= 0)
+                break;
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n <= 0)
+                break;
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
 // The status JSON's "suspended" flag.
 bool suspended(Swarm& s, const std::string& name) {
     return has(s.workerStatus(name), R"("suspended":true)");
@@ -210,6 +238,12 @@ BOOST_AUTO_TEST_CASE(a_busy_machine_suspends_the_worker_until_it_is_quiet) {
     options.config = "[idle]\nmax_other_cpu = 40\nwhen_user_active = true\n";
     s.startWorker("w", options);
     Stops stops{s, {"w"}};
+
+    // A line the daemon does not know is answered with what it knows.
+    const auto answer = askSocket(s.workerHome("w") / "worker.sock", "halt\n");
+    BOOST_TEST(answer == "{\"error\":\"unknown request 'halt' (known: status, status text, "
+                         "suspend [SECONDS], resume)\"}\n",
+               answer);
 
     auto said = worker(s, "w", {"suspend", "--for", "3s"});
     BOOST_REQUIRE_EQUAL(said.status, 0);
