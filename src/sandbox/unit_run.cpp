@@ -2,7 +2,6 @@
 #include "sandbox/podman_json.hpp"
 
 #include "sandbox/freeze_control.hpp"
-
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_request.hpp"
 #include "sandbox/tar_reader.hpp"
