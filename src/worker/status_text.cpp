@@ -61,7 +61,9 @@ std::string WorkerStatus::text() const {
                           "{:.0f}%)",
                           maxOtherCpu, otherCpuPercent);
     line("idle", cpu);
-    line("", "user activity " + (userActivity.empty() ? std::string("not watched") : userActivity));
+    // "logind not available: user activity not watched" says it all.
+    const auto activity = userActivity.empty() ? std::string("not watched") : userActivity;
+    line("", activity.starts_with("logind") ? activity : "user activity " + activity);
     line("slots", fmt::format("{}, {} running", slots, running.size()));
     std::string connected = submitters.empty() ? "none connected" : "";
     for (const auto& s : submitters)
