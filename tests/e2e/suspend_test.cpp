@@ -211,6 +211,63 @@ bool suspended(Swarm& s, const std::string& name) {
     return has(s.workerStatus(name), R"("suspended":true)");
 }
 
+// Runs a unit spinning a core (forking `date` all the while, so its
+// children's time counts too) on a worker with `[idle] max_other_cpu = 40`
+// run as `user`, and checks that the worker never suspends meanwhile.
+void spinOnIdleWorker(const std::string& user) {
+    Swarm s;
+    const auto dir = s.root() / "spin";
+    std::filesystem::create_directories(dir / "inputs");
+    std::ofstream(dir / "inputs" / "a.txt") << "a\n";
+    std::ofstream(dir / "spin.toml")
+        << "name = \"spin\"\n"
+        << "image = \"localhost/swarm-test:latest\"\n"
+        << "command = ['sh', '-c', 'end=$(($(date +%s)+15)); n=0; "
+           "while [ $(date +%s) -lt $end ]; do n=$((n+1)); done; echo $n > out/n']\n"
+        << "inputs = \"inputs/*.txt\"\n"
+        << "outputs = [\"out/n\"]\n"
+        << "replicas = 1\nquorum = 1\ntimeout = \"60s\"\n";
+    const double before = machineBusyPercent(3s);
+    if (before > 25)
+        BOOST_FAIL("the machine is already busy (" << before
+                                                   << "% over 3 s): this case needs a quiet "
+                                                      "machine (run the integration tests one "
+                                                      "at a time)");
+    WorkerOptions options;
+    options.slots = 1;
+    options.user = user;
+    options.config = "[idle]\nmax_other_cpu = 40\n";
+    s.createWorker("w", options);
+    const auto events = dir / "events.jsonl";
+    auto submit = s.startSubmit(
+        {"run", (dir / "spin.toml").string(), "--out", (dir / "job").string()}, events);
+    s.startWorker("w", options);
+    Stops stops{s, {"w"}};
+    std::string last;
+    int sawRunning = 0;
+    long long most = 0; // the highest share of other processes seen meanwhile
+    std::string seen;
+    std::optional<int> rc;
+    for (int i = 0; i < 120 && !rc; ++i) { // at most about a minute
+        last = s.workerStatus("w");
+        BOOST_REQUIRE_MESSAGE(!has(last, R"("suspended":true)"), last);
+        if (has(last, "\"elapsed_ms\":")) {
+            ++sawRunning;
+            most = std::max(most, numberField(last, "other_cpu_percent"));
+            seen += " " + std::to_string(numberField(last, "other_cpu_percent"));
+        }
+        rc = submit->wait(500ms);
+    }
+    if (!rc) {
+        submit->signal(SIGKILL);
+        submit->wait(10s);
+    }
+    BOOST_TEST_MESSAGE("status seen " << sawRunning << " times with the unit running, other "
+                                      << "processes at most at " << most << "%:" << seen);
+    BOOST_REQUIRE_MESSAGE(rc && *rc == 0, readFile(events.string() + ".log"));
+    BOOST_TEST(sawRunning >= 10);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(suspend)
@@ -308,62 +365,6 @@ BOOST_AUTO_TEST_CASE(a_busy_machine_suspends_the_worker_until_it_is_quiet) {
     }
 }
 
-// The worker's own units are not "other processes": a unit spinning a
-// core (forking `date` all the while, so its children's time counts too)
-// does not suspend the worker that runs it.
-BOOST_AUTO_TEST_CASE(a_busy_unit_does_not_suspend_its_own_worker) {
-    Swarm s;
-    const auto dir = s.root() / "spin";
-    std::filesystem::create_directories(dir / "inputs");
-    std::ofstream(dir / "inputs" / "a.txt") << "a\n";
-    std::ofstream(dir / "spin.toml")
-        << "name = \"spin\"\n"
-        << "image = \"localhost/swarm-test:latest\"\n"
-        << "command = ['sh', '-c', 'end=$(($(date +%s)+15)); n=0; "
-           "while [ $(date +%s) -lt $end ]; do n=$((n+1)); done; echo $n > out/n']\n"
-        << "inputs = \"inputs/*.txt\"\n"
-        << "outputs = [\"out/n\"]\n"
-        << "replicas = 1\nquorum = 1\ntimeout = \"60s\"\n";
-    const double before = machineBusyPercent(3s);
-    if (before > 25)
-        BOOST_FAIL("the machine is already busy (" << before
-                                                   << "% over 3 s): this case needs a quiet "
-                                                      "machine (run the integration tests one "
-                                                      "at a time)");
-    WorkerOptions options;
-    options.slots = 1;
-    options.config = "[idle]\nmax_other_cpu = 40\n";
-    s.createWorker("w", options);
-    const auto events = dir / "events.jsonl";
-    auto submit = s.startSubmit(
-        {"run", (dir / "spin.toml").string(), "--out", (dir / "job").string()}, events);
-    s.startWorker("w", options);
-    Stops stops{s, {"w"}};
-    std::string last;
-    int sawRunning = 0;
-    long long most = 0; // the highest share of other processes seen meanwhile
-    std::string seen;
-    std::optional<int> rc;
-    for (int i = 0; i < 120 && !rc; ++i) { // at most about a minute
-        last = s.workerStatus("w");
-        BOOST_REQUIRE_MESSAGE(!has(last, R"("suspended":true)"), last);
-        if (has(last, "\"elapsed_ms\":")) {
-            ++sawRunning;
-            most = std::max(most, numberField(last, "other_cpu_percent"));
-            seen += " " + std::to_string(numberField(last, "other_cpu_percent"));
-        }
-        rc = submit->wait(500ms);
-    }
-    if (!rc) {
-        submit->signal(SIGKILL);
-        submit->wait(10s);
-    }
-    BOOST_TEST_MESSAGE("status seen " << sawRunning << " times with the unit running, other "
-                                      << "processes at most at " << most << "%:" << seen);
-    BOOST_REQUIRE_MESSAGE(rc && *rc == 0, readFile(events.string() + ".log"));
-    BOOST_TEST(sawRunning >= 10);
-}
-
 // A frozen unit still acts on a give-back: stopping a suspended worker
 // thaws its unit first, so that the unit gets its SIGTERM, writes its
 // checkpoint and goes back to its submitter with it (the same path as a
@@ -429,6 +430,16 @@ BOOST_AUTO_TEST_CASE(a_suspended_workers_unit_is_given_back_with_its_checkpoint)
         submit->signal(SIGKILL);
         submit->wait(10s);
     }
+}
+
+// The worker's own units are not "other processes": a busy unit does not
+// suspend the worker that runs it, rootful or rootless.
+BOOST_AUTO_TEST_CASE(a_busy_unit_does_not_suspend_its_own_worker) {
+    spinOnIdleWorker("");
+}
+
+BOOST_AUTO_TEST_CASE(a_busy_unit_does_not_suspend_its_own_rootless_worker) {
+    spinOnIdleWorker("swarmtest");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
