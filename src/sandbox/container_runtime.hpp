@@ -1,5 +1,6 @@
 #pragma once
 
+#include "sandbox/container_freezer.hpp"
 #include "sandbox/unit_spec.hpp"
 
 #include <string_view>
@@ -23,6 +24,10 @@ public:
     /// Removes containers and volumes labelled as this worker's, left behind
     /// by a crashed process. Returns how many objects were removed.
     virtual std::size_t cleanupLeftovers(std::string_view workerId) = 0;
+
+    /// How run() freezes a unit while its spec's FreezeControl is on
+    /// (UnitSpec::freeze); said in status and doctor.
+    virtual FreezeMethod freezeMethod() const = 0;
 };
 
 } // namespace swarm::sandbox

@@ -20,6 +20,7 @@ public:
 
     UnitResult run(const UnitSpec& spec) override;
     std::size_t cleanupLeftovers(std::string_view workerId) override;
+    FreezeMethod freezeMethod() const override { return freezeMethodFor(host_); }
 
     const HostProfile& host() const noexcept { return host_; }
 

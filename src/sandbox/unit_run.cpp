@@ -1,6 +1,7 @@
 #include "sandbox/unit_run.hpp"
 #include "sandbox/podman_json.hpp"
 
+#include "sandbox/freeze_control.hpp"
 #include "sandbox/podman_client.hpp"
 #include "sandbox/podman_request.hpp"
 #include "sandbox/tar_reader.hpp"
@@ -138,9 +139,11 @@ void keepLogs(const LogDemuxer& logs, UnitResult& result) {
 UnitRun::UnitRun(PodmanClient& client, const HostProfile& host, const UnitSpec& spec,
                  ContainerNames names)
     : client_(client), host_(host), spec_(spec), names_(std::move(names)),
-      attach_(spec.limits.maxLogBytes, spec.tap) {}
+      attach_(spec.limits.maxLogBytes, spec.tap), freezer_(client, freezeMethodFor(host)) {}
 
 UnitRun::~UnitRun() {
+    if (spec_.freeze != nullptr && init_ > 0)
+        spec_.freeze->ended(init_); // also when run() threw
     remove();
 }
 
@@ -153,10 +156,16 @@ UnitResult UnitRun::run() {
     attach();
     if (!start())
         return std::move(result_);
+    watchFreeze();
     waitForExit();
-    if (!killReason_.empty())
+    if (!killReason_.empty()) {
+        thawForEnd();
         kill();
+    }
     result_.wallTime = std::chrono::duration_cast<milliseconds>(Clock::now() - started_);
+    result_.frozenTime = deadline_->frozenFor(Clock::now());
+    if (spec_.freeze != nullptr && init_ > 0)
+        spec_.freeze->ended(init_);
     readExitCode();
     readLogs();
     // Outputs, unless the unit was killed for filling the disk or cancelled;
@@ -242,9 +251,12 @@ void UnitRun::copyInputsByArchive() {
                                                                       " " + errorText(pr));
 }
 
-// Before start, so that every byte the unit writes is counted.
+// Before start, so that every byte the unit writes is counted. A unit that
+// may be frozen may outlive its timeout by the time frozen: its stream gets
+// six hours more (past that its output comes from the log file).
 void UnitRun::attach() {
-    attach_.begin(client_.socket(), names_.container, spec_.limits.timeout + 60s);
+    const auto bound = spec_.limits.timeout + 60s + (spec_.freeze != nullptr ? 6h : 0h);
+    attach_.begin(client_.socket(), names_.container, bound);
     streamOpen_ = attach_.attached(10s);
     if (!streamOpen_)
         kLog.warn("attach to {} failed; reading logs afterwards instead", names_.container);
@@ -252,6 +264,7 @@ void UnitRun::attach() {
 
 bool UnitRun::start() {
     started_ = Clock::now();
+    deadline_.emplace(started_, spec_.limits.timeout);
     auto sr = client_.call(request("POST", containerPath("/start")));
     if (sr.status != 204 && sr.status != 304) {
         result_.error =
@@ -271,11 +284,13 @@ bool UnitRun::start() {
 // machine), so it is asked only once the stream has ended. Should the
 // stream ever outlive the unit, an inspect once a second (about 3 ms of
 // the service's CPU) notices the exit all the same.
+// While the worker is suspended the unit is frozen and its timeout stands
+// still (UnitDeadline): the switch is looked at between slices.
 void UnitRun::waitForExit() {
     lastStateCheck_ = Clock::now();
-    const auto deadline = started_ + spec_.limits.timeout;
     while (killReason_.empty()) {
-        auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        followFreeze();
+        auto left = deadline_->left(Clock::now());
         if (left <= 0ms) {
             killReason_ = "timeout";
             return;
@@ -289,10 +304,10 @@ void UnitRun::waitForExit() {
             return;
         }
         // Short slices when there is something to check between them.
-        auto slice =
-            volumeDir_.empty() && !spec_.stop.stop_possible() && !spec_.giveBack.stop_possible()
-                ? left
-                : std::min<milliseconds>(left, 250ms);
+        auto slice = volumeDir_.empty() && !spec_.stop.stop_possible() &&
+                             !spec_.giveBack.stop_possible() && spec_.freeze == nullptr
+                         ? left
+                         : std::min<milliseconds>(left, 250ms);
         if (streamOpen_)
             waitOnStream(slice);
         else if (waitOnPodman(slice))
@@ -310,9 +325,59 @@ void UnitRun::waitOnStream(milliseconds slice) {
         return;
     lastStateCheck_ = Clock::now();
     auto ir = client_.call(request("GET", containerPath("/json")));
-    if (ir.status == 404 ||
-        (ir.status == 200 && !parsePodmanJson(ir.body)["State"]["Running"].asBool()))
+    if (ir.status == 404)
         streamOpen_ = false;
+    if (ir.status != 200)
+        return;
+    // A paused container is not "Running" to Podman, but it has not ended.
+    const auto state = parsePodmanJson(ir.body)["State"];
+    if (!state["Running"].asBool() && !state["Paused"].asBool())
+        streamOpen_ = false;
+}
+
+void UnitRun::watchFreeze() {
+    if (spec_.freeze == nullptr)
+        return;
+    auto ir = client_.call(request("GET", containerPath("/json")));
+    if (ir.status == 200)
+        init_ = static_cast<pid_t>(parsePodmanJson(ir.body)["State"]["Pid"].asInt());
+    if (init_ > 0)
+        spec_.freeze->started(init_);
+    else
+        kLog.debug("no init pid for {}: its CPU time counts as the machine's", names_.container);
+}
+
+void UnitRun::followFreeze() {
+    if (spec_.freeze == nullptr || freezeBroken_)
+        return;
+    const bool wanted = spec_.freeze->frozen();
+    if (wanted == deadline_->frozen())
+        return;
+    const bool ok = wanted ? freezer_.pause(names_.container, init_)
+                           : freezer_.unpause(names_.container, init_);
+    if (!ok) {
+        // Most likely it exited meanwhile; the wait notices that. A thaw
+        // that failed still lets the timeout run again.
+        freezeBroken_ = true;
+        if (!wanted)
+            deadline_->thaw(Clock::now());
+        return;
+    }
+    if (wanted)
+        deadline_->freeze(Clock::now());
+    else
+        deadline_->thaw(Clock::now());
+    kLog.info("{} {} ({})", wanted ? "froze" : "thawed", names_.container,
+              describe(freezer_.method()));
+}
+
+void UnitRun::thawForEnd() {
+    if (!deadline_ || !deadline_->frozen())
+        return;
+    if (freezer_.unpause(names_.container, init_)) {
+        deadline_->thaw(Clock::now());
+        kLog.info("thawed {} to stop it ({})", names_.container, killReason_);
+    }
 }
 
 bool UnitRun::waitOnPodman(milliseconds slice) {

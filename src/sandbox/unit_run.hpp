@@ -1,7 +1,9 @@
 #pragma once
 
 #include "sandbox/attach_stream.hpp"
+#include "sandbox/container_freezer.hpp"
 #include "sandbox/container_spec.hpp"
+#include "sandbox/unit_deadline.hpp"
 #include "sandbox/unit_spec.hpp"
 #include "wire/error.hpp"
 
@@ -50,6 +52,13 @@ private:
     void copyInputsByArchive();
     void attach();
     bool start();
+    /// Registers the container's init pid with the freeze switch.
+    void watchFreeze();
+    /// Freezes or thaws the unit as the switch says now.
+    void followFreeze();
+    /// Thaws a frozen unit before it is killed or stopped (a frozen process
+    /// acts on no signal).
+    void thawForEnd();
     void waitForExit();
     void waitOnStream(std::chrono::milliseconds slice);
     /// True once the container has exited.
@@ -84,6 +93,11 @@ private:
     AttachStream attach_;
     bool streamOpen_ = false;
     Clock::time_point started_;
+    /// The timeout, without the time frozen; set by start().
+    std::optional<UnitDeadline> deadline_;
+    ContainerFreezer freezer_;
+    pid_t init_ = 0;            ///< the container's init on the host, once known
+    bool freezeBroken_ = false; ///< a freeze or thaw failed: not tried again
     Clock::time_point lastStateCheck_;
     std::string killReason_;        ///< "timeout", "cancelled", "given back" or the disk cap passed
     std::optional<int> waitedExit_; ///< the exit code /wait answered with

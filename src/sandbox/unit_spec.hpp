@@ -14,6 +14,8 @@
 
 namespace swarm::sandbox {
 
+class FreezeControl;
+
 /// Resource bounds of one unit. Every field has a safe default.
 struct Limits {
     std::uint64_t memoryBytes = 256ull << 20;   ///< cgroup memory (+swap) limit
@@ -66,6 +68,10 @@ struct UnitSpec {
     /// run; may be null). Only while Podman's attach stream works: output
     /// read from the log file after exit does not pass through it.
     LogTap* tap = nullptr;
+    /// The worker's freeze switch (borrowed for the run; may be null): while
+    /// it is on, the unit is frozen (FreezeMethod) and its timeout does not
+    /// run; the container's init pid is registered there while it runs.
+    FreezeControl* freeze = nullptr;
 };
 
 /// One file the unit left in /work/out.
@@ -98,6 +104,9 @@ struct UnitResult {
     /// the files it left in /work/ckpt (paths relative to ckpt/), none when
     /// it kept none; over a cap, none and `error` says so.
     bool givenBack = false;
+    /// How long it was frozen (UnitSpec::freeze), part of wallTime but not
+    /// of its timeout.
+    std::chrono::milliseconds frozenTime{0};
 
     /// True when the unit ran to completion with exit 0 and usable outputs.
     bool ok() const noexcept {

@@ -1,5 +1,7 @@
 #include "worker/commands.hpp"
 
+#include "worker/control_commands.hpp"
+
 namespace swarm::worker {
 
 cli::Program program() {
@@ -7,6 +9,8 @@ cli::Program program() {
                    cli::identityCommands()};
     p.commands.push_back(runCommand());
     p.commands.push_back(statusCommand());
+    p.commands.push_back(suspendCommand());
+    p.commands.push_back(resumeCommand());
     p.commands.push_back(doctorCommand());
     return p;
 }

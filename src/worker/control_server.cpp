@@ -58,8 +58,8 @@ void writeAll(int fd, const std::string& data) {
 }
 } // namespace
 
-ControlServer::ControlServer(std::filesystem::path path, StatusFn status)
-    : path_(std::move(path)), status_(std::move(status)) {
+ControlServer::ControlServer(std::filesystem::path path, Handler handler)
+    : path_(std::move(path)), handler_(std::move(handler)) {
     auto addr = addressOf(path_);
     ::unlink(path_.c_str()); // a stale socket of a crashed daemon
     fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -100,23 +100,23 @@ void ControlServer::loop() {
         const base::UniqueFd client(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!client)
             continue;
-        std::string request = readLine(client.get(), 1000);
-        if (request == "status" || request == "status text") {
-            std::string reply;
-            try {
-                reply = status_(request == "status");
-            } catch (const std::exception& e) {
-                kLog.error("status failed: {}", e.what());
-                reply = base::JsonObject().add("error", "status failed").str();
-            }
-            writeAll(client.get(), reply + "\n");
-        } else {
-            writeAll(client.get(), base::JsonObject().add("error", "unknown request").str() + "\n");
-        }
+        writeAll(client.get(), answer(readLine(client.get(), 1000)) + "\n");
     }
 }
 
-std::string queryStatus(const std::filesystem::path& path, bool json) {
+std::string ControlServer::answer(const std::string& line) {
+    auto request = parseControlLine(line);
+    if (!request)
+        return base::JsonObject().add("error", request.error()).str();
+    try {
+        return handler_(*request);
+    } catch (const std::exception& e) {
+        kLog.error("control request '{}' failed: {}", request->line(), e.what());
+        return base::JsonObject().add("error", request->line() + " failed: " + e.what()).str();
+    }
+}
+
+std::string sendControl(const std::filesystem::path& path, const ControlRequest& request) {
     auto addr = addressOf(path);
     const base::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd)
@@ -124,7 +124,7 @@ std::string queryStatus(const std::filesystem::path& path, bool json) {
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         throw std::runtime_error("no worker is running with this home (" + path.string() +
                                  " does not answer)");
-    writeAll(fd.get(), json ? "status\n" : "status text\n");
+    writeAll(fd.get(), request.line() + "\n");
     std::string reply;
     char buf[4096];
     for (;;) {

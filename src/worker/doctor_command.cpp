@@ -2,6 +2,7 @@
 // measured with probe containers (see src/sandbox/doctor.hpp).
 
 #include "base/json_writer.hpp"
+#include "sandbox/container_freezer.hpp"
 #include "sandbox/image_ledger.hpp"
 #include "sandbox/podman_client.hpp"
 #include "wire/isolation_json.hpp"
@@ -9,6 +10,7 @@
 #include "worker/cpu_limit.hpp"
 #include "worker/ledger_images.hpp"
 #include "worker/sandbox_setup.hpp"
+#include "worker/user_activity.hpp"
 #include "worker/worker_config.hpp"
 
 #include <fmt/format.h>
@@ -51,7 +53,23 @@ struct Holdings {
     std::size_t images = 0;
     std::uint64_t imageBytes = 0;
     std::string cpuCap; // one line
+    std::string freeze; // how units are frozen while suspended
+    std::string idle;   // the `[idle]` rules and whether logind answers
 };
+
+// The `[idle]` rules as they would hold here, in one line.
+std::string idleText(const WorkerConfig& cfg) {
+    std::string cpu = cfg.maxOtherCpu == 0
+                          ? "other processes' CPU not watched"
+                          : fmt::format("suspends while other processes use more than {}% of the "
+                                        "machine",
+                                        cfg.maxOtherCpu);
+    if (!cfg.suspendWhenUserActive)
+        return cpu + "; user activity not watched";
+    const bool logind = UserActivity(spawnCommand()).check().has_value();
+    return cpu + (logind ? "; user activity watched (logind)"
+                         : "; logind not available: user activity not watched");
+}
 
 Holdings holdings(const std::filesystem::path& home, const WorkerConfig& cfg,
                   const SandboxSetup& setup) {
@@ -65,6 +83,8 @@ Holdings holdings(const std::filesystem::path& home, const WorkerConfig& cfg,
         h.imageBytes = ledger.bytes();
     } catch (const std::exception&) {
     }
+    h.freeze = std::string(sandbox::describe(sandbox::freezeMethodFor(setup.report.profile)));
+    h.idle = idleText(cfg);
     if (cfg.cpuPercent >= 100)
         h.cpuCap = "none (limits.cpu_percent = 100)";
     else if (cpuCapEnforceable(setup.report.profile, setup.report.isolation))
@@ -99,12 +119,14 @@ std::string age(std::int64_t ms) {
 }
 
 std::string holdingsText(const Holdings& h) {
-    return fmt::format("cpu cap:      {}\n"
+    return fmt::format("freeze:       {}\n"
+                       "idle:         {}\n"
+                       "cpu cap:      {}\n"
                        "disk:         blob cache {} of {}; unused {}: removed\n"
                        "              images loaded by this worker: {}, {} of {}; unused {}: "
                        "removed\n"
                        "              held results {} of {}\n",
-                       h.cpuCap, size(h.cacheBytes), size(h.cfg.cacheBytes),
+                       h.freeze, h.idle, h.cpuCap, size(h.cacheBytes), size(h.cfg.cacheBytes),
                        age(h.cfg.blobMaxAgeMs), h.images, size(h.imageBytes),
                        size(h.cfg.imageMaxBytes), age(h.cfg.imageMaxAgeMs), size(h.heldBytes),
                        size(h.cfg.heldMaxBytes));
@@ -141,6 +163,8 @@ std::string toJson(const SandboxSetup& setup, const Holdings& h) {
         .add("containersConf", pathOrNone(setup.containersConf))
         .add("cpu_percent", h.cfg.cpuPercent)
         .add("cpu_cap", h.cpuCap)
+        .add("freeze_method", h.freeze)
+        .add("idle", h.idle)
         .add("disk", holdingsJson(h))
         .str();
 }

@@ -19,6 +19,7 @@
 #include "wire/identity.hpp"
 #include "wire/log.hpp"
 #include "wire/trust_list.hpp"
+#include "worker/control_commands.hpp"
 #include "worker/control_server.hpp"
 #include "worker/cpu_limit.hpp"
 #include "worker/image_source.hpp"
@@ -259,8 +260,9 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
                                    return sandbox::ImageStore(socket, {}).remove(name);
                                },
                        });
-    ControlServer control(controlSocketPath(g.home), [&worker](bool json) {
-        return json ? worker.status().json() : worker.status().text();
+    kLog.info("suspending freezes units by {}", sandbox::describe(runtime->freezeMethod()));
+    ControlServer control(controlSocketPath(g.home), [&worker](const ControlRequest& request) {
+        return answerControl(worker, request);
     });
     target = &worker;
     if (signalled)

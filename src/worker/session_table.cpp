@@ -179,12 +179,14 @@ AssignAnswer SessionTable::assigned(SessionId id, const wire::Assign& assign) {
         breach(id, *e, "assigned " + key + " again while it runs");
         return {AssignVerdict::kEnd};
     }
-    if (stopping_ || !open_) {
+    if (stopping_ || !taking()) {
         // Asked for before the worker began stopping (its bye is built and
-        // does not name this unit) or before the window closed: handed
-        // back, not refused.
+        // does not name this unit), before the window closed or before the
+        // worker was suspended: handed back, not refused.
         giveBackUnstarted(id, *e, key, assign,
-                          stopping_ ? "the worker is stopping" : "outside the worker's schedule");
+                          stopping_ ? "the worker is stopping"
+                          : open_   ? notTakingWhy()
+                                    : "outside the worker's schedule");
         return {AssignVerdict::kRefused};
     }
     auto admission = admit(assign, cfg_);
@@ -252,9 +254,9 @@ void SessionTable::fetched(SessionId id, wire::Assign assign, const Admission& a
         refuse(id, *e, assign, result.error);
         return;
     }
-    if (!open_) {
+    if (!taking()) {
         port_.unpin(std::move(result.pinned));
-        giveBackUnstarted(id, *e, key, assign, "the worker's schedule window closed");
+        giveBackUnstarted(id, *e, key, assign, notTakingWhy());
         return;
     }
     auto& running = e->running[key];
@@ -317,6 +319,22 @@ void SessionTable::setOpen(bool open) {
     kLog.info("schedule window closed: giving back {} running unit(s)", n);
 }
 
+std::string SessionTable::notTakingWhy() const {
+    return open_ ? "the worker is suspended" : "the worker's schedule window closed";
+}
+
+void SessionTable::setSuspended(bool suspended) {
+    if (suspended == suspended_)
+        return;
+    suspended_ = suspended;
+    kLog.info("{}", suspended ? "suspended: no new work, running units frozen"
+                              : "resumed: asking for work");
+    // The submitters hear at once, not at the next periodic progress.
+    if (!stopping_)
+        reportAllProgress();
+    shareOut();
+}
+
 bool SessionTable::keepResult(SessionId id, const std::string& key) const {
     auto it = sessions_.find(id);
     if (stopping_ || it == sessions_.end() || it->second.offer.offer.batchId.empty())
@@ -353,7 +371,7 @@ void SessionTable::sendProgress(SessionId to, const Running& run) {
     wire::Progress p;
     p.unitId = run.unitId;
     p.replica = run.replica;
-    p.state = "running";
+    p.state = suspended_ ? "suspended" : "running";
     p.elapsedMs = std::max<std::int64_t>(0, clock_.nowMs() - run.startedMs);
     port_.send(to, wire::encodeMessage(p));
 }
@@ -369,14 +387,17 @@ void SessionTable::reportProgress(SessionId to) {
 
 void SessionTable::tick() {
     const auto now = clock_.nowMs();
-    if (!stopping_ && now - progressAtMs_ >= kProgressEveryMs) {
-        progressAtMs_ = now;
-        for (const auto& [id, e] : sessions_)
-            if (auto to = linkFor(e, id))
-                for (const auto& [key, run] : e.running)
-                    sendProgress(*to, run);
-    }
+    if (!stopping_ && now - progressAtMs_ >= kProgressEveryMs)
+        reportAllProgress();
     shareOut();
+}
+
+void SessionTable::reportAllProgress() {
+    progressAtMs_ = clock_.nowMs();
+    for (const auto& [id, e] : sessions_)
+        if (auto to = linkFor(e, id))
+            for (const auto& [key, run] : e.running)
+                sendProgress(*to, run);
 }
 
 void SessionTable::drained(SessionId id) {
@@ -400,7 +421,7 @@ void SessionTable::breach(SessionId id, Entry& e, const std::string& what) {
 // borrow its slots meanwhile, one at a time in turn, so no slot idles while
 // a submitter has work. It gets the next slot that frees once it asks.
 void SessionTable::shareOut() {
-    if (stopping_ || !open_)
+    if (stopping_ || !taking())
         return;
     bool skipped = false;
     for (auto& [id, e] : sessions_)

@@ -150,10 +150,19 @@ public:
     /// with its checkpoint. Open at first.
     void setOpen(bool open);
     bool isOpen() const { return open_; }
+    /// The worker is suspended (Suspension): like a closed window no work
+    /// is asked for or admitted (an assign or a unit whose inputs arrive is
+    /// given back, naming the suspension), but running units stay: the
+    /// worker freezes them, and their progress says "suspended" (sent at
+    /// once, then every kProgressEveryMs) so that their leases are kept.
+    /// On resume their progress says "running" again at once.
+    void setSuspended(bool suspended);
+    bool isSuspended() const { return suspended_; }
     /// No session left (all forgotten).
     bool empty() const { return sessions_.empty(); }
-    /// Slots free for work now: none while the schedule is closed.
-    std::uint32_t freeSlots() const { return open_ ? slots_.free() : 0; }
+    /// Slots free for work now: none while the schedule is closed or the
+    /// worker is suspended.
+    std::uint32_t freeSlots() const { return taking() ? slots_.free() : 0; }
     /// Fills the session part of a status snapshot.
     void collect(WorkerStatus& status) const;
 
@@ -197,6 +206,11 @@ private:
     std::optional<SessionId> linkFor(const Entry& e, SessionId own) const;
     void sendProgress(SessionId to, const Running& run);
     void reportProgress(SessionId to);
+    void reportAllProgress();
+    /// Work may be asked for and admitted: open and not suspended.
+    bool taking() const { return open_ && !suspended_; }
+    /// Why an admitted unit is given back unstarted now.
+    std::string notTakingWhy() const;
 
     const WorkerConfig& cfg_;
     base::Executor& executor_;
@@ -208,6 +222,7 @@ private:
     SessionId nextId_ = 1;
     bool stopping_ = false;
     bool open_ = true;
+    bool suspended_ = false;
     std::uint64_t done_ = 0;
     std::uint64_t failed_ = 0;
     std::uint64_t refused_ = 0;

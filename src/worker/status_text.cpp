@@ -52,6 +52,18 @@ std::string WorkerStatus::text() const {
     line("worker", peerId + (stopping ? " (stopping)" : ""));
     line("reach", reach.empty() ? "not known yet" : reach);
     line("schedule", schedule);
+    line("suspended", suspended ? suspendedWhy : "no");
+    line("freeze", freezeMethod);
+    const auto cpu =
+        maxOtherCpu == 0
+            ? std::string("other processes' CPU not watched")
+            : fmt::format("suspends while other processes use more than {}% of the machine (now "
+                          "{:.0f}%)",
+                          maxOtherCpu, otherCpuPercent);
+    line("idle", cpu);
+    // "logind not available: user activity not watched" says it all.
+    const auto activity = userActivity.empty() ? std::string("not watched") : userActivity;
+    line("", activity.starts_with("logind") ? activity : "user activity " + activity);
     line("slots", fmt::format("{}, {} running", slots, running.size()));
     std::string connected = submitters.empty() ? "none connected" : "";
     for (const auto& s : submitters)

@@ -466,7 +466,8 @@ void SubmitterLink::runUnit(const wire::Assign& assign, const sandbox::Limits& l
                        .blobs = ctx_.store,
                        .pins = images_,
                        .workerId = ctx_.selfId,
-                       .submitterId = offer_.submitter.str()});
+                       .submitterId = offer_.submitter.str(),
+                       .freeze = ctx_.freeze});
     auto live = std::make_shared<LiveLog>();
     bool followed = false;
     {

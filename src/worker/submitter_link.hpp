@@ -51,6 +51,8 @@ struct LinkContext {
     SessionTable& table;
     std::string selfId;
     std::atomic<std::uint64_t> workDirs{0}; ///< names the units' work directories
+    /// The worker's freeze switch, followed by every running unit.
+    sandbox::FreezeControl* freeze = nullptr;
 };
 
 /// The connection to one submitter: a reader thread that dials, reads and

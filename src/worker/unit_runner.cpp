@@ -64,6 +64,7 @@ wire::Result UnitRunner::run(const wire::Assign& assign, const sandbox::Limits& 
         spec.stop = stop;
         spec.giveBack = giveBack;
         spec.tap = tap;
+        spec.freeze = d_.freeze;
         spec.limits = limits;
         auto ran = runInSandbox(assign, spec, stop);
         if (ran.givenBack && !stop.stop_requested()) {

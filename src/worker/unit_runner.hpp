@@ -9,7 +9,8 @@
 
 namespace swarm::sandbox {
 class ContainerRuntime;
-}
+class FreezeControl;
+} // namespace swarm::sandbox
 namespace swarm::net {
 class BlobStore;
 }
@@ -33,6 +34,8 @@ public:
         SessionImages& pins;     ///< the session's image ids
         std::string workerId;    ///< labels the containers
         std::string submitterId; ///< owner of shipped images
+        /// The worker's freeze switch (UnitSpec::freeze); null: never frozen.
+        sandbox::FreezeControl* freeze = nullptr;
     };
     explicit UnitRunner(Deps deps) : d_(std::move(deps)) {}
 

@@ -8,6 +8,7 @@
 #include "net/blob_store.hpp"
 #include "net/reachability.hpp"
 #include "sandbox/container_runtime.hpp"
+#include "sandbox/freeze_control.hpp"
 #include "sandbox/image_ledger.hpp"
 #include "wire/clock.hpp"
 #include "wire/identity.hpp"
@@ -16,9 +17,12 @@
 #include "worker/capacity.hpp"
 #include "worker/held_results.hpp"
 #include "worker/link_set.hpp"
+#include "worker/other_cpu.hpp"
 #include "worker/proven_blobs.hpp"
 #include "worker/session_table.hpp"
 #include "worker/submitter_link.hpp"
+#include "worker/suspension.hpp"
+#include "worker/user_activity.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -37,6 +41,9 @@ constexpr auto kAnnounceEvery = std::chrono::seconds(2);
 // Kept images and cached blobs are collected at least this often (and
 // after a unit ends).
 constexpr auto kCollectEvery = std::chrono::minutes(3);
+// logind is asked at most this often (`[idle] when_user_active`).
+constexpr auto kLogindEvery = std::chrono::seconds(5);
+constexpr std::string_view kNoLogind = "logind not available: user activity not watched";
 } // namespace
 
 struct Worker::State {
@@ -63,6 +70,20 @@ struct Worker::State {
     HeldResults* held = nullptr;
     dht::Inbox* inbox = nullptr;
     net::Reachability reach; // as last logged
+
+    // The units follow this switch; the worker sets it from `suspension`.
+    sandbox::FreezeControl freeze;
+    // Guards the fields below. Never held while waiting on the loop; the
+    // loop takes it, so it is taken after `mutex` where both are.
+    mutable std::mutex suspendMutex;
+    Suspension suspension{cfg.maxOtherCpu};
+    std::string userActivity; // for status: how `when_user_active` fares
+
+    // `[idle]` watches, used on run()'s thread only.
+    std::optional<OtherCpu> otherCpu;
+    std::optional<UserActivity> logind;
+    std::chrono::steady_clock::time_point logindAt{};
+    bool logindMissing = false; // said once in the log
 };
 
 std::string Worker::State::updateReach() {
@@ -99,7 +120,8 @@ struct Worker::Serving {
               .held = held,
               .loop = loop,
               .table = table,
-              .selfId = st.selfId},
+              .selfId = st.selfId,
+              .freeze = &st.freeze},
           links(ctx), table(st.cfg, loop, st.deps.clock, links) {}
     ~Serving() { loop.stop(); }
 
@@ -114,6 +136,17 @@ struct Worker::Serving {
 };
 
 namespace {
+// The `[idle]` watches the volunteer asked for.
+void startIdleWatch(Worker::State& s) {
+    if (s.cfg.maxOtherCpu > 0)
+        s.otherCpu.emplace(procStatReader(),
+                           unitTicksReader([&freeze = s.freeze] { return freeze.inits(); }));
+    if (s.cfg.suspendWhenUserActive)
+        s.logind.emplace(spawnCommand());
+    std::lock_guard lock(s.suspendMutex);
+    s.userActivity = s.cfg.suspendWhenUserActive ? "watched (logind)" : "not watched";
+}
+
 // Down to the volunteer's `[disk]` limits: cached blobs unused too long
 // (their size bound holds all the time), then images this worker loaded.
 void collectDisk(Worker::State& s, net::BlobStore& store) {
@@ -167,6 +200,7 @@ void Worker::run() {
         kLog.error("cannot remove leftovers of an earlier run: {}", e.what());
     }
     Serving serving(s);
+    startIdleWatch(s);
 
     HostFacts host = HostFacts::measure();
     host.podmanVersion = deps.podmanVersion;
@@ -176,6 +210,7 @@ void Worker::run() {
     auto record = capacityRecord(host, s.cfg.slots, s.cfg.labels, kWorkerSoftware);
     serving.loop.runSync([&] {
         followSchedule(serving.table);
+        followSuspension(serving.table);
         record.freeSlots = serving.table.freeSlots();
     });
     record.relays = deps.relays;
@@ -233,8 +268,10 @@ void Worker::serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRe
             collectedAt = std::chrono::steady_clock::now();
         }
         std::uint32_t free = record.freeSlots;
+        watchIdle();
         serving.loop.runSync([&] {
             followSchedule(serving.table);
+            followSuspension(serving.table);
             serving.table.tick();
             free = serving.table.freeSlots();
         });
@@ -287,6 +324,86 @@ void Worker::followSchedule(SessionTable& table) const {
     table.setOpen(s.cfg.schedule.open(now));
 }
 
+// The CPU share of other processes each tick; logind every few seconds.
+void Worker::watchIdle() {
+    auto& s = *state_;
+    const auto now = s.deps.clock.nowMs();
+    std::optional<double> percent;
+    if (s.otherCpu)
+        percent = s.otherCpu->sample();
+    std::optional<std::optional<bool>> active;
+    const auto steadyNow = std::chrono::steady_clock::now();
+    if (s.logind && steadyNow - s.logindAt >= kLogindEvery) {
+        s.logindAt = steadyNow;
+        active = s.logind->check();
+        if (!*active && !s.logindMissing)
+            kLog.warn("{} (loginctl is missing or fails)", kNoLogind);
+        s.logindMissing = !*active;
+    }
+    std::lock_guard lock(s.suspendMutex);
+    if (percent)
+        s.suspension.otherCpu(*percent, now);
+    if (active) {
+        // A logind that cannot be asked keeps nobody's machine suspended.
+        s.suspension.userActive(active->value_or(false));
+        s.userActivity = *active ? "watched (logind)" : std::string(kNoLogind);
+    }
+}
+
+void Worker::followSuspension(SessionTable& table) const {
+    auto& s = *state_;
+    bool suspended = false;
+    std::string why;
+    {
+        std::lock_guard lock(s.suspendMutex);
+        s.suspension.tick(s.deps.clock.nowMs());
+        suspended = s.suspension.suspended();
+        why = s.suspension.describe(localClockText);
+    }
+    if (suspended != table.isSuspended()) {
+        if (suspended)
+            kLog.info("suspending ({}): freezing units by {}", why,
+                      sandbox::describe(s.deps.runtime.freezeMethod()));
+        else
+            kLog.info("resuming: thawing units");
+    }
+    s.freeze.setFrozen(suspended);
+    table.setSuspended(suspended);
+}
+
+std::string Worker::suspend(std::optional<std::int64_t> forMs) {
+    auto& s = *state_;
+    std::string why;
+    {
+        std::lock_guard lock(s.suspendMutex);
+        s.suspension.suspendByUser(s.deps.clock.nowMs(), forMs);
+        why = s.suspension.describe(localClockText);
+    }
+    applySuspensionSoon();
+    return why;
+}
+
+std::string Worker::resume() {
+    auto& s = *state_;
+    std::string why;
+    {
+        std::lock_guard lock(s.suspendMutex);
+        s.suspension.resumeByUser();
+        why = s.suspension.describe(localClockText);
+    }
+    applySuspensionSoon();
+    return why;
+}
+
+// At once rather than at the next tick; before run() serves, its first
+// tick applies it.
+void Worker::applySuspensionSoon() {
+    auto& s = *state_;
+    std::lock_guard lock(s.mutex);
+    if (s.loop != nullptr)
+        s.loop->post([this, table = s.table] { followSuspension(*table); });
+}
+
 WorkerStatus Worker::status() const {
     auto& s = *state_;
     WorkerStatus st;
@@ -296,6 +413,15 @@ WorkerStatus Worker::status() const {
     st.schedule = s.cfg.schedule.describe(now);
     st.peerId = s.selfId;
     st.slots = s.cfg.slots;
+    st.freezeMethod = std::string(sandbox::describe(s.deps.runtime.freezeMethod()));
+    {
+        std::lock_guard lock(s.suspendMutex);
+        st.suspended = s.suspension.suspended();
+        st.suspendedWhy = s.suspension.describe(localClockText);
+        st.otherCpuPercent = s.suspension.otherPercent();
+        st.maxOtherCpu = s.suspension.maxOtherCpu();
+        st.userActivity = s.userActivity;
+    }
     std::lock_guard lock(s.mutex);
     st.reach = net::describe(s.reach);
     if (s.loop)
@@ -355,6 +481,12 @@ std::string WorkerStatus::json() const {
         .add("stopping", stopping)
         .add("schedule", schedule)
         .add("schedule_open", scheduleOpen)
+        .add("suspended", suspended)
+        .add("suspended_why", suspendedWhy)
+        .add("freeze_method", freezeMethod)
+        .add("other_cpu_percent", static_cast<std::int64_t>(otherCpuPercent + 0.5))
+        .add("max_other_cpu", maxOtherCpu)
+        .add("user_activity", userActivity)
         .str();
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,19 @@ struct WorkerStatus {
     /// Schedule::describe(): "always open", "open until ...", "closed until ...".
     std::string schedule;
     bool scheduleOpen = true;
+    /// Suspension: why it is suspended ("" when not), e.g. "user until
+    /// 16:42" or "busy (other processes at 83% > 50%)".
+    bool suspended = false;
+    std::string suspendedWhy;
+    /// How running units are frozen (sandbox::describe(FreezeMethod)).
+    std::string freezeMethod;
+    /// `[idle]`: the CPU share of other processes last measured and the
+    /// threshold (0: not watched) ...
+    double otherCpuPercent = 0;
+    std::uint32_t maxOtherCpu = 0;
+    /// ... and the logind watch: "not watched", "watched (logind)" or
+    /// "logind not available: user activity not watched".
+    std::string userActivity;
 
     /// One JSON object (stable field names, see docs/user-guide.md).
     std::string json() const;
@@ -130,6 +144,14 @@ public:
     /// from a signal-watching thread).
     void requestStop();
     WorkerStatus status() const;
+    /// The volunteer suspends the worker (`swarm-worker suspend`): for
+    /// `forMs`, or until resume(). Takes effect at once (units freeze
+    /// within a quarter second). Thread-safe. Returns the reasons now
+    /// (Suspension::describe()).
+    std::string suspend(std::optional<std::int64_t> forMs);
+    /// Ends the volunteer's suspension; other reasons (busy, user active)
+    /// stay. Thread-safe. Returns the reasons left ("" when running).
+    std::string resume();
 
     struct State;
     struct Serving;
@@ -138,6 +160,12 @@ private:
     void serve(Serving& serving, dht::Announcer& announcer, wire::CapacityRecord& record);
     void shutDown(Serving& serving, dht::Announcer& announcer);
     void followSchedule(SessionTable& table) const;
+    /// Measures what `[idle]` watches (on run()'s thread).
+    void watchIdle();
+    /// Freezes or thaws the units and opens or closes the table as the
+    /// suspension says (on the loop).
+    void followSuspension(SessionTable& table) const;
+    void applySuspensionSoon();
 
     std::shared_ptr<State> state_;
 };

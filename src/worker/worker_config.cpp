@@ -1,6 +1,7 @@
 #include "worker/worker_config.hpp"
 
 #include "wire/trust_list.hpp"
+#include "worker/duration.hpp"
 
 #include <toml++/toml.h>
 
@@ -41,32 +42,14 @@ wire::Error bad(const std::string& file, const toml::node& node, const std::stri
 
 // "90s", "30m", "24h", "7d" or a whole number of seconds, > 0.
 std::optional<std::int64_t> parseDurationMs(const toml::node& node) {
-    constexpr std::int64_t kMaxSeconds = std::int64_t{3650} * 24 * 3600;
-    std::int64_t seconds = 0;
     if (auto v = node.value<std::int64_t>()) {
-        seconds = *v;
-    } else if (auto text = node.value<std::string>()) {
-        std::int64_t n = 0;
-        auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-        const std::string_view unit(end, text->data() + text->size() - end);
-        std::int64_t mult = 0;
-        if (unit == "s")
-            mult = 1;
-        else if (unit == "m")
-            mult = 60;
-        else if (unit == "h")
-            mult = 3600;
-        else if (unit == "d")
-            mult = 24 * 3600;
-        if (ec != std::errc() || mult == 0 || n > kMaxSeconds / mult)
+        if (*v <= 0 || *v > kMaxDurationSeconds)
             return std::nullopt;
-        seconds = n * mult;
-    } else {
-        return std::nullopt;
+        return *v * 1000;
     }
-    if (seconds <= 0 || seconds > kMaxSeconds)
-        return std::nullopt;
-    return seconds * 1000;
+    if (auto text = node.value<std::string>())
+        return worker::parseDurationMs(*text);
+    return std::nullopt;
 }
 
 // The `[held]` table: max_age, max_bytes.
@@ -166,6 +149,37 @@ std::expected<void, wire::Error> parseLimits(const std::string& file, const toml
                                        "limits: 'cpu_percent' must be a whole number from 1 to "
                                        "100 (percent of the whole machine)"));
         cfg.cpuPercent = static_cast<std::uint32_t>(*v);
+    }
+    return {};
+}
+
+// The `[idle]` table: max_other_cpu, when_user_active.
+std::expected<void, wire::Error> parseIdle(const std::string& file, const toml::node& node,
+                                           WorkerConfig& cfg) {
+    auto* table = node.as_table();
+    if (table == nullptr)
+        return std::unexpected(bad(file, node, "'idle' must be a table ([idle])"));
+    for (auto&& [key, value] : *table) {
+        const std::string k(key.str());
+        if (k == "max_other_cpu") {
+            auto v = value.value_exact<std::int64_t>();
+            if (!v || *v < 1 || *v > 100)
+                return std::unexpected(
+                    bad(file, value,
+                        "idle: 'max_other_cpu' must be a whole number from 1 to 100 (percent of "
+                        "the whole machine used by other processes that suspends the worker)"));
+            cfg.maxOtherCpu = static_cast<std::uint32_t>(*v);
+        } else if (k == "when_user_active") {
+            auto v = value.value<bool>();
+            if (!v)
+                return std::unexpected(
+                    bad(file, value, "idle: 'when_user_active' must be true or false"));
+            cfg.suspendWhenUserActive = *v;
+        } else {
+            return std::unexpected(
+                bad(file, value,
+                    "idle: unknown key '" + k + "' (use max_other_cpu or when_user_active)"));
+        }
     }
     return {};
 }
@@ -331,6 +345,9 @@ std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem:
                 return std::unexpected(ok.error());
         } else if (k == "limits") {
             if (auto ok = parseLimits(file, node, cfg); !ok)
+                return std::unexpected(ok.error());
+        } else if (k == "idle") {
+            if (auto ok = parseIdle(file, node, cfg); !ok)
                 return std::unexpected(ok.error());
         } else if (k == "disk") {
             if (auto ok = parseDisk(file, node, cfg); !ok)

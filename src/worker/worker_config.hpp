@@ -58,6 +58,13 @@ struct WorkerConfig {
     /// `[limits] cpu_percent`: all units together get at most this share
     /// of the whole machine's CPU time (1 to 100; 100 = no cap).
     std::uint32_t cpuPercent = 100;
+    /// `[idle] max_other_cpu`: the worker suspends while processes other
+    /// than its units use more than this percent of the whole machine (1 to
+    /// 100; Suspension); 0 = not watched.
+    std::uint32_t maxOtherCpu = 0;
+    /// `[idle] when_user_active`: the worker suspends while logind reports
+    /// an active, non-idle local session.
+    bool suspendWhenUserActive = false;
     /// `[disk]`: images this worker loaded from shipped archives are
     /// removed, least recently used first, past this age since last use ...
     std::int64_t imageMaxAgeMs = std::int64_t{7} * 24 * 3600 * 1000;

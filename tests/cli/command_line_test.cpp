@@ -48,6 +48,8 @@ FlagTable workerFlags() {
                 "--slots",  "--cpus",  "--memory",    "--lan"};
     t["run"].insert(kRelayFlags.begin(), kRelayFlags.end());
     t["status"] = {};
+    t["suspend"] = {"--for"};
+    t["resume"] = {};
     t["doctor"] = {"--image"};
     return t;
 }
@@ -225,6 +227,23 @@ BOOST_AUTO_TEST_CASE(an_unknown_flag_is_named) {
     BOOST_TEST(e.find("'--force'") != std::string::npos, e);
     e = usageError(bench::program(), {"stream", "--nodes", "4"});
     BOOST_TEST(e.find("'--nodes'") != std::string::npos, e);
+}
+
+// Checked before the daemon is asked: no socket is needed to be told.
+BOOST_AUTO_TEST_CASE(a_suspension_for_no_duration_is_named) {
+    const auto program = worker::program();
+    for (std::string bad : {"soon", "0", "-5m", "30x", "1.5h", ""}) {
+        cli::CommandLine line(program);
+        auto inv = line.parse({"--home", "/nonexistent", "suspend", "--for", bad});
+        BOOST_REQUIRE(inv.action);
+        std::string e;
+        try {
+            inv.action(inv.globals);
+        } catch (const cli::UsageError& u) {
+            e = u.what();
+        }
+        BOOST_TEST(e == "--for wants a duration like 30m, 2h, 90s or 1d (got '" + bad + "')");
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_value_is_named) {

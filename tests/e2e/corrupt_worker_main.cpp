@@ -36,6 +36,7 @@ public:
     std::size_t cleanupLeftovers(std::string_view workerId) override {
         return inner_.cleanupLeftovers(workerId);
     }
+    sandbox::FreezeMethod freezeMethod() const override { return inner_.freezeMethod(); }
 
 private:
     sandbox::ContainerRuntime& inner_;

@@ -277,6 +277,37 @@ BOOST_AUTO_TEST_CASE(slots_without_a_unit_are_handed_back_and_an_expired_lease_c
     BOOST_TEST(cancel.reason == "lease expired");
 }
 
+// A suspended worker's progress ("suspended": its unit is frozen) keeps
+// the lease as "running" does: the unit is not taken back.
+BOOST_AUTO_TEST_CASE(progress_of_a_suspended_unit_keeps_its_lease) {
+    net::TlsLibrary tls;
+    BatchRig rig(1);
+    WorkerEnd w(rig.batch);
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 1}).has_value());
+    auto a = w.next<wire::Assign>();
+    rig.clock.advance(40'000); // 20 s of its 60 s lease left
+    BOOST_REQUIRE(w.session
+                      ->send(wire::Progress{.unitId = a.unitId,
+                                            .replica = a.replica,
+                                            .state = "suspended",
+                                            .elapsedMs = 40'000})
+                      .has_value());
+    // Messages are handled in order: once this is answered, so was that.
+    BOOST_REQUIRE(w.session->send(wire::RequestWork{.slots = 1}).has_value());
+    BOOST_TEST(w.next<wire::NoWork>().slots == 1u);
+    rig.clock.advance(30'000); // past the first lease
+    rig.batch.expire(rig.clock.nowMs());
+    const auto replicas = rig.batch.view().snapshot.replicas;
+    BOOST_REQUIRE_EQUAL(replicas.size(), 1u); // not reissued
+    BOOST_TEST((replicas[0].state == ReplicaState::kInFlight));
+    BOOST_TEST(replicas[0].leaseExpiresMs > rig.clock.nowMs());
+    w.answer(a, "done");
+    auto bye = w.next<wire::Bye>();
+    BOOST_TEST(bye.reason == "job finished");
+    w.serverDone.wait();
+    BOOST_TEST(rig.batch.counts().valid == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_result_ends_the_session_and_fails_only_its_replica) {
     net::TlsLibrary tls;
     BatchRig rig(1);

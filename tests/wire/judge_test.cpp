@@ -361,6 +361,9 @@ BOOST_AUTO_TEST_CASE(other_messages) {
     BOOST_TEST(!received(BlobChunk{.digest = {1}, .total = ~0ull}).has_value());
     BOOST_TEST(!received(Cancel{.unitId = "../x"}).has_value());
     BOOST_TEST(!received(Progress{.unitId = "u", .state = "pwned"}).has_value());
+    // Every state a worker reports, "suspended" while the volunteer holds its units.
+    for (const char* state : {"fetching", "running", "uploading", "suspended"})
+        BOOST_TEST(received(Progress{.unitId = "u", .state = state}).has_value(), state);
     BOOST_TEST(!received(Bye{.givenBack = {"../x/0"}}).has_value());
     BOOST_TEST(!received(Bye{.givenBack = {"u/99999999999"}}).has_value());
     BOOST_TEST(!received(Bye{.givenBack = {"u"}}).has_value());

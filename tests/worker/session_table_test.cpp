@@ -582,3 +582,78 @@ BOOST_AUTO_TEST_CASE(progress_goes_every_15_s_to_a_session_of_the_units_submitte
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(session_table_suspended)
+
+BOOST_AUTO_TEST_CASE(a_suspended_worker_keeps_its_units_says_so_and_takes_no_work) {
+    Rig rig(2);
+    auto a = rig.connect("", "0123456789abcdef0123456789abcdef");
+    BOOST_TEST(rig.port.requested(a) == 2u);
+    rig.runUnit(a, "u1");
+    auto u2 = Rig::assign("u2");
+    auto fetching = rig.table->assigned(a, u2);
+    BOOST_REQUIRE((fetching.verdict == AssignVerdict::kFetch));
+    rig.port.taken<wire::Progress>(a);
+
+    rig.table->setSuspended(true);
+    // The running unit stays (frozen by the worker, not given back) and its
+    // submitter hears "suspended" at once.
+    BOOST_TEST(!rig.port.ran[a][0].giveBack.stop_requested());
+    BOOST_TEST(!rig.port.ran[a][0].stop.stop_requested());
+    auto p = rig.port.taken<wire::Progress>(a);
+    BOOST_REQUIRE(p.size() == 1u);
+    BOOST_TEST(p[0].state == "suspended");
+    BOOST_TEST(rig.table->freeSlots() == 0u);
+    // A unit whose inputs arrive now is given back unstarted, naming why.
+    rig.table->fetched(a, u2, fetching.admission, Fetched{});
+    BOOST_TEST(rig.port.ran[a].size() == 1u);
+    auto back = rig.port.taken<wire::Result>(a);
+    BOOST_REQUIRE(back.size() == 1u);
+    BOOST_TEST(back[0].givenBack);
+    BOOST_TEST(back[0].error == "the worker is suspended");
+    rig.table->tick();
+    BOOST_TEST(rig.port.requested(a) == 0u);
+    // Every 15 s the lease is kept alive with "suspended".
+    rig.clock.advance(15'000);
+    rig.table->tick();
+    p = rig.port.taken<wire::Progress>(a);
+    BOOST_REQUIRE(p.size() == 1u);
+    BOOST_TEST(p[0].state == "suspended");
+
+    rig.table->setSuspended(false);
+    p = rig.port.taken<wire::Progress>(a);
+    BOOST_REQUIRE(p.size() == 1u);
+    BOOST_TEST(p[0].state == "running");
+    BOOST_TEST(rig.port.requested(a) == 1u); // the slot u2 left
+}
+
+BOOST_AUTO_TEST_CASE(an_assign_that_arrives_while_suspended_is_given_back) {
+    Rig rig(1);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 1u);
+    rig.table->setSuspended(true);
+    auto answer = rig.table->assigned(a, Rig::assign("late"));
+    BOOST_TEST((answer.verdict == AssignVerdict::kRefused));
+    auto back = rig.port.taken<wire::Result>(a);
+    BOOST_REQUIRE(back.size() == 1u);
+    BOOST_TEST(back[0].givenBack);
+    BOOST_TEST(!back[0].refused);
+    BOOST_TEST(back[0].error == "the worker is suspended");
+}
+
+BOOST_AUTO_TEST_CASE(a_window_closing_while_suspended_still_gives_back_what_runs) {
+    Rig rig(1);
+    auto a = rig.connect();
+    BOOST_TEST(rig.port.requested(a) == 1u);
+    rig.runUnit(a, "u1");
+    rig.table->setSuspended(true);
+    rig.table->setOpen(false);
+    BOOST_TEST(rig.port.ran[a][0].giveBack.stop_requested());
+    rig.table->unitEnded(a, "u1/0", true, false);
+    rig.table->setSuspended(false);
+    BOOST_TEST(rig.port.requested(a) == 0u); // still outside the window
+    rig.table->setOpen(true);
+    BOOST_TEST(rig.port.requested(a) == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

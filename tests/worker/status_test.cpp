@@ -60,6 +60,41 @@ BOOST_AUTO_TEST_CASE(status_reads_as_a_table_for_people) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(status_says_why_the_worker_is_suspended_and_how_units_freeze) {
+    WorkerStatus st;
+    st.freezeMethod = "SIGSTOP/SIGCONT of the unit's processes (rootless on cgroup v1 cannot "
+                      "pause)";
+    st.userActivity = "not watched";
+    auto text = st.text();
+    BOOST_TEST(text.find("\nsuspended  no\n") != std::string::npos, text);
+    BOOST_TEST(text.find("\nfreeze     SIGSTOP/SIGCONT of the unit's processes") !=
+                   std::string::npos,
+               text);
+    BOOST_TEST(text.find("\nidle       other processes' CPU not watched\n           user "
+                         "activity not watched\n") != std::string::npos,
+               text);
+    st.suspended = true;
+    st.suspendedWhy = "user until 16:42; busy (other processes at 83% > 50%)";
+    st.maxOtherCpu = 50;
+    st.otherCpuPercent = 83.4;
+    st.userActivity = "logind not available: user activity not watched";
+    text = st.text();
+    BOOST_TEST(text.find("\nsuspended  user until 16:42; busy (other processes at 83% > 50%)\n") !=
+                   std::string::npos,
+               text);
+    BOOST_TEST(text.find("\nidle       suspends while other processes use more than 50% of the "
+                         "machine (now 83%)\n           logind not available: user activity not "
+                         "watched\n") != std::string::npos,
+               text);
+    const auto json = st.json();
+    BOOST_TEST(json.find(R"("suspended":true,"suspended_why":"user until 16:42; busy )") !=
+                   std::string::npos,
+               json);
+    BOOST_TEST(json.find(R"("other_cpu_percent":83,"max_other_cpu":50,"user_activity":"logind )") !=
+                   std::string::npos,
+               json);
+}
+
 BOOST_AUTO_TEST_CASE(status_counts_held_results) {
     WorkerStatus st;
     st.heldCount = 2;

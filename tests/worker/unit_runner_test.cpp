@@ -4,6 +4,8 @@
 #include "net/blob_store.hpp"
 #include "net/blob_transfer.hpp"
 #include "sandbox/container_runtime.hpp"
+#include "sandbox/freeze_control.hpp"
+#include "sandbox/unit_deadline.hpp"
 #include "support/temp_dir.hpp"
 #include "wire/clock.hpp"
 #include "worker/image_source.hpp"
@@ -32,6 +34,9 @@ public:
         return behave(spec);
     }
     std::size_t cleanupLeftovers(std::string_view) override { return 0; }
+    sandbox::FreezeMethod freezeMethod() const override {
+        return sandbox::FreezeMethod::kCgroupFreezer;
+    }
 };
 
 class FakeImages : public worker::ImageSource {
@@ -241,6 +246,47 @@ BOOST_AUTO_TEST_CASE(an_image_that_cannot_be_had_is_the_units_error) {
     auto r = rig.runner.run(a, sandbox::Limits{}, rig.outDir(), {});
     BOOST_TEST(r.error.find("no such image") != std::string::npos, r.error);
     BOOST_TEST(rig.runtime.specs.empty());
+}
+
+// The worker's freeze switch reaches every unit; a runtime that follows it
+// (as UnitRun does, with a UnitDeadline) does not time a unit out for the
+// time it was frozen. Here the fake steps made-up time: 20 s running, 10 min
+// frozen, 30 s running, against a 60 s timeout.
+BOOST_AUTO_TEST_CASE(a_unit_frozen_by_the_worker_is_not_timed_out_for_it) {
+    using namespace std::chrono_literals;
+    Rig rig;
+    sandbox::FreezeControl freeze;
+    worker::UnitRunner runner{{.runtime = rig.runtime,
+                               .images = rig.images,
+                               .blobs = rig.blobs,
+                               .pins = rig.pins,
+                               .workerId = "w",
+                               .submitterId = "s",
+                               .freeze = &freeze}};
+    rig.runtime.behave = [&freeze](const sandbox::UnitSpec& spec) {
+        BOOST_TEST(spec.freeze == &freeze);
+        const sandbox::UnitDeadline::Clock::time_point t0{};
+        sandbox::UnitDeadline deadline(t0, spec.limits.timeout);
+        auto now = t0 + 20s;
+        freeze.setFrozen(true); // the volunteer suspends
+        if (spec.freeze->frozen())
+            deadline.freeze(now);
+        now += 10min;
+        freeze.setFrozen(false);
+        deadline.thaw(now);
+        now += 30s;
+        auto r = ranWith(spec, {});
+        r.timedOut = deadline.expired(now);
+        r.wallTime = std::chrono::duration_cast<std::chrono::milliseconds>(now - t0);
+        r.frozenTime = deadline.frozenFor(now);
+        return r;
+    };
+    sandbox::Limits limits;
+    limits.timeout = 60s;
+    auto r = runner.run(rig.assign(), limits, rig.outDir(), {});
+    BOOST_TEST(r.error == "");
+    BOOST_TEST(!r.timedOut);
+    BOOST_TEST(r.wallMs == 650'000);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

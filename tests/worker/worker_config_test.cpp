@@ -129,6 +129,37 @@ BOOST_AUTO_TEST_CASE(cpu_cap) {
                std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(idle_rules) {
+    auto none = parse("slots = 1\n");
+    BOOST_REQUIRE(none.has_value());
+    BOOST_TEST(none->maxOtherCpu == 0u);
+    BOOST_TEST(!none->suspendWhenUserActive);
+    auto cfg = parse("slots = 1\n[idle]\nmax_other_cpu = 50\nwhen_user_active = true\n");
+    BOOST_REQUIRE_MESSAGE(cfg.has_value(), (cfg ? "" : cfg.error().what));
+    BOOST_TEST(cfg->maxOtherCpu == 50u);
+    BOOST_TEST(cfg->suspendWhenUserActive);
+    for (const char* value : {"0", "101", "\"50\"", "50.5", "-1", "true"}) {
+        auto bad = parse(std::string("slots = 1\n\n[idle]\nmax_other_cpu = ") + value + "\n");
+        BOOST_REQUIRE(!bad.has_value());
+        BOOST_TEST(bad.error().what.ends_with(
+                       "worker.toml:4: idle: 'max_other_cpu' must be a whole number from 1 to 100 "
+                       "(percent of the whole machine used by other processes that suspends the "
+                       "worker)"),
+                   value << ": " << bad.error().what);
+    }
+    auto flag = parse("[idle]\nwhen_user_active = \"yes\"\n");
+    BOOST_REQUIRE(!flag.has_value());
+    BOOST_TEST(flag.error().what.ends_with(
+        "worker.toml:2: idle: 'when_user_active' must be true or false"));
+    auto unknown = parse("[idle]\nmax_cpu = 5\n");
+    BOOST_REQUIRE(!unknown.has_value());
+    BOOST_TEST(unknown.error().what.ends_with(
+        "worker.toml:2: idle: unknown key 'max_cpu' (use max_other_cpu or when_user_active)"));
+    auto notTable = parse("idle = 5\n");
+    BOOST_REQUIRE(!notTable.has_value());
+    BOOST_TEST(notTable.error().what.ends_with("worker.toml:1: 'idle' must be a table ([idle])"));
+}
+
 BOOST_AUTO_TEST_CASE(disk_limits) {
     auto none = parse("slots = 1\n");
     BOOST_REQUIRE(none.has_value());
