@@ -117,6 +117,12 @@ DoctorReport runDoctor(const std::filesystem::path& socket, const DoctorOptions&
         auto facts = probe(runtime, options.probeImage, "facts", kFactsScript, limits);
         if (!facts.started) {
             rep.problems.push_back("probe container did not start: " + facts.error);
+            // Rootful Podman's userns=auto takes ids from a `containers`
+            // range in /etc/subuid and /etc/subgid.
+            if (facts.error.find("available IDs") != std::string::npos)
+                rep.problems.back() += "; units get user namespaces from a 'containers' range "
+                                       "in /etc/subuid and /etc/subgid, which 'swarm-worker "
+                                       "doctor --fix' adds";
             return rep;
         }
         auto kv = keyValues(facts.stdoutText);

@@ -10,12 +10,15 @@
 #include "worker/cpu_limit.hpp"
 #include "worker/ledger_images.hpp"
 #include "worker/sandbox_setup.hpp"
+#include "worker/subordinate_ids.hpp"
 #include "worker/user_activity.hpp"
 #include "worker/worker_config.hpp"
 
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+
+#include <unistd.h>
 
 #include <cstdio>
 #include <exception>
@@ -169,7 +172,25 @@ std::string toJson(const SandboxSetup& setup, const Holdings& h) {
         .str();
 }
 
-int runDoctor(const std::string& image, const cli::Globals& globals) {
+// `--fix`: what rootful operation needs and only root can set up, the
+// `containers` range of subordinate ids (rootless Podman uses the user's
+// own ranges). Says what it did, on stderr under --json.
+void fixSubordinateIds(const cli::Globals& globals) {
+    if (::geteuid() != 0)
+        throw std::runtime_error("--fix sets up rootful operation (a 'containers' range in "
+                                 "/etc/subuid and /etc/subgid) and needs root; as a plain user "
+                                 "rootless Podman uses your own ranges there");
+    for (const char* file : {"/etc/subuid", "/etc/subgid"}) {
+        auto added = addContainersRange(file);
+        if (!added)
+            throw std::runtime_error("--fix: " + added.error());
+        const auto said = *added ? fmt::format("fixed:        added {} to {}\n", **added, file)
+                                 : fmt::format("fixed:        {} has a containers range\n", file);
+        std::fputs(said.c_str(), globals.json ? stderr : stdout);
+    }
+}
+
+int runDoctor(const std::string& image, bool fix, const cli::Globals& globals) {
     // The volunteer's limits as `run` would read them (a bad file fails here
     // as it would there).
     WorkerConfig cfg;
@@ -179,6 +200,8 @@ int runDoctor(const std::string& image, const cli::Globals& globals) {
             throw std::runtime_error(loaded.error().what);
         cfg = *loaded;
     }
+    if (fix)
+        fixSubordinateIds(globals);
     sandbox::CurlGlobal curl;
     SandboxSetup setup;
     try {
@@ -219,7 +242,12 @@ cli::Command doctorCommand() {
                                "busybox-static when missing)")
                     ->type_name("IMAGE")
                     ->capture_default_str();
-                return [image](const cli::Globals& g) { return runDoctor(*image, g); };
+                auto fix = std::make_shared<bool>(false);
+                app.add_flag("--fix", *fix,
+                             "as root: add the 'containers' range of subordinate ids rootful "
+                             "Podman needs to /etc/subuid and /etc/subgid where it is missing, "
+                             "then measure");
+                return [image, fix](const cli::Globals& g) { return runDoctor(*image, *fix, g); };
             }};
 }
 
