@@ -50,7 +50,7 @@ FlagTable workerFlags() {
     t["status"] = {};
     t["suspend"] = {"--for"};
     t["resume"] = {};
-    t["doctor"] = {"--image"};
+    t["doctor"] = {"--image", "--fix"};
     return t;
 }
 
