@@ -263,6 +263,7 @@ void SessionTable::fetched(SessionId id, wire::Assign assign, const Admission& a
     running.unitId = assign.unitId;
     running.replica = assign.replica;
     running.startedMs = clock_.nowMs();
+    running.timeoutMs = admission.limits.timeout.count();
     port_.run(id, std::move(assign), admission.limits, std::move(result.pinned),
               running.stop.get_token(), running.giveBack.get_token());
     shareOut(); // the session was busy fetching: it may ask now
@@ -329,6 +330,13 @@ void SessionTable::setSuspended(bool suspended) {
     suspended_ = suspended;
     kLog.info("{}", suspended ? "suspended: no new work, running units frozen"
                               : "resumed: asking for work");
+    const auto now = clock_.nowMs();
+    if (suspended)
+        suspendedAtMs_ = now;
+    else
+        for (auto& [id, e] : sessions_)
+            for (auto& [key, run] : e.running)
+                run.frozenMs += now - std::max(suspendedAtMs_, run.startedMs);
     // The submitters hear at once, not at the next periodic progress.
     if (!stopping_)
         reportAllProgress();
@@ -387,9 +395,29 @@ void SessionTable::reportProgress(SessionId to) {
 
 void SessionTable::tick() {
     const auto now = clock_.nowMs();
+    if (suspended_ && !stopping_)
+        giveBackLongFrozen(now);
     if (!stopping_ && now - progressAtMs_ >= kProgressEveryMs)
         reportAllProgress();
     shareOut();
+}
+
+// A unit frozen in all for longer than its timeout goes back, with its
+// checkpoint, to be finished elsewhere: long before its submitter stops
+// extending its lease (four lease spans, each longer than the timeout).
+void SessionTable::giveBackLongFrozen(std::int64_t now) {
+    for (auto& [id, e] : sessions_) {
+        if (e.phase != Phase::kConnected)
+            continue; // its result is held; nobody to give it back to
+        for (auto& [key, run] : e.running) {
+            const auto frozen = run.frozenMs + now - std::max(suspendedAtMs_, run.startedMs);
+            if (frozen > run.timeoutMs && !run.giveBack.stop_requested()) {
+                kLog.info("giving back {}: suspended for {} s, longer than its timeout", key,
+                          frozen / 1000);
+                run.giveBack.request_stop();
+            }
+        }
+    }
 }
 
 void SessionTable::reportAllProgress() {

@@ -171,6 +171,8 @@ private:
         std::string unitId;
         std::uint32_t replica = 0;
         std::int64_t startedMs = 0;
+        std::int64_t timeoutMs = 0;
+        std::int64_t frozenMs = 0; // in earlier suspensions
         std::stop_source stop;
         std::stop_source giveBack;
     };
@@ -201,6 +203,7 @@ private:
     /// Answers an admitted unit that will not run now with a bare give-back.
     void giveBackUnstarted(SessionId id, Entry& e, const std::string& key,
                            const wire::Assign& assign, const std::string& why);
+    void giveBackLongFrozen(std::int64_t now);
     void closeIfGivenBack(SessionId id, Entry& e);
     void maybeForget(SessionId id);
     std::optional<SessionId> linkFor(const Entry& e, SessionId own) const;
@@ -223,6 +226,7 @@ private:
     bool stopping_ = false;
     bool open_ = true;
     bool suspended_ = false;
+    std::int64_t suspendedAtMs_ = 0;
     std::uint64_t done_ = 0;
     std::uint64_t failed_ = 0;
     std::uint64_t refused_ = 0;

@@ -449,6 +449,43 @@ BOOST_AUTO_TEST_CASE(an_assign_that_arrives_while_the_worker_stops_is_given_back
     BOOST_REQUIRE(rig.port.closed[a].has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_unit_frozen_longer_than_its_timeout_is_given_back) {
+    Rig rig(2);
+    auto a = rig.connect();
+    auto run = [&](const std::string& unit, std::int64_t timeoutMs) {
+        auto as = Rig::assign(unit);
+        as.timeoutMs = timeoutMs;
+        auto answer = rig.table->assigned(a, as);
+        BOOST_REQUIRE((answer.verdict == AssignVerdict::kFetch));
+        rig.table->fetched(a, as, answer.admission, Fetched{});
+    };
+    run("short", 10'000);
+    run("long", 60'000);
+    BOOST_REQUIRE(rig.port.ran[a].size() == 2u);
+    const auto& shortRun = rig.port.ran[a][0];
+    const auto& longRun = rig.port.ran[a][1];
+    // Frozen 6 s, thawed, frozen again: the time adds up.
+    rig.table->setSuspended(true);
+    rig.clock.advance(6'000);
+    rig.table->tick();
+    rig.table->setSuspended(false);
+    rig.clock.advance(30'000); // running: not counted
+    rig.table->tick();
+    BOOST_TEST(!shortRun.giveBack.stop_requested());
+    rig.table->setSuspended(true);
+    rig.clock.advance(4'000);
+    rig.table->tick();
+    BOOST_TEST(!shortRun.giveBack.stop_requested()); // 10 s: not longer than its timeout
+    rig.clock.advance(1'000);
+    rig.table->tick();
+    BOOST_TEST(shortRun.giveBack.stop_requested());
+    BOOST_TEST(!shortRun.stop.stop_requested());
+    BOOST_TEST(!longRun.giveBack.stop_requested());
+    rig.clock.advance(50'000);
+    rig.table->tick();
+    BOOST_TEST(longRun.giveBack.stop_requested());
+}
+
 namespace {
 const std::string kBatch = "0123456789abcdef0123456789abcdef";
 const std::string kOtherBatch = "ffffffffffffffffffffffffffffffff";
