@@ -16,7 +16,7 @@ namespace {
 const wire::Logger kLog("sandbox");
 // A pass that finds a new process runs again; a unit forking faster than
 // this many passes catch is stopped in its already stopped part and the
-// rest next time the worker looks (each slice).
+// rest the next time its run looks (each slice while frozen).
 constexpr int kMaxStopPasses = 8;
 } // namespace
 
@@ -34,21 +34,21 @@ std::string_view describe(FreezeMethod method) {
     return "unknown";
 }
 
-bool ContainerFreezer::pause(const std::string& container, pid_t init) {
+bool ContainerFreezer::pause(const std::string& container, const UnitProcesses* procs) {
     if (method_ == FreezeMethod::kCgroupFreezer)
         return callPodman(container, "pause");
-    if (init > 0 && stopNamespace(init))
+    if (procs != nullptr && stopUnit(*procs))
         return true;
-    kLog.warn("cannot stop the processes of {}: its init {} is gone", container, init);
+    kLog.warn("cannot stop the processes of {}: none is left", container);
     return false;
 }
 
-bool ContainerFreezer::unpause(const std::string& container, pid_t init) {
+bool ContainerFreezer::unpause(const std::string& container, const UnitProcesses* procs) {
     if (method_ == FreezeMethod::kCgroupFreezer)
         return callPodman(container, "unpause");
-    if (init > 0 && continueNamespace(init))
+    if (procs != nullptr && continueUnit(*procs))
         return true;
-    kLog.warn("cannot continue the processes of {}: its init {} is gone", container, init);
+    kLog.warn("cannot continue the processes of {}: none is left", container);
     return false;
 }
 
@@ -60,15 +60,15 @@ bool ContainerFreezer::callPodman(const std::string& container, std::string_view
     return false;
 }
 
-bool stopNamespace(pid_t init) {
+bool stopUnit(const UnitProcesses& procs) {
     std::set<pid_t> stopped;
     for (int pass = 0; pass < kMaxStopPasses; ++pass) {
         bool found = false;
-        for (auto pid : processesInNamespaceOf(init)) {
-            if (!stopped.insert(pid).second)
+        for (const auto& p : procs.list()) {
+            if (!stopped.insert(p.pid).second)
                 continue;
             found = true;
-            ::kill(pid, SIGSTOP);
+            procs.signal(p, SIGSTOP);
         }
         if (!found)
             break;
@@ -76,11 +76,11 @@ bool stopNamespace(pid_t init) {
     return !stopped.empty();
 }
 
-bool continueNamespace(pid_t init) {
-    auto pids = processesInNamespaceOf(init);
-    for (auto pid : pids)
-        ::kill(pid, SIGCONT);
-    return !pids.empty();
+bool continueUnit(const UnitProcesses& procs) {
+    auto list = procs.list();
+    for (const auto& p : list)
+        procs.signal(p, SIGCONT);
+    return !list.empty();
 }
 
 } // namespace swarm::sandbox

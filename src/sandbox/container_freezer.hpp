@@ -8,6 +8,7 @@
 namespace swarm::sandbox {
 
 class PodmanClient;
+class UnitProcesses;
 struct HostProfile;
 
 /// How a running unit is frozen while the worker is suspended.
@@ -33,12 +34,13 @@ public:
     ContainerFreezer(PodmanClient& client, FreezeMethod method)
         : client_(client), method_(method) {}
 
-    /// Freezes `container`, whose init is `init` on the host (used by
-    /// kSignals). False (with a warning logged) when it could not: e.g. it
-    /// exited meanwhile. Throws std::system_error when Podman is unreachable.
-    bool pause(const std::string& container, pid_t init);
+    /// Freezes `container`, whose processes `procs` are (used by kSignals;
+    /// may be null when they could not be named). False (with a warning
+    /// logged) when it could not: e.g. it exited meanwhile. Throws
+    /// std::system_error when Podman is unreachable.
+    bool pause(const std::string& container, const UnitProcesses* procs);
     /// Lets it run again; false as for pause().
-    bool unpause(const std::string& container, pid_t init);
+    bool unpause(const std::string& container, const UnitProcesses* procs);
 
     FreezeMethod method() const noexcept { return method_; }
 
@@ -49,11 +51,12 @@ private:
     FreezeMethod method_;
 };
 
-/// SIGSTOP to every process in the pid namespace of `init`, repeated until
-/// a pass finds none not yet stopped (a process forked during the pass is
-/// caught by the next; at most a few passes). False if `init` is gone.
-bool stopNamespace(pid_t init);
-/// SIGCONT to every process in the pid namespace of `init`.
-bool continueNamespace(pid_t init);
+/// SIGSTOP to every process of the unit, repeated until a pass finds none
+/// not yet stopped (a process forked during the pass is caught by the next;
+/// at most a few passes, and again at each look while frozen). False if it
+/// has no process left.
+bool stopUnit(const UnitProcesses& procs);
+/// SIGCONT to every process of the unit.
+bool continueUnit(const UnitProcesses& procs);
 
 } // namespace swarm::sandbox

@@ -1,18 +1,19 @@
 #pragma once
 
-#include <sys/types.h>
+#include "sandbox/pid_namespace.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
 #include <mutex>
-#include <set>
 #include <vector>
 
 namespace swarm::sandbox {
 
 /// The worker's word to its running units: frozen or not (one switch for
-/// all of them, set when the volunteer suspends the worker), and the init
-/// pids of the units' containers while they run (what the worker's CPU
-/// sampler counts as its own). Thread-safe; shared by the worker (which owns
+/// all of them, set when the volunteer suspends the worker), and the
+/// processes of the units while they run (what the worker's CPU sampler
+/// counts as its own). Thread-safe; shared by the worker (which owns
 /// it) and every unit run (UnitSpec::freeze borrows it).
 class FreezeControl {
 public:
@@ -22,27 +23,26 @@ public:
     void setFrozen(bool frozen) noexcept { frozen_.store(frozen); }
     bool frozen() const noexcept { return frozen_.load(); }
 
-    /// A unit's container started with this init pid (its pid namespace's
-    /// first process, as the host sees it).
-    void started(pid_t init) {
+    /// A unit's container started; these are its processes.
+    void started(std::shared_ptr<const UnitProcesses> unit) {
         std::lock_guard lock(mutex_);
-        inits_.insert(init);
+        units_.push_back(std::move(unit));
     }
     /// That container has ended (or is about to be removed).
-    void ended(pid_t init) {
+    void ended(const UnitProcesses* unit) {
         std::lock_guard lock(mutex_);
-        inits_.erase(init);
+        std::erase_if(units_, [&](const auto& u) { return u.get() == unit; });
     }
-    /// The init pids of the containers running now.
-    std::vector<pid_t> inits() const {
+    /// The units running now.
+    std::vector<std::shared_ptr<const UnitProcesses>> units() const {
         std::lock_guard lock(mutex_);
-        return {inits_.begin(), inits_.end()};
+        return units_;
     }
 
 private:
     std::atomic<bool> frozen_{false};
     mutable std::mutex mutex_;
-    std::set<pid_t> inits_;
+    std::vector<std::shared_ptr<const UnitProcesses>> units_;
 };
 
 } // namespace swarm::sandbox

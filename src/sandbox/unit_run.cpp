@@ -142,8 +142,8 @@ UnitRun::UnitRun(PodmanClient& client, const HostProfile& host, const UnitSpec& 
       attach_(spec.limits.maxLogBytes, spec.tap), freezer_(client, freezeMethodFor(host)) {}
 
 UnitRun::~UnitRun() {
-    if (spec_.freeze != nullptr && init_ > 0)
-        spec_.freeze->ended(init_); // also when run() threw
+    if (spec_.freeze != nullptr && procs_)
+        spec_.freeze->ended(procs_.get()); // also when run() threw
     remove();
 }
 
@@ -164,8 +164,8 @@ UnitResult UnitRun::run() {
     }
     result_.wallTime = std::chrono::duration_cast<milliseconds>(Clock::now() - started_);
     result_.frozenTime = deadline_->frozenFor(Clock::now());
-    if (spec_.freeze != nullptr && init_ > 0)
-        spec_.freeze->ended(init_);
+    if (spec_.freeze != nullptr && procs_)
+        spec_.freeze->ended(procs_.get());
     readExitCode();
     readLogs();
     // Outputs, unless the unit was killed for filling the disk or cancelled;
@@ -335,32 +335,53 @@ void UnitRun::waitOnStream(milliseconds slice) {
         streamOpen_ = false;
 }
 
+// Names the unit's processes once, now that its container has started
+// (its init pid can only be reused by another process after it ended).
 void UnitRun::watchFreeze() {
     if (spec_.freeze == nullptr)
         return;
     auto ir = client_.call(request("GET", containerPath("/json")));
+    pid_t init = 0;
     if (ir.status == 200)
-        init_ = static_cast<pid_t>(parsePodmanJson(ir.body)["State"]["Pid"].asInt());
-    if (init_ > 0)
-        spec_.freeze->started(init_);
+        init = static_cast<pid_t>(parsePodmanJson(ir.body)["State"]["Pid"].asInt());
+    if (init > 0)
+        procs_ = std::make_shared<const UnitProcesses>(init);
+    if (procs_ && !procs_->empty())
+        spec_.freeze->started(procs_);
     else
-        kLog.debug("no init pid for {}: its CPU time counts as the machine's", names_.container);
+        kLog.debug("no processes named for {}: its CPU time counts as the machine's",
+                   names_.container);
 }
 
 void UnitRun::followFreeze() {
-    if (spec_.freeze == nullptr || freezeBroken_)
+    if (spec_.freeze == nullptr)
         return;
     const bool wanted = spec_.freeze->frozen();
-    if (wanted == deadline_->frozen())
+    if (thawOwed_ && !wanted) {
+        retryThaw("");
         return;
-    const bool ok = wanted ? freezer_.pause(names_.container, init_)
-                           : freezer_.unpause(names_.container, init_);
+    }
+    if (wanted == deadline_->frozen()) {
+        // Signals reach only the processes there are: while frozen, look
+        // for ones that came since (forked in a pass, or sent SIGCONT).
+        if (wanted && freezer_.method() == FreezeMethod::kSignals && procs_)
+            stopUnit(*procs_);
+        return;
+    }
+    if (wanted && freezeBroken_)
+        return;
+    const bool ok = wanted ? freezer_.pause(names_.container, procs_.get())
+                           : freezer_.unpause(names_.container, procs_.get());
     if (!ok) {
-        // Most likely it exited meanwhile; the wait notices that. A thaw
-        // that failed still lets the timeout run again.
-        freezeBroken_ = true;
-        if (!wanted)
+        // Most likely it exited meanwhile; the wait notices that. A freeze
+        // that failed is not tried again; a thaw that failed lets the
+        // timeout run again and is tried again at each look.
+        if (wanted)
+            freezeBroken_ = true;
+        else {
             deadline_->thaw(Clock::now());
+            thawOwed_ = true;
+        }
         return;
     }
     if (wanted)
@@ -371,10 +392,25 @@ void UnitRun::followFreeze() {
               describe(freezer_.method()));
 }
 
-void UnitRun::thawForEnd() {
-    if (!deadline_ || !deadline_->frozen())
+// A thaw that failed earlier: the container may still be frozen.
+void UnitRun::retryThaw(std::string_view why) {
+    if (!freezer_.unpause(names_.container, procs_.get()))
         return;
-    if (freezer_.unpause(names_.container, init_)) {
+    thawOwed_ = false;
+    kLog.info("thawed {}{}{} ({})", names_.container, why.empty() ? "" : " to stop it: ", why,
+              describe(freezer_.method()));
+}
+
+// A frozen unit gets no signal until it thaws: it is thawed before a kill
+// or a give-back's SIGTERM.
+void UnitRun::thawForEnd() {
+    if (!deadline_)
+        return;
+    if (thawOwed_)
+        return retryThaw(killReason_);
+    if (!deadline_->frozen())
+        return;
+    if (freezer_.unpause(names_.container, procs_.get())) {
         deadline_->thaw(Clock::now());
         kLog.info("thawed {} to stop it ({})", names_.container, killReason_);
     }

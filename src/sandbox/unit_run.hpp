@@ -3,6 +3,7 @@
 #include "sandbox/attach_stream.hpp"
 #include "sandbox/container_freezer.hpp"
 #include "sandbox/container_spec.hpp"
+#include "sandbox/pid_namespace.hpp"
 #include "sandbox/unit_deadline.hpp"
 #include "sandbox/unit_spec.hpp"
 #include "wire/error.hpp"
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +61,7 @@ private:
     /// Thaws a frozen unit before it is killed or stopped (a frozen process
     /// acts on no signal).
     void thawForEnd();
+    void retryThaw(std::string_view why);
     void waitForExit();
     void waitOnStream(std::chrono::milliseconds slice);
     /// True once the container has exited.
@@ -96,8 +99,9 @@ private:
     /// The timeout, without the time frozen; set by start().
     std::optional<UnitDeadline> deadline_;
     ContainerFreezer freezer_;
-    pid_t init_ = 0;            ///< the container's init on the host, once known
-    bool freezeBroken_ = false; ///< a freeze or thaw failed: not tried again
+    std::shared_ptr<const UnitProcesses> procs_; ///< the unit's processes, once started
+    bool freezeBroken_ = false;                  ///< a freeze failed: not tried again
+    bool thawOwed_ = false;                      ///< a thaw failed: tried again at each look
     Clock::time_point lastStateCheck_;
     std::string killReason_;        ///< "timeout", "cancelled", "given back" or the disk cap passed
     std::optional<int> waitedExit_; ///< the exit code /wait answered with

@@ -18,7 +18,8 @@ std::optional<CpuTimes> parseProcStat(std::string_view text) {
             continue;
         std::istringstream fields(line.substr(4));
         // user nice system idle iowait irq softirq steal (guest time is
-        // already part of user and nice).
+        // already part of user and nice). Steal is the hypervisor's, not
+        // another process's: it counts as time, not as busy.
         std::uint64_t v[8] = {};
         int n = 0;
         while (n < 8 && fields >> v[n])
@@ -26,8 +27,8 @@ std::optional<CpuTimes> parseProcStat(std::string_view text) {
         if (n < 4)
             return std::nullopt;
         CpuTimes t;
-        t.busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-        t.total = t.busy + v[3] + v[4];
+        t.busy = v[0] + v[1] + v[2] + v[5] + v[6];
+        t.total = t.busy + v[3] + v[4] + v[7];
         return t;
     }
     return std::nullopt;
@@ -64,11 +65,12 @@ OtherCpu::ReadStat procStatReader() {
     };
 }
 
-OtherCpu::UnitTicks unitTicksReader(std::function<std::vector<pid_t>()> inits) {
-    return [inits = std::move(inits)] {
+OtherCpu::UnitTicks
+unitTicksReader(std::function<std::vector<std::shared_ptr<const sandbox::UnitProcesses>>()> units) {
+    return [units = std::move(units)] {
         std::map<pid_t, std::uint64_t> ticks;
-        for (auto init : inits())
-            ticks[init] = sandbox::cpuTicksOfNamespace(init);
+        for (const auto& u : units())
+            ticks[u->init()] = u->cpuTicks();
         return ticks;
     };
 }

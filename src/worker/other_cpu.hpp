@@ -1,10 +1,13 @@
 #pragma once
 
+#include "sandbox/pid_namespace.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,9 +51,10 @@ private:
     std::map<pid_t, std::uint64_t> lastUnits_;
 };
 
-/// The real readers: /proc/stat, and the units registered with `inits`
-/// (sandbox::FreezeControl::inits) counted through /proc.
+/// The real readers: /proc/stat, and the units registered with `units`
+/// (sandbox::FreezeControl::units) counted through /proc.
 OtherCpu::ReadStat procStatReader();
-OtherCpu::UnitTicks unitTicksReader(std::function<std::vector<pid_t>()> inits);
+OtherCpu::UnitTicks
+unitTicksReader(std::function<std::vector<std::shared_ptr<const sandbox::UnitProcesses>>()> units);
 
 } // namespace swarm::worker

@@ -15,6 +15,10 @@ extern char** environ;
 
 namespace swarm::worker {
 
+namespace {
+constexpr const char* kLoginctl = "/usr/bin/loginctl";
+} // namespace
+
 std::vector<std::string> parseSessionIds(std::string_view text) {
     std::vector<std::string> ids;
     std::istringstream in{std::string(text)};
@@ -50,6 +54,8 @@ std::optional<LoginSession> parseSession(std::string_view text) {
             s.type = value;
         } else if (key == "Remote") {
             s.remote = value == "yes";
+        } else if (key == "Class") {
+            s.sessionClass = value;
         }
     }
     if (!sawActive)
@@ -57,18 +63,21 @@ std::optional<LoginSession> parseSession(std::string_view text) {
     return s;
 }
 
+// A login screen (class greeter) is active and local but nobody's session.
 bool userActive(const LoginSession& s) {
     const bool local = s.type == "x11" || s.type == "wayland" || s.type == "mir" || s.type == "tty";
-    return s.active && !s.idle && !s.remote && local;
+    const bool user = s.sessionClass.empty() || s.sessionClass == "user";
+    return s.active && !s.idle && !s.remote && local && user;
 }
 
 std::optional<bool> UserActivity::check() {
-    auto list = run_({"loginctl", "list-sessions", "--no-legend"});
+    // By its path: never a `loginctl` that PATH happens to name first.
+    auto list = run_({kLoginctl, "list-sessions", "--no-legend"});
     if (!list)
         return std::nullopt;
     for (const auto& id : parseSessionIds(*list)) {
-        auto props = run_({"loginctl", "show-session", id, "-p", "Active", "-p", "IdleHint", "-p",
-                           "Type", "-p", "Remote"});
+        auto props = run_({kLoginctl, "show-session", id, "-p", "Active", "-p", "IdleHint", "-p",
+                           "Type", "-p", "Remote", "-p", "Class"});
         if (!props)
             continue; // the session ended meanwhile
         if (auto s = parseSession(*props); s && userActive(*s))

@@ -16,6 +16,7 @@ struct LoginSession {
     bool idle = false;
     std::string type; ///< "x11", "wayland", "tty", "mir", "unspecified", ...
     bool remote = false;
+    std::string sessionClass; ///< "user", "greeter", "lock-screen", ...; "" if not said
 };
 
 /// The session ids of `loginctl list-sessions --no-legend` (first column).

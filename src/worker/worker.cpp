@@ -140,7 +140,7 @@ namespace {
 void startIdleWatch(Worker::State& s) {
     if (s.cfg.maxOtherCpu > 0)
         s.otherCpu.emplace(procStatReader(),
-                           unitTicksReader([&freeze = s.freeze] { return freeze.inits(); }));
+                           unitTicksReader([&freeze = s.freeze] { return freeze.units(); }));
     if (s.cfg.suspendWhenUserActive)
         s.logind.emplace(spawnCommand());
     std::lock_guard lock(s.suspendMutex);

@@ -17,13 +17,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// /proc/<pid>/ns/pid -> "pid:[<ns>]" and /proc/<pid>/stat.
-void addProcess(const fs::path& proc, pid_t pid, int ns, std::uint64_t ticks = 0) {
+// /proc/<pid>/ns/pid -> "pid:[<ns>]" and /proc/<pid>/stat (started at
+// `start`, or 1000 + pid).
+void addProcess(const fs::path& proc, pid_t pid, int ns, std::uint64_t ticks = 0, pid_t ppid = 1,
+                std::uint64_t start = 0) {
     fs::create_directories(proc / std::to_string(pid) / "ns");
     fs::create_symlink("pid:[" + std::to_string(4026531000 + ns) + "]",
                        proc / std::to_string(pid) / "ns" / "pid");
     std::ofstream(proc / std::to_string(pid) / "stat")
-        << pid << " (sh (x) y) S 1 1 1 0 -1 4194560 100 0 0 0 " << ticks << " 1 2 3 20 0 1 0\n";
+        << pid << " (sh (x) y) S " << ppid << " 1 1 0 -1 4194560 100 0 0 0 " << ticks
+        << " 1 2 3 20 0 1 0 " << (start != 0 ? start : 1000 + pid) << " 4096 10\n";
+}
+
+std::vector<pid_t> pids(const std::vector<ProcessRef>& refs) {
+    std::vector<pid_t> out;
+    for (const auto& r : refs)
+        out.push_back(r.pid);
+    return out;
 }
 
 } // namespace
@@ -66,33 +76,55 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(pid_namespace)
 
-BOOST_AUTO_TEST_CASE(the_processes_sharing_the_inits_namespace) {
+BOOST_AUTO_TEST_CASE(a_units_processes_are_its_namespace_and_their_descendants) {
     swarm::test::TempDir dir;
     const auto proc = dir.path() / "proc";
-    addProcess(proc, 1, 0);       // the host's
-    addProcess(proc, 500, 7, 10); // a unit's init
-    addProcess(proc, 501, 7, 5);
+    addProcess(proc, 1, 0);            // the host's
+    addProcess(proc, 400, 0, 50, 1);   // conmon: the init's parent, the host's
+    addProcess(proc, 500, 7, 10, 400); // a unit's init
+    addProcess(proc, 501, 7, 5, 500);
     addProcess(proc, 777, 8); // another container
-    addProcess(proc, 502, 7, 1);
+    addProcess(proc, 502, 7, 1, 500);
+    // A pid namespace the unit made for itself below its own.
+    addProcess(proc, 600, 9, 20, 501);
+    addProcess(proc, 601, 9, 0, 600);
     fs::create_directories(proc / "self" / "ns");
-    std::ofstream(proc / "stat") << "cpu 1 2 3 4\n";
-    BOOST_TEST(processesInNamespaceOf(500, proc) == (std::vector<pid_t>{500, 501, 502}));
-    BOOST_TEST(processesInNamespaceOf(777, proc) == (std::vector<pid_t>{777}));
-    BOOST_TEST(processesInNamespaceOf(999, proc).empty()); // gone
+    BOOST_TEST(pids(UnitProcesses(500, proc).list()) ==
+               (std::vector<pid_t>{500, 501, 502, 600, 601}));
+    BOOST_TEST(pids(UnitProcesses(777, proc).list()) == (std::vector<pid_t>{777}));
+    BOOST_TEST(UnitProcesses(999, proc).empty()); // gone
+    BOOST_TEST(UnitProcesses(999, proc).list().empty());
+    BOOST_TEST(UnitProcesses(500, proc).list()[0].startTime == 1500u);
     // A pid in our own namespace (reused after its container ended) is
     // never taken for a unit's.
     fs::create_symlink("pid:[4026531000]", proc / "self" / "ns" / "pid");
-    BOOST_TEST(processesInNamespaceOf(1, proc).empty());
-    BOOST_TEST(processesInNamespaceOf(500, proc).size() == 3u);
+    BOOST_TEST(UnitProcesses(1, proc).empty());
+    BOOST_TEST(UnitProcesses(1, proc).list().empty());
+    const UnitProcesses unit(500, proc);
+    BOOST_TEST(unit.list().size() == 5u);
     // utime 10 + stime 1 + cutime 2 + cstime 3, and so on.
-    BOOST_TEST(cpuTicksOfNamespace(500, proc) == 16u + 11u + 7u);
-    BOOST_TEST(cpuTicksOfNamespace(999, proc) == 0u);
+    BOOST_TEST(unit.cpuTicks() == 16u + 11u + 7u + 26u + 6u);
+    BOOST_TEST(UnitProcesses(999, proc).cpuTicks() == 0u);
+
+    // The unit ends; the host reuses its pids. What was named at its start
+    // matches none of them.
+    for (pid_t p : {500, 501, 502, 600, 601})
+        fs::remove_all(proc / std::to_string(p));
+    addProcess(proc, 500, 0, 99, 1, 77);
+    addProcess(proc, 501, 0, 99, 500, 78);
+    BOOST_TEST(unit.list().empty());
+    BOOST_TEST(unit.cpuTicks() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(stat_lines) {
-    BOOST_TEST(cpuTicksOfStat("42 (a b) R 1 1 1 0 -1 0 0 0 0 0 7 8 9 10 20 0 1 0").value_or(0) ==
-               34u);
+    const char* line = "42 (a b) R 7 1 1 0 -1 0 0 0 0 0 7 8 9 10 20 0 1 0 12345 4096 10";
+    BOOST_TEST(cpuTicksOfStat(line).value_or(0) == 34u);
+    auto st = parsePidStat(line);
+    BOOST_REQUIRE(st.has_value());
+    BOOST_TEST(st->ppid == 7);
+    BOOST_TEST(st->startTime == 12345u);
     BOOST_TEST(!cpuTicksOfStat("42 (a) R 1 1"));
+    BOOST_TEST(!cpuTicksOfStat("42 (a b) R 1 1 1 0 -1 0 0 0 0 0 7 8 9 10 20 0 1 0")); // no start
     BOOST_TEST(!cpuTicksOfStat("no parenthesis"));
 }
 

@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_SUITE(other_cpu)
 BOOST_AUTO_TEST_CASE(proc_stat_busy_and_total) {
     auto t = parseProcStat("cpu  100 5 20 1000 7 1 2 3 9 9\ncpu0 1 1 1 1 1 1 1 1 0 0\n");
     BOOST_REQUIRE(t);
-    BOOST_TEST(t->busy == 131u); // user nice system irq softirq steal
+    BOOST_TEST(t->busy == 128u); // user nice system irq softirq (not steal)
     BOOST_TEST(t->total == 1138u);
     BOOST_TEST(!parseProcStat("cpu0 1 2 3 4\n"));
     BOOST_TEST(!parseProcStat("cpu  1 2\n"));
@@ -224,6 +224,12 @@ BOOST_AUTO_TEST_CASE(an_active_local_graphical_session_counts) {
     BOOST_TEST(!userActive(*s)); // switched away
     s = parseSession("Type=tty\nRemote=yes\nActive=yes\nIdleHint=no\n");
     BOOST_TEST(!userActive(*s)); // ssh
+    s = parseSession("Type=x11\nRemote=no\nActive=yes\nIdleHint=no\nClass=greeter\n");
+    BOOST_REQUIRE(s.has_value());
+    BOOST_TEST(!userActive(*s)); // a login screen: nobody's session
+    s = parseSession("Type=x11\nRemote=no\nActive=yes\nIdleHint=no\nClass=user\n");
+    BOOST_REQUIRE(s.has_value());
+    BOOST_TEST(userActive(*s));
     s = parseSession("Type=unspecified\nRemote=no\nActive=yes\nIdleHint=no\n");
     BOOST_TEST(!userActive(*s)); // a service's session
     BOOST_TEST(!parseSession("Failed to get session: No such session\n"));
@@ -241,9 +247,9 @@ BOOST_AUTO_TEST_CASE(asked_through_loginctl) {
     });
     BOOST_TEST((activity.check() == std::optional<bool>(true)));
     BOOST_TEST(calls.size() == 3u); // stops at the first active one
-    BOOST_TEST(calls.at(1) ==
-               (std::vector<std::string>{"loginctl", "show-session", "2", "-p", "Active", "-p",
-                                         "IdleHint", "-p", "Type", "-p", "Remote"}));
+    BOOST_TEST(calls.at(1) == (std::vector<std::string>{"/usr/bin/loginctl", "show-session", "2",
+                                                        "-p", "Active", "-p", "IdleHint", "-p",
+                                                        "Type", "-p", "Remote", "-p", "Class"}));
 }
 
 BOOST_AUTO_TEST_CASE(no_logind_is_told_apart_from_nobody_active) {
