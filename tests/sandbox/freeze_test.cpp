@@ -106,12 +106,14 @@ BOOST_AUTO_TEST_CASE(a_units_processes_are_its_namespace_and_their_descendants) 
     BOOST_TEST(unit.cpuTicks() == 16u + 11u + 7u + 26u + 6u);
     BOOST_TEST(UnitProcesses(999, proc).cpuTicks() == 0u);
 
-    // The unit ends; the host reuses its pids. What was named at its start
-    // matches none of them.
+    // The unit ends; the host reuses its pids, here for another sandbox of
+    // the volunteer's (a namespace of its own, not ours). What was named at
+    // the unit's start matches none of them.
     for (pid_t p : {500, 501, 502, 600, 601})
         fs::remove_all(proc / std::to_string(p));
-    addProcess(proc, 500, 0, 99, 1, 77);
-    addProcess(proc, 501, 0, 99, 500, 78);
+    addProcess(proc, 500, 5, 99, 1, 77);
+    addProcess(proc, 501, 5, 99, 500, 78);
+    BOOST_TEST(UnitProcesses(500, proc).list().size() == 2u); // named now, it would be
     BOOST_TEST(unit.list().empty());
     BOOST_TEST(unit.cpuTicks() == 0u);
 }
