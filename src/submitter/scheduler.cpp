@@ -30,15 +30,16 @@ struct Votes {
 // The workers a replica's result rests on: its own, and those of the
 // given-back replicas whose checkpoints it started from (an origin always
 // comes before the replica it seeded, so the walk ends).
-std::set<WorkerId> lineage(const std::vector<ReplicaRecord>& replicas, std::uint32_t i) {
+std::set<WorkerId> lineage(const std::vector<ReplicaRecord>& replicas, std::size_t i) {
     std::set<WorkerId> out;
-    for (;;) {
+    while (i < replicas.size()) {
         out.insert(replicas[i].worker);
         const auto from = replicas[i].resumedFrom;
         if (!from || *from >= i)
-            return out;
+            break;
         i = *from;
     }
+    return out;
 }
 
 bool disjoint(const std::set<WorkerId>& a, const std::set<WorkerId>& b) {
@@ -51,10 +52,11 @@ bool disjoint(const std::set<WorkerId>& a, const std::set<WorkerId>& b) {
 Votes countVotes(const std::vector<ReplicaRecord>& replicas) {
     Votes v;
     std::map<wire::Digest, std::set<WorkerId>> counted;
-    for (const auto& r : replicas) {
+    for (std::size_t i = 0; i < replicas.size(); ++i) {
+        const auto& r = replicas[i];
         if (r.state != ReplicaState::kSucceeded || !r.digest)
             continue;
-        auto behind = lineage(replicas, r.replica);
+        auto behind = lineage(replicas, i);
         auto& seen = counted[*r.digest];
         if (!disjoint(behind, seen))
             continue;
@@ -502,12 +504,13 @@ std::optional<std::uint32_t> Scheduler::checkpointFor(const Slot& slot,
     for (auto g = reps.size(); g-- > 0;) {
         if (reps[g].state != ReplicaState::kGivenBack || reps[g].outputs.empty())
             continue;
-        auto behind = lineage(reps, static_cast<std::uint32_t>(g));
+        auto behind = lineage(reps, g);
         behind.insert(worker);
-        const bool shared = std::any_of(reps.begin(), reps.end(), [&](const ReplicaRecord& r) {
-            return (r.state == ReplicaState::kInFlight || r.state == ReplicaState::kSucceeded) &&
-                   !disjoint(behind, lineage(reps, r.replica));
-        });
+        bool shared = false;
+        for (std::size_t r = 0; r < reps.size() && !shared; ++r)
+            shared = (reps[r].state == ReplicaState::kInFlight ||
+                      reps[r].state == ReplicaState::kSucceeded) &&
+                     !disjoint(behind, lineage(reps, r));
         if (!shared)
             return static_cast<std::uint32_t>(g);
     }
