@@ -384,10 +384,12 @@ void UnitRun::followFreeze() {
         }
         return;
     }
-    if (wanted)
+    if (wanted) {
         deadline_->freeze(Clock::now());
-    else
+        thawOwed_ = false; // frozen again on purpose: the next thaw is the usual one
+    } else {
         deadline_->thaw(Clock::now());
+    }
     kLog.info("{} {} ({})", wanted ? "froze" : "thawed", names_.container,
               describe(freezer_.method()));
 }
