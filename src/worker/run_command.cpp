@@ -156,6 +156,63 @@ sandbox::ImagePolicy imagePolicy(const WorkerConfig& cfg) {
     return policy;
 }
 
+dht::NodeConfig nodeConfigOf(const WorkerConfig& cfg, std::vector<dht::HostPort> bootstrap) {
+    dht::NodeConfig c;
+    c.bindAddress = cfg.dhtAddress;
+    c.port = cfg.dhtPort;
+    c.bootstrap = std::move(bootstrap);
+    c.lanDiscovery = cfg.lanDiscovery;
+    c.swarm = cfg.swarm;
+    return c;
+}
+
+// What the doctor found wrong, and what stands in for a missing limit;
+// the wall-clock timeout always holds, so it is no warning.
+void logIsolation(const sandbox::DoctorReport& report) {
+    for (const auto& p : report.problems)
+        kLog.warn("isolation: {}", p);
+    for (const auto& f : report.fallbacks)
+        if (f.starts_with("time:"))
+            kLog.info("isolation: {}", f);
+        else
+            kLog.warn("isolation: {}", f);
+}
+
+// The volunteer's CPU cap, applied and said; its cgroup, if it has one,
+// lives as long as the result.
+CpuLimit capCpu(WorkerConfig& cfg, SandboxSetup& sandbox, const wire::PeerId& self) {
+    auto limit = applyCpuLimit(cfg, sandbox, "swarm-" + self.str().substr(0, 16),
+                               std::max(1u, std::thread::hardware_concurrency()));
+    if (!limit.how.empty()) {
+        if (limit.enforced)
+            kLog.info("{}", limit.how);
+        else
+            kLog.warn("{}", limit.how);
+    }
+    return limit;
+}
+
+// Runs the worker until it stops, with its control socket, and with the
+// signal handler's `target` pointing at it meanwhile (a signal that came
+// before it was set stops it at once). `banner` goes to stdout once the
+// control socket answers.
+void serve(Worker& worker, const std::filesystem::path& home, std::atomic<Worker*>& target,
+           const std::atomic<bool>& signalled, const std::string& banner) {
+    ControlServer control(controlSocketPath(home), [&worker](const ControlRequest& request) {
+        return answerControl(worker, request);
+    });
+    target = &worker;
+    if (signalled)
+        worker.requestStop();
+    struct Untarget {
+        std::atomic<Worker*>& t;
+        ~Untarget() { t = nullptr; }
+    } untarget{target};
+    std::fputs(banner.c_str(), stdout);
+    std::fflush(stdout);
+    worker.run();
+}
+
 int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper& wrap) {
     // Before any thread (OpenDHT, sessions, Podman) exists.
     std::atomic<Worker*> target{nullptr};
@@ -188,13 +245,7 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
     // sandbox checks (Podman probes, seconds): by the time the worker
     // announces, its node knows where the record goes and the put is one
     // hop (docs/discovery.md, "First announcement").
-    dht::NodeConfig nodeConfig;
-    nodeConfig.bindAddress = cfg.dhtAddress;
-    nodeConfig.port = cfg.dhtPort;
-    nodeConfig.bootstrap = *bootstrap;
-    nodeConfig.lanDiscovery = cfg.lanDiscovery;
-    nodeConfig.swarm = cfg.swarm;
-    dht::Node node(nodeConfig);
+    dht::Node node(nodeConfigOf(cfg, *bootstrap));
     kLog.info("DHT node on {}", node.endpoint());
     dht::Announcer::prepare(node, [](bool ok) {
         if (!ok)
@@ -203,26 +254,10 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
     });
 
     auto sandbox = setUpSandbox();
-    // What the doctor found wrong, and what stands in for a missing limit;
-    // the wall-clock timeout always holds, so it is no warning.
-    for (const auto& p : sandbox.report.problems)
-        kLog.warn("isolation: {}", p);
-    for (const auto& f : sandbox.report.fallbacks)
-        if (f.starts_with("time:"))
-            kLog.info("isolation: {}", f);
-        else
-            kLog.warn("isolation: {}", f);
+    logIsolation(sandbox.report);
     if (cfg.slots == 0)
         cfg.slots = std::max(1u, std::thread::hardware_concurrency());
-    const auto selfId = wire::PeerId(identity.publicKey()).str();
-    auto cpuLimit = applyCpuLimit(cfg, sandbox, "swarm-" + selfId.substr(0, 16),
-                                  std::max(1u, std::thread::hardware_concurrency()));
-    if (!cpuLimit.how.empty()) {
-        if (cpuLimit.enforced)
-            kLog.info("{}", cpuLimit.how);
-        else
-            kLog.warn("{}", cpuLimit.how);
-    }
+    const auto cpuLimit = capCpu(cfg, sandbox, wire::PeerId(identity.publicKey()));
     sandbox::ContainerRuntime* runtime = sandbox.runtime.get();
     std::unique_ptr<sandbox::ContainerRuntime> wrapped;
     if (wrap) {
@@ -261,22 +296,11 @@ int runWorker(const RunFlags& flags, const cli::Globals& g, const RuntimeWrapper
                                },
                        });
     kLog.info("suspending freezes units by {}", sandbox::describe(runtime->freezeMethod()));
-    ControlServer control(controlSocketPath(g.home), [&worker](const ControlRequest& request) {
-        return answerControl(worker, request);
-    });
-    target = &worker;
-    if (signalled)
-        worker.requestStop();
-    struct Untarget {
-        std::atomic<Worker*>& t;
-        ~Untarget() { t = nullptr; }
-    } untarget{target};
-    fmt::print("swarm-worker {} serving swarm '{}' (DHT {}); status: swarm-worker --home {} "
-               "status\n",
-               wire::PeerId(identity.publicKey()).str(), cfg.swarm, node.endpoint(),
-               g.home.string());
-    std::fflush(stdout);
-    worker.run();
+    serve(worker, g.home, target, signalled,
+          fmt::format("swarm-worker {} serving swarm '{}' (DHT {}); status: swarm-worker --home "
+                      "{} status\n",
+                      wire::PeerId(identity.publicKey()).str(), cfg.swarm, node.endpoint(),
+                      g.home.string()));
     node.shutdown();
     return 0;
 }

@@ -52,6 +52,15 @@ std::optional<std::int64_t> parseDurationMs(const toml::node& node) {
     return std::nullopt;
 }
 
+// A size: "512M", "4G" or a whole number of bytes, > 0.
+std::optional<std::uint64_t> sizeOf(const toml::node& node) {
+    if (auto v = node.value<std::string>())
+        return parseBytes(*v);
+    if (auto n = node.value<std::int64_t>(); n && *n > 0)
+        return static_cast<std::uint64_t>(*n);
+    return std::nullopt;
+}
+
 // The `[held]` table: max_age, max_bytes.
 std::expected<void, wire::Error> parseHeld(const std::string& file, const toml::node& node,
                                            WorkerConfig& cfg) {
@@ -68,11 +77,7 @@ std::expected<void, wire::Error> parseHeld(const std::string& file, const toml::
                         "held: 'max_age' must be a duration like \"24h\", \"90m\" or \"7d\""));
             cfg.heldMaxAgeMs = *ms;
         } else if (k == "max_bytes") {
-            std::optional<std::uint64_t> b;
-            if (auto v = value.value<std::string>())
-                b = parseBytes(*v);
-            else if (auto n = value.value<std::int64_t>(); n && *n > 0)
-                b = static_cast<std::uint64_t>(*n);
+            auto b = sizeOf(value);
             if (!b)
                 return std::unexpected(
                     bad(file, value, "held: 'max_bytes' must be a size like \"512M\" or \"1G\""));
@@ -122,15 +127,6 @@ std::expected<void, wire::Error> parseSchedule(const std::string& file, const to
                                : group[d] ? *group[d]
                                           : std::vector<Schedule::Window>{});
     return {};
-}
-
-// A size: "512M", "4G" or a whole number of bytes, > 0.
-std::optional<std::uint64_t> sizeOf(const toml::node& node) {
-    if (auto v = node.value<std::string>())
-        return parseBytes(*v);
-    if (auto n = node.value<std::int64_t>(); n && *n > 0)
-        return static_cast<std::uint64_t>(*n);
-    return std::nullopt;
 }
 
 // The `[limits]` table: cpu_percent.
@@ -218,6 +214,136 @@ std::expected<void, wire::Error> parseDisk(const std::string& file, const toml::
     }
     return {};
 }
+
+// One top-level key of worker.toml, read as the type it must have; errors
+// name the file and line.
+struct Entry {
+    const std::string& file;
+    const std::string& key;
+    const toml::node& node;
+
+    wire::Error fail(const std::string& why) const {
+        return bad(file, node, "'" + key + "' " + why);
+    }
+    std::expected<std::string, wire::Error> str() const {
+        if (auto v = node.value<std::string>())
+            return *v;
+        return std::unexpected(fail("must be a string"));
+    }
+    std::expected<std::int64_t, wire::Error> integer(std::int64_t lo, std::int64_t hi) const {
+        auto v = node.value<std::int64_t>();
+        if (!v || *v < lo || *v > hi)
+            return std::unexpected(fail("must be a whole number from " + std::to_string(lo) +
+                                        " to " + std::to_string(hi)));
+        return *v;
+    }
+    std::expected<std::uint64_t, wire::Error> bytes() const {
+        if (auto b = sizeOf(node))
+            return *b;
+        return std::unexpected(fail("must be a size like \"512M\" or \"4G\""));
+    }
+    std::expected<bool, wire::Error> boolean() const {
+        if (auto v = node.value<bool>())
+            return *v;
+        return std::unexpected(fail("must be true or false"));
+    }
+    std::expected<std::vector<std::string>, wire::Error> strings() const {
+        std::vector<std::string> out;
+        auto* arr = node.as_array();
+        if (arr == nullptr)
+            return std::unexpected(fail("must be a list of strings"));
+        for (auto& item : *arr) {
+            auto v = item.value<std::string>();
+            if (!v)
+                return std::unexpected(bad(file, item, "'" + key + "' must be a list of strings"));
+            out.push_back(*v);
+        }
+        return out;
+    }
+};
+
+// The `[shares]` table: submitter (alias or peer id) = weight.
+std::expected<void, wire::Error> parseShares(const std::string& file, const toml::node& node,
+                                             WorkerConfig& cfg) {
+    auto* table = node.as_table();
+    if (table == nullptr)
+        return std::unexpected(bad(file, node, "'shares' must be a table of submitter = weight"));
+    for (auto&& [name, weight] : *table) {
+        auto v = weight.value<std::int64_t>();
+        if (!v || *v < 1 || *v > 10000)
+            return std::unexpected(bad(file, weight,
+                                       "shares: '" + std::string(name.str()) +
+                                           "' must be a whole number from 1 to 10000"));
+        cfg.shares[std::string(name.str())] = static_cast<std::uint32_t>(*v);
+    }
+    return {};
+}
+
+using Section = std::expected<void, wire::Error> (*)(const std::string&, const toml::node&,
+                                                     WorkerConfig&);
+constexpr std::array<std::pair<std::string_view, Section>, 6> kSections{{
+    {"schedule", parseSchedule},
+    {"held", parseHeld},
+    {"limits", parseLimits},
+    {"idle", parseIdle},
+    {"disk", parseDisk},
+    {"shares", parseShares},
+}};
+
+// A key that is not a table.
+std::expected<void, wire::Error> parseScalar(const Entry& e, WorkerConfig& cfg) {
+#define SWARM_TAKE(expr, target)                                                                   \
+    do {                                                                                           \
+        auto v_ = (expr);                                                                          \
+        if (!v_)                                                                                   \
+            return std::unexpected(v_.error());                                                    \
+        target = static_cast<decltype(target)>(*v_);                                               \
+    } while (0)
+    const std::string& k = e.key;
+    if (k == "swarm")
+        SWARM_TAKE(e.str(), cfg.swarm);
+    else if (k == "bootstrap")
+        SWARM_TAKE(e.strings(), cfg.bootstrap);
+    else if (k == "dht_address")
+        SWARM_TAKE(e.str(), cfg.dhtAddress);
+    else if (k == "dht_port")
+        SWARM_TAKE(e.integer(0, 65535), cfg.dhtPort);
+    else if (k == "lan_discovery")
+        SWARM_TAKE(e.boolean(), cfg.lanDiscovery);
+    else if (k == "slots")
+        SWARM_TAKE(e.integer(1, 1024), cfg.slots);
+    else if (k == "cpus_per_slot") {
+        auto v = e.node.value<double>();
+        if (!v || *v <= 0 || *v > 1024)
+            return std::unexpected(e.fail("must be a number > 0"));
+        cfg.cpusPerSlot = *v;
+    } else if (k == "memory_per_slot")
+        SWARM_TAKE(e.bytes(), cfg.memoryPerSlot);
+    else if (k == "pids_per_slot")
+        SWARM_TAKE(e.integer(8, 65536), cfg.pidsPerSlot);
+    else if (k == "scratch_per_slot")
+        SWARM_TAKE(e.bytes(), cfg.scratchPerSlot);
+    else if (k == "cache_limit")
+        SWARM_TAKE(e.bytes(), cfg.cacheBytes);
+    else if (k == "max_output")
+        SWARM_TAKE(e.bytes(), cfg.maxOutputBytes);
+    else if (k == "allowed_images")
+        SWARM_TAKE(e.strings(), cfg.allowedImages);
+    else if (k == "pull_images")
+        SWARM_TAKE(e.boolean(), cfg.pullImages);
+    else if (k == "accept_image_archives")
+        SWARM_TAKE(e.boolean(), cfg.acceptImageArchives);
+    else if (k == "labels")
+        SWARM_TAKE(e.strings(), cfg.labels);
+    else if (k == "max_timeout_seconds") {
+        std::int64_t secs = 0;
+        SWARM_TAKE(e.integer(1, 7 * 24 * 3600), secs);
+        cfg.maxTimeoutMs = secs * 1000;
+    } else
+        return std::unexpected(bad(e.file, e.node, "unknown key '" + k + "'"));
+#undef SWARM_TAKE
+    return {};
+}
 } // namespace
 
 std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem::path& path,
@@ -235,130 +361,12 @@ std::expected<WorkerConfig, wire::Error> loadWorkerConfig(const std::filesystem:
     }
     for (auto&& [key, node] : doc) {
         const std::string k(key.str());
-        auto str = [&]() -> std::expected<std::string, wire::Error> {
-            if (auto v = node.value<std::string>())
-                return *v;
-            return std::unexpected(bad(file, node, "'" + k + "' must be a string"));
-        };
-        auto integer = [&](std::int64_t lo,
-                           std::int64_t hi) -> std::expected<std::int64_t, wire::Error> {
-            auto v = node.value<std::int64_t>();
-            if (!v || *v < lo || *v > hi)
-                return std::unexpected(bad(file, node,
-                                           "'" + k + "' must be a whole number from " +
-                                               std::to_string(lo) + " to " + std::to_string(hi)));
-            return *v;
-        };
-        auto bytes = [&]() -> std::expected<std::uint64_t, wire::Error> {
-            if (auto v = node.value<std::string>())
-                if (auto b = parseBytes(*v))
-                    return *b;
-            if (auto v = node.value<std::int64_t>(); v && *v > 0)
-                return static_cast<std::uint64_t>(*v);
-            return std::unexpected(
-                bad(file, node, "'" + k + "' must be a size like \"512M\" or \"4G\""));
-        };
-        auto strings = [&]() -> std::expected<std::vector<std::string>, wire::Error> {
-            std::vector<std::string> out;
-            auto* arr = node.as_array();
-            if (arr == nullptr)
-                return std::unexpected(bad(file, node, "'" + k + "' must be a list of strings"));
-            for (auto& item : *arr) {
-                auto v = item.value<std::string>();
-                if (!v)
-                    return std::unexpected(
-                        bad(file, item, "'" + k + "' must be a list of strings"));
-                out.push_back(*v);
-            }
-            return out;
-        };
-#define SWARM_TAKE(expr, target)                                                                   \
-    do {                                                                                           \
-        auto v_ = (expr);                                                                          \
-        if (!v_)                                                                                   \
-            return std::unexpected(v_.error());                                                    \
-        target = static_cast<decltype(target)>(*v_);                                               \
-    } while (0)
-        if (k == "swarm")
-            SWARM_TAKE(str(), cfg.swarm);
-        else if (k == "bootstrap")
-            SWARM_TAKE(strings(), cfg.bootstrap);
-        else if (k == "dht_address")
-            SWARM_TAKE(str(), cfg.dhtAddress);
-        else if (k == "dht_port")
-            SWARM_TAKE(integer(0, 65535), cfg.dhtPort);
-        else if (k == "lan_discovery") {
-            auto v = node.value<bool>();
-            if (!v)
-                return std::unexpected(bad(file, node, "'lan_discovery' must be true or false"));
-            cfg.lanDiscovery = *v;
-        } else if (k == "slots")
-            SWARM_TAKE(integer(1, 1024), cfg.slots);
-        else if (k == "cpus_per_slot") {
-            auto v = node.value<double>();
-            if (!v || *v <= 0 || *v > 1024)
-                return std::unexpected(bad(file, node, "'cpus_per_slot' must be a number > 0"));
-            cfg.cpusPerSlot = *v;
-        } else if (k == "memory_per_slot")
-            SWARM_TAKE(bytes(), cfg.memoryPerSlot);
-        else if (k == "pids_per_slot")
-            SWARM_TAKE(integer(8, 65536), cfg.pidsPerSlot);
-        else if (k == "scratch_per_slot")
-            SWARM_TAKE(bytes(), cfg.scratchPerSlot);
-        else if (k == "cache_limit")
-            SWARM_TAKE(bytes(), cfg.cacheBytes);
-        else if (k == "max_output")
-            SWARM_TAKE(bytes(), cfg.maxOutputBytes);
-        else if (k == "allowed_images")
-            SWARM_TAKE(strings(), cfg.allowedImages);
-        else if (k == "pull_images") {
-            auto v = node.value<bool>();
-            if (!v)
-                return std::unexpected(bad(file, node, "'pull_images' must be true or false"));
-            cfg.pullImages = *v;
-        } else if (k == "accept_image_archives") {
-            auto v = node.value<bool>();
-            if (!v)
-                return std::unexpected(
-                    bad(file, node, "'accept_image_archives' must be true or false"));
-            cfg.acceptImageArchives = *v;
-        } else if (k == "labels")
-            SWARM_TAKE(strings(), cfg.labels);
-        else if (k == "shares") {
-            auto* table = node.as_table();
-            if (table == nullptr)
-                return std::unexpected(
-                    bad(file, node, "'shares' must be a table of submitter = weight"));
-            for (auto&& [name, weight] : *table) {
-                auto v = weight.value<std::int64_t>();
-                if (!v || *v < 1 || *v > 10000)
-                    return std::unexpected(bad(file, weight,
-                                               "shares: '" + std::string(name.str()) +
-                                                   "' must be a whole number from 1 to 10000"));
-                cfg.shares[std::string(name.str())] = static_cast<std::uint32_t>(*v);
-            }
-        } else if (k == "schedule") {
-            if (auto ok = parseSchedule(file, node, cfg); !ok)
-                return std::unexpected(ok.error());
-        } else if (k == "held") {
-            if (auto ok = parseHeld(file, node, cfg); !ok)
-                return std::unexpected(ok.error());
-        } else if (k == "limits") {
-            if (auto ok = parseLimits(file, node, cfg); !ok)
-                return std::unexpected(ok.error());
-        } else if (k == "idle") {
-            if (auto ok = parseIdle(file, node, cfg); !ok)
-                return std::unexpected(ok.error());
-        } else if (k == "disk") {
-            if (auto ok = parseDisk(file, node, cfg); !ok)
-                return std::unexpected(ok.error());
-        } else if (k == "max_timeout_seconds") {
-            std::int64_t secs = 0;
-            SWARM_TAKE(integer(1, 7 * 24 * 3600), secs);
-            cfg.maxTimeoutMs = secs * 1000;
-        } else
-            return std::unexpected(bad(file, node, "unknown key '" + k + "'"));
-#undef SWARM_TAKE
+        auto section = std::find_if(kSections.begin(), kSections.end(),
+                                    [&](const auto& s) { return s.first == k; });
+        auto ok = section != kSections.end() ? section->second(file, node, cfg)
+                                             : parseScalar(Entry{file, k, node}, cfg);
+        if (!ok)
+            return std::unexpected(ok.error());
     }
     return cfg;
 }
