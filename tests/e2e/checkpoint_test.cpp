@@ -60,15 +60,6 @@ int numberIn(const std::filesystem::path& file) {
     return n;
 }
 
-struct Stops {
-    Swarm& s;
-    std::vector<std::string> names;
-    ~Stops() {
-        for (const auto& n : names)
-            s.stopWorker(n);
-    }
-};
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(checkpoint)
@@ -98,23 +89,15 @@ BOOST_AUTO_TEST_CASE(a_closing_window_gives_the_unit_back_and_another_worker_fin
     auto submit = s.startSubmit(
         {"run", (dir / "count.toml").string(), "--out", (dir / "job").string()}, events);
     s.startWorker("evening", evening);
-    Stops stops{s, {"evening"}};
+    WorkerStops stops{s, {"evening"}};
     auto status = s.workerStatus("evening");
     BOOST_TEST_MESSAGE("status while open:\n" << status);
     BOOST_TEST(status.find(R"("schedule":"open until )") != std::string::npos, status);
     BOOST_TEST(status.find(R"("schedule_open":true)") != std::string::npos, status);
 
     // The window closes: the unit comes back with its checkpoint.
-    std::string back;
-    BOOST_REQUIRE_MESSAGE(waitFor(
-                              [&] {
-                                  for (const auto& e : eventsOf(events, "replica-ended"))
-                                      if (field(e, "state") == "given-back")
-                                          back = e;
-                                  return !back.empty();
-                              },
-                              90s),
-                          readFile(events.string() + ".log"));
+    const std::string back = waitForGiveBack(events, 90s);
+    BOOST_REQUIRE_MESSAGE(!back.empty(), readFile(events.string() + ".log"));
     BOOST_TEST_MESSAGE("give-back: " << back);
     BOOST_TEST(field(back, "worker") == closing, back);
     BOOST_TEST(numberField(back, "checkpoint_files") == 1, back);

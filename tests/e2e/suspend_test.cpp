@@ -26,6 +26,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Waits until worker `name`'s first running unit has run for `ran`.
+bool waitForUnitRunning(Swarm& s, const std::string& name, std::chrono::milliseconds ran,
+                        std::chrono::milliseconds timeout) {
+    return waitFor(
+        [&] {
+            auto st = s.workerStatus(name);
+            auto at = st.find("\"elapsed_ms\":");
+            return at != std::string::npos && std::stoll(st.substr(at + 13)) >= ran.count();
+        },
+        timeout);
+}
+
 constexpr int kTicks = 12;      // the unit's ticks, one a second
 constexpr auto kFrozenFor = 8s; // how long the test keeps it suspended
 constexpr int kTimeoutS = 17;   // shorter than ticks + frozen seconds
@@ -33,15 +45,6 @@ constexpr int kTimeoutS = 17;   // shorter than ticks + frozen seconds
 // One line "N EPOCH" per tick into out/ticks.
 const char* kTicker = "i=0; while [ $i -lt {} ]; do i=$((i+1)); echo \"$i $(date +%s)\" >> "
                       "out/ticks; sleep 1; done";
-
-struct Stops {
-    Swarm& s;
-    std::vector<std::string> names;
-    ~Stops() {
-        for (const auto& n : names)
-            s.stopWorker(n);
-    }
-};
 
 // The epoch seconds of each tick in the file, in order.
 std::vector<long> tickTimes(const std::filesystem::path& file) {
@@ -85,17 +88,10 @@ void suspendWhileTicking(WorkerOptions options, const std::string& method) {
     auto submit = s.startSubmit(
         {"run", (dir / "tick.toml").string(), "--out", (dir / "job").string()}, events);
     s.startWorker("w", options);
-    Stops stops{s, {"w"}};
+    WorkerStops stops{s, {"w"}};
 
     // A few ticks in, the volunteer suspends.
-    BOOST_REQUIRE_MESSAGE(waitFor(
-                              [&] {
-                                  auto st = s.workerStatus("w");
-                                  auto at = st.find("\"elapsed_ms\":");
-                                  return at != std::string::npos &&
-                                         std::stoll(st.substr(at + 13)) >= 3000;
-                              },
-                              60s),
+    BOOST_REQUIRE_MESSAGE(waitForUnitRunning(s, "w", 3000ms, 60s),
                           readFile(events.string() + ".log"));
     auto said = worker(s, "w", {"suspend"});
     BOOST_TEST_MESSAGE("swarm-worker suspend: " << said.out << said.err);
@@ -252,7 +248,7 @@ void spinOnIdleWorker(const std::string& user) {
     auto submit = s.startSubmit(
         {"run", (dir / "spin.toml").string(), "--out", (dir / "job").string()}, events);
     s.startWorker("w", options);
-    Stops stops{s, {"w"}};
+    WorkerStops stops{s, {"w"}};
     std::string last;
     int sawRunning = 0;
     long long most = 0; // the highest share of other processes seen meanwhile
@@ -304,7 +300,7 @@ BOOST_AUTO_TEST_CASE(a_busy_machine_suspends_the_worker_until_it_is_quiet) {
     options.slots = 1;
     options.config = "[idle]\nmax_other_cpu = 40\nwhen_user_active = true\n";
     s.startWorker("w", options);
-    Stops stops{s, {"w"}};
+    WorkerStops stops{s, {"w"}};
 
     // A line the daemon does not know is answered with what it knows.
     const auto answer = askSocket(s.workerHome("w") / "worker.sock", "halt\n");
@@ -394,14 +390,7 @@ BOOST_AUTO_TEST_CASE(a_suspended_workers_unit_is_given_back_with_its_checkpoint)
     auto submit = s.startSubmit(
         {"run", (dir / "count.toml").string(), "--out", (dir / "job").string()}, events);
     s.startWorker("w", options);
-    BOOST_REQUIRE_MESSAGE(waitFor(
-                              [&] {
-                                  auto st = s.workerStatus("w");
-                                  auto at = st.find("\"elapsed_ms\":");
-                                  return at != std::string::npos &&
-                                         std::stoll(st.substr(at + 13)) >= 3000;
-                              },
-                              60s),
+    BOOST_REQUIRE_MESSAGE(waitForUnitRunning(s, "w", 3000ms, 60s),
                           readFile(events.string() + ".log"));
     BOOST_REQUIRE_EQUAL(worker(s, "w", {"suspend"}).status, 0);
     BOOST_REQUIRE(waitFor([&] { return has(readFile(s.workerLog("w")), "froze swarm-"); }, 10s));
@@ -413,16 +402,8 @@ BOOST_AUTO_TEST_CASE(a_suspended_workers_unit_is_given_back_with_its_checkpoint)
                        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                        << " ms");
     BOOST_TEST(took < 20s); // not the give-back grace waited out on a frozen unit, then a kill
-    std::string back;
-    BOOST_REQUIRE_MESSAGE(waitFor(
-                              [&] {
-                                  for (const auto& e : eventsOf(events, "replica-ended"))
-                                      if (field(e, "state") == "given-back")
-                                          back = e;
-                                  return !back.empty();
-                              },
-                              30s),
-                          readFile(events.string() + ".log"));
+    const std::string back = waitForGiveBack(events, 30s);
+    BOOST_REQUIRE_MESSAGE(!back.empty(), readFile(events.string() + ".log"));
     BOOST_TEST_MESSAGE("give-back: " << back);
     BOOST_TEST(field(back, "worker") == id, back);
     BOOST_TEST(numberField(back, "checkpoint_files") == 1, back);

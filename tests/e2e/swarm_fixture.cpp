@@ -401,4 +401,18 @@ long long numberField(const std::string& line, const std::string& key) {
     return std::stoll(line.substr(pos + tag.size()));
 }
 
+std::string waitForGiveBack(const std::filesystem::path& events,
+                            std::chrono::milliseconds timeout) {
+    std::string back;
+    waitFor(
+        [&] {
+            for (const auto& e : eventsOf(events, "replica-ended"))
+                if (field(e, "state") == "given-back")
+                    back = e;
+            return !back.empty();
+        },
+        timeout);
+    return back;
+}
+
 } // namespace swarm::e2e

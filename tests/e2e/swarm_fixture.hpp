@@ -187,5 +187,19 @@ std::string field(const std::string& line, const std::string& key);
 bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 /// The number after "key": in a JSON line; throws when there is none.
 long long numberField(const std::string& line, const std::string& key);
+/// The latest `replica-ended` event of state `given-back` in `events`,
+/// waited for up to `timeout`; "" if none came.
+std::string waitForGiveBack(const std::filesystem::path& events, std::chrono::milliseconds timeout);
+
+/// Stops the named workers when it goes out of scope (also when a check
+/// failed).
+struct WorkerStops {
+    Swarm& s;
+    std::vector<std::string> names;
+    ~WorkerStops() {
+        for (const auto& n : names)
+            s.stopWorker(n);
+    }
+};
 
 } // namespace swarm::e2e

@@ -94,11 +94,25 @@ struct Rig {
         return id;
     }
     /// Assigns a unit in `id` and reports its inputs fetched: it runs.
-    void runUnit(SessionId id, const std::string& unit) {
+    void runUnit(SessionId id, const std::string& unit, std::int64_t timeoutMs = 0) {
         auto a = assign(unit);
+        if (timeoutMs != 0)
+            a.timeoutMs = timeoutMs;
         auto answer = table->assigned(id, a);
         BOOST_REQUIRE(answer.verdict == AssignVerdict::kFetch);
         table->fetched(id, a, answer.admission, Fetched{});
+    }
+    // Assigns "late" where the table takes no work: the one result that
+    // answers it, a give-back (not a refusal).
+    wire::Result assignLate(SessionId id) {
+        auto answer = table->assigned(id, assign("late"));
+        BOOST_TEST((answer.verdict == AssignVerdict::kRefused));
+        auto back = port.taken<wire::Result>(id);
+        BOOST_REQUIRE(back.size() == 1u);
+        BOOST_TEST(back[0].givenBack);
+        BOOST_TEST(!back[0].refused);
+        BOOST_TEST(back[0].unitId == "late");
+        return back[0];
     }
     static wire::Assign assign(const std::string& unit) {
         wire::Assign a;
@@ -422,13 +436,7 @@ BOOST_AUTO_TEST_CASE(an_assign_that_arrives_after_the_window_closed_is_given_bac
     auto a = rig.connect();
     BOOST_TEST(rig.port.requested(a) == 1u);
     rig.table->setOpen(false);
-    auto answer = rig.table->assigned(a, Rig::assign("late"));
-    BOOST_TEST((answer.verdict == AssignVerdict::kRefused));
-    auto back = rig.port.taken<wire::Result>(a);
-    BOOST_REQUIRE(back.size() == 1u);
-    BOOST_TEST(back[0].givenBack);
-    BOOST_TEST(!back[0].refused);
-    BOOST_TEST(back[0].error == "outside the worker's schedule");
+    BOOST_TEST(rig.assignLate(a).error == "outside the worker's schedule");
     BOOST_TEST(rig.port.ran[a].empty());
 }
 
@@ -438,13 +446,7 @@ BOOST_AUTO_TEST_CASE(an_assign_that_arrives_while_the_worker_stops_is_given_back
     auto a = rig.connect();
     rig.runUnit(a, "u1");
     rig.table->stop();
-    auto answer = rig.table->assigned(a, Rig::assign("late"));
-    BOOST_TEST((answer.verdict == AssignVerdict::kRefused));
-    auto back = rig.port.taken<wire::Result>(a);
-    BOOST_REQUIRE(back.size() == 1u);
-    BOOST_TEST(back[0].givenBack);
-    BOOST_TEST(back[0].unitId == "late");
-    BOOST_TEST(back[0].error == "the worker is stopping");
+    BOOST_TEST(rig.assignLate(a).error == "the worker is stopping");
     rig.table->unitEnded(a, "u1/0", true, false);
     BOOST_REQUIRE(rig.port.closed[a].has_value());
 }
@@ -452,15 +454,8 @@ BOOST_AUTO_TEST_CASE(an_assign_that_arrives_while_the_worker_stops_is_given_back
 BOOST_AUTO_TEST_CASE(a_unit_frozen_longer_than_its_timeout_is_given_back) {
     Rig rig(2);
     auto a = rig.connect();
-    auto run = [&](const std::string& unit, std::int64_t timeoutMs) {
-        auto as = Rig::assign(unit);
-        as.timeoutMs = timeoutMs;
-        auto answer = rig.table->assigned(a, as);
-        BOOST_REQUIRE((answer.verdict == AssignVerdict::kFetch));
-        rig.table->fetched(a, as, answer.admission, Fetched{});
-    };
-    run("short", 10'000);
-    run("long", 60'000);
+    rig.runUnit(a, "short", 10'000);
+    rig.runUnit(a, "long", 60'000);
     BOOST_REQUIRE(rig.port.ran[a].size() == 2u);
     const auto& shortRun = rig.port.ran[a][0];
     const auto& longRun = rig.port.ran[a][1];
@@ -669,13 +664,7 @@ BOOST_AUTO_TEST_CASE(an_assign_that_arrives_while_suspended_is_given_back) {
     auto a = rig.connect();
     BOOST_TEST(rig.port.requested(a) == 1u);
     rig.table->setSuspended(true);
-    auto answer = rig.table->assigned(a, Rig::assign("late"));
-    BOOST_TEST((answer.verdict == AssignVerdict::kRefused));
-    auto back = rig.port.taken<wire::Result>(a);
-    BOOST_REQUIRE(back.size() == 1u);
-    BOOST_TEST(back[0].givenBack);
-    BOOST_TEST(!back[0].refused);
-    BOOST_TEST(back[0].error == "the worker is suspended");
+    BOOST_TEST(rig.assignLate(a).error == "the worker is suspended");
 }
 
 BOOST_AUTO_TEST_CASE(a_window_closing_while_suspended_still_gives_back_what_runs) {
